@@ -1,0 +1,93 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# gnomon top-level Makefile.
+#
+#   make            module (against KDIR), libgnomon, tools
+#   make deps       install what is missing (Debian 12), fetch the VM kernels
+#   make check      every test: host tests, then VM tests on each kernel
+#   make bench      benchmarks (tools/bench/), figures for performance.rst
+#   make demo       the guided tour
+#   make install    libraries, headers, tools, man pages (PREFIX, DESTDIR)
+#
+# Userspace objects go to build/; Kbuild objects stay beside their sources,
+# so the two never clash.  Each part adds its targets through a build.mk
+# fragment; the variables it may append to are listed below.
+
+PROJECT_ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+BUILD := $(PROJECT_ROOT)/build
+CACHE := $(PROJECT_ROOT)/.cache
+
+# The kernels the VM tests boot; the first is the default KDIR.
+VM_KERNELS ?= 6.1 6.12
+KERNEL_CACHE := $(CACHE)/kernels
+KDIR ?= $(shell $(PROJECT_ROOT)/tools/vm/kernel-fetch --kdir $(firstword $(VM_KERNELS)) 2>/dev/null)
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+
+CC ?= cc
+CLANG ?= clang
+CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g \
+	-I$(PROJECT_ROOT)/kmod/include/uapi -I$(PROJECT_ROOT)/lib \
+	-I$(PROJECT_ROOT)/lib/core -I$(BUILD)/gen
+CFLAGS_REL := $(CFLAGS_COMMON) -O2 -fPIC
+CFLAGS_SAN := $(CFLAGS_COMMON) -O1 -fno-omit-frame-pointer \
+	-fsanitize=address,undefined -fno-sanitize-recover=all
+LDFLAGS_SAN := -fsanitize=address,undefined
+
+# Appended to by the fragments.
+ALL_TARGETS :=		# built by `make`
+HOST_TESTS :=		# KTAP-printing commands run on the host
+VM_TESTS :=		# KTAP-printing commands run inside the VM
+BENCHES :=		# commands run by `make bench`
+INSTALL_BINS :=		# installed to $(PREFIX)/bin or sbin
+INSTALL_SBINS :=
+MAN_PAGES :=
+
+.PHONY: all module deps check check-host check-vm bench demo install clean \
+	fuzz
+
+all: module userspace
+
+include lib/build.mk
+include $(wildcard tools/*/build.mk)
+include $(wildcard bpf/build.mk)
+include selftests/build.mk
+
+userspace: $(ALL_TARGETS)
+
+module:
+	@test -n "$(KDIR)" || { echo "KDIR is not set and no VM kernel is fetched: run 'make deps' or pass KDIR=" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(PROJECT_ROOT) modules
+
+deps:
+	$(PROJECT_ROOT)/tools/vm/install-deps
+	@for k in $(VM_KERNELS); do $(PROJECT_ROOT)/tools/vm/kernel-fetch $$k || exit 1; done
+
+check: deps
+	$(MAKE) -C $(PROJECT_ROOT) userspace
+	$(PROJECT_ROOT)/selftests/run-all $(BUILD)/results $(VM_KERNELS)
+
+check-host: userspace
+	$(PROJECT_ROOT)/selftests/run-all $(BUILD)/results
+
+bench: deps
+	$(MAKE) -C $(PROJECT_ROOT) userspace
+	$(PROJECT_ROOT)/tools/bench/run-all
+
+demo: deps
+	$(MAKE) -C $(PROJECT_ROOT) userspace
+	$(PROJECT_ROOT)/tools/demo/run
+
+install: userspace
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin \
+		$(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8
+	$(if $(INSTALL_BINS),install -m 0755 $(INSTALL_BINS) $(DESTDIR)$(PREFIX)/bin)
+	$(if $(INSTALL_SBINS),install -m 0755 $(INSTALL_SBINS) $(DESTDIR)$(PREFIX)/sbin)
+	for m in $(MAN_PAGES); do \
+		s=$${m##*.}; install -d $(DESTDIR)$(PREFIX)/share/man/man$$s; \
+		install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/; done
+
+clean:
+	rm -rf $(BUILD)
+	@if [ -n "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(PROJECT_ROOT) clean; fi

@@ -1,0 +1,302 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * TT.now(): the bound model, the status machine and the page's seqcount.
+ *
+ * Bound model.  A discipline update says: at CLOCK_MONOTONIC instant as_of,
+ * CLOCK_REALTIME was within error of true time.  Afterwards the local
+ * oscillator may drift by at most drift_ppb, so at monotonic instant m
+ *
+ *	bound(m) = error + drift_ppb * (m - as_of) / 1e9
+ *
+ * and TT.now() = [realtime - bound, realtime + bound].
+ *
+ * Status machine, evaluated at every read (there is no background state):
+ *
+ *	no update yet, or the source says unsynced ........ UNSYNCHRONIZED
+ *	the update says disrupted, or the clock stepped ... DISRUPTED
+ *	age > holdover .................................... UNSYNCHRONIZED
+ *	age > freerun_intervals * interval ................ FREE_RUNNING
+ *	otherwise ......................................... SYNCHRONIZED
+ *
+ * UNSYNCHRONIZED and DISRUPTED report the void interval [0, U64_MAX]: with no
+ * bound we know nothing, and a narrow interval would be a lie.
+ *
+ * Step detection: realtime - monotonic only changes when the clock is
+ * stepped, so a change larger than GNOMON_STEP_SLACK_NS since as_of means
+ * the update no longer describes this clock.
+ */
+#include "gnomon_core.h"
+
+static __u64 sat_add(__u64 a, __u64 b)
+{
+	return a > GNOMON_U64_MAX - b ? GNOMON_U64_MAX : a + b;
+}
+
+/* drift_ppb * age_ns / 1e9 without overflow in 64 bits, saturating. */
+static __u64 drift_growth(__u64 age_ns, __u32 drift_ppb)
+{
+	__u64 secs = age_ns / GNOMON_NSEC_PER_SEC;
+	__u64 rem = age_ns % GNOMON_NSEC_PER_SEC;
+	__u64 whole;
+
+	if (secs && drift_ppb > GNOMON_U64_MAX / secs)
+		return GNOMON_U64_MAX;
+	whole = secs * drift_ppb;
+	/* rem < 1e9 and drift_ppb < 2^32: the product fits in 64 bits. */
+	return sat_add(whole, rem * drift_ppb / GNOMON_NSEC_PER_SEC);
+}
+
+static __u64 abs_diff(__u64 a, __u64 b)
+{
+	return a > b ? a - b : b - a;
+}
+
+static bool clock_stepped(const struct gnomon_page *snap, __u64 mono_ns,
+			  __u64 real_ns)
+{
+	__u64 mono_elapsed = mono_ns - snap->as_of_mono_ns;
+
+	/* Compare real - real_as_of with mono - mono_as_of, in unsigned
+	 * arithmetic: a step backwards makes real_ns < as_of_real_ns. */
+	if (real_ns < snap->as_of_real_ns)
+		return sat_add(snap->as_of_real_ns - real_ns, mono_elapsed) >
+		       GNOMON_STEP_SLACK_NS;
+	return abs_diff(real_ns - snap->as_of_real_ns, mono_elapsed) >
+	       GNOMON_STEP_SLACK_NS;
+}
+
+static __u64 freerun_age(const struct gnomon_page *snap)
+{
+	__u64 n = snap->freerun_intervals;
+
+	if (snap->interval_ns && n > GNOMON_U64_MAX / snap->interval_ns)
+		return GNOMON_U64_MAX;
+	return n * snap->interval_ns;
+}
+
+void gnomon_tt_compute(const struct gnomon_page *snap, __u64 mono_ns,
+		       __u64 real_ns, struct gnomon_tt *out)
+{
+	__u64 age;
+
+	out->realtime_ns = real_ns;
+	out->flags = 0;
+
+	if (!(snap->flags & GNOMON_PAGE_DISCIPLINED) ||
+	    (snap->flags & GNOMON_PAGE_UNSYNC)) {
+		out->status = GNOMON_STATUS_UNSYNCHRONIZED;
+		goto void_interval;
+	}
+	if (snap->flags & GNOMON_PAGE_DISRUPTED) {
+		out->status = GNOMON_STATUS_DISRUPTED;
+		goto void_interval;
+	}
+	/* A monotonic reading older than the update cannot age it. */
+	if (mono_ns < snap->as_of_mono_ns)
+		mono_ns = snap->as_of_mono_ns;
+	if (clock_stepped(snap, mono_ns, real_ns)) {
+		out->status = GNOMON_STATUS_DISRUPTED;
+		out->flags |= GNOMON_TT_STEP_DETECTED;
+		goto void_interval;
+	}
+	age = mono_ns - snap->as_of_mono_ns;
+	if (age > snap->holdover_ns) {
+		out->status = GNOMON_STATUS_UNSYNCHRONIZED;
+		goto void_interval;
+	}
+	out->status = age > freerun_age(snap) ? GNOMON_STATUS_FREE_RUNNING
+					      : GNOMON_STATUS_SYNCHRONIZED;
+	out->bound_ns = sat_add(snap->error_ns,
+				drift_growth(age, snap->drift_ppb));
+	gnomon_assert(out->bound_ns != GNOMON_BOUND_INFINITE);
+	out->earliest_ns = real_ns > out->bound_ns ? real_ns - out->bound_ns : 0;
+	out->latest_ns = sat_add(real_ns, out->bound_ns);
+	gnomon_assert(out->earliest_ns <= real_ns && real_ns <= out->latest_ns);
+	return;
+
+void_interval:
+	out->bound_ns = GNOMON_BOUND_INFINITE;
+	out->earliest_ns = 0;
+	out->latest_ns = GNOMON_U64_MAX;
+}
+
+__u64 gnomon_tt_next_transition(const struct gnomon_page *snap)
+{
+	__u64 freerun;
+
+	if (!(snap->flags & GNOMON_PAGE_DISCIPLINED) ||
+	    (snap->flags & (GNOMON_PAGE_UNSYNC | GNOMON_PAGE_DISRUPTED)))
+		return GNOMON_U64_MAX;
+	freerun = freerun_age(snap);
+	if (freerun < snap->holdover_ns)
+		return sat_add(sat_add(snap->as_of_mono_ns, freerun), 1);
+	return sat_add(sat_add(snap->as_of_mono_ns, snap->holdover_ns), 1);
+}
+
+void gnomon_page_init(struct gnomon_page *page)
+{
+	page->magic = GNOMON_PAGE_MAGIC;
+	page->version = GNOMON_PAGE_VERSION;
+	page->size = sizeof(*page);
+	page->drift_ppb = GNOMON_DEFAULT_DRIFT_PPB;
+	page->holdover_ns = GNOMON_DEFAULT_HOLDOVER_NS;
+	page->max_offset_ns = GNOMON_DEFAULT_MAX_OFFSET_NS;
+	page->freerun_intervals = GNOMON_DEFAULT_FREERUN_INTERVALS;
+}
+
+int gnomon_discipline_check(const struct gnomon_page *page,
+			    const struct gnomon_discipline *d, __u64 mono_ns)
+{
+	if (d->__pad || (d->flags & ~GNOMON_DISC_FLAGS))
+		return -EINVAL;
+	if (d->source > GNOMON_SOURCE_PTP)
+		return -EINVAL;
+	if (d->error_ns > GNOMON_MAX_ERROR_NS || d->drift_ppb > GNOMON_MAX_DRIFT_PPB)
+		return -EINVAL;
+	if (!d->interval_ns || d->interval_ns > GNOMON_MAX_HOLDOVER_NS)
+		return -EINVAL;
+	/* A measurement from the future, or older than the one we have. */
+	if (d->as_of_ns > mono_ns)
+		return -EINVAL;
+	if (d->as_of_ns && (page->flags & GNOMON_PAGE_DISCIPLINED) &&
+	    d->as_of_ns < page->as_of_mono_ns)
+		return -EINVAL;
+	return 0;
+}
+
+static void page_write_begin(struct gnomon_page *page)
+{
+	GNOMON_WRITE_ONCE(page->seq, page->seq + 1);
+	gnomon_assert(page->seq & 1);
+	gnomon_wmb();
+}
+
+static void page_write_end(struct gnomon_page *page)
+{
+	gnomon_wmb();
+	GNOMON_WRITE_ONCE(page->seq, page->seq + 1);
+	gnomon_assert(!(page->seq & 1));
+}
+
+void gnomon_page_discipline(struct gnomon_page *page,
+			    const struct gnomon_discipline *d,
+			    __u64 mono_ns, __u64 real_ns)
+{
+	__u64 as_of = d->as_of_ns ? d->as_of_ns : mono_ns;
+	__u32 flags = GNOMON_PAGE_DISCIPLINED;
+
+	if (d->flags & GNOMON_DISC_UNSYNC)
+		flags |= GNOMON_PAGE_UNSYNC;
+	if (d->flags & GNOMON_DISC_DISRUPTED)
+		flags |= GNOMON_PAGE_DISRUPTED;
+
+	page_write_begin(page);
+	page->flags = flags;
+	page->as_of_mono_ns = as_of;
+	/* realtime at as_of, by the current realtime - monotonic offset. */
+	page->as_of_real_ns = real_ns - (mono_ns - as_of);
+	page->error_ns = d->error_ns;
+	page->interval_ns = d->interval_ns;
+	if (d->drift_ppb)
+		page->drift_ppb = d->drift_ppb;
+	page->source = d->source;
+	page->updates++;
+	page_write_end(page);
+}
+
+int gnomon_config_check(const struct gnomon_config *cfg)
+{
+	if (cfg->drift_ppb > GNOMON_MAX_DRIFT_PPB ||
+	    cfg->holdover_ns > GNOMON_MAX_HOLDOVER_NS ||
+	    cfg->max_offset_ns > GNOMON_MAX_OFFSET_LIMIT_NS ||
+	    cfg->freerun_intervals > GNOMON_MAX_FREERUN_INTERVALS)
+		return -EINVAL;
+	return 0;
+}
+
+void gnomon_page_configure(struct gnomon_page *page,
+			   const struct gnomon_config *cfg)
+{
+	page_write_begin(page);
+	if (cfg->max_offset_ns)
+		page->max_offset_ns = cfg->max_offset_ns;
+	if (cfg->holdover_ns)
+		page->holdover_ns = cfg->holdover_ns;
+	if (cfg->drift_ppb)
+		page->drift_ppb = cfg->drift_ppb;
+	if (cfg->freerun_intervals)
+		page->freerun_intervals = cfg->freerun_intervals;
+	page_write_end(page);
+}
+
+void gnomon_page_get_config(const struct gnomon_page *page,
+			    struct gnomon_config *cfg)
+{
+	cfg->max_offset_ns = page->max_offset_ns;
+	cfg->holdover_ns = page->holdover_ns;
+	cfg->drift_ppb = page->drift_ppb;
+	cfg->freerun_intervals = page->freerun_intervals;
+}
+
+void gnomon_page_snapshot(const struct gnomon_page *page,
+			  struct gnomon_page *snap)
+{
+	const volatile struct gnomon_page *vp = page;
+	__u32 seq;
+
+	for (;;) {
+		seq = GNOMON_READ_ONCE(page->seq);
+		gnomon_rmb();
+		if (seq & 1)
+			continue;
+		snap->magic = vp->magic;
+		snap->version = vp->version;
+		snap->size = vp->size;
+		snap->flags = vp->flags;
+		snap->as_of_mono_ns = vp->as_of_mono_ns;
+		snap->as_of_real_ns = vp->as_of_real_ns;
+		snap->error_ns = vp->error_ns;
+		snap->interval_ns = vp->interval_ns;
+		snap->holdover_ns = vp->holdover_ns;
+		snap->max_offset_ns = vp->max_offset_ns;
+		snap->drift_ppb = vp->drift_ppb;
+		snap->freerun_intervals = vp->freerun_intervals;
+		snap->source = vp->source;
+		snap->__pad = 0;
+		snap->updates = vp->updates;
+		gnomon_rmb();
+		if (GNOMON_READ_ONCE(page->seq) == seq)
+			break;
+	}
+	snap->seq = seq;
+}
+
+const char *gnomon_status_name(__u32 status)
+{
+	switch (status) {
+	case GNOMON_STATUS_UNSYNCHRONIZED:
+		return "unsynchronized";
+	case GNOMON_STATUS_SYNCHRONIZED:
+		return "synchronized";
+	case GNOMON_STATUS_FREE_RUNNING:
+		return "free-running";
+	case GNOMON_STATUS_DISRUPTED:
+		return "disrupted";
+	}
+	return "unknown";
+}
+
+const char *gnomon_source_name(__u32 source)
+{
+	switch (source) {
+	case GNOMON_SOURCE_NONE:
+		return "none";
+	case GNOMON_SOURCE_STATIC:
+		return "static";
+	case GNOMON_SOURCE_NTP:
+		return "ntp";
+	case GNOMON_SOURCE_PTP:
+		return "ptp";
+	}
+	return "unknown";
+}
