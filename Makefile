@@ -21,6 +21,8 @@ CACHE := $(PROJECT_ROOT)/.cache
 VM_KERNELS ?= 6.1 6.12
 KERNEL_CACHE := $(CACHE)/kernels
 KDIR ?= $(shell $(PROJECT_ROOT)/tools/vm/kernel-fetch --kdir $(firstword $(VM_KERNELS)) 2>/dev/null)
+# Debian ships no vmlinux with its headers, so module BTF cannot be made.
+KBUILD_OPTS ?= CONFIG_DEBUG_INFO_BTF_MODULES=
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -58,7 +60,7 @@ userspace: $(ALL_TARGETS)
 
 module:
 	@test -n "$(KDIR)" || { echo "KDIR is not set and no VM kernel is fetched: run 'make deps' or pass KDIR=" >&2; exit 1; }
-	$(MAKE) -C $(KDIR) M=$(PROJECT_ROOT) modules
+	$(MAKE) -C $(KDIR) M=$(PROJECT_ROOT) $(KBUILD_OPTS) modules
 
 deps:
 	$(PROJECT_ROOT)/tools/vm/install-deps

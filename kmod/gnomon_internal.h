@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * gnomon.ko internals: the one clock device and what its parts share.
+ *
+ * State lives in a single struct gnomon_dev.  The page is the source of
+ * truth for TT.now(): writers (discipline, configuration) serialise on
+ * write_lock and publish through the page's seqcount, readers in the kernel
+ * and in userspace take lock-free snapshots.  The HLC is separate: a pair
+ * (wall, logical) under a spinlock, since a tick is a read-modify-write that
+ * every process on the host contends for.
+ */
+#ifndef GNOMON_INTERNAL_H
+#define GNOMON_INTERNAL_H
+
+#include <linux/atomic.h>
+#include <linux/miscdevice.h>
+#include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+
+#include "../lib/core/gnomon_core.h"
+
+struct gnomon_counters {
+	atomic64_t reads;		/* GNOMON_IOC_NOW calls */
+	atomic64_t hlc_ticks;
+	atomic64_t hlc_updates;
+	atomic64_t hlc_rejections;	/* remote timestamps too far ahead */
+	atomic64_t status_changes;	/* transitions the kernel observed */
+	atomic64_t disciplines;
+	atomic64_t commit_waits;
+	atomic64_t commit_wait_timeouts;
+};
+
+struct gnomon_dev {
+	struct miscdevice misc;
+	struct gnomon_page *page;	/* mapped read-only into userspace */
+	struct mutex write_lock;	/* serialises page writers */
+	spinlock_t hlc_lock;
+	struct gnomon_hlc hlc;		/* protected by hlc_lock */
+	wait_queue_head_t updates;	/* woken on every page update */
+	struct delayed_work transition;	/* counts status changes on time */
+	atomic_t last_status;
+	struct gnomon_counters stats;
+};
+
+extern struct gnomon_dev gnomon;
+extern const struct attribute_group *gnomon_attr_groups[];
+
+/* TT.now() from the page and both clocks; records status transitions. */
+void gnomon_now(struct gnomon_dev *gd, struct gnomon_tt *tt);
+/* After a page update: wake waiters, re-arm the transition work. */
+void gnomon_page_updated(struct gnomon_dev *gd);
+long gnomon_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+
+#endif /* GNOMON_INTERNAL_H */
