@@ -90,8 +90,10 @@ static inline void ktap_diag(const char *fmt, ...)
 
 #define KTAP_ASSERT(t, cond, ...)					\
 	do {								\
-		KTAP_EXPECT(t, cond, __VA_ARGS__);			\
-		if (!(cond))						\
+		bool ktap_ok_ = (cond);					\
+									\
+		KTAP_EXPECT(t, ktap_ok_, __VA_ARGS__);			\
+		if (!ktap_ok_)						\
 			return;						\
 	} while (0)
 
