@@ -49,6 +49,9 @@ MAN_PAGES :=
 .PHONY: all module deps check check-host check-vm bench demo install clean \
 	fuzz
 
+# Keep intermediate objects of chained pattern rules.
+.SECONDARY:
+
 all: module userspace
 
 include lib/build.mk

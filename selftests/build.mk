@@ -34,7 +34,7 @@ $(BUILD)/selftests/vm/kmod_%: $(BUILD)/obj/selftests/kmod/kmod_%.o $(LIBGNOMON_A
 	$(CC) -o $@ $^ -lpthread
 
 ALL_TARGETS += $(SELFTEST_SAN_BINS) $(SELFTEST_PLAIN_BINS) \
-	$(wildcard $(KMOD_TEST_BINS))
+	$(KMOD_TEST_BINS)
 HOST_TESTS += $(SELFTEST_SAN_BINS) selftests/valgrind_test.sh
 VM_TESTS += $(KMOD_TEST_BINS) selftests/kmod/gnomonctl_vm_test.sh
 

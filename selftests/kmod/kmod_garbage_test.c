@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Garbage in, errors out: 100,000+ random ioctls on /dev/gnomon, as root
+ * and as nobody, with random command numbers, random argument bytes and bad
+ * pointers.  The VM harness fails the run if the kernel log shows any
+ * warning; here we check that the device still works afterwards and that
+ * no call returned anything but 0 or a plain errno.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "kmod_util.h"
+
+#define CALLS	60000
+
+static const unsigned long known[] = {
+	GNOMON_IOC_NOW, GNOMON_IOC_HLC_TICK, GNOMON_IOC_HLC_UPDATE,
+	GNOMON_IOC_WAIT_UNTIL, GNOMON_IOC_DISCIPLINE, GNOMON_IOC_GET_CONFIG,
+	GNOMON_IOC_SET_CONFIG,
+};
+
+static __u64 rng_state = 0x9e3779b97f4a7c15ULL;
+
+static __u64 rng(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+static int hammer(void)
+{
+	static const uintptr_t bad_ptrs[] = { 0, 8, 0xffff888000000000ULL, ~(uintptr_t)0 - 64 };
+	unsigned char buf[128];
+	int fd = dev_open(), odd = 0;
+
+	if (fd < 0)
+		return 10;
+	for (int i = 0; i < CALLS; i++) {
+		unsigned long cmd;
+		void *arg = buf;
+		int r;
+
+		for (size_t j = 0; j < sizeof(buf); j += 8) {
+			__u64 v = rng();
+
+			memcpy(buf + j, &v, 8);
+		}
+		switch (rng() % 4) {
+		case 0:
+			cmd = (unsigned long)rng() & 0xffffffffUL;
+			break;
+		case 1:
+			cmd = _IOC(rng() % 4, GNOMON_IOC_TYPE, rng() % 0x20, rng() % 64);
+			break;
+		default:
+			cmd = known[rng() % (sizeof(known) / sizeof(known[0]))];
+			break;
+		}
+		if (cmd == GNOMON_IOC_WAIT_UNTIL) {
+			/* A random wait could last for ages: cap it at 1 ms. */
+			struct gnomon_wait *w = (void *)buf;
+
+			w->timeout_ns = 1 + w->timeout_ns % MS;
+		}
+		if (rng() % 8 == 0)
+			arg = (void *)bad_ptrs[rng() % 4];
+		r = ioctl(fd, cmd, arg);
+		if (r < 0 && (errno <= 0 || errno > 200))
+			odd++;
+	}
+	close(fd);
+	return odd ? 11 : 0;
+}
+
+static int sanity(void)
+{
+	struct gnomon_hlc a, b;
+	struct gnomon_tt tt;
+	int fd = dev_open();
+
+	if (fd < 0)
+		return 10;
+	if (xioctl(fd, GNOMON_IOC_NOW, &tt) || xioctl(fd, GNOMON_IOC_HLC_TICK, &a) ||
+	    xioctl(fd, GNOMON_IOC_HLC_TICK, &b) || gnomon_hlc_compare(&a, &b) >= 0)
+		return 12;
+	close(fd);
+	return 0;
+}
+
+KTAP_TEST(random_ioctls_as_nobody)
+{
+	rng_state ^= (__u64)getpid();
+	KTAP_EXPECT(t, as_nobody(hammer) == 0, "odd return values");
+	KTAP_EXPECT(t, sanity() == 0, "device broken afterwards");
+}
+
+KTAP_TEST(random_ioctls_as_root)
+{
+	struct gnomon_config cfg = { 0 };
+	int fd;
+
+	rng_state ^= (__u64)getpid() << 17;
+	KTAP_EXPECT(t, hammer() == 0, "odd return values");
+	KTAP_EXPECT(t, sanity() == 0, "device broken afterwards");
+	/* Root may have set any valid configuration: the module must still
+	 * hold it within its limits. */
+	fd = dev_open();
+	KTAP_ASSERT(t, fd >= 0 && xioctl(fd, GNOMON_IOC_GET_CONFIG, &cfg) == 0, "config");
+	KTAP_EXPECT(t, gnomon_config_check(&cfg) == 0, "configuration out of limits");
+	close(fd);
+	KTAP_EXPECT(t, module_reload() == 0, "unload and reload after the storm");
+}
+
+int main(int argc, char **argv)
+{
+	return ktap_main(argc, argv);
+}

@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * TT.now() in a real kernel: the status timeline with a static source,
+ * disruption, and commit-wait (waits past earliest, times out, is
+ * interruptible, wakes on a discipline update).
+ */
+#include <signal.h>
+
+#include "kmod_util.h"
+
+static int fd;
+
+static struct gnomon_tt now_tt(void)
+{
+	struct gnomon_tt tt = { 0 };
+
+	if (xioctl(fd, GNOMON_IOC_NOW, &tt))
+		tt.status = 0xff;
+	return tt;
+}
+
+static void sleep_ns(__u64 ns)
+{
+	struct timespec ts = { .tv_sec = (time_t)(ns / SEC), .tv_nsec = (long)(ns % SEC) };
+
+	nanosleep(&ts, NULL);
+}
+
+static int setup(void)
+{
+	/* Short intervals so the timeline takes seconds: free-running after
+	 * 2 x 200 ms, unsynchronized after a 1.5 s holdover. */
+	struct gnomon_config cfg = { .holdover_ns = 1500 * MS, .freerun_intervals = 2 };
+
+	if (module_reload())
+		return -1;
+	fd = dev_open();
+	if (fd < 0)
+		return -1;
+	return xioctl(fd, GNOMON_IOC_SET_CONFIG, &cfg);
+}
+
+KTAP_TEST(status_timeline_with_a_static_source)
+{
+	long long changes;
+	struct gnomon_tt tt;
+	__u64 t0;
+
+	KTAP_ASSERT(t, setup() == 0, "setup");
+	changes = sysfs_counter("status_changes");
+	t0 = now_ns(CLOCK_MONOTONIC);
+	KTAP_ASSERT(t, discipline(fd, 2 * MS, 200 * MS, 0) == 0, "discipline");
+	tt = now_tt();
+	KTAP_EXPECT(t, tt.status == GNOMON_STATUS_SYNCHRONIZED, "at once: %u", tt.status);
+	KTAP_EXPECT(t, tt.bound_ns >= 2 * MS && tt.bound_ns < 3 * MS, "bound %llu",
+		    (unsigned long long)tt.bound_ns);
+
+	/* Nobody reads between here and the check: the kernel's own work
+	 * item must notice both transitions. */
+	sleep_ns(1700 * MS);
+	tt = now_tt();
+	KTAP_EXPECT(t, tt.status == GNOMON_STATUS_UNSYNCHRONIZED, "after holdover: %u", tt.status);
+	KTAP_EXPECT(t, tt.bound_ns == GNOMON_BOUND_INFINITE, "void after holdover");
+	KTAP_EXPECT(t, sysfs_counter("status_changes") >= changes + 3,
+		    "status changes %lld -> %lld (want unsync->sync->free->unsync)",
+		    changes, sysfs_counter("status_changes"));
+
+	KTAP_ASSERT(t, discipline(fd, 2 * MS, 200 * MS, 0) == 0, "discipline");
+	sleep_ns(600 * MS);
+	tt = now_tt();
+	KTAP_EXPECT(t, tt.status == GNOMON_STATUS_FREE_RUNNING, "after 600 ms: %u", tt.status);
+	/* 50 ppm over 0.6 s = 30 us of growth, at least. */
+	KTAP_EXPECT(t, tt.bound_ns >= 2 * MS + 30000, "bound %llu grew too little",
+		    (unsigned long long)tt.bound_ns);
+	ktap_diag("timeline took %llu ms", (unsigned long long)((now_ns(CLOCK_MONOTONIC) - t0) / MS));
+}
+
+KTAP_TEST(disrupted_update_voids_the_interval)
+{
+	struct gnomon_tt tt;
+
+	KTAP_ASSERT(t, setup() == 0, "setup");
+	KTAP_ASSERT(t, discipline(fd, MS, SEC, GNOMON_DISC_DISRUPTED) == 0, "discipline");
+	tt = now_tt();
+	KTAP_EXPECT(t, tt.status == GNOMON_STATUS_DISRUPTED &&
+		       tt.bound_ns == GNOMON_BOUND_INFINITE, "status %u", tt.status);
+	KTAP_ASSERT(t, discipline(fd, MS, SEC, 0) == 0, "discipline");
+	KTAP_EXPECT(t, now_tt().status == GNOMON_STATUS_SYNCHRONIZED, "recovers");
+}
+
+KTAP_TEST(commit_wait_really_waits_past_earliest)
+{
+	struct gnomon_wait w = { 0 };
+	struct gnomon_tt before, after;
+	__u64 start, waited;
+
+	KTAP_ASSERT(t, setup() == 0, "setup");
+	KTAP_ASSERT(t, discipline(fd, 20 * MS, SEC, 0) == 0, "discipline");
+	before = now_tt();
+	w.until_ns = before.latest_ns;
+	start = now_ns(CLOCK_MONOTONIC);
+	KTAP_ASSERT(t, xioctl(fd, GNOMON_IOC_WAIT_UNTIL, &w) == 0, "wait");
+	waited = now_ns(CLOCK_MONOTONIC) - start;
+	after = now_tt();
+	KTAP_EXPECT(t, after.earliest_ns > w.until_ns, "earliest %llu not past %llu",
+		    (unsigned long long)after.earliest_ns, (unsigned long long)w.until_ns);
+	KTAP_EXPECT(t, waited >= 2 * before.bound_ns, "waited %llu ns, less than two bounds",
+		    (unsigned long long)waited);
+	ktap_diag("bound %llu ns, waited %llu ns", (unsigned long long)before.bound_ns,
+		  (unsigned long long)waited);
+}
+
+KTAP_TEST(commit_wait_times_out_while_unsynchronized)
+{
+	struct gnomon_wait w = { .until_ns = 1, .timeout_ns = 300 * MS };
+	long long timeouts;
+	__u64 start, waited;
+
+	KTAP_ASSERT(t, setup() == 0, "setup");
+	timeouts = sysfs_counter("commit_wait_timeouts");
+	start = now_ns(CLOCK_MONOTONIC);
+	KTAP_EXPECT(t, xioctl(fd, GNOMON_IOC_WAIT_UNTIL, &w) == -ETIMEDOUT, "timeout");
+	waited = now_ns(CLOCK_MONOTONIC) - start;
+	KTAP_EXPECT(t, waited >= 300 * MS, "returned early: %llu", (unsigned long long)waited);
+	KTAP_EXPECT(t, sysfs_counter("commit_wait_timeouts") == timeouts + 1, "counter");
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+KTAP_TEST(commit_wait_is_interruptible)
+{
+	struct gnomon_wait w = { .until_ns = 1 };	/* unsynchronized: forever */
+	struct sigaction sa = { .sa_handler = on_alarm };
+
+	KTAP_ASSERT(t, setup() == 0, "setup");
+	sigaction(SIGALRM, &sa, NULL);
+	alarm(1);
+	KTAP_EXPECT(t, xioctl(fd, GNOMON_IOC_WAIT_UNTIL, &w) == -EINTR, "signal must interrupt");
+}
+
+KTAP_TEST(commit_wait_completes_once_disciplined)
+{
+	struct gnomon_wait w = { .timeout_ns = 20 * SEC };
+	__u64 start, waited;
+	pid_t child;
+
+	KTAP_ASSERT(t, setup() == 0, "setup");
+	w.until_ns = now_ns(CLOCK_REALTIME) - SEC;	/* past, once bounded */
+	child = fork();
+	KTAP_ASSERT(t, child >= 0, "fork");
+	if (child == 0) {
+		sleep_ns(500 * MS);
+		_exit(discipline(fd, MS, SEC, 0) ? 1 : 0);
+	}
+	start = now_ns(CLOCK_MONOTONIC);
+	KTAP_EXPECT(t, xioctl(fd, GNOMON_IOC_WAIT_UNTIL, &w) == 0, "wait");
+	waited = now_ns(CLOCK_MONOTONIC) - start;
+	waitpid(child, NULL, 0);
+	KTAP_EXPECT(t, waited >= 400 * MS && waited < 5 * SEC,
+		    "woke after %llu ms", (unsigned long long)(waited / MS));
+}
+
+int main(int argc, char **argv)
+{
+	return ktap_main(argc, argv);
+}
