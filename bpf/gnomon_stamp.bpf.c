@@ -53,21 +53,21 @@ struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct gnomon_clock);
+	__type(value, struct gnomon_stamp_clock);
 } gnomon_clock SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct gnomon_config);
+	__type(value, struct gnomon_stamp_config);
 } gnomon_config SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct gnomon_counts);
+	__type(value, struct gnomon_stamp_counts);
 } gnomon_counts SEC(".maps");
 
 struct {
@@ -79,25 +79,26 @@ struct {
 struct seg {
 	__u32 seq;
 	__u32 end_seq;
+	__u8 flags;
 };
 
 static __always_inline void count(enum gnomon_count which)
 {
 	__u32 zero = 0;
-	struct gnomon_counts *c = bpf_map_lookup_elem(&gnomon_counts, &zero);
+	struct gnomon_stamp_counts *c = bpf_map_lookup_elem(&gnomon_counts, &zero);
 
 	if (c && which < GNOMON_CNT_NR)
 		c->n[which]++;
 }
 
-static __always_inline struct gnomon_clock *clock_get(void)
+static __always_inline struct gnomon_stamp_clock *clock_get(void)
 {
 	__u32 zero = 0;
 
 	return bpf_map_lookup_elem(&gnomon_clock, &zero);
 }
 
-static __always_inline struct gnomon_config *config_get(void)
+static __always_inline struct gnomon_stamp_config *config_get(void)
 {
 	__u32 zero = 0;
 
@@ -133,6 +134,7 @@ static __always_inline int seg_read(struct bpf_sock_ops *skops, struct seg *s)
 	if (th[13] & TCP_FLAG_FIN)
 		span++;
 	s->end_seq = s->seq + span;
+	s->flags = th[13];
 	return 0;
 }
 
@@ -148,11 +150,12 @@ static __always_inline int syn_seg_read(struct bpf_sock_ops *skops,
 	s->seq = (((__u32)th[8] << 24) | ((__u32)th[9] << 16) |
 		  ((__u32)th[10] << 8) | th[11]) - 1;
 	s->end_seq = s->seq + 1;
+	s->flags = TCP_FLAG_SYN;
 	return 0;
 }
 
 static __always_inline void emit(struct bpf_sock_ops *skops,
-				 const struct gnomon_config *cfg, __u8 dir,
+				 const struct gnomon_stamp_config *cfg, __u8 dir,
 				 __u64 lamport, __u64 remote, __u16 remote_node,
 				 const struct seg *s)
 {
@@ -175,7 +178,7 @@ static __always_inline void emit(struct bpf_sock_ops *skops,
 	e->node_id = (__u16)cfg->node_id;
 	e->remote_node = remote_node;
 	e->dir = dir;
-	e->tcp_flags = (__u8)skops->skb_tcp_flags;
+	e->tcp_flags = s->flags;
 	e->local_port = (__u16)skops->local_port;
 	/* Network order, in the upper half on some kernels, the lower on others. */
 	rport = skops->remote_port;
@@ -207,8 +210,8 @@ static __always_inline void receive(struct bpf_sock_ops *skops, int from_syn,
 {
 	__u8 opt[OPT_SPACE] = { GNOMON_OPT_KIND, 4, GNOMON_OPT_EXID >> 8,
 				GNOMON_OPT_EXID & 0xff };
-	struct gnomon_config *cfg;
-	struct gnomon_clock *clk;
+	struct gnomon_stamp_config *cfg;
+	struct gnomon_stamp_clock *clk;
 	__u64 remote, old, now, limit;
 	__u16 node;
 	long ret;
@@ -272,8 +275,8 @@ static __always_inline void stamp(struct bpf_sock_ops *skops)
 {
 	__u8 opt[GNOMON_OPT_LEN];
 	__u8 flags = (__u8)skops->skb_tcp_flags;
-	struct gnomon_config *cfg;
-	struct gnomon_clock *clk;
+	struct gnomon_stamp_config *cfg;
+	struct gnomon_stamp_clock *clk;
 	struct seg s;
 	__u64 now;
 	long ret;

@@ -47,7 +47,7 @@ enum gnomon_stamp_dir {
 	GNOMON_DIR_RECV	= 2,
 };
 
-/* The counters, each a __u64 in struct gnomon_counts. */
+/* The counters, each a __u64 in struct gnomon_stamp_counts. */
 enum gnomon_count {
 	GNOMON_CNT_STAMPED,	/* options written */
 	GNOMON_CNT_MERGED,	/* received stamps merged into the clock */
@@ -60,15 +60,15 @@ enum gnomon_count {
 	GNOMON_CNT_NR,
 };
 
-struct gnomon_counts {
+struct gnomon_stamp_counts {
 	__u64 n[GNOMON_CNT_NR];
 };
 
-struct gnomon_clock {
+struct gnomon_stamp_clock {
 	__u64 lamport;		/* the clock; only ever increases */
 };
 
-struct gnomon_config {
+struct gnomon_stamp_config {
 	__u64 max_jump;		/* poisoning guard, 0: GNOMON_DEFAULT_MAX_JUMP */
 	__u32 node_id;		/* 16 bits on the wire */
 	__u32 events;		/* nonzero: emit ring-buffer events */
