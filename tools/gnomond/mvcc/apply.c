@@ -1,0 +1,289 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The request-level API of the MVCC state machine (mvcc.h): store life
+ * cycle, reads, and apply(), which decodes a command from the log, runs it
+ * and packs the response before returning, so the response never refers
+ * to store memory that a later command could free.
+ *
+ * Command format: byte 0 = MVCC_CMD_VERSION, byte 1 = enum mvcc_cmd_type,
+ * then the etcd request message in protobuf encoding.  The request as the
+ * client sent it is the log payload: no second encoding, and a member of
+ * any version decodes it with the same .proto.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops.h"
+#include "txn.h"
+
+int mvcc_store__new(struct mvcc_store **out, uint64_t quota_bytes)
+{
+	struct mvcc_store *s = malloc(sizeof(*s));
+
+	if (!s)
+		return -ENOMEM;
+	mvcc_core__init(s, quota_bytes);
+	*out = s;
+	return 0;
+}
+
+void mvcc_store__free(struct mvcc_store *s)
+{
+	if (!s)
+		return;
+	mvcc_core__destroy(s);
+	free(s);
+}
+
+int64_t mvcc_store__revision(const struct mvcc_store *s)
+{
+	return s->rev;
+}
+
+int64_t mvcc_store__compact_revision(const struct mvcc_store *s)
+{
+	return s->compact_rev;
+}
+
+uint64_t mvcc_store__size(const struct mvcc_store *s)
+{
+	return s->used;
+}
+
+bool mvcc_store__nospace(const struct mvcc_store *s)
+{
+	return s->nospace;
+}
+
+size_t mvcc_store__key_records(const struct mvcc_store *s)
+{
+	return s->idx.count;
+}
+
+void mvcc_result__release(struct mvcc_result *res)
+{
+	free(res->resp);
+	memset(res, 0, sizeof(*res));
+}
+
+static void fill_header(Etcdserverpb__ResponseHeader *h,
+			const struct mvcc_header *hdr)
+{
+	h->cluster_id = hdr->cluster_id;
+	h->member_id = hdr->member_id;
+	h->raft_term = hdr->raft_term;
+}
+
+/* Finish a request: an etcd error, or the response packed. */
+static int finish(struct arena *a, int ret, enum etcd_err err,
+		  const ProtobufCMessage *msg, Etcdserverpb__ResponseHeader *h,
+		  const struct mvcc_header *hdr, struct mvcc_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	if (!ret && err)
+		res->err = err;
+	else if (!ret && msg) {
+		fill_header(h, hdr);
+		ret = ops_pack(msg, res);
+	} else if (!ret) {
+		ret = -ENOMEM;
+	}
+	arena__release(a);
+	return ret;
+}
+
+int mvcc_store__range(struct mvcc_store *s, const struct mvcc_header *hdr,
+		      const Etcdserverpb__RangeRequest *req,
+		      struct mvcc_result *res)
+{
+	Etcdserverpb__RangeResponse *resp;
+	struct arena a = { 0 };
+	enum etcd_err err = ops_range(s, &a, req, &resp);
+
+	return finish(&a, 0, err, resp ? &resp->base : NULL,
+		      resp ? resp->header : NULL, hdr, res);
+}
+
+int mvcc_store__alarms(struct mvcc_store *s, const struct mvcc_header *hdr,
+		       struct mvcc_result *res)
+{
+	Etcdserverpb__AlarmResponse resp = ETCDSERVERPB__ALARM_RESPONSE__INIT;
+	Etcdserverpb__ResponseHeader h = ETCDSERVERPB__RESPONSE_HEADER__INIT;
+	Etcdserverpb__AlarmMember m = ETCDSERVERPB__ALARM_MEMBER__INIT;
+	Etcdserverpb__AlarmMember *mp = &m;
+
+	h.revision = s->rev;
+	fill_header(&h, hdr);
+	resp.header = &h;
+	if (s->nospace) {
+		m.memberid = hdr->member_id;
+		m.alarm = ETCDSERVERPB__ALARM_TYPE__NOSPACE;
+		resp.alarms = &mp;
+		resp.n_alarms = 1;
+	}
+	return ops_pack(&resp.base, res);
+}
+
+static int apply_compact(struct mvcc_store *s, const struct mvcc_header *hdr,
+			 const Etcdserverpb__CompactionRequest *r,
+			 struct mvcc_result *res)
+{
+	Etcdserverpb__CompactionResponse resp =
+		ETCDSERVERPB__COMPACTION_RESPONSE__INIT;
+	Etcdserverpb__ResponseHeader h = ETCDSERVERPB__RESPONSE_HEADER__INIT;
+
+	memset(res, 0, sizeof(*res));
+	if (r->revision > s->rev) {
+		res->err = ETCD_ERR_FUTURE_REV;
+		return 0;
+	}
+	if (r->revision <= s->compact_rev) {
+		res->err = ETCD_ERR_COMPACTED;
+		return 0;
+	}
+	if (mvcc_core__compact(s, r->revision))
+		return -ENOMEM;
+	h.revision = s->rev;
+	fill_header(&h, hdr);
+	resp.header = &h;
+	return ops_pack(&resp.base, res);
+}
+
+static int apply_alarm(struct mvcc_store *s, const struct mvcc_header *hdr,
+		       const Etcdserverpb__AlarmRequest *r,
+		       struct mvcc_result *res)
+{
+	if (r->alarm == ETCDSERVERPB__ALARM_TYPE__NOSPACE ||
+	    r->alarm == ETCDSERVERPB__ALARM_TYPE__NONE) {
+		if (r->action == ETCDSERVERPB__ALARM_REQUEST__ALARM_ACTION__ACTIVATE)
+			s->nospace = r->alarm == ETCDSERVERPB__ALARM_TYPE__NOSPACE;
+		else if (r->action ==
+			 ETCDSERVERPB__ALARM_REQUEST__ALARM_ACTION__DEACTIVATE)
+			s->nospace = false;
+	}
+	return mvcc_store__alarms(s, hdr, res);
+}
+
+static int apply_msg(struct mvcc_store *s, const struct mvcc_header *hdr,
+		     enum mvcc_cmd_type type, ProtobufCMessage *m,
+		     struct mvcc_result *res)
+{
+	struct arena a = { 0 };
+	enum etcd_err err = ETCD_OK;
+	int ret;
+
+	switch (type) {
+	case MVCC_CMD_PUT: {
+		Etcdserverpb__PutResponse *resp = NULL;
+
+		ret = txn_put(s, &a, (Etcdserverpb__PutRequest *)m, &resp, &err);
+		return finish(&a, ret, err, resp ? &resp->base : NULL,
+			      resp ? resp->header : NULL, hdr, res);
+	}
+	case MVCC_CMD_DELETE_RANGE: {
+		Etcdserverpb__DeleteRangeResponse *resp = NULL;
+
+		ret = txn_delete(s, &a, (Etcdserverpb__DeleteRangeRequest *)m,
+				 &resp);
+		return finish(&a, ret, err, resp ? &resp->base : NULL,
+			      resp ? resp->header : NULL, hdr, res);
+	}
+	case MVCC_CMD_TXN: {
+		Etcdserverpb__TxnResponse *resp = NULL;
+
+		ret = txn_txn(s, &a, (Etcdserverpb__TxnRequest *)m, &resp, &err);
+		return finish(&a, ret, err, resp ? &resp->base : NULL,
+			      resp ? resp->header : NULL, hdr, res);
+	}
+	case MVCC_CMD_COMPACT:
+		return apply_compact(s, hdr, (Etcdserverpb__CompactionRequest *)m,
+				     res);
+	case MVCC_CMD_ALARM:
+		return apply_alarm(s, hdr, (Etcdserverpb__AlarmRequest *)m, res);
+	}
+	assert(0);
+	return -EINVAL;
+}
+
+static const ProtobufCMessageDescriptor *cmd_descriptor(unsigned int type)
+{
+	switch (type) {
+	case MVCC_CMD_PUT:
+		return &etcdserverpb__put_request__descriptor;
+	case MVCC_CMD_DELETE_RANGE:
+		return &etcdserverpb__delete_range_request__descriptor;
+	case MVCC_CMD_TXN:
+		return &etcdserverpb__txn_request__descriptor;
+	case MVCC_CMD_COMPACT:
+		return &etcdserverpb__compaction_request__descriptor;
+	case MVCC_CMD_ALARM:
+		return &etcdserverpb__alarm_request__descriptor;
+	default:
+		return NULL;
+	}
+}
+
+int mvcc_store__apply(struct mvcc_store *s, const struct mvcc_header *hdr,
+		      const uint8_t *cmd, size_t len, struct mvcc_result *res)
+{
+	const ProtobufCMessageDescriptor *d;
+	ProtobufCMessage *m;
+	int ret;
+
+	memset(res, 0, sizeof(*res));
+	res->err = ETCD_ERR_BAD_COMMAND;
+	if (len < MVCC_CMD_HDR_LEN || cmd[0] != MVCC_CMD_VERSION)
+		return 0;
+	d = cmd_descriptor(cmd[1]);
+	if (!d)
+		return 0;
+	if (cmd[1] == MVCC_CMD_TXN &&
+	    !mvcc_wire__txn_depth_ok(cmd + 2, len - 2, MVCC_MAX_TXN_DEPTH))
+		return 0;
+	m = protobuf_c_message_unpack(d, NULL, len - 2, cmd + 2);
+	if (!m)
+		return 0;
+	ret = apply_msg(s, hdr, cmd[1], m, res);
+	protobuf_c_message_free_unpacked(m, NULL);
+	return ret;
+}
+
+int mvcc_cmd__wrap(enum mvcc_cmd_type type, const uint8_t *pb, size_t len,
+		   uint8_t **out, size_t *outlen)
+{
+	uint8_t *buf;
+
+	if (!cmd_descriptor(type))
+		return -EINVAL;
+	buf = malloc(len + MVCC_CMD_HDR_LEN);
+	if (!buf)
+		return -ENOMEM;
+	buf[0] = MVCC_CMD_VERSION;
+	buf[1] = type;
+	if (len)
+		memcpy(buf + MVCC_CMD_HDR_LEN, pb, len);
+	*out = buf;
+	*outlen = len + MVCC_CMD_HDR_LEN;
+	return 0;
+}
+
+int mvcc_cmd__encode(enum mvcc_cmd_type type, const ProtobufCMessage *msg,
+		     uint8_t **out, size_t *outlen)
+{
+	size_t len = protobuf_c_message_get_packed_size(msg);
+	uint8_t *buf;
+
+	if (cmd_descriptor(type) != msg->descriptor)
+		return -EINVAL;
+	buf = malloc(len + MVCC_CMD_HDR_LEN);
+	if (!buf)
+		return -ENOMEM;
+	buf[0] = MVCC_CMD_VERSION;
+	buf[1] = type;
+	*outlen = protobuf_c_message_pack(msg, buf + MVCC_CMD_HDR_LEN) +
+		  MVCC_CMD_HDR_LEN;
+	*out = buf;
+	return 0;
+}

@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * gnomond's key-value state machine: etcd v3 MVCC semantics, deterministic
+ * and free of I/O, fed with etcd's own protobuf requests.
+ *
+ * Writes (Put, DeleteRange, Txn, Compact, Alarm) travel through the Raft
+ * log as commands (mvcc_cmd__wrap(): a 2-byte header and the request's
+ * protobuf bytes) and every member applies them, in log order, with
+ * mvcc_store__apply().  Reads (Range, Alarm GET) are served by
+ * mvcc_store__range() / mvcc_store__alarms() on whichever member the daemon
+ * decides may answer.  Every call fills a struct mvcc_result: an etcd error,
+ * or the response message, already packed, so its bytes outlive later
+ * changes of the store.  -ENOMEM from apply means the state machine could
+ * not take the command: a member must stop rather than diverge.
+ *
+ * Snapshots: mvcc_store__snapshot() streams the whole store through a
+ * callback; mvcc_store__restore() rebuilds a store from those bytes.
+ */
+#ifndef GNOMOND_MVCC_H
+#define GNOMOND_MVCC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "etcdserverpb/rpc.pb-c.h"
+#include "errors.h"
+
+struct mvcc_store;
+
+/* etcd's --max-txn-ops default. */
+#define MVCC_MAX_TXN_OPS 128
+/* Nesting of Txn inside Txn accepted (etcd has no limit; we need one). */
+#define MVCC_MAX_TXN_DEPTH 16
+
+/* What the state machine does not know: filled into response headers. */
+struct mvcc_header {
+	uint64_t cluster_id;
+	uint64_t member_id;
+	uint64_t raft_term;
+};
+
+struct mvcc_result {
+	enum etcd_err err;
+	uint8_t *resp;		/* packed response when err == ETCD_OK */
+	size_t len;
+};
+
+void mvcc_result__release(struct mvcc_result *res);
+
+/* A new empty store (revision 1); quota 0 means etcd's default, 2 GiB. */
+int mvcc_store__new(struct mvcc_store **out, uint64_t quota_bytes);
+void mvcc_store__free(struct mvcc_store *s);
+
+int64_t mvcc_store__revision(const struct mvcc_store *s);
+int64_t mvcc_store__compact_revision(const struct mvcc_store *s);
+/* Accounted size in bytes (what Status reports as dbSize). */
+uint64_t mvcc_store__size(const struct mvcc_store *s);
+bool mvcc_store__nospace(const struct mvcc_store *s);
+size_t mvcc_store__key_records(const struct mvcc_store *s);
+
+/* Serve a Range.  0, or -ENOMEM. */
+int mvcc_store__range(struct mvcc_store *s, const struct mvcc_header *hdr,
+		      const Etcdserverpb__RangeRequest *req,
+		      struct mvcc_result *res);
+
+/* Answer an Alarm GET (the raised alarms).  0 or -ENOMEM. */
+int mvcc_store__alarms(struct mvcc_store *s, const struct mvcc_header *hdr,
+		       struct mvcc_result *res);
+
+/* Apply one committed command.  0, or -ENOMEM (see above).  A command
+ * that does not decode gets ETCD_ERR_BAD_COMMAND and changes nothing. */
+int mvcc_store__apply(struct mvcc_store *s, const struct mvcc_header *hdr,
+		      const uint8_t *cmd, size_t len, struct mvcc_result *res);
+
+/* Commands. */
+enum mvcc_cmd_type {
+	MVCC_CMD_PUT = 1,
+	MVCC_CMD_DELETE_RANGE = 2,
+	MVCC_CMD_TXN = 3,
+	MVCC_CMD_COMPACT = 4,
+	MVCC_CMD_ALARM = 5,
+};
+
+#define MVCC_CMD_VERSION 1
+#define MVCC_CMD_HDR_LEN 2
+
+/*
+ * Wrap the protobuf bytes of a request (PutRequest, DeleteRangeRequest,
+ * TxnRequest, CompactionRequest, AlarmRequest) into a command in a new
+ * malloc'd buffer.  0, -EINVAL (bad type) or -ENOMEM.
+ */
+int mvcc_cmd__wrap(enum mvcc_cmd_type type, const uint8_t *pb, size_t len,
+		   uint8_t **out, size_t *outlen);
+
+/* Pack a decoded request message into a command. */
+int mvcc_cmd__encode(enum mvcc_cmd_type type, const ProtobufCMessage *msg,
+		     uint8_t **out, size_t *outlen);
+
+/*
+ * Checks a member makes before proposing a request, as etcd's gRPC layer
+ * does (empty key, ignore_value with a value, too many txn operations,
+ * duplicate keys in a txn...).  ETCD_OK when the request may go.
+ */
+enum etcd_err mvcc_validate__range(const Etcdserverpb__RangeRequest *r);
+enum etcd_err mvcc_validate__put(const Etcdserverpb__PutRequest *r);
+enum etcd_err mvcc_validate__delete_range(
+	const Etcdserverpb__DeleteRangeRequest *r);
+enum etcd_err mvcc_validate__txn(const Etcdserverpb__TxnRequest *r);
+
+/*
+ * protobuf-c unpacks nested messages recursively: refuse a TxnRequest whose
+ * Txn-in-Txn nesting exceeds @max_depth (or that is not well-formed
+ * protobuf) before unpacking it.  true when it is safe to unpack.
+ */
+bool mvcc_wire__txn_depth_ok(const uint8_t *buf, size_t len,
+			     unsigned int max_depth);
+
+/* Snapshots. */
+typedef int (*mvcc_write_fn)(void *ctx, const void *buf, size_t len);
+
+/* Stream the store through @write (which returns 0 or -errno, stopping the
+ * snapshot).  0, the callback's error, or -ENOMEM. */
+int mvcc_store__snapshot(const struct mvcc_store *s, mvcc_write_fn write,
+			 void *ctx);
+
+/* A new store from snapshot bytes.  0, -EINVAL (not a valid snapshot:
+ * nothing is half restored) or -ENOMEM. */
+int mvcc_store__restore(struct mvcc_store **out, const uint8_t *buf,
+			size_t len, uint64_t quota_bytes);
+
+#endif /* GNOMOND_MVCC_H */
