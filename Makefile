@@ -46,8 +46,8 @@ INSTALL_BINS :=		# installed to $(PREFIX)/bin or sbin
 INSTALL_SBINS :=
 MAN_PAGES :=
 
-.PHONY: all module deps check check-host check-vm bench demo install clean \
-	fuzz
+.PHONY: all module userspace deps check check-host bench demo install \
+	dkms-source clean fuzz
 
 # Keep intermediate objects of chained pattern rules.
 .SECONDARY:
@@ -86,12 +86,30 @@ demo: deps
 
 install: userspace
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin \
-		$(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8
+		$(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/linux
 	$(if $(INSTALL_BINS),install -m 0755 $(INSTALL_BINS) $(DESTDIR)$(PREFIX)/bin)
 	$(if $(INSTALL_SBINS),install -m 0755 $(INSTALL_SBINS) $(DESTDIR)$(PREFIX)/sbin)
+	install -m 0644 $(LIBGNOMON_A) $(DESTDIR)$(PREFIX)/lib/
+	install -m 0755 $(LIBGNOMON_SO) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf libgnomon.so.$(LIBGNOMON_VERSION) $(DESTDIR)$(PREFIX)/lib/libgnomon.so.0
+	ln -sf libgnomon.so.0 $(DESTDIR)$(PREFIX)/lib/libgnomon.so
+	install -m 0644 $(LIBGNOMON_PC) $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	install -m 0644 lib/gnomon.h $(DESTDIR)$(PREFIX)/include/
+	install -m 0644 kmod/include/uapi/linux/gnomon.h $(DESTDIR)$(PREFIX)/include/linux/
 	for m in $(MAN_PAGES); do \
 		s=$${m##*.}; install -d $(DESTDIR)$(PREFIX)/share/man/man$$s; \
 		install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/; done
+
+# The module's sources for dkms: then `dkms install gnomon/VERSION`.
+DKMS_SRC := $(DESTDIR)/usr/src/gnomon-$(LIBGNOMON_VERSION)
+dkms-source:
+	rm -rf $(DKMS_SRC)
+	install -d $(DKMS_SRC)/kmod/include/uapi/linux $(DKMS_SRC)/lib/core
+	install -m 0644 Kbuild $(DKMS_SRC)/
+	install -m 0644 kmod/*.c kmod/*.h $(DKMS_SRC)/kmod/
+	install -m 0644 kmod/include/uapi/linux/gnomon.h $(DKMS_SRC)/kmod/include/uapi/linux/
+	install -m 0644 lib/core/*.c lib/core/*.h $(DKMS_SRC)/lib/core/
+	sed 's/@VERSION@/$(LIBGNOMON_VERSION)/' kmod/dkms.conf > $(DKMS_SRC)/dkms.conf
 
 clean:
 	rm -rf $(BUILD)
