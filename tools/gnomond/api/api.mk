@@ -19,10 +19,9 @@ GNOMOND_KV_SRCS := \
 	tools/gnomond/mvcc/range.c tools/gnomond/mvcc/txn.c \
 	tools/gnomond/mvcc/apply.c tools/gnomond/mvcc/wire.c \
 	tools/gnomond/mvcc/validate.c tools/gnomond/mvcc/snapshot.c \
-	$(wildcard tools/gnomond/api/session.c tools/gnomond/api/grpc.c \
-		tools/gnomond/api/service.c tools/gnomond/api/cluster.c)
+	tools/gnomond/api/session.c tools/gnomond/api/grpc.c \
+	tools/gnomond/api/cluster.c
 GNOMOND_KV_LIBS := -lprotobuf-c -lnghttp2 -lz
-GNOMOND_KV_INC := -Itools/gnomond/mvcc -Itools/gnomond/api
 
 GNOMOND_KV_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(GNOMOND_KV_SRCS)) \
 	$(patsubst $(BUILD)/gen/%.c,$(BUILD)/obj/gen/%.o,$(GNOMOND_PROTO_SRCS))
@@ -56,6 +55,16 @@ $(GNOMOND_KV_A): $(GNOMOND_KV_OBJS)
 $(GNOMOND_KV_SAN_A): $(GNOMOND_KV_SAN_OBJS)
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
+
+# The single-node, no-Raft test fixture that real clients talk to.
+GNOMOND_API_TEST_SERVER := $(BUILD)/gnomond-api-test-server
+ALL_TARGETS += $(GNOMOND_API_TEST_SERVER)
+
+$(GNOMOND_API_TEST_SERVER): $(BUILD)/obj/tools/gnomond/api/test_server.o \
+		$(GNOMOND_KV_A)
+	$(CC) -o $@ $^ $(GNOMOND_KV_LIBS)
+
+$(BUILD)/obj/tools/gnomond/api/test_server.o: | $(GNOMOND_PROTO_HDRS)
 
 # Unit tests (sanitized).
 GNOMOND_KV_TESTS := $(patsubst selftests/gnomond/%.c,$(BUILD)/selftests/gnomond/%,\

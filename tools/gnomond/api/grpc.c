@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * gRPC request handling above HTTP/2 (see grpc.h).
+ *
+ * A unary call's body is exactly one message: a flag byte (0: not
+ * compressed; gnomond advertises no compression, so 1 gets UNIMPLEMENTED as
+ * from grpc-go without a decompressor), a 4-byte big-endian length, the
+ * protobuf bytes.  Sizes follow etcd: a write larger than
+ * --max-request-bytes is "etcdserver: request is too large"; anything
+ * larger than that plus 512 KiB is refused by gRPC itself.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "grpc.h"
+
+static const struct {
+	const char *path;
+	const ProtobufCMessageDescriptor *desc;
+	enum mvcc_cmd_type cmd;		/* 0: a read */
+} methods[API_METHOD__COUNT] = {
+	[API_KV_RANGE] = { "/etcdserverpb.KV/Range",
+		&etcdserverpb__range_request__descriptor, 0 },
+	[API_KV_PUT] = { "/etcdserverpb.KV/Put",
+		&etcdserverpb__put_request__descriptor, MVCC_CMD_PUT },
+	[API_KV_DELETE_RANGE] = { "/etcdserverpb.KV/DeleteRange",
+		&etcdserverpb__delete_range_request__descriptor,
+		MVCC_CMD_DELETE_RANGE },
+	[API_KV_TXN] = { "/etcdserverpb.KV/Txn",
+		&etcdserverpb__txn_request__descriptor, MVCC_CMD_TXN },
+	[API_KV_COMPACT] = { "/etcdserverpb.KV/Compact",
+		&etcdserverpb__compaction_request__descriptor,
+		MVCC_CMD_COMPACT },
+	[API_MAINTENANCE_ALARM] = { "/etcdserverpb.Maintenance/Alarm",
+		&etcdserverpb__alarm_request__descriptor, MVCC_CMD_ALARM },
+	[API_MAINTENANCE_STATUS] = { "/etcdserverpb.Maintenance/Status",
+		&etcdserverpb__status_request__descriptor, 0 },
+	[API_CLUSTER_MEMBER_LIST] = { "/etcdserverpb.Cluster/MemberList",
+		&etcdserverpb__member_list_request__descriptor, 0 },
+};
+
+static const char *const services[] = {
+	"etcdserverpb.KV", "etcdserverpb.Maintenance", "etcdserverpb.Cluster",
+};
+
+enum mvcc_cmd_type api_method__cmd_type(enum api_method m,
+					const ProtobufCMessage *decoded)
+{
+	const Etcdserverpb__AlarmRequest *a;
+
+	if (m < 0 || m >= API_METHOD__COUNT)
+		return 0;
+	if (m == API_MAINTENANCE_ALARM) {
+		/* Only changing an alarm is a write. */
+		a = (const Etcdserverpb__AlarmRequest *)decoded;
+		if (!a || a->action == ETCDSERVERPB__ALARM_REQUEST__ALARM_ACTION__GET)
+			return 0;
+	}
+	return methods[m].cmd;
+}
+
+int grpc_route(const char *path, size_t len, char *buf, size_t bufsize,
+	       const char **why)
+{
+	const char *slash;
+
+	for (int m = 0; m < API_METHOD__COUNT; m++)
+		if (strlen(methods[m].path) == len &&
+		    !memcmp(methods[m].path, path, len))
+			return m;
+	/* grpc-go's texts: an unknown service, or a method of a known one. */
+	slash = len > 1 ? memchr(path + 1, '/', len - 1) : NULL;
+	if (path[0] == '/' && slash) {
+		int slen = (int)(slash - path - 1);
+		int mlen = (int)(len - (size_t)(slash - path) - 1);
+
+		for (size_t i = 0; i < sizeof(services) / sizeof(services[0]); i++)
+			if (strlen(services[i]) == (size_t)slen &&
+			    !memcmp(services[i], path + 1, slen)) {
+				snprintf(buf, bufsize,
+					 "unknown method %.*s for service %.*s",
+					 mlen, slash + 1, slen, path + 1);
+				*why = buf;
+				return -1;
+			}
+		snprintf(buf, bufsize, "unknown service %.*s", slen, path + 1);
+		*why = buf;
+		return -1;
+	}
+	snprintf(buf, bufsize, "malformed method name: %.*s",
+		 (int)(len > 64 ? 64 : len), path);
+	*why = buf;
+	return -1;
+}
+
+static void set_err(struct grpc_error *e, enum grpc_status code,
+		    const char *msg)
+{
+	e->code = code;
+	e->msg = msg;
+}
+
+static void set_etcd_err(struct grpc_error *e, enum etcd_err err)
+{
+	set_err(e, etcd_err__grpc_status(err), etcd_err__message(err));
+}
+
+static enum etcd_err validate(enum api_method m, const ProtobufCMessage *msg)
+{
+	switch (m) {
+	case API_KV_RANGE:
+		return mvcc_validate__range((const void *)msg);
+	case API_KV_PUT:
+		return mvcc_validate__put((const void *)msg);
+	case API_KV_DELETE_RANGE:
+		return mvcc_validate__delete_range((const void *)msg);
+	case API_KV_TXN:
+		return mvcc_validate__txn((const void *)msg);
+	default:
+		return ETCD_OK;
+	}
+}
+
+ProtobufCMessage *grpc_decode(enum api_method m, const uint8_t *body,
+			      size_t blen,
+			      size_t max_request, const uint8_t **msg,
+			      size_t *len, struct grpc_error *err)
+{
+	ProtobufCMessage *pm;
+	enum etcd_err e;
+	size_t n;
+
+	memset(err, 0, sizeof(*err));
+	if (blen < GRPC_FRAME_HDR) {
+		set_err(err, GRPC_INTERNAL,
+			blen ? "grpc: truncated message header"
+			     : "grpc: no request message");
+		return NULL;
+	}
+	if (body[0] == 1) {
+		set_err(err, GRPC_UNIMPLEMENTED,
+			"grpc: Decompressor is not installed for grpc-encoding");
+		return NULL;
+	}
+	if (body[0] != 0) {
+		set_err(err, GRPC_INTERNAL, "grpc: invalid message flags");
+		return NULL;
+	}
+	n = (size_t)body[1] << 24 | (size_t)body[2] << 16 |
+	    (size_t)body[3] << 8 | body[4];
+	if (n > max_request + API_GRPC_OVERHEAD_BYTES) {
+		snprintf(err->buf, sizeof(err->buf),
+			 "grpc: received message larger than max (%zu vs. %zu)",
+			 n, max_request + API_GRPC_OVERHEAD_BYTES);
+		set_err(err, GRPC_RESOURCE_EXHAUSTED, err->buf);
+		return NULL;
+	}
+	if (blen - GRPC_FRAME_HDR != n) {
+		set_err(err, GRPC_INTERNAL, blen - GRPC_FRAME_HDR < n ?
+			"grpc: truncated message" :
+			"grpc: more than one message in a unary call");
+		return NULL;
+	}
+	if (methods[m].cmd && n > max_request) {
+		set_etcd_err(err, ETCD_ERR_REQUEST_TOO_LARGE);
+		return NULL;
+	}
+	*msg = body + GRPC_FRAME_HDR;
+	*len = n;
+	if (m == API_KV_TXN &&
+	    !mvcc_wire__txn_depth_ok(*msg, n, MVCC_MAX_TXN_DEPTH)) {
+		set_etcd_err(err, ETCD_ERR_TOO_MANY_OPS);
+		return NULL;
+	}
+	pm = protobuf_c_message_unpack(methods[m].desc, NULL, n, *msg);
+	if (!pm) {
+		set_err(err, GRPC_INTERNAL,
+			"grpc: error unmarshalling request: bad protobuf");
+		return NULL;
+	}
+	e = validate(m, pm);
+	if (e) {
+		protobuf_c_message_free_unpacked(pm, NULL);
+		set_etcd_err(err, e);
+		return NULL;
+	}
+	return pm;
+}
+
+void grpc_percent_encode(const char *msg, char *out)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (const unsigned char *p = (const unsigned char *)msg; *p; p++) {
+		if (*p < 0x20 || *p > 0x7e || *p == '%') {
+			*out++ = '%';
+			*out++ = hex[*p >> 4];
+			*out++ = hex[*p & 15];
+		} else {
+			*out++ = *p;
+		}
+	}
+	*out = 0;
+}

@@ -1,0 +1,446 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * One client connection of the etcd API: HTTP/2 by libnghttp2 in memory
+ * mode (mem_recv / mem_send, no socket), gRPC on top (grpc.c).
+ *
+ * Each request stream gets a struct api_stream at its first HEADERS: the
+ * :path, content-type and the body, buffered up to gRPC's size limit (past
+ * it the bytes are dropped and only counted, so a huge upload costs no
+ * memory).  At END_STREAM the request is decoded and either refused here
+ * or handed to the daemon.  The answer is HEADERS (:status 200,
+ * content-type application/grpc), one DATA with the length-prefixed
+ * message, and trailers (grpc-status 0); an error is a single
+ * "Trailers-Only" HEADERS frame with grpc-status and grpc-message.  The
+ * stream's memory goes when nghttp2 closes the stream, whichever side
+ * ends it; a late answer then finds no stream and gets -ENOENT.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nghttp2/nghttp2.h>
+
+#include "grpc.h"
+
+#define OUT_HIGH_WATER (256 * 1024)
+#define STREAM_WINDOW (1 << 20)
+#define CONN_WINDOW (8 << 20)
+
+struct api_stream {
+	int method;			/* -1: unknown :path */
+	const char *route_err;
+	char route_buf[128];
+	bool grpc_content;		/* content-type application/grpc... */
+	bool dispatched;		/* request went to the daemon */
+	bool answered;
+	uint8_t *body;
+	size_t blen, bcap;
+	size_t dropped;			/* body bytes past the limit */
+	uint8_t *resp;			/* gRPC frame being sent */
+	size_t rlen, roff;
+};
+
+struct api_session {
+	nghttp2_session *h2;
+	const struct api_ops *ops;
+	void *ctx;
+	size_t max_request;
+	uint8_t *out;
+	size_t olen, ooff, ocap;
+	bool broken;
+};
+
+static void stream_free(struct api_stream *st)
+{
+	free(st->body);
+	free(st->resp);
+	free(st);
+}
+
+static int on_begin_headers(nghttp2_session *h2, const nghttp2_frame *f,
+			    void *user)
+{
+	struct api_stream *st;
+
+	(void)user;
+	if (f->hd.type != NGHTTP2_HEADERS ||
+	    f->headers.cat != NGHTTP2_HCAT_REQUEST)
+		return 0;
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return NGHTTP2_ERR_CALLBACK_FAILURE;
+	st->method = -1;
+	st->route_err = "malformed method name: (none)";
+	if (nghttp2_session_set_stream_user_data(h2, f->hd.stream_id, st)) {
+		free(st);
+		return NGHTTP2_ERR_CALLBACK_FAILURE;
+	}
+	return 0;
+}
+
+static bool header_is(const uint8_t *name, size_t len, const char *want)
+{
+	return len == strlen(want) && !memcmp(name, want, len);
+}
+
+static int on_header(nghttp2_session *h2, const nghttp2_frame *f,
+		     const uint8_t *name, size_t namelen, const uint8_t *value,
+		     size_t valuelen, uint8_t flags, void *user)
+{
+	struct api_stream *st;
+
+	(void)flags;
+	(void)user;
+	if (f->hd.type != NGHTTP2_HEADERS ||
+	    f->headers.cat != NGHTTP2_HCAT_REQUEST)
+		return 0;
+	st = nghttp2_session_get_stream_user_data(h2, f->hd.stream_id);
+	if (!st)
+		return 0;
+	if (header_is(name, namelen, ":path"))
+		st->method = grpc_route((const char *)value, valuelen,
+					st->route_buf, sizeof(st->route_buf),
+					&st->route_err);
+	else if (header_is(name, namelen, "content-type"))
+		st->grpc_content = valuelen >= 16 &&
+			!memcmp(value, "application/grpc", 16) &&
+			(valuelen == 16 || value[16] == '+' || value[16] == ';');
+	return 0;
+}
+
+static int on_data(nghttp2_session *h2, uint8_t flags, int32_t id,
+		   const uint8_t *data, size_t len, void *user)
+{
+	struct api_session *s = user;
+	struct api_stream *st = nghttp2_session_get_stream_user_data(h2, id);
+	size_t limit = s->max_request + API_GRPC_OVERHEAD_BYTES + GRPC_FRAME_HDR;
+
+	(void)flags;
+	if (!st || st->dispatched)
+		return 0;
+	if (st->dropped || st->blen + len > limit) {
+		st->dropped += len;
+		return 0;
+	}
+	if (st->blen + len > st->bcap) {
+		size_t cap = st->bcap ? st->bcap : 256;
+		uint8_t *b;
+
+		while (cap < st->blen + len)
+			cap *= 2;
+		if (cap > limit)
+			cap = limit;
+		b = realloc(st->body, cap);
+		if (!b)
+			return NGHTTP2_ERR_CALLBACK_FAILURE;
+		st->body = b;
+		st->bcap = cap;
+	}
+	memcpy(st->body + st->blen, data, len);
+	st->blen += len;
+	return 0;
+}
+
+static void dispatch(struct api_session *s, int32_t id, struct api_stream *st)
+{
+	struct api_request req = { .stream_id = id };
+	struct grpc_error err;
+
+	st->dispatched = true;
+	if (!st->grpc_content) {
+		api_session__fail(s, id, GRPC_UNKNOWN,
+				  "content-type is not application/grpc");
+		return;
+	}
+	if (st->method < 0) {
+		api_session__fail(s, id, GRPC_UNIMPLEMENTED, st->route_err);
+		return;
+	}
+	if (st->dropped) {
+		/* Only the length prefix matters: it is in the kept bytes. */
+		st->blen = GRPC_FRAME_HDR;
+	}
+	req.method = st->method;
+	req.decoded = grpc_decode(st->method, st->body, st->blen,
+				  s->max_request, &req.msg, &req.len, &err);
+	if (!req.decoded) {
+		api_session__fail(s, id, err.code ? err.code : GRPC_INTERNAL,
+				  err.msg ? err.msg : "out of memory");
+		return;
+	}
+	s->ops->request(s->ctx, s, &req);
+	if (req.decoded)
+		protobuf_c_message_free_unpacked(req.decoded, NULL);
+	/* The body is no longer needed, answered or not. */
+	free(st->body);
+	st->body = NULL;
+	st->blen = st->bcap = 0;
+}
+
+static int on_frame_recv(nghttp2_session *h2, const nghttp2_frame *f,
+			 void *user)
+{
+	struct api_stream *st;
+
+	if ((f->hd.type != NGHTTP2_DATA && f->hd.type != NGHTTP2_HEADERS) ||
+	    !(f->hd.flags & NGHTTP2_FLAG_END_STREAM))
+		return 0;
+	st = nghttp2_session_get_stream_user_data(h2, f->hd.stream_id);
+	if (st && !st->dispatched)
+		dispatch(user, f->hd.stream_id, st);
+	return 0;
+}
+
+static int on_stream_close(nghttp2_session *h2, int32_t id, uint32_t code,
+			   void *user)
+{
+	struct api_stream *st = nghttp2_session_get_stream_user_data(h2, id);
+
+	(void)code;
+	(void)user;
+	if (st) {
+		nghttp2_session_set_stream_user_data(h2, id, NULL);
+		stream_free(st);
+	}
+	return 0;
+}
+
+ProtobufCMessage *api_request__take(struct api_request *req)
+{
+	ProtobufCMessage *m = req->decoded;
+
+	req->decoded = NULL;
+	return m;
+}
+
+int api_session__new(struct api_session **out, const struct api_ops *ops,
+		     void *ctx, const struct api_limits *limits)
+{
+	nghttp2_session_callbacks *cbs;
+	struct api_session *s;
+	nghttp2_settings_entry iv[] = {
+		{ NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS,
+		  limits && limits->max_streams ? limits->max_streams
+						: API_DEFAULT_MAX_STREAMS },
+		{ NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, STREAM_WINDOW },
+	};
+	int rc;
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->ops = ops;
+	s->ctx = ctx;
+	s->max_request = limits && limits->max_request_bytes ?
+		limits->max_request_bytes : API_DEFAULT_MAX_REQUEST_BYTES;
+	if (nghttp2_session_callbacks_new(&cbs)) {
+		free(s);
+		return -ENOMEM;
+	}
+	nghttp2_session_callbacks_set_on_begin_headers_callback(cbs,
+		on_begin_headers);
+	nghttp2_session_callbacks_set_on_header_callback(cbs, on_header);
+	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data);
+	nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame_recv);
+	nghttp2_session_callbacks_set_on_stream_close_callback(cbs,
+		on_stream_close);
+	rc = nghttp2_session_server_new(&s->h2, cbs, s);
+	nghttp2_session_callbacks_del(cbs);
+	if (rc) {
+		free(s);
+		return -ENOMEM;
+	}
+	if (nghttp2_submit_settings(s->h2, NGHTTP2_FLAG_NONE, iv,
+				    sizeof(iv) / sizeof(iv[0])) ||
+	    nghttp2_session_set_local_window_size(s->h2, NGHTTP2_FLAG_NONE, 0,
+						  CONN_WINDOW)) {
+		api_session__free(s);
+		return -ENOMEM;
+	}
+	*out = s;
+	return 0;
+}
+
+void api_session__free(struct api_session *s)
+{
+	if (!s)
+		return;
+	/* Deleting the session closes its streams through on_stream_close. */
+	nghttp2_session_del(s->h2);
+	free(s->out);
+	free(s);
+}
+
+int api_session__recv(struct api_session *s, const uint8_t *buf, size_t len)
+{
+	ssize_t n;
+
+	if (s->broken)
+		return -EPROTO;
+	n = nghttp2_session_mem_recv(s->h2, buf, len);
+	if (n < 0) {
+		s->broken = true;
+		return n == NGHTTP2_ERR_NOMEM ? -ENOMEM : -EPROTO;
+	}
+	return 0;
+}
+
+int api_session__output(struct api_session *s, const uint8_t **data,
+			size_t *len)
+{
+	while (s->olen - s->ooff < OUT_HIGH_WATER) {
+		const uint8_t *chunk;
+		ssize_t n = nghttp2_session_mem_send(s->h2, &chunk);
+
+		if (n < 0) {
+			s->broken = true;
+			return n == NGHTTP2_ERR_NOMEM ? -ENOMEM : -EPROTO;
+		}
+		if (!n)
+			break;
+		if (s->ooff && s->ooff == s->olen)
+			s->ooff = s->olen = 0;
+		if (s->olen + n > s->ocap) {
+			size_t cap = s->ocap ? s->ocap : 16384;
+			uint8_t *o;
+
+			while (cap < s->olen + n)
+				cap *= 2;
+			o = realloc(s->out, cap);
+			if (!o)
+				return -ENOMEM;
+			s->out = o;
+			s->ocap = cap;
+		}
+		memcpy(s->out + s->olen, chunk, n);
+		s->olen += n;
+	}
+	*data = s->out + s->ooff;
+	*len = s->olen - s->ooff;
+	return 0;
+}
+
+void api_session__consume(struct api_session *s, size_t n)
+{
+	if (n > s->olen - s->ooff)
+		n = s->olen - s->ooff;
+	s->ooff += n;
+	if (s->ooff == s->olen)
+		s->ooff = s->olen = 0;
+}
+
+bool api_session__done(const struct api_session *s)
+{
+	if (s->olen != s->ooff)
+		return false;
+	return s->broken || (!nghttp2_session_want_read(s->h2) &&
+			     !nghttp2_session_want_write(s->h2));
+}
+
+#define NV(n, v) { (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, \
+		   strlen(v), NGHTTP2_NV_FLAG_NONE }
+
+static ssize_t read_resp(nghttp2_session *h2, int32_t id, uint8_t *buf,
+			 size_t length, uint32_t *flags,
+			 nghttp2_data_source *src, void *user)
+{
+	struct api_stream *st = src->ptr;
+	size_t n = st->rlen - st->roff;
+	nghttp2_nv trailer[] = { NV("grpc-status", "0") };
+
+	(void)user;
+	if (n > length)
+		n = length;
+	memcpy(buf, st->resp + st->roff, n);
+	st->roff += n;
+	if (st->roff == st->rlen) {
+		*flags |= NGHTTP2_DATA_FLAG_EOF;
+		if (!nghttp2_submit_trailer(h2, id, trailer, 1))
+			*flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+	}
+	return n;
+}
+
+static struct api_stream *pending(struct api_session *s, int32_t id)
+{
+	struct api_stream *st = nghttp2_session_get_stream_user_data(s->h2, id);
+
+	return st && st->dispatched && !st->answered ? st : NULL;
+}
+
+int api_session__reply(struct api_session *s, int32_t stream_id,
+		       const uint8_t *msg, size_t len)
+{
+	struct api_stream *st = pending(s, stream_id);
+	nghttp2_nv hdrs[] = { NV(":status", "200"),
+			      NV("content-type", "application/grpc") };
+	nghttp2_data_provider prd;
+
+	if (!st)
+		return -ENOENT;
+	if (len > UINT32_MAX)
+		return -EINVAL;
+	st->resp = malloc(len + GRPC_FRAME_HDR);
+	if (!st->resp)
+		return -ENOMEM;
+	st->resp[0] = 0;
+	st->resp[1] = len >> 24;
+	st->resp[2] = len >> 16;
+	st->resp[3] = len >> 8;
+	st->resp[4] = len;
+	if (len)
+		memcpy(st->resp + GRPC_FRAME_HDR, msg, len);
+	st->rlen = len + GRPC_FRAME_HDR;
+	st->roff = 0;
+	prd.source.ptr = st;
+	prd.read_callback = read_resp;
+	if (nghttp2_submit_response(s->h2, stream_id, hdrs, 2, &prd))
+		return -ENOMEM;
+	st->answered = true;
+	return 0;
+}
+
+int api_session__fail(struct api_session *s, int32_t stream_id,
+		      enum grpc_status code, const char *message)
+{
+	struct api_stream *st = pending(s, stream_id);
+	char status[12], *enc;
+	int rc;
+
+	if (!st)
+		return -ENOENT;
+	enc = malloc(strlen(message) * 3 + 1);
+	if (!enc)
+		return -ENOMEM;
+	grpc_percent_encode(message, enc);
+	snprintf(status, sizeof(status), "%d", (int)code);
+	{
+		nghttp2_nv hdrs[] = { NV(":status", "200"),
+				      NV("content-type", "application/grpc"),
+				      NV("grpc-status", status),
+				      NV("grpc-message", enc) };
+
+		rc = nghttp2_submit_response(s->h2, stream_id, hdrs, 4, NULL);
+	}
+	free(enc);
+	if (rc)
+		return -ENOMEM;
+	st->answered = true;
+	return 0;
+}
+
+int api_session__fail_etcd(struct api_session *s, int32_t stream_id,
+			   enum etcd_err err)
+{
+	return api_session__fail(s, stream_id, etcd_err__grpc_status(err),
+				 etcd_err__message(err));
+}
+
+int api_session__answer(struct api_session *s, int32_t stream_id,
+			const struct mvcc_result *res)
+{
+	if (res->err)
+		return api_session__fail_etcd(s, stream_id, res->err);
+	return api_session__reply(s, stream_id, res->resp, res->len);
+}
