@@ -1,0 +1,50 @@
+# SPDX-License-Identifier: GPL-2.0
+# gnomond: the Raft core (raft/), peer wire format (peer/), write-ahead log
+# (wal/) and the deterministic simulator (sim/), with their tests.  The etcd
+# API and MVCC store add themselves through tools/gnomond/api/api.mk.
+
+GNOMOND_RAFT_SRCS := $(wildcard tools/gnomond/raft/*.c)
+GNOMOND_PEER_SRCS := $(wildcard tools/gnomond/peer/*.c)
+GNOMOND_WAL_SRCS := $(wildcard tools/gnomond/wal/*.c)
+GNOMOND_SIM_SRCS := $(wildcard tools/gnomond/sim/*.c)
+GNOMOND_CORE_SRCS := $(GNOMOND_RAFT_SRCS) $(GNOMOND_PEER_SRCS) \
+	$(GNOMOND_WAL_SRCS)
+
+# For the daemon: release objects of the core, peer codec and WAL.
+GNOMOND_CORE_A := $(BUILD)/lib/libgnomond-core.a
+GNOMOND_CORE_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(GNOMOND_CORE_SRCS))
+GNOMOND_CORE_SAN_A := $(BUILD)/san/lib/libgnomond-core.a
+GNOMOND_CORE_SAN_OBJS := $(patsubst %.c,$(BUILD)/san/%.o,$(GNOMOND_CORE_SRCS))
+GNOMOND_SIM_SAN_OBJS := $(patsubst %.c,$(BUILD)/san/%.o,$(GNOMOND_SIM_SRCS))
+GNOMOND_SIM_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(GNOMOND_SIM_SRCS))
+
+$(GNOMOND_CORE_A): $(GNOMOND_CORE_OBJS)
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+$(GNOMOND_CORE_SAN_A): $(GNOMOND_CORE_SAN_OBJS)
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+GNOMOND_TESTS := $(BUILD)/tests/gnomond/raft_sim_test \
+	$(BUILD)/tests/gnomond/raft_sim_bulk
+
+$(BUILD)/tests/gnomond/raft_sim_test: selftests/gnomond/raft_sim_test.c \
+		$(GNOMOND_SIM_SAN_OBJS) $(GNOMOND_CORE_SAN_A) selftests/ktap.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_SAN) -o $@ $< $(GNOMOND_SIM_SAN_OBJS) \
+		$(GNOMOND_CORE_SAN_A) $(LDFLAGS_SAN)
+
+# The same simulation, optimized, for thousands of seeds per cluster size.
+$(BUILD)/tests/gnomond/raft_sim_bulk: selftests/gnomond/raft_sim_test.c \
+		$(GNOMOND_SIM_OBJS) $(GNOMOND_CORE_A) selftests/ktap.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_REL) -DSIM_DEFAULT_SEEDS=800 -o $@ $< \
+		$(GNOMOND_SIM_OBJS) $(GNOMOND_CORE_A)
+
+ALL_TARGETS += $(GNOMOND_CORE_A) $(GNOMOND_CORE_SAN_A) $(GNOMOND_TESTS)
+HOST_TESTS += $(GNOMOND_TESTS)
+
+-include $(GNOMOND_CORE_OBJS:.o=.d) $(GNOMOND_CORE_SAN_OBJS:.o=.d) \
+	$(GNOMOND_SIM_SAN_OBJS:.o=.d) $(GNOMOND_SIM_OBJS:.o=.d)
+-include tools/gnomond/api/api.mk

@@ -1,0 +1,242 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The Raft core of gnomond: protocol logic only, no I/O, no clock reads, no
+ * randomness of its own.  A driver (the io_uring loop, or the deterministic
+ * simulator) owns every file, socket and timer and feeds the core:
+ *
+ *	raft__tick()		every heartbeat interval, with a TT.now() reading
+ *	raft__step()		every peer message that passed authentication
+ *	raft__persisted()	when a persist batch it was handed is durable
+ *	raft__propose()		a client write (leader only)
+ *	raft__read()		a linearizable read request (leader only)
+ *	raft__transfer()	an operator's leadership transfer
+ *	raft__snapshot_taken()	the state machine was snapshotted to a file
+ *
+ * and after any of those calls raft__ready() to collect the work, in order:
+ *
+ *   1. persist:  rd.hs (if rd.has_hard_state), rd.snapshot (if set) and
+ *                rd.entries, as one batch numbered rd.persist_seq; entries
+ *                replace any persisted entries from rd.entries[0].index on.
+ *                Batches may be in flight together but must complete in
+ *                order: call raft__persisted(seq) when a batch is synced.
+ *   2. send:     rd.msgs, now; the core itself holds back every message that
+ *                needs a batch to be durable first (votes, acks, promises).
+ *   3. restore:  if rd.snapshot is set, restore the state machine from it.
+ *   4. apply:    rd.committed, in order (committed, not necessarily durable
+ *                locally: a quorum has them).
+ *   5. answer:   rd.reads: read index results; serve a read once the state
+ *                machine has applied read.index.
+ *
+ * Everything rd points to belongs to the core and stays valid until the next
+ * call into the core; the driver copies or encodes what it keeps.
+ *
+ * Time.  All time comes in as struct gnomon_tt (TT.now(): true time lies in
+ * [earliest_ns, latest_ns]).  Elections and heartbeats count ticks; leader
+ * leases use TT (Documentation/lease-safety.rst):
+ *   - the leader asks for a promise until E = latest + lease_ns with every
+ *     heartbeat; a follower with a SYNCHRONIZED clock grants it in its ack
+ *     and then neither votes nor grants a pre-vote until earliest > E;
+ *   - the lease ends at the largest E that a quorum (leader included) has
+ *     promised durably; lease reads are served while latest < lease end,
+ *     the leader's clock is SYNCHRONIZED and it committed in its term;
+ *   - otherwise reads take a quorum round (ReadIndex).
+ * The fencing token is the leader's term: it grows with every leadership.
+ *
+ * Membership is static: members are numbered 1..n_members.
+ * Functions return 0 or a negative errno:
+ *	-ENOTCONN  not the leader (raft__leader() may name one)
+ *	-EBUSY     a leadership transfer is in progress
+ *	-EINVAL    bad argument
+ *	-ENOMEM    out of memory (the core is unchanged)
+ */
+#ifndef GNOMOND_RAFT_H
+#define GNOMOND_RAFT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/gnomon.h>
+
+#define RAFT_MAX_MEMBERS	9
+
+enum raft_role {
+	RAFT_FOLLOWER		= 0,
+	RAFT_PRE_CANDIDATE	= 1,
+	RAFT_CANDIDATE		= 2,
+	RAFT_LEADER		= 3,
+};
+
+enum raft_msg_type {
+	RAFT_MSG_PRE_VOTE	= 1,	/* index/log_term: candidate's last */
+	RAFT_MSG_PRE_VOTE_RESP	= 2,	/* flags: RAFT_MSGF_REJECT */
+	RAFT_MSG_VOTE		= 3,	/* flags: RAFT_MSGF_TRANSFER */
+	RAFT_MSG_VOTE_RESP	= 4,
+	RAFT_MSG_APPEND		= 5,	/* index/log_term: previous entry */
+	RAFT_MSG_APPEND_RESP	= 6,	/* index: match, or hint on reject */
+	RAFT_MSG_SNAPSHOT	= 7,	/* index/log_term: snapshot's last */
+	RAFT_MSG_TIMEOUT_NOW	= 8,	/* leadership transfer: campaign now */
+	RAFT_MSG_TYPE_MAX	= 8,
+};
+
+#define RAFT_MSGF_REJECT	(1U << 0)
+#define RAFT_MSGF_TRANSFER	(1U << 1)
+#define RAFT_MSGF_ALL		(RAFT_MSGF_REJECT | RAFT_MSGF_TRANSFER)
+
+enum raft_entry_type {
+	RAFT_ENTRY_NORMAL	= 0,	/* a client command for the state machine */
+	RAFT_ENTRY_NOOP		= 1,	/* a new leader's first entry */
+	RAFT_ENTRY_TYPE_MAX	= 1,
+};
+
+struct raft_entry {
+	uint64_t term;
+	uint64_t index;
+	uint32_t type;		/* enum raft_entry_type */
+	uint32_t len;
+	const uint8_t *data;
+};
+
+/*
+ * One peer message.  Field use by type:
+ *   PRE_VOTE, VOTE        index, log_term = candidate's last entry
+ *   *_RESP                flags & RAFT_MSGF_REJECT
+ *   APPEND                index, log_term = entry before entries[0];
+ *                         commit; lease_end (0: no promise asked); read_ctx
+ *   APPEND_RESP           index = match (or, rejected, the follower's last
+ *                         index as a hint); lease_end promised (0: none);
+ *                         read_ctx echoed
+ *   SNAPSHOT              index, log_term = last entry the snapshot covers;
+ *                         snap_data/snap_len; lease_end, read_ctx as APPEND
+ */
+struct raft_msg {
+	uint32_t type;		/* enum raft_msg_type */
+	uint32_t from;
+	uint32_t to;
+	uint32_t flags;		/* RAFT_MSGF_* */
+	uint64_t term;
+	uint64_t index;
+	uint64_t log_term;
+	uint64_t commit;
+	uint64_t lease_end;	/* CLOCK_REALTIME ns */
+	uint64_t read_ctx;
+	const struct raft_entry *entries;
+	uint32_t n_entries;
+	uint32_t __pad;
+	const uint8_t *snap_data;
+	uint64_t snap_len;
+};
+
+/* What must survive a crash, besides the log and the snapshot. */
+struct raft_hard_state {
+	uint64_t term;
+	uint64_t vote;		/* member voted for in term, 0: none */
+	uint64_t commit;
+	uint64_t promise_term;	/* the term of the last lease promise */
+	uint64_t promise_end;	/* no vote until TT.now().earliest > this */
+};
+
+struct raft_snapshot {
+	uint64_t index;		/* last entry it covers */
+	uint64_t term;		/* that entry's term */
+	const uint8_t *data;
+	uint64_t len;
+};
+
+enum raft_read_mode {
+	RAFT_READ_INDEX	= 0,	/* confirmed by a quorum round */
+	RAFT_READ_LEASE	= 1,	/* served under the leader lease */
+};
+
+struct raft_read {
+	uint64_t id;		/* the driver's request id */
+	uint64_t index;		/* serve once applied >= index */
+	uint32_t mode;		/* enum raft_read_mode */
+	int32_t status;		/* 0, or -ENOTCONN: leadership lost */
+};
+
+struct raft_ready {
+	uint64_t persist_seq;	/* 0: nothing to persist */
+	bool has_hard_state;
+	struct raft_hard_state hs;
+	const struct raft_snapshot *snapshot;
+	const struct raft_entry *entries;
+	size_t n_entries;
+	const struct raft_msg *msgs;
+	size_t n_msgs;
+	const struct raft_entry *committed;
+	size_t n_committed;
+	const struct raft_read *reads;
+	size_t n_reads;
+};
+
+/*
+ * Deliberate protocol bugs, for the simulator's self-test only: the checker
+ * must catch each of them.  Never set outside tests.
+ */
+#define RAFT_FAULT_VOTE_TWICE		(1U << 0) /* ignore the vote already cast */
+#define RAFT_FAULT_IGNORE_PROMISE	(1U << 1) /* vote despite a lease promise */
+#define RAFT_FAULT_STALE_LOG_VOTE	(1U << 2) /* skip the up-to-date check */
+
+struct raft_config {
+	uint32_t self;			/* 1..n_members */
+	uint32_t n_members;
+	uint32_t election_ticks;	/* >= 2 * heartbeat_ticks; default 10 */
+	uint32_t heartbeat_ticks;	/* default 1 */
+	uint64_t lease_ns;		/* lease length; 0 disables leases */
+	uint32_t max_inflight;		/* append messages in flight per peer */
+	uint32_t max_batch_entries;	/* entries per append message */
+	uint64_t max_batch_bytes;	/* payload bytes per append message */
+	uint32_t trailing_entries;	/* entries kept after a snapshot */
+	uint32_t fault_flags;		/* RAFT_FAULT_*, tests only */
+	uint64_t seed;			/* election jitter; differ per member */
+};
+
+/* The durable state found at start-up (all zero for a new member). */
+struct raft_boot {
+	struct raft_hard_state hs;
+	struct raft_snapshot snapshot;	/* index 0: none; data owned by driver */
+	const struct raft_entry *entries;	/* snapshot.index+1 onward */
+	size_t n_entries;
+};
+
+struct raft;
+
+void raft_config__defaults(struct raft_config *cfg, uint32_t self,
+			   uint32_t n_members);
+int raft__new(struct raft **r, const struct raft_config *cfg,
+	      const struct raft_boot *boot);
+void raft__free(struct raft *r);
+
+int raft__tick(struct raft *r, const struct gnomon_tt *now);
+int raft__step(struct raft *r, const struct raft_msg *m,
+	       const struct gnomon_tt *now);
+int raft__persisted(struct raft *r, uint64_t seq, const struct gnomon_tt *now);
+int raft__propose(struct raft *r, const void *data, uint32_t len,
+		  uint64_t *index);
+int raft__read(struct raft *r, uint64_t id, const struct gnomon_tt *now);
+int raft__transfer(struct raft *r, uint32_t target);
+int raft__snapshot_taken(struct raft *r, uint64_t index, const void *data,
+			 uint64_t len);
+int raft__ready(struct raft *r, struct raft_ready *rd);
+
+/* Observers. */
+enum raft_role raft__role(const struct raft *r);
+uint64_t raft__term(const struct raft *r);
+uint32_t raft__leader(const struct raft *r);	/* 0: unknown */
+uint64_t raft__commit(const struct raft *r);
+uint64_t raft__last_index(const struct raft *r);
+uint64_t raft__first_index(const struct raft *r);
+/* Entry at index (NULL if compacted or beyond the end). */
+const struct raft_entry *raft__entry(const struct raft *r, uint64_t index);
+uint64_t raft__term_at(const struct raft *r, uint64_t index);
+/* The fencing token: the term while leader, 0 otherwise. */
+uint64_t raft__fencing_token(const struct raft *r);
+/* Which mode a read issued now would use (RAFT_READ_INDEX if not leader). */
+enum raft_read_mode raft__read_mode(const struct raft *r,
+				    const struct gnomon_tt *now);
+/* CLOCK_REALTIME end of the leader's lease, 0 if it holds none. */
+uint64_t raft__lease_end(const struct raft *r);
+const char *raft_role__name(enum raft_role role);
+const char *raft_msg_type__name(uint32_t type);
+
+#endif /* GNOMOND_RAFT_H */

@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Internals of the Raft core, shared by its files:
+ *
+ *   raft_log.c        the in-memory log (entries after the snapshot)
+ *   raft_core.c       life cycle, roles and terms, persistence bookkeeping,
+ *                     raft__ready(), observers
+ *   raft_election.c   ticks, pre-vote, vote, check-quorum, transfer
+ *   raft_replicate.c  append and snapshot, on both sides; commit
+ *   raft_read.c       leader lease and ReadIndex
+ *
+ * Persistence bookkeeping.  Anything that changes durable state (hard state,
+ * new entries, an installed snapshot) marks the core dirty; raft__ready()
+ * turns the dirty state into one batch numbered ++issued_seq.  A message
+ * whose meaning depends on durable state (a vote, an ack, a lease promise)
+ * is queued in `held` with the batch that must complete first
+ * (raft_need_seq()); raft__persisted() releases it.  Batches complete in
+ * order; `stable` is the last index known durable.
+ */
+#ifndef GNOMOND_RAFT_INTERNAL_H
+#define GNOMOND_RAFT_INTERNAL_H
+
+#include <assert.h>
+#include <errno.h>
+#include "raft.h"
+
+struct raft_log {
+	struct raft_entry *e;	/* e[0] has index offset + 1 */
+	size_t len, cap;
+	uint64_t offset;	/* index of the last compacted entry */
+	uint64_t offset_term;	/* its term */
+};
+
+struct raft_progress {
+	uint64_t match;		/* highest index known replicated */
+	uint64_t next;		/* next index to send */
+	bool probe;		/* unsure of next: one message at a time */
+	bool probe_sent;
+	bool heartbeat_due;
+	bool active;		/* heard from since the last quorum check */
+	bool snapshot_sent;	/* waiting for the snapshot's ack */
+	uint32_t snap_wait;	/* ticks since the snapshot was sent */
+	uint32_t stall;		/* heartbeats without progress */
+	uint64_t last_hb_match;
+	uint64_t lease_acked;	/* largest promise acked in this term */
+	uint64_t read_ctx_acked;
+};
+
+struct raft_batch {
+	uint64_t seq;
+	uint64_t last;		/* last index the batch wrote */
+	uint64_t limit;		/* lowered when a later truncation cuts it */
+	uint64_t promise_end;	/* hard state promise the batch carries */
+};
+
+struct raft_held {
+	struct raft_msg msg;
+	uint64_t need_seq;
+};
+
+struct raft_pending_read {
+	uint64_t id;
+	uint64_t ctx;
+};
+
+#define RAFT_VEC(type) struct { type *v; size_t len, cap; }
+
+struct raft {
+	struct raft_config cfg;
+	struct gnomon_tt now;		/* the latest reading passed in */
+	uint64_t rng;
+
+	/* Persistent state and its durability. */
+	struct raft_hard_state hs;
+	bool hs_dirty;
+	struct raft_log log;
+	uint64_t unstable;		/* first index not yet in a batch */
+	uint64_t stable;		/* last index known durable */
+	uint64_t issued_seq, done_seq;
+	bool dirty;			/* something for the next batch */
+	RAFT_VEC(struct raft_batch) batches;
+	uint64_t durable_promise;	/* promise_end known durable */
+	uint64_t promise_mem;		/* largest promise given while running */
+
+	/* Snapshot: the latest one; data owned by us if snap_owned. */
+	struct raft_snapshot snap;
+	bool snap_owned;
+	bool snap_to_persist;		/* installed from the leader */
+	bool snap_to_restore;
+
+	/* Volatile state. */
+	enum raft_role role;
+	uint32_t leader;
+	uint64_t applied;
+	uint32_t election_elapsed;
+	uint32_t election_timeout;	/* randomized */
+	uint32_t heartbeat_elapsed;
+	uint32_t quorum_elapsed;
+	uint32_t votes_granted, votes_rejected;	/* bit per member */
+	bool campaign_transfer;
+
+	/* Leader state. */
+	struct raft_progress prs[RAFT_MAX_MEMBERS + 1];
+	bool committed_in_term;
+	bool lease_off_in_term;		/* gave the lease up (transfer) */
+	uint64_t lease_offered;		/* largest promise asked in this term */
+	uint32_t transfer_target;
+	uint32_t transfer_elapsed;
+	uint64_t read_ctx;
+	bool read_broadcast;
+	RAFT_VEC(struct raft_pending_read) pending_reads;
+
+	/* Output. */
+	RAFT_VEC(struct raft_msg) msgs;
+	RAFT_VEC(struct raft_held) held;
+	RAFT_VEC(struct raft_read) reads;
+	struct raft_snapshot ready_snap;
+	bool handed_out;		/* msgs/reads went out in a ready */
+};
+
+#define raft_vec_push(vec, item)					\
+	({								\
+		int __rc = 0;						\
+		if ((vec)->len == (vec)->cap)				\
+			__rc = raft_vec_grow((void **)&(vec)->v,	\
+					     &(vec)->cap,		\
+					     sizeof(*(vec)->v));	\
+		if (!__rc)						\
+			(vec)->v[(vec)->len++] = (item);		\
+		__rc;							\
+	})
+
+int raft_vec_grow(void **v, size_t *cap, size_t size);
+
+/* raft_log.c */
+void raft_log__init(struct raft_log *log, uint64_t offset, uint64_t term);
+void raft_log__free(struct raft_log *log);
+uint64_t raft_log__last(const struct raft_log *log);
+uint64_t raft_log__term(const struct raft_log *log, uint64_t index);
+const struct raft_entry *raft_log__get(const struct raft_log *log,
+				       uint64_t index);
+int raft_log__append(struct raft_log *log, uint64_t term, uint32_t type,
+		     const void *data, uint32_t len);
+void raft_log__truncate(struct raft_log *log, uint64_t from);
+void raft_log__compact(struct raft_log *log, uint64_t upto);
+void raft_log__reset(struct raft_log *log, uint64_t offset, uint64_t term);
+bool raft_log__up_to_date(const struct raft_log *log, uint64_t last_index,
+			  uint64_t last_term);
+
+/* raft_core.c */
+static inline uint32_t raft_quorum(const struct raft *r)
+{
+	return r->cfg.n_members / 2 + 1;
+}
+
+void raft_reclaim(struct raft *r);
+uint64_t raft_need_seq(const struct raft *r);
+void raft_mark_dirty(struct raft *r);
+int raft_send(struct raft *r, const struct raft_msg *m);
+int raft_send_after_persist(struct raft *r, const struct raft_msg *m);
+void raft_become_follower(struct raft *r, uint64_t term, uint32_t leader);
+int raft_become_leader(struct raft *r);
+void raft_truncate(struct raft *r, uint64_t from);
+uint64_t raft_quorum_value(const struct raft *r, const uint64_t *vals);
+bool raft_clock_usable(const struct gnomon_tt *now);
+
+/* raft_election.c */
+int raft_election__tick(struct raft *r);
+int raft_election__campaign(struct raft *r, bool pre, bool transfer);
+int raft_election__step(struct raft *r, const struct raft_msg *m);
+void raft_election__reset_timeout(struct raft *r);
+int raft_election__maybe_transfer(struct raft *r, uint32_t peer);
+
+/* raft_replicate.c */
+int raft_replicate__step_append(struct raft *r, const struct raft_msg *m);
+int raft_replicate__step_snapshot(struct raft *r, const struct raft_msg *m);
+int raft_replicate__step_append_resp(struct raft *r, const struct raft_msg *m);
+int raft_replicate__flush(struct raft *r);
+int raft_replicate__maybe_commit(struct raft *r);
+uint64_t raft_replicate__promise(struct raft *r, uint64_t lease_end);
+
+/* raft_read.c */
+void raft_read__on_ack(struct raft *r, uint32_t peer, uint64_t lease_end,
+		       uint64_t read_ctx);
+int raft_read__complete(struct raft *r);
+int raft_read__fail_all(struct raft *r);
+uint64_t raft_read__lease_ask(struct raft *r);
+bool raft_read__lease_valid(const struct raft *r, const struct gnomon_tt *now);
+uint64_t raft_read__lease_end(const struct raft *r);
+
+#endif /* GNOMOND_RAFT_INTERNAL_H */

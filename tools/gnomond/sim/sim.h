@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Deterministic simulation of a gnomond cluster's Raft cores.
+ *
+ * One seed fixes everything: message latencies (so reordering), loss,
+ * duplication, corrupted frames, partitions, crashes and restarts (from the
+ * simulated durable state only: unsynced batches are lost, a random prefix
+ * of them survives), disk latency, clock skew within the declared bound and
+ * spells of unsynchronized clocks, leadership transfers, snapshots and
+ * compaction, and the client's writes and reads.  Messages travel encoded
+ * and signed by the real peer codec.  After every event the checker
+ * (sim_check.c) asserts election safety, log matching, leader completeness,
+ * state-machine safety, read freshness and lease disjointness in true time.
+ * The faulty phase is followed by a healed one, which must make progress
+ * (liveness).  Same seed and config, same trace hash.
+ */
+#ifndef GNOMOND_SIM_H
+#define GNOMOND_SIM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct sim_config {
+	uint64_t seed;
+	uint32_t n_members;
+	uint64_t duration_ns;		/* faulty phase, simulated time */
+	uint64_t heal_ns;		/* healed phase, must make progress */
+	uint64_t bound_ns;		/* TT.now() half-width */
+	uint64_t lease_ns;		/* 0: no leases */
+	uint32_t drop_pct, dup_pct, corrupt_pct;
+	bool crashes, partitions, clock_faults, transfers, snapshots;
+	uint32_t fault_flags;		/* RAFT_FAULT_*: must be caught */
+	bool verbose;			/* print events to stderr */
+};
+
+struct sim_result {
+	uint64_t trace_hash;
+	uint32_t violations;
+	char violation[256];		/* the first one */
+	uint64_t committed;		/* client writes acknowledged */
+	uint64_t elections;		/* leaders observed */
+	uint64_t lease_reads, index_reads;
+	uint64_t crashes, partitions, transfers, snapshots_installed;
+	uint64_t frames_rejected;
+	uint64_t max_term;
+	bool live;			/* progress after healing */
+};
+
+void sim_config__defaults(struct sim_config *cfg, uint64_t seed,
+			  uint32_t n_members);
+/* 0 (see res->violations and res->live), or -ENOMEM / -EINVAL. */
+int sim__run(const struct sim_config *cfg, struct sim_result *res);
+
+#endif /* GNOMOND_SIM_H */

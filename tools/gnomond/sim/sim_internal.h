@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Internals of the simulator: the world (sim.c: clock, network, faults,
+ * client, run loop), the members (sim_node.c: simulated disk, the driver
+ * loop around one Raft core, crash and restart) and the invariant checker
+ * (sim_check.c).
+ */
+#ifndef GNOMOND_SIM_INTERNAL_H
+#define GNOMOND_SIM_INTERNAL_H
+
+#include "sim.h"
+#include "../raft/raft.h"
+#include "../peer/peer_codec.h"
+
+#define SIM_T0		1000000000000ULL	/* true time at start, ns */
+#define SIM_MS		1000000ULL
+#define SIM_TICK_NS	(10 * SIM_MS)
+
+struct sim_entry {
+	uint64_t term, index;
+	uint32_t type, len;
+	uint8_t *data;
+};
+
+struct sim_log {
+	struct sim_entry *v;
+	size_t len, cap;
+};
+
+/* What survives a crash. */
+struct sim_disk {
+	struct raft_hard_state hs;
+	uint64_t snap_index, snap_term;
+	uint8_t snap[16];		/* (index, state-machine hash) */
+	struct sim_log log;		/* contiguous, may start before snap */
+};
+
+/* A persist batch in flight to the disk. */
+struct sim_batch {
+	uint64_t seq, done_at;
+	struct raft_hard_state hs;
+	bool has_snap;
+	uint64_t snap_index, snap_term;
+	uint8_t snap[16];
+	struct sim_log entries;
+};
+
+struct sim_read {
+	uint64_t id, required;
+};
+
+struct sim_node {
+	uint32_t id;
+	struct raft *r;
+	bool up;
+	uint64_t restart_at;
+	struct sim_disk disk;
+	struct sim_batch *batches;
+	size_t n_batches, cap_batches;
+	int64_t skew_ns;
+	uint64_t unsync_until;
+	uint64_t next_tick, tick_ns;
+	uint64_t applied, sm_hash;
+	uint8_t snap_buf[16];		/* our last snapshot, lent to raft */
+	uint32_t group;			/* partition side */
+	struct sim_read *reads;
+	size_t n_reads, cap_reads;
+	uint64_t seen_term;		/* last term observed as leader */
+};
+
+struct sim_msg {
+	uint64_t at;
+	uint32_t to;
+	size_t len;
+	uint8_t *buf;
+};
+
+struct sim_proposal {
+	uint64_t value, index, term;
+	uint32_t node;
+};
+
+struct sim_check {
+	uint32_t *leader_of;		/* by term */
+	uint64_t *committed_term;	/* by index */
+	uint64_t *chain;		/* state-machine hash after index */
+	size_t terms_cap, index_cap;
+	uint64_t max_leader_term;
+	uint64_t max_committed;
+	uint64_t acked_index;		/* highest write acked to a client */
+};
+
+struct sim {
+	struct sim_config cfg;
+	struct sim_result *res;
+	uint64_t rng;
+	uint64_t now;
+	bool healed;
+	struct sim_node nodes[RAFT_MAX_MEMBERS + 1];
+	struct sim_msg *net;
+	size_t n_net, cap_net;
+	struct peer_codec codec;
+	uint8_t *enc;
+	size_t enc_cap;
+	struct sim_proposal *props;
+	size_t n_props, cap_props;
+	uint64_t next_value, next_read_id;
+	uint64_t heal_first_value;	/* first write proposed after healing */
+	uint64_t next_fault, next_client, partition_until;
+	struct sim_check ck;
+};
+
+int sim_grow(void **v, size_t *cap, size_t need, size_t size);
+uint64_t sim_rand(struct sim *s);
+uint64_t sim_between(struct sim *s, uint64_t lo, uint64_t hi);
+void sim_trace(struct sim *s, uint64_t a, uint64_t b, uint64_t c);
+uint64_t sim_hash(uint64_t h, const void *data, size_t len);
+void sim_tt(const struct sim *s, const struct sim_node *n,
+	    struct gnomon_tt *tt);
+int sim_net_send(struct sim *s, const struct raft_msg *m);
+void sim_violation(struct sim *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* sim_node.c */
+int sim_node__start(struct sim *s, struct sim_node *n);
+void sim_node__crash(struct sim *s, struct sim_node *n);
+void sim_node__free(struct sim_node *n);
+int sim_node__ready(struct sim *s, struct sim_node *n);
+int sim_node__disk_events(struct sim *s, struct sim_node *n);
+uint64_t sim_node__next_disk(const struct sim_node *n);
+int sim_node__maybe_snapshot(struct sim *s, struct sim_node *n);
+
+/* sim_check.c */
+void sim_check__free(struct sim_check *ck);
+int sim_check__applied(struct sim *s, struct sim_node *n, uint64_t index,
+		       uint64_t term, uint64_t hash);
+int sim_check__step(struct sim *s);
+void sim_check__read(struct sim *s, struct sim_node *n,
+		     const struct raft_read *rd);
+
+#endif /* GNOMOND_SIM_INTERNAL_H */
