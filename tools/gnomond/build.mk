@@ -27,13 +27,19 @@ $(GNOMOND_CORE_SAN_A): $(GNOMOND_CORE_SAN_OBJS)
 	$(AR) rcs $@ $^
 
 GNOMOND_TESTS := $(BUILD)/tests/gnomond/raft_sim_test \
-	$(BUILD)/tests/gnomond/raft_sim_bulk
+	$(BUILD)/tests/gnomond/raft_sim_bulk \
+	$(BUILD)/tests/gnomond/wal_test
 
 $(BUILD)/tests/gnomond/raft_sim_test: selftests/gnomond/raft_sim_test.c \
 		$(GNOMOND_SIM_SAN_OBJS) $(GNOMOND_CORE_SAN_A) selftests/ktap.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_SAN) -o $@ $< $(GNOMOND_SIM_SAN_OBJS) \
 		$(GNOMOND_CORE_SAN_A) $(LDFLAGS_SAN)
+
+$(BUILD)/tests/gnomond/wal_test: selftests/gnomond/wal_test.c \
+		$(GNOMOND_CORE_SAN_A) selftests/ktap.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_SAN) -o $@ $< $(GNOMOND_CORE_SAN_A) $(LDFLAGS_SAN)
 
 # The same simulation, optimized, for thousands of seeds per cluster size.
 $(BUILD)/tests/gnomond/raft_sim_bulk: selftests/gnomond/raft_sim_test.c \

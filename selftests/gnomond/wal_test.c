@@ -1,0 +1,445 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * WAL crash recovery.  A segment is built record by record with the real
+ * encoder (appends of random entries, and now and then a record that
+ * rewrites the tail, as a follower's truncation does) while a model log
+ * follows along.  Then:
+ *   - cut at every record boundary and at random byte offsets (file ends
+ *     there, or the rest reads zero as in a preallocated file): recovery
+ *     returns exactly the model after the last whole record, nothing
+ *     acknowledged lost, nothing else;
+ *   - a byte flipped in any record but the last (synced data, as later
+ *     records' durable_end says): recovery refuses with a reason;
+ *   - a byte flipped in the last record or in the zero tail: truncated;
+ *   - corruption in an earlier segment: refused.
+ * Then the same through real files (wal_posix.c): writer, reload, cut the
+ * last segment with truncate(2), reload and keep writing; the two metadata
+ * files; the snapshot file.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include "../ktap.h"
+#include "../../tools/gnomond/wal/crc32c.h"
+#include "../../tools/gnomond/wal/wal_posix.h"
+
+#define MAX_RECS	64
+#define MAX_ENTRIES	512
+
+struct model {
+	uint64_t term[MAX_ENTRIES + 1];
+	uint8_t data[MAX_ENTRIES + 1][24];
+	uint32_t len[MAX_ENTRIES + 1];
+	uint64_t last;
+};
+
+struct built {
+	uint8_t *seg;
+	size_t cap, len;
+	size_t end[MAX_RECS + 1];	/* end offset after record i */
+	size_t data_end[MAX_RECS + 1];	/* the same without trailing zeros */
+	struct model after[MAX_RECS + 1];
+	int n_recs;
+};
+
+static uint64_t rng = 88172645463325252ULL;
+
+static uint64_t rnd(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+static void build(struct built *b, size_t cap, int n_recs)
+{
+	struct model m = { 0 };
+	uint64_t term = 1;
+
+	memset(b, 0, sizeof(*b));
+	b->seg = calloc(1, cap);
+	b->cap = cap;
+	wal_segment__encode_header(b->seg, 1);
+	b->len = b->end[0] = WAL_SEG_HEADER_SIZE;
+	for (int r = 1; r <= n_recs; r++) {
+		struct raft_entry e[8];
+		uint64_t first = m.last + 1;
+		size_t n = 1 + rnd() % 6, len, raw = WAL_REC_HEADER_SIZE;
+
+		if (m.last > 4 && rnd() % 5 == 0)
+			first = m.last - rnd() % 3;	/* rewrite the tail */
+		if (rnd() % 3 == 0)
+			term++;
+		for (size_t i = 0; i < n; i++) {
+			uint64_t idx = first + i;
+
+			m.term[idx] = term;
+			m.len[idx] = (uint32_t)(rnd() % 24);
+			for (uint32_t k = 0; k < m.len[idx]; k++)
+				m.data[idx][k] = (uint8_t)rnd();
+			e[i] = (struct raft_entry){
+				.term = term, .index = idx,
+				.len = m.len[idx], .data = m.data[idx],
+			};
+			raw += WAL_ENTRY_HEADER_SIZE + m.len[idx];
+		}
+		m.last = first + n - 1;
+		/* Sequential writer: everything before was synced. */
+		if (wal_record__encode(b->seg + b->len, b->cap - b->len, e, n,
+				       b->len, &len))
+			abort();
+		/* Trailing zero bytes are cut "for free" with a zero tail. */
+		b->data_end[r] = b->len + raw;
+		while (!b->seg[b->data_end[r] - 1])
+			b->data_end[r]--;
+		b->len += len;
+		b->end[r] = b->len;
+		b->after[r] = m;
+	}
+	b->n_recs = n_recs;
+}
+
+static bool same_as(const struct wal_recovery *rec, const struct model *m)
+{
+	if (rec->n != m->last)
+		return false;
+	for (size_t i = 0; i < rec->n; i++) {
+		const struct raft_entry *e = &rec->entries[i];
+		uint64_t idx = i + 1;
+
+		if (e->index != idx || e->term != m->term[idx] ||
+		    e->len != m->len[idx] ||
+		    (e->len && memcmp(e->data, m->data[idx], e->len)))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The model after the last record that the cut left whole: up to its
+ * padding if the file ends at the cut, up to its last non-zero byte if the
+ * rest of the file reads zero.
+ */
+static const struct model *expected_at(const struct built *b, size_t cut,
+				       bool zero_tail)
+{
+	int r = 0;
+
+	while (r < b->n_recs &&
+	       (zero_tail ? b->data_end[r + 1] : b->end[r + 1]) <= cut)
+		r++;
+	return &b->after[r];
+}
+
+static int recover_view(const uint8_t *buf, size_t len,
+			struct wal_recovery *rec)
+{
+	struct wal_segment_view v = { .seg_no = 1, .buf = buf, .len = len };
+
+	return wal__recover(&v, 1, rec);
+}
+
+static void check_cut(struct ktap *t, const struct built *b, size_t cut,
+		      bool zero_tail)
+{
+	uint8_t *copy = calloc(1, b->cap);
+	struct wal_recovery rec;
+	size_t len = zero_tail ? b->cap : cut;
+	int rc;
+
+	memcpy(copy, b->seg, cut);
+	rc = recover_view(copy, len, &rec);
+	KTAP_EXPECT(t, rc == 0, "cut at %zu: %d %s", cut, rc, rec.error);
+	KTAP_EXPECT(t, !rc && same_as(&rec, expected_at(b, cut, zero_tail)),
+		    "cut at %zu (zero tail %d): %zu entries recovered, "
+		    "expected %llu", cut, zero_tail, rec.n,
+		    (unsigned long long)expected_at(b, cut, zero_tail)->last);
+	wal_recovery__free(&rec);
+	free(copy);
+}
+
+KTAP_TEST(wal_crc32c_vector)
+{
+	KTAP_EXPECT(t, crc32c(0, "123456789", 9) == 0xe3069283,
+		    "crc32c = %08x", crc32c(0, "123456789", 9));
+	KTAP_EXPECT(t, crc32c(crc32c(0, "1234", 4), "56789", 5) == 0xe3069283,
+		    "incremental crc32c differs");
+}
+
+KTAP_TEST(wal_cut_at_every_record_boundary)
+{
+	struct built b;
+
+	build(&b, 1 << 16, MAX_RECS);
+	for (int r = 0; r <= b.n_recs; r++) {
+		check_cut(t, &b, b.end[r], false);
+		check_cut(t, &b, b.end[r], true);
+	}
+	free(b.seg);
+}
+
+KTAP_TEST(wal_cut_at_random_offsets)
+{
+	struct built b;
+
+	build(&b, 1 << 16, MAX_RECS);
+	for (int i = 0; i < 2000; i++) {
+		size_t cut = WAL_SEG_HEADER_SIZE +
+			     rnd() % (b.len - WAL_SEG_HEADER_SIZE + 1);
+
+		check_cut(t, &b, cut, i & 1);
+	}
+	free(b.seg);
+}
+
+KTAP_TEST(wal_flip_in_synced_record_refuses)
+{
+	struct built b;
+
+	build(&b, 1 << 16, MAX_RECS);
+	for (int r = 1; r < b.n_recs; r++) {
+		for (int k = 0; k < 4; k++) {
+			uint8_t *copy = malloc(b.cap);
+			size_t at = b.end[r - 1] +
+				    rnd() % (b.end[r] - b.end[r - 1]);
+			struct wal_recovery rec;
+			int rc;
+
+			memcpy(copy, b.seg, b.cap);
+			copy[at] ^= (uint8_t)(1 + rnd() % 255);
+			rc = recover_view(copy, b.cap, &rec);
+			KTAP_EXPECT(t, rc == -EUCLEAN, "flip at %zu in record "
+				    "%d: %d, %zu entries", at, r, rc, rec.n);
+			KTAP_EXPECT(t, rc != -EUCLEAN || rec.error[0],
+				    "refused without a reason");
+			wal_recovery__free(&rec);
+			free(copy);
+		}
+	}
+	free(b.seg);
+}
+
+KTAP_TEST(wal_flip_in_tail_truncates)
+{
+	struct built b;
+
+	build(&b, 1 << 16, MAX_RECS);
+	for (int k = 0; k < 64; k++) {
+		uint8_t *copy = malloc(b.cap);
+		bool in_last = k & 1;
+		size_t lo = in_last ? b.end[b.n_recs - 1] : b.len;
+		size_t hi = in_last ? b.len : b.cap;
+		size_t at = lo + rnd() % (hi - lo);
+		struct wal_recovery rec;
+		int rc;
+
+		memcpy(copy, b.seg, b.cap);
+		copy[at] ^= (uint8_t)(1 + rnd() % 255);
+		rc = recover_view(copy, b.cap, &rec);
+		KTAP_EXPECT(t, rc == 0, "flip at %zu: %d %s", at, rc,
+			    rec.error);
+		KTAP_EXPECT(t, !rc && same_as(&rec, &b.after[in_last ?
+					      b.n_recs - 1 : b.n_recs]),
+			    "flip at %zu (last record %d): %zu entries", at,
+			    in_last, rec.n);
+		KTAP_EXPECT(t, rc || rec.torn_bytes, "torn tail not reported");
+		wal_recovery__free(&rec);
+		free(copy);
+	}
+	free(b.seg);
+}
+
+KTAP_TEST(wal_corrupt_earlier_segment_refuses)
+{
+	struct built a, b;
+	struct wal_segment_view v[2];
+	struct wal_recovery rec;
+	int rc;
+
+	build(&a, 1 << 14, 8);
+	build(&b, 1 << 14, 8);
+	/* Segment 2 continues segment 1's log: rewrite its header. */
+	wal_segment__encode_header(b.seg, 2);
+	a.seg[a.end[a.n_recs] - 3] ^= 0x40;	/* last record of segment 1 */
+	v[0] = (struct wal_segment_view){ 1, a.seg, a.cap };
+	v[1] = (struct wal_segment_view){ 2, b.seg, b.cap };
+	rc = wal__recover(v, 2, &rec);
+	KTAP_EXPECT(t, rc == -EUCLEAN, "rc %d", rc);
+	ktap_diag("refused: %s", rec.error);
+	wal_recovery__free(&rec);
+	free(a.seg);
+	free(b.seg);
+}
+
+static char *tmpdir(void)
+{
+	static char path[] = "/tmp/gnomond-wal-XXXXXX";
+
+	return mkdtemp(path);
+}
+
+static void remove_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	while (d && (de = readdir(d)))
+		if (de->d_name[0] != '.')
+			unlinkat(dirfd(d), de->d_name, 0);
+	if (d)
+		closedir(d);
+	rmdir(dir);
+}
+
+static int write_log(const char *dir, struct model *m, int n)
+{
+	struct wal_loaded ld;
+	struct wal_writer w;
+	char err[256];
+	int rc = wal_posix__load(dir, &ld, err, sizeof(err));
+
+	if (rc)
+		return rc;
+	rc = wal_writer__open(&w, dir, &ld, 4096);
+	wal_loaded__free(&ld);
+	for (int i = 0; i < n && !rc; i++) {
+		uint64_t idx = ++m->last;
+		struct raft_entry e = {
+			.term = 1 + idx / 10, .index = idx,
+			.len = (uint32_t)(idx % 20),
+			.data = m->data[idx],
+		};
+
+		m->term[idx] = e.term;
+		m->len[idx] = e.len;
+		memset(m->data[idx], (int)idx, sizeof(m->data[idx]));
+		rc = wal_writer__append(&w, &e, 1);
+		if (!rc)
+			rc = wal_writer__sync(&w);
+	}
+	wal_writer__close(&w);
+	return rc;
+}
+
+KTAP_TEST(wal_files_reload_and_cut)
+{
+	char *dir = tmpdir(), path[128], err[256];
+	struct model m = { 0 };
+	struct wal_loaded ld;
+	struct stat st;
+	int rc;
+
+	KTAP_ASSERT(t, dir, "mkdtemp: %s", strerror(errno));
+	KTAP_ASSERT(t, !write_log(dir, &m, 300), "write");
+	rc = wal_posix__load(dir, &ld, err, sizeof(err));
+	KTAP_ASSERT(t, !rc, "load: %d %s", rc, err);
+	KTAP_EXPECT(t, ld.n_segs > 2, "only %zu segments", ld.n_segs);
+	KTAP_EXPECT(t, same_as(&ld.rec, &m), "reload: %zu entries",
+		    ld.rec.n);
+	snprintf(path, sizeof(path), "%s/wal-%016llx.seg", dir,
+		 (unsigned long long)ld.segs[ld.n_segs - 1].seg_no);
+	wal_loaded__free(&ld);
+	/* A crash cut the last segment mid-record: the tail disappears. */
+	KTAP_ASSERT(t, !stat(path, &st), "stat");
+	KTAP_ASSERT(t, !truncate(path, 200), "truncate");
+	rc = wal_posix__load(dir, &ld, err, sizeof(err));
+	KTAP_ASSERT(t, !rc, "load after cut: %d %s", rc, err);
+	KTAP_EXPECT(t, ld.rec.n < m.last && ld.rec.n > 200,
+		    "%zu entries after the cut", ld.rec.n);
+	m.last = ld.rec.n;
+	KTAP_EXPECT(t, same_as(&ld.rec, &m), "prefix differs after cut");
+	wal_loaded__free(&ld);
+	/* The writer continues after the torn tail. */
+	KTAP_ASSERT(t, !write_log(dir, &m, 50), "write after cut");
+	rc = wal_posix__load(dir, &ld, err, sizeof(err));
+	KTAP_ASSERT(t, !rc, "reload: %d %s", rc, err);
+	KTAP_EXPECT(t, same_as(&ld.rec, &m), "%zu entries, expected %llu",
+		    ld.rec.n, (unsigned long long)m.last);
+	wal_loaded__free(&ld);
+	remove_dir(dir);
+}
+
+KTAP_TEST(wal_hard_state_alternates)
+{
+	char *dir = tmpdir(), path[128], err[256];
+	struct raft_hard_state hs = { .term = 1 };
+	struct wal_loaded ld;
+	struct wal_writer w;
+	int fd;
+
+	KTAP_ASSERT(t, dir && !wal_posix__load(dir, &ld, err, sizeof(err)),
+		    "load empty");
+	KTAP_ASSERT(t, !wal_writer__open(&w, dir, &ld, 4096), "open");
+	wal_loaded__free(&ld);
+	for (hs.term = 1; hs.term <= 5; hs.term++) {
+		hs.vote = hs.term % 3;
+		hs.promise_end = hs.term * 1000;
+		KTAP_ASSERT(t, !wal_writer__save_hard_state(&w, &hs), "save");
+	}
+	wal_writer__close(&w);
+	KTAP_ASSERT(t, !wal_posix__load(dir, &ld, err, sizeof(err)), "load");
+	KTAP_EXPECT(t, ld.boot.hs.term == 5 && ld.boot.hs.promise_end == 5000,
+		    "term %llu", (unsigned long long)ld.boot.hs.term);
+	wal_loaded__free(&ld);
+	/* Term 5 went to meta1; a torn write there falls back to meta2. */
+	snprintf(path, sizeof(path), "%s/meta1", dir);
+	fd = open(path, O_WRONLY);
+	KTAP_ASSERT(t, fd >= 0 && pwrite(fd, "x", 1, 20) == 1, "corrupt");
+	close(fd);
+	KTAP_ASSERT(t, !wal_posix__load(dir, &ld, err, sizeof(err)), "load");
+	KTAP_EXPECT(t, ld.boot.hs.term == 4, "term %llu",
+		    (unsigned long long)ld.boot.hs.term);
+	wal_loaded__free(&ld);
+	snprintf(path, sizeof(path), "%s/meta2", dir);
+	fd = open(path, O_WRONLY);
+	KTAP_ASSERT(t, fd >= 0 && pwrite(fd, "x", 1, 20) == 1, "corrupt");
+	close(fd);
+	KTAP_EXPECT(t, wal_posix__load(dir, &ld, err, sizeof(err)) ==
+		    -EUCLEAN, "both metadata files damaged must refuse");
+	ktap_diag("refused: %s", err);
+	wal_loaded__free(&ld);
+	remove_dir(dir);
+}
+
+KTAP_TEST(wal_snapshot_file)
+{
+	char *dir = tmpdir(), path[128], err[256];
+	static const uint8_t data[] = "state machine bytes";
+	struct raft_snapshot snap = {
+		.index = 42, .term = 3, .data = data, .len = sizeof(data),
+	};
+	struct wal_loaded ld;
+	struct wal_writer w;
+	int fd;
+
+	KTAP_ASSERT(t, dir && !wal_posix__load(dir, &ld, err, sizeof(err)),
+		    "load");
+	KTAP_ASSERT(t, !wal_writer__open(&w, dir, &ld, 4096), "open");
+	wal_loaded__free(&ld);
+	KTAP_ASSERT(t, !wal_writer__save_snapshot(&w, &snap), "save");
+	wal_writer__close(&w);
+	KTAP_ASSERT(t, !wal_posix__load(dir, &ld, err, sizeof(err)), "%s", err);
+	KTAP_EXPECT(t, ld.boot.snapshot.index == 42 &&
+		    ld.boot.snapshot.term == 3 &&
+		    ld.boot.snapshot.len == sizeof(data) &&
+		    !memcmp(ld.boot.snapshot.data, data, sizeof(data)),
+		    "snapshot differs");
+	wal_loaded__free(&ld);
+	snprintf(path, sizeof(path), "%s/snapshot", dir);
+	fd = open(path, O_WRONLY);
+	KTAP_ASSERT(t, fd >= 0 && pwrite(fd, "X", 1, WAL_SNAP_HEADER_SIZE + 2)
+		    == 1, "corrupt");
+	close(fd);
+	KTAP_EXPECT(t, wal_posix__load(dir, &ld, err, sizeof(err)) ==
+		    -EUCLEAN, "corrupt snapshot must refuse");
+	ktap_diag("refused: %s", err);
+	wal_loaded__free(&ld);
+	remove_dir(dir);
+}
+
+int main(int argc, char **argv)
+{
+	return ktap_main(argc, argv);
+}

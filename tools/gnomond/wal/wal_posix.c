@@ -1,0 +1,378 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Blocking POSIX implementation of loading and writing a gnomond data
+ * directory (wal_posix.h).  Every decision about what the bytes mean is
+ * made by wal_format.c and wal_recover.c; this file only moves bytes.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "wal_posix.h"
+
+static int read_at(int dirfd, const char *name, uint8_t **buf, size_t *len)
+{
+	struct stat st;
+	ssize_t got;
+	size_t done = 0;
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st)) {
+		close(fd);
+		return -errno;
+	}
+	*len = (size_t)st.st_size;
+	*buf = malloc(*len ? *len : 1);
+	if (!*buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	while (done < *len) {
+		got = pread(fd, *buf + done, *len - done, (off_t)done);
+		if (got <= 0) {
+			int rc = got < 0 ? -errno : -EIO;
+
+			free(*buf);
+			close(fd);
+			return rc;
+		}
+		done += (size_t)got;
+	}
+	close(fd);
+	return 0;
+}
+
+static int cmp_segs(const void *a, const void *b)
+{
+	const struct wal_segment_view *x = a, *y = b;
+
+	return x->seg_no < y->seg_no ? -1 : x->seg_no > y->seg_no;
+}
+
+static int list_segments(int dirfd, struct wal_loaded *ld)
+{
+	DIR *d = fdopendir(dup(dirfd));
+	struct dirent *de;
+	size_t cap = 0;
+	int rc = 0;
+
+	if (!d)
+		return -errno;
+	while (!rc && (de = readdir(d))) {
+		uint64_t no;
+		char tail;
+
+		if (sscanf(de->d_name, "wal-%16" SCNx64 ".se%c", &no, &tail) != 2 ||
+		    tail != 'g' || strlen(de->d_name) != 24)
+			continue;
+		if (ld->n_segs == cap) {
+			void *v = realloc(ld->segs, (cap = cap * 2 + 8) *
+					  sizeof(*ld->segs));
+			if (!v) {
+				rc = -ENOMEM;
+				break;
+			}
+			ld->segs = v;
+		}
+		ld->segs[ld->n_segs].seg_no = no;
+		rc = read_at(dirfd, de->d_name,
+			     (uint8_t **)&ld->segs[ld->n_segs].buf,
+			     &ld->segs[ld->n_segs].len);
+		ld->n_segs += !rc;
+	}
+	closedir(d);
+	if (!rc && ld->n_segs)
+		qsort(ld->segs, ld->n_segs, sizeof(*ld->segs), cmp_segs);
+	return rc;
+}
+
+static int load_meta(int dirfd, struct wal_loaded *ld, char *err,
+		     size_t errlen)
+{
+	static const char *const names[2] = { "meta1", "meta2" };
+	struct raft_hard_state hs[2] = { 0 };
+	uint64_t seq[2] = { 0 };
+	const char *why[2] = { NULL, NULL };
+	int rc[2];
+
+	for (int i = 0; i < 2; i++) {
+		uint8_t *buf = NULL;
+		size_t len = 0;
+
+		rc[i] = read_at(dirfd, names[i], &buf, &len);
+		if (rc[i] == -ENOENT)
+			rc[i] = -ENODATA;
+		else if (!rc[i])
+			rc[i] = wal_meta__decode(buf, len, &hs[i], &seq[i],
+						 &why[i]);
+		free(buf);
+		if (rc[i] && rc[i] != -ENODATA && rc[i] != -EUCLEAN)
+			return rc[i];
+	}
+	/* One torn write at most: both damaged means real corruption. */
+	if (rc[0] == -EUCLEAN && rc[1] == -EUCLEAN) {
+		snprintf(err, errlen, "meta1: %s; meta2: %s", why[0], why[1]);
+		return -EUCLEAN;
+	}
+	int pick = !rc[1] && (rc[0] || seq[1] > seq[0]);
+
+	if (!rc[pick]) {
+		ld->boot.hs = hs[pick];
+		ld->meta_seq = seq[pick];
+	}
+	ld->meta_next = pick == 0 && !rc[0] ? 2 : 1;
+	return 0;
+}
+
+static int load_snapshot(int dirfd, struct wal_loaded *ld, char *err,
+			 size_t errlen)
+{
+	uint8_t *buf = NULL;
+	const char *why = NULL;
+	size_t len;
+	int rc = read_at(dirfd, "snapshot", &buf, &len);
+
+	if (rc == -ENOENT)
+		return 0;
+	if (rc)
+		return rc;
+	rc = wal_snap__decode(buf, len, &ld->boot.snapshot, &why);
+	if (rc) {
+		snprintf(err, errlen, "snapshot: %s", why);
+		free(buf);
+		return rc;
+	}
+	ld->snap_buf = buf;
+	return 0;
+}
+
+int wal_posix__load(const char *dir, struct wal_loaded *ld, char *err,
+		    size_t errlen)
+{
+	uint64_t snap;
+	size_t skip = 0;
+	int dirfd, rc;
+
+	memset(ld, 0, sizeof(*ld));
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return -errno;
+	rc = list_segments(dirfd, ld);
+	if (!rc)
+		rc = load_meta(dirfd, ld, err, errlen);
+	if (!rc)
+		rc = load_snapshot(dirfd, ld, err, errlen);
+	close(dirfd);
+	if (!rc) {
+		rc = wal__recover(ld->segs, ld->n_segs, &ld->rec);
+		if (rc == -EUCLEAN)
+			snprintf(err, errlen, "%s", ld->rec.error);
+	}
+	if (rc)
+		return rc;
+	snap = ld->boot.snapshot.index;
+	while (skip < ld->rec.n && ld->rec.entries[skip].index <= snap)
+		skip++;
+	if (skip < ld->rec.n && ld->rec.entries[skip].index != snap + 1) {
+		snprintf(err, errlen, "the log starts at %llu, after the "
+			 "snapshot's %llu: entries are missing",
+			 (unsigned long long)ld->rec.entries[skip].index,
+			 (unsigned long long)snap);
+		return -EUCLEAN;
+	}
+	ld->boot.entries = ld->rec.entries + skip;
+	ld->boot.n_entries = ld->rec.n - skip;
+	return 0;
+}
+
+void wal_loaded__free(struct wal_loaded *ld)
+{
+	for (size_t i = 0; i < ld->n_segs; i++)
+		free((void *)ld->segs[i].buf);
+	free(ld->segs);
+	free(ld->snap_buf);
+	wal_recovery__free(&ld->rec);
+	memset(ld, 0, sizeof(*ld));
+}
+
+static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
+{
+	const uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		p += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+static int new_segment(struct wal_writer *w, uint64_t seg_no)
+{
+	uint8_t hdr[WAL_SEG_HEADER_SIZE];
+	char name[32];
+	int fd, rc;
+
+	snprintf(name, sizeof(name), "wal-%016llx.seg",
+		 (unsigned long long)seg_no);
+	fd = openat(w->dirfd, name, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	rc = posix_fallocate(fd, 0, (off_t)w->seg_size);
+	wal_segment__encode_header(hdr, seg_no);
+	if (!rc)
+		rc = pwrite_all(fd, hdr, sizeof(hdr), 0);
+	else
+		rc = -rc;
+	if (!rc && (fdatasync(fd) || fsync(w->dirfd)))
+		rc = -errno;
+	if (rc) {
+		close(fd);
+		return rc;
+	}
+	if (w->fd >= 0)
+		close(w->fd);
+	w->fd = fd;
+	w->seg_no = seg_no;
+	w->off = w->durable = WAL_SEG_HEADER_SIZE;
+	return 0;
+}
+
+int wal_writer__open(struct wal_writer *w, const char *dir,
+		     const struct wal_loaded *ld, uint64_t seg_size)
+{
+	const struct wal_segment_view *last;
+	uint8_t zero[4096] = { 0 };
+	char name[32];
+	int rc = 0;
+
+	memset(w, 0, sizeof(*w));
+	w->fd = -1;
+	w->seg_size = seg_size ? seg_size : WAL_DEFAULT_SEGMENT_SIZE;
+	w->meta_seq = ld->meta_seq;
+	w->meta_next = ld->meta_next ? ld->meta_next : 1;
+	w->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (w->dirfd < 0)
+		return -errno;
+	if (!ld->n_segs || ld->rec.fresh_tail)
+		return new_segment(w, ld->n_segs ?
+				   ld->segs[ld->n_segs - 1].seg_no : 1);
+	last = &ld->segs[ld->n_segs - 1];
+	snprintf(name, sizeof(name), "wal-%016llx.seg",
+		 (unsigned long long)last->seg_no);
+	w->fd = openat(w->dirfd, name, O_RDWR | O_CLOEXEC);
+	if (w->fd < 0)
+		return -errno;
+	w->seg_no = last->seg_no;
+	w->off = w->durable = ld->rec.tail_offset;
+	/* Erase a torn tail, so that it can never be mistaken for data. */
+	for (uint64_t o = w->off; !rc && o < last->len; o += sizeof(zero))
+		rc = pwrite_all(w->fd, zero, last->len - o < sizeof(zero) ?
+				last->len - o : sizeof(zero), o);
+	if (!rc && ld->rec.torn_bytes && fdatasync(w->fd))
+		rc = -errno;
+	return rc;
+}
+
+int wal_writer__append(struct wal_writer *w, const struct raft_entry *e,
+		       size_t n)
+{
+	uint64_t size = wal_record__size(e, n);
+	uint8_t *buf;
+	size_t len;
+	int rc;
+
+	if (size + WAL_SEG_HEADER_SIZE > w->seg_size)
+		return -EMSGSIZE;
+	if (w->off + size > w->seg_size) {
+		rc = wal_writer__sync(w);
+		if (!rc)
+			rc = new_segment(w, w->seg_no + 1);
+		if (rc)
+			return rc;
+	}
+	buf = malloc(size);
+	if (!buf)
+		return -ENOMEM;
+	rc = wal_record__encode(buf, size, e, n, w->durable, &len);
+	if (!rc)
+		rc = pwrite_all(w->fd, buf, len, w->off);
+	free(buf);
+	if (!rc)
+		w->off += len;
+	return rc;
+}
+
+int wal_writer__sync(struct wal_writer *w)
+{
+	if (fdatasync(w->fd))
+		return -errno;
+	w->durable = w->off;
+	return 0;
+}
+
+int wal_writer__save_hard_state(struct wal_writer *w,
+				const struct raft_hard_state *hs)
+{
+	uint8_t buf[WAL_META_SIZE];
+	const char *name = w->meta_next == 1 ? "meta1" : "meta2";
+	int fd, rc;
+
+	wal_meta__encode(buf, hs, ++w->meta_seq);
+	fd = openat(w->dirfd, name, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	rc = pwrite_all(fd, buf, sizeof(buf), 0);
+	if (!rc && fdatasync(fd))
+		rc = -errno;
+	close(fd);
+	if (!rc)
+		w->meta_next = 3 - w->meta_next;
+	return rc;
+}
+
+int wal_writer__save_snapshot(struct wal_writer *w,
+			      const struct raft_snapshot *snap)
+{
+	uint8_t hdr[WAL_SNAP_HEADER_SIZE];
+	int fd, rc;
+
+	wal_snap__encode_header(hdr, snap);
+	fd = openat(w->dirfd, "snapshot.tmp",
+		    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	rc = pwrite_all(fd, hdr, sizeof(hdr), 0);
+	if (!rc)
+		rc = pwrite_all(fd, snap->data, (size_t)snap->len,
+				sizeof(hdr));
+	if (!rc && fsync(fd))
+		rc = -errno;
+	close(fd);
+	if (!rc && (renameat(w->dirfd, "snapshot.tmp", w->dirfd, "snapshot") ||
+		    fsync(w->dirfd)))
+		rc = -errno;
+	return rc;
+}
+
+void wal_writer__close(struct wal_writer *w)
+{
+	if (w->fd >= 0)
+		close(w->fd);
+	if (w->dirfd >= 0)
+		close(w->dirfd);
+	w->fd = w->dirfd = -1;
+}

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * WAL recovery decisions, pure: given the bytes of every segment (read by
+ * the caller), rebuild the log or refuse.
+ *
+ *   - A segment other than the last must be intact to its end (the writer
+ *     syncs a segment before it starts the next one): any bad record there
+ *     is corruption, and recovery refuses (-EUCLEAN, with where and why).
+ *   - In the last segment, a bad record at offset X is a torn write, to be
+ *     treated as never written, unless a valid record after it says (by its
+ *     durable_end) that X had already been synced: then it is corruption of
+ *     acknowledged data and recovery refuses.
+ *   - A record starting at or below the log's end replaces the entries from
+ *     there (follower truncation); a record that would leave a gap, or
+ *     entries whose terms go down, is corruption.
+ */
+#ifndef GNOMOND_WAL_RECOVER_H
+#define GNOMOND_WAL_RECOVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "wal_format.h"
+
+struct wal_segment_view {
+	uint64_t seg_no;	/* from the file name */
+	const uint8_t *buf;
+	size_t len;
+};
+
+struct wal_recovery {
+	struct raft_entry *entries;	/* data points into the segments */
+	size_t n, cap;
+	uint64_t tail_offset;	/* where appends continue in the last segment */
+	uint64_t torn_bytes;	/* bytes discarded at the tail (0: clean) */
+	bool fresh_tail;	/* last segment's header never written */
+	char error[256];
+};
+
+int wal__recover(const struct wal_segment_view *segs, size_t n_segs,
+		 struct wal_recovery *rec);
+void wal_recovery__free(struct wal_recovery *rec);
+
+#endif /* GNOMOND_WAL_RECOVER_H */
