@@ -28,7 +28,8 @@ $(GNOMOND_CORE_SAN_A): $(GNOMOND_CORE_SAN_OBJS)
 
 GNOMOND_TESTS := $(BUILD)/tests/gnomond/raft_sim_test \
 	$(BUILD)/tests/gnomond/raft_sim_bulk \
-	$(BUILD)/tests/gnomond/wal_test
+	$(BUILD)/tests/gnomond/wal_test \
+	$(BUILD)/tests/gnomond/peer_test
 
 $(BUILD)/tests/gnomond/raft_sim_test: selftests/gnomond/raft_sim_test.c \
 		$(GNOMOND_SIM_SAN_OBJS) $(GNOMOND_CORE_SAN_A) selftests/ktap.h
@@ -41,6 +42,26 @@ $(BUILD)/tests/gnomond/wal_test: selftests/gnomond/wal_test.c \
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_SAN) -o $@ $< $(GNOMOND_CORE_SAN_A) $(LDFLAGS_SAN)
 
+$(BUILD)/tests/gnomond/peer_test: selftests/gnomond/peer_test.c \
+		$(GNOMOND_CORE_SAN_A) selftests/ktap.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_SAN) -o $@ $< $(GNOMOND_CORE_SAN_A) $(LDFLAGS_SAN)
+
+# libFuzzer on the peer decoder: a bounded run in `make check`, a long one
+# in `make fuzz` (FUZZ_SECONDS, default 600).
+GNOMOND_FUZZER := $(BUILD)/fuzz/gnomond/peer_fuzz
+$(GNOMOND_FUZZER): selftests/gnomond/peer_fuzz.c $(GNOMOND_PEER_SRCS)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(CFLAGS_COMMON) -O1 -fno-omit-frame-pointer \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-o $@ $^
+
+.PHONY: gnomond-fuzz
+gnomond-fuzz: $(GNOMOND_FUZZER)
+	GNOMOND_FUZZ_SECONDS=$(or $(FUZZ_SECONDS),600) \
+		$(PROJECT_ROOT)/selftests/gnomond/peer_fuzz.sh
+fuzz: gnomond-fuzz
+
 # The same simulation, optimized, for thousands of seeds per cluster size.
 $(BUILD)/tests/gnomond/raft_sim_bulk: selftests/gnomond/raft_sim_test.c \
 		$(GNOMOND_SIM_OBJS) $(GNOMOND_CORE_A) selftests/ktap.h
@@ -48,8 +69,9 @@ $(BUILD)/tests/gnomond/raft_sim_bulk: selftests/gnomond/raft_sim_test.c \
 	$(CC) $(CFLAGS_REL) -DSIM_DEFAULT_SEEDS=800 -o $@ $< \
 		$(GNOMOND_SIM_OBJS) $(GNOMOND_CORE_A)
 
-ALL_TARGETS += $(GNOMOND_CORE_A) $(GNOMOND_CORE_SAN_A) $(GNOMOND_TESTS)
-HOST_TESTS += $(GNOMOND_TESTS)
+ALL_TARGETS += $(GNOMOND_CORE_A) $(GNOMOND_CORE_SAN_A) $(GNOMOND_TESTS) \
+	$(GNOMOND_FUZZER)
+HOST_TESTS += $(GNOMOND_TESTS) $(PROJECT_ROOT)/selftests/gnomond/peer_fuzz.sh
 
 -include $(GNOMOND_CORE_OBJS:.o=.d) $(GNOMOND_CORE_SAN_OBJS:.o=.d) \
 	$(GNOMOND_SIM_SAN_OBJS:.o=.d) $(GNOMOND_SIM_OBJS:.o=.d)

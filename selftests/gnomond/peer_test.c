@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Peer messages: SHA-256 (FIPS 180-4 examples) and HMAC-SHA256 (RFC 4231)
+ * test vectors; codec round trips for every message type; frames signed
+ * with another key, or changed by one bit anywhere, are rejected and
+ * counted; malformed frames (signed, so that the parser is reached) are
+ * rejected with a reason; the stream framing helper.
+ */
+#include <errno.h>
+#include "../ktap.h"
+#include "../../tools/gnomond/peer/peer_codec.h"
+
+static const char key[] = "a cluster key of 32 bytes, say..";
+
+static void hex(const uint8_t *d, size_t n, char *out)
+{
+	for (size_t i = 0; i < n; i++)
+		sprintf(out + 2 * i, "%02x", d[i]);
+}
+
+static bool sha_is(const void *data, size_t len, const char *want)
+{
+	uint8_t d[32];
+	char h[65];
+
+	sha256__digest(data, len, d);
+	hex(d, 32, h);
+	if (strcmp(h, want))
+		ktap_diag("sha256 %s, want %s", h, want);
+	return !strcmp(h, want);
+}
+
+static bool hmac_is(const void *k, size_t klen, const char *data,
+		    const char *want)
+{
+	struct hmac_sha256_key hk;
+	uint8_t d[32];
+	char h[65];
+
+	hmac_sha256__setkey(&hk, k, klen);
+	hmac_sha256__mac(&hk, data, strlen(data), d);
+	hex(d, 32, h);
+	if (strcmp(h, want))
+		ktap_diag("hmac %s, want %s", h, want);
+	return !strcmp(h, want);
+}
+
+KTAP_TEST(peer_sha256_vectors)
+{
+	static char million[1000000];
+	struct sha256 s;
+	uint8_t d[32];
+	char h[65];
+
+	KTAP_EXPECT(t, sha_is("", 0, "e3b0c44298fc1c149afbf4c8996fb924"
+			      "27ae41e4649b934ca495991b7852b855"), "empty");
+	KTAP_EXPECT(t, sha_is("abc", 3, "ba7816bf8f01cfea414140de5dae2223"
+			      "b00361a396177a9cb410ff61f20015ad"), "abc");
+	KTAP_EXPECT(t, sha_is("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmno"
+			      "mnopnopq", 56,
+			      "248d6a61d20638b8e5c026930c3e6039"
+			      "a33ce45964ff2167f6ecedd419db06c1"), "448 bits");
+	memset(million, 'a', sizeof(million));
+	KTAP_EXPECT(t, sha_is(million, sizeof(million),
+			      "cdc76e5c9914fb9281a1c7e284d73e67"
+			      "f1809a48a497200e046d39ccc7112cd0"), "1M a");
+	/* The same in odd-sized pieces. */
+	sha256__init(&s);
+	for (size_t off = 0; off < sizeof(million); off += 777)
+		sha256__update(&s, million + off, sizeof(million) - off < 777 ?
+			       sizeof(million) - off : 777);
+	sha256__final(&s, d);
+	hex(d, 32, h);
+	KTAP_EXPECT(t, !strcmp(h, "cdc76e5c9914fb9281a1c7e284d73e67"
+			       "f1809a48a497200e046d39ccc7112cd0"),
+		    "incremental: %s", h);
+}
+
+KTAP_TEST(peer_hmac_rfc4231_vectors)
+{
+	uint8_t k1[20], k6[131];
+
+	memset(k1, 0x0b, sizeof(k1));
+	memset(k6, 0xaa, sizeof(k6));
+	KTAP_EXPECT(t, hmac_is(k1, sizeof(k1), "Hi There",
+			       "b0344c61d8db38535ca8afceaf0bf12b"
+			       "881dc200c9833da726e9376c2e32cff7"), "case 1");
+	KTAP_EXPECT(t, hmac_is("Jefe", 4, "what do ya want for nothing?",
+			       "5bdcc146bf60754e6a042426089575c7"
+			       "5a003f089d2739839dec58b964ec3843"), "case 2");
+	KTAP_EXPECT(t, hmac_is(k6, sizeof(k6), "Test Using Larger Than "
+			       "Block-Size Key - Hash Key First",
+			       "60e431591ee0b67f0d8a26aacbf5b77f"
+			       "8e0bc6213728c5140546040f0ee37f54"), "case 6");
+}
+
+static size_t encode(const struct peer_codec *c, const struct raft_msg *m,
+		     uint8_t *buf, size_t cap)
+{
+	size_t len = 0;
+
+	if (peer_codec__encode(c, m, buf, cap, &len))
+		return 0;
+	return len;
+}
+
+static bool same_msg(const struct raft_msg *a, const struct raft_msg *b)
+{
+	if (a->type != b->type || a->from != b->from || a->to != b->to ||
+	    a->flags != b->flags || a->term != b->term ||
+	    a->index != b->index || a->log_term != b->log_term ||
+	    a->commit != b->commit || a->lease_end != b->lease_end ||
+	    a->read_ctx != b->read_ctx || a->n_entries != b->n_entries ||
+	    a->snap_len != b->snap_len)
+		return false;
+	for (uint32_t i = 0; i < a->n_entries; i++) {
+		const struct raft_entry *x = &a->entries[i], *y = &b->entries[i];
+
+		if (x->term != y->term || x->index != y->index ||
+		    x->type != y->type || x->len != y->len ||
+		    (x->len && memcmp(x->data, y->data, x->len)))
+			return false;
+	}
+	return !a->snap_len || !memcmp(a->snap_data, b->snap_data, a->snap_len);
+}
+
+static struct raft_entry ents[3] = {
+	{ .term = 4, .index = 11, .type = RAFT_ENTRY_NOOP },
+	{ .term = 5, .index = 12, .len = 5, .data = (const uint8_t *)"hello" },
+	{ .term = 5, .index = 13, .len = 1, .data = (const uint8_t *)"x" },
+};
+
+static struct raft_msg sample(uint32_t type)
+{
+	struct raft_msg m = {
+		.type = type, .from = 2, .to = 3, .term = 5, .index = 10,
+		.log_term = 4, .commit = 9, .lease_end = 123456789,
+		.read_ctx = 77,
+	};
+
+	if (type == RAFT_MSG_APPEND) {
+		m.entries = ents;
+		m.n_entries = 3;
+	}
+	if (type == RAFT_MSG_SNAPSHOT) {
+		m.snap_data = (const uint8_t *)"snapshot bytes";
+		m.snap_len = 14;
+	}
+	if (type == RAFT_MSG_VOTE)
+		m.flags = RAFT_MSGF_TRANSFER;
+	if (type == RAFT_MSG_APPEND_RESP)
+		m.flags = RAFT_MSGF_REJECT;
+	return m;
+}
+
+KTAP_TEST(peer_codec_round_trip)
+{
+	struct peer_codec c;
+	uint8_t buf[1024];
+
+	KTAP_ASSERT(t, !peer_codec__init(&c, key, sizeof(key) - 1), "init");
+	for (uint32_t type = 1; type <= RAFT_MSG_TYPE_MAX; type++) {
+		struct raft_msg m = sample(type), out;
+		const char *why = NULL;
+		size_t len = encode(&c, &m, buf, sizeof(buf)), flen = 0;
+		int rc;
+
+		KTAP_ASSERT(t, len == peer_msg__encoded_size(&m), "encode");
+		KTAP_EXPECT(t, !peer_frame__length(buf, len, &flen) &&
+			    flen == len, "frame length");
+		rc = peer_codec__decode(&c, buf, len, &out, &why);
+		KTAP_EXPECT(t, rc == 0, "%s: %d %s", raft_msg_type__name(type),
+			    rc, why);
+		KTAP_EXPECT(t, !rc && same_msg(&m, &out), "%s differs",
+			    raft_msg_type__name(type));
+	}
+	KTAP_EXPECT(t, c.stats.decoded == RAFT_MSG_TYPE_MAX, "counted %llu",
+		    (unsigned long long)c.stats.decoded);
+	KTAP_EXPECT(t, encode(&c, &(struct raft_msg){ .type = 5 }, buf, 10) == 0,
+		    "a short buffer must be refused");
+	KTAP_EXPECT(t, peer_codec__init(&c, "short", 5) == -EINVAL,
+		    "a short key must be refused");
+	peer_codec__free(&c);
+}
+
+KTAP_TEST(peer_codec_rejects_wrong_key_and_flipped_bits)
+{
+	struct peer_codec c, other;
+	struct raft_msg m = sample(RAFT_MSG_APPEND), out;
+	uint8_t buf[1024];
+	size_t len;
+	uint64_t rejected = 0;
+
+	KTAP_ASSERT(t, !peer_codec__init(&c, key, sizeof(key) - 1), "init");
+	KTAP_ASSERT(t, !peer_codec__init(&other, "another cluster's key!", 22),
+		    "init");
+	len = encode(&other, &m, buf, sizeof(buf));
+	KTAP_EXPECT(t, peer_codec__decode(&c, buf, len, &out, NULL) == -EACCES,
+		    "a frame signed with another key must be refused");
+	KTAP_EXPECT(t, c.stats.bad_mac == 1, "bad MAC not counted");
+	len = encode(&c, &m, buf, sizeof(buf));
+	for (size_t i = 0; i < len; i++) {
+		for (int bit = 0; bit < 8; bit++) {
+			int rc;
+
+			buf[i] ^= (uint8_t)(1 << bit);
+			rc = peer_codec__decode(&c, buf, len, &out, NULL);
+			buf[i] ^= (uint8_t)(1 << bit);
+			KTAP_EXPECT(t, rc == -EACCES || rc == -EBADMSG,
+				    "bit %d of byte %zu: %d", bit, i, rc);
+			rejected += rc != 0;
+		}
+	}
+	KTAP_EXPECT(t, rejected == len * 8, "%llu of %zu flips rejected",
+		    (unsigned long long)rejected, len * 8);
+	KTAP_EXPECT(t, c.stats.bad_mac + c.stats.malformed == 1 + len * 8,
+		    "not every rejection counted");
+	peer_codec__free(&c);
+	peer_codec__free(&other);
+}
+
+/* Re-sign a frame after tampering, as a member with the key could. */
+static void resign(const struct peer_codec *c, uint8_t *buf, size_t len)
+{
+	hmac_sha256__mac(&c->key, buf, len - PEER_MAC_SIZE,
+			 buf + len - PEER_MAC_SIZE);
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	memcpy(p, &v, 4);	/* the test runs on little-endian hosts */
+}
+
+KTAP_TEST(peer_codec_rejects_malformed)
+{
+	static const struct { size_t off; uint32_t val; } cases[] = {
+		{ 5, 0 },	/* type 0 */
+		{ 5, 99 },	/* unknown type */
+		{ 6, 0x80 },	/* unknown flag */
+		{ 12, 0 },	/* from 0 */
+		{ 16, 2 },	/* to == from */
+		{ 16, 99 },	/* member out of range */
+		{ 20, 4 },	/* more entries than encoded */
+		{ 20, 0x10000000 },	/* absurd entry count */
+		{ 20, 2 },	/* trailing bytes */
+		{ 72, 5 },	/* snapshot bytes in an append */
+		{ 80 + 12, 0xffffff },	/* entry length beyond the frame */
+		{ 80 + 8, 7 },	/* unknown entry type */
+	};
+	struct peer_codec c;
+	struct raft_msg m = sample(RAFT_MSG_APPEND), out;
+	uint8_t good[1024], buf[1024];
+	size_t len;
+
+	KTAP_ASSERT(t, !peer_codec__init(&c, key, sizeof(key) - 1), "init");
+	len = encode(&c, &m, good, sizeof(good));
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *why = NULL;
+		int rc;
+
+		memcpy(buf, good, len);
+		if (cases[i].off == 5 || cases[i].off == 6)
+			buf[cases[i].off] = (uint8_t)cases[i].val;
+		else
+			put32(buf + cases[i].off, cases[i].val);
+		resign(&c, buf, len);
+		rc = peer_codec__decode(&c, buf, len, &out, &why);
+		KTAP_EXPECT(t, rc == -EBADMSG && why, "case %zu: %d", i, rc);
+		if (why)
+			ktap_diag("case %zu rejected: %s", i, why);
+	}
+	KTAP_EXPECT(t, peer_codec__decode(&c, good, len - 1, &out, NULL) ==
+		    -EBADMSG, "a cut frame must be refused");
+	KTAP_EXPECT(t, peer_codec__decode(&c, good, 11, &out, NULL) ==
+		    -EBADMSG, "a cut header must be refused");
+	KTAP_EXPECT(t, c.stats.malformed == 2 + sizeof(cases) / sizeof(cases[0]),
+		    "malformed frames not counted");
+	peer_codec__free(&c);
+}
+
+KTAP_TEST(peer_frame_length)
+{
+	uint8_t buf[16] = "GNRP";
+	size_t len;
+
+	KTAP_EXPECT(t, peer_frame__length(buf, 11, &len) == -EAGAIN, "short");
+	buf[4] = PEER_VERSION;
+	put32(buf + 8, 200);
+	KTAP_EXPECT(t, !peer_frame__length(buf, 12, &len) && len == 200, "200");
+	put32(buf + 8, PEER_MAX_FRAME + 1);
+	KTAP_EXPECT(t, peer_frame__length(buf, 12, &len) == -EMSGSIZE, "huge");
+	put32(buf + 8, 10);
+	KTAP_EXPECT(t, peer_frame__length(buf, 12, &len) == -EBADMSG, "tiny");
+	buf[0] = 'X';
+	KTAP_EXPECT(t, peer_frame__length(buf, 12, &len) == -EBADMSG, "magic");
+}
+
+int main(int argc, char **argv)
+{
+	return ktap_main(argc, argv);
+}
