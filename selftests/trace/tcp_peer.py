@@ -9,14 +9,18 @@
   tcp_peer.py relay PORT HOST PORT2   accept one message on PORT, pass it on
                                       to HOST:PORT2
   tcp_peer.py sink PORT COUNT         accept COUNT connections, read each
-                                      to the end
-  tcp_peer.py send HOST PORT          connect, send one message, close
+                                      to the end, print "received BYTES"
+  tcp_peer.py send HOST PORT [FILE]   connect, send one message, close; with
+                                      FILE, wait for FILE to exist before
+                                      sending (at most 10 seconds)
 
 A listener prints "listening" once it is ready.  Every socket has a
 10 second timeout, so a broken peer ends the test instead of hanging it.
 """
+import os
 import socket
 import sys
+import time
 
 TIMEOUT = 10.0
 MSG = b"gnomon!\n"
@@ -75,14 +79,26 @@ def main(argv):
         c.close()
     elif mode == "sink":
         s = listen(int(argv[2]))
+        total = 0
         for _ in range(int(argv[3])):
             c, _ = s.accept()
             c.settimeout(TIMEOUT)
-            while c.recv(4096):
-                pass
+            while True:
+                chunk = c.recv(4096)
+                if not chunk:
+                    break
+                total += len(chunk)
             c.close()
+        print("received %d" % total, flush=True)
     elif mode == "send":
         c = connect(argv[2], int(argv[3]))
+        if len(argv) > 4:
+            for _ in range(100):
+                if os.path.exists(argv[4]):
+                    break
+                time.sleep(0.1)
+            else:
+                raise SystemExit("no go signal " + argv[4])
         c.sendall(MSG)
         c.close()
     else:
