@@ -26,10 +26,10 @@ $(GNOMOND_CORE_SAN_A): $(GNOMOND_CORE_SAN_OBJS)
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
 
-GNOMOND_TESTS := $(BUILD)/tests/gnomond/raft_sim_test \
-	$(BUILD)/tests/gnomond/raft_sim_bulk \
-	$(BUILD)/tests/gnomond/wal_test \
-	$(BUILD)/tests/gnomond/peer_test
+GNOMOND_UNIT_TESTS := $(patsubst %,$(BUILD)/tests/gnomond/%, \
+	raft_core_test wal_test peer_test)
+GNOMOND_TESTS := $(GNOMOND_UNIT_TESTS) $(BUILD)/tests/gnomond/raft_sim_test \
+	$(BUILD)/tests/gnomond/raft_sim_bulk
 
 $(BUILD)/tests/gnomond/raft_sim_test: selftests/gnomond/raft_sim_test.c \
 		$(GNOMOND_SIM_SAN_OBJS) $(GNOMOND_CORE_SAN_A) selftests/ktap.h
@@ -37,18 +37,14 @@ $(BUILD)/tests/gnomond/raft_sim_test: selftests/gnomond/raft_sim_test.c \
 	$(CC) $(CFLAGS_SAN) -o $@ $< $(GNOMOND_SIM_SAN_OBJS) \
 		$(GNOMOND_CORE_SAN_A) $(LDFLAGS_SAN)
 
-$(BUILD)/tests/gnomond/wal_test: selftests/gnomond/wal_test.c \
-		$(GNOMOND_CORE_SAN_A) selftests/ktap.h
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_SAN) -o $@ $< $(GNOMOND_CORE_SAN_A) $(LDFLAGS_SAN)
-
-$(BUILD)/tests/gnomond/peer_test: selftests/gnomond/peer_test.c \
+$(GNOMOND_UNIT_TESTS): $(BUILD)/tests/gnomond/%: selftests/gnomond/%.c \
 		$(GNOMOND_CORE_SAN_A) selftests/ktap.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_SAN) -o $@ $< $(GNOMOND_CORE_SAN_A) $(LDFLAGS_SAN)
 
 # libFuzzer on the peer decoder: a bounded run in `make check`, a long one
-# in `make fuzz` (FUZZ_SECONDS, default 600).
+# in `make fuzz` (FUZZ_SECONDS, default 600), which also runs the simulation
+# on SIM_SEEDS (default 20000) fresh seeds per cluster size.
 GNOMOND_FUZZER := $(BUILD)/fuzz/gnomond/peer_fuzz
 $(GNOMOND_FUZZER): selftests/gnomond/peer_fuzz.c $(GNOMOND_PEER_SRCS)
 	@mkdir -p $(dir $@)
@@ -57,9 +53,11 @@ $(GNOMOND_FUZZER): selftests/gnomond/peer_fuzz.c $(GNOMOND_PEER_SRCS)
 		-o $@ $^
 
 .PHONY: gnomond-fuzz
-gnomond-fuzz: $(GNOMOND_FUZZER)
+gnomond-fuzz: $(GNOMOND_FUZZER) $(BUILD)/tests/gnomond/raft_sim_bulk
 	GNOMOND_FUZZ_SECONDS=$(or $(FUZZ_SECONDS),600) \
 		$(PROJECT_ROOT)/selftests/gnomond/peer_fuzz.sh
+	GNOMOND_SIM_SEEDS=$(or $(SIM_SEEDS),20000) GNOMOND_SIM_SEED0=1000000 \
+		KTAP_TIMEOUT_S=86400 $(BUILD)/tests/gnomond/raft_sim_bulk
 fuzz: gnomond-fuzz
 
 # The same simulation, optimized, for thousands of seeds per cluster size.

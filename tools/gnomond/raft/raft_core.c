@@ -261,11 +261,21 @@ static bool msg_valid(const struct raft *r, const struct raft_msg *m)
 		return false;
 	if (m->flags & ~RAFT_MSGF_ALL)
 		return false;
-	for (uint32_t i = 0; i < m->n_entries; i++)
-		if (m->entries[i].index != m->index + 1 + i ||
-		    m->entries[i].term > m->term ||
-		    m->entries[i].type > RAFT_ENTRY_TYPE_MAX)
+	if (m->n_entries && (m->type != RAFT_MSG_APPEND || !m->entries))
+		return false;
+	if (m->type == RAFT_MSG_SNAPSHOT &&
+	    (!m->index || !m->log_term || (m->snap_len && !m->snap_data)))
+		return false;
+	/* Entries follow index, with terms that never go down. */
+	for (uint32_t i = 0; i < m->n_entries; i++) {
+		const struct raft_entry *e = &m->entries[i];
+		uint64_t prev = i ? m->entries[i - 1].term : m->log_term;
+
+		if (e->index != m->index + 1 + i || e->term > m->term ||
+		    e->term < prev || !e->term ||
+		    e->type > RAFT_ENTRY_TYPE_MAX || (e->len && !e->data))
 			return false;
+	}
 	return true;
 }
 
@@ -276,8 +286,7 @@ int raft__step(struct raft *r, const struct raft_msg *m,
 	r->now = *now;
 	if (!msg_valid(r, m))
 		return -EINVAL;
-	if (m->from <= r->cfg.n_members && r->role == RAFT_LEADER &&
-	    m->term == r->hs.term)
+	if (r->role == RAFT_LEADER && m->term == r->hs.term)
 		r->prs[m->from].active = true;
 	switch (m->type) {
 	case RAFT_MSG_APPEND:

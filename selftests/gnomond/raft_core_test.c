@@ -1,0 +1,441 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The Raft core's driver contract, scenario by scenario, on a tiny
+ * in-process cluster (messages copied through the real peer codec,
+ * delivered in order, nothing lost unless a member is cut off):
+ * commit only after persistence, group commit (one batch and one append per
+ * follower for many proposals), votes held until durable, lease reads and
+ * their automatic fallback to ReadIndex, the fencing token, leadership
+ * transfer, lease promises blocking elections, snapshots to a lagging
+ * follower, refusal of writes on followers and of malformed messages.
+ */
+#include <errno.h>
+#include "../ktap.h"
+#include "../../tools/gnomond/raft/raft.h"
+#include "../../tools/gnomond/peer/peer_codec.h"
+
+#define MS		1000000ULL
+#define BOUND		(2 * MS)
+#define MAX_QUEUE	4096
+
+struct frame {
+	uint8_t *buf;
+	size_t len;
+	uint32_t to;
+};
+
+struct cluster {
+	uint32_t n;
+	struct raft *r[RAFT_MAX_MEMBERS + 1];
+	bool cut[RAFT_MAX_MEMBERS + 1];		/* isolated */
+	bool manual[RAFT_MAX_MEMBERS + 1];	/* persist only when told */
+	uint64_t pending_seq[RAFT_MAX_MEMBERS + 1];
+	uint64_t applied[RAFT_MAX_MEMBERS + 1];
+	uint32_t status;
+	uint64_t now;
+	struct peer_codec codec;
+	struct frame q[MAX_QUEUE];
+	size_t qlen;
+	struct raft_ready last[RAFT_MAX_MEMBERS + 1];	/* last ready seen */
+	struct raft_hard_state batch_hs[RAFT_MAX_MEMBERS + 1];
+	size_t sent[RAFT_MAX_MEMBERS + 1];
+	size_t batches, batch_entries, restores;
+	uint64_t read_id, read_index;
+	uint32_t read_mode;
+	int read_status;
+};
+
+static void tt(const struct cluster *c, struct gnomon_tt *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->status = c->status;
+	t->realtime_ns = c->now;
+	if (c->status == GNOMON_STATUS_SYNCHRONIZED) {
+		t->earliest_ns = c->now - BOUND;
+		t->latest_ns = c->now + BOUND;
+		t->bound_ns = BOUND;
+	} else {
+		t->latest_ns = UINT64_MAX;
+		t->bound_ns = GNOMON_BOUND_INFINITE;
+	}
+}
+
+static void ready(struct cluster *c, uint32_t i);
+
+static void persisted(struct cluster *c, uint32_t i)
+{
+	struct gnomon_tt t;
+
+	tt(c, &t);
+	if (c->pending_seq[i] && !raft__persisted(c->r[i], c->pending_seq[i],
+						  &t))
+		c->pending_seq[i] = 0;
+	ready(c, i);
+}
+
+static void ready(struct cluster *c, uint32_t i)
+{
+	struct raft_ready rd;
+
+	if (raft__ready(c->r[i], &rd))
+		abort();
+	c->last[i] = rd;
+	if (rd.persist_seq) {
+		c->batches++;
+		c->batch_entries += rd.n_entries;
+		c->pending_seq[i] = rd.persist_seq;
+		c->batch_hs[i] = rd.hs;
+	}
+	c->sent[i] += rd.n_msgs;
+	c->restores += rd.snapshot != NULL;
+	for (size_t k = 0; k < rd.n_msgs; k++) {
+		struct frame *f = &c->q[c->qlen++];
+		size_t need = peer_msg__encoded_size(&rd.msgs[k]);
+
+		if (c->qlen == MAX_QUEUE)
+			abort();
+		f->buf = malloc(need);
+		f->to = rd.msgs[k].to;
+		if (peer_codec__encode(&c->codec, &rd.msgs[k], f->buf, need,
+				       &f->len))
+			abort();
+	}
+	c->applied[i] += rd.n_committed;
+	if (rd.snapshot)
+		c->applied[i] = rd.snapshot->index + rd.n_committed;
+	for (size_t k = 0; k < rd.n_reads; k++) {
+		c->read_id = rd.reads[k].id;
+		c->read_index = rd.reads[k].index;
+		c->read_mode = rd.reads[k].mode;
+		c->read_status = rd.reads[k].status;
+	}
+	if (rd.persist_seq && !c->manual[i])
+		persisted(c, i);
+}
+
+static void deliver_all(struct cluster *c)
+{
+	struct gnomon_tt t;
+
+	for (int rounds = 0; c->qlen && rounds < 100000; rounds++) {
+		struct frame f = c->q[0];
+		struct raft_msg m;
+
+		memmove(c->q, c->q + 1, --c->qlen * sizeof(c->q[0]));
+		if (peer_codec__decode(&c->codec, f.buf, f.len, &m, NULL))
+			abort();
+		if (!c->cut[f.to] && !c->cut[m.from]) {
+			tt(c, &t);
+			if (raft__step(c->r[f.to], &m, &t))
+				abort();
+			ready(c, f.to);
+		}
+		free(f.buf);
+	}
+}
+
+static void tick(struct cluster *c, uint32_t i)
+{
+	struct gnomon_tt t;
+
+	tt(c, &t);
+	raft__tick(c->r[i], &t);
+	ready(c, i);
+}
+
+static void tick_all(struct cluster *c)
+{
+	c->now += 10 * MS;
+	for (uint32_t i = 1; i <= c->n; i++)
+		tick(c, i);
+	deliver_all(c);
+}
+
+static void cluster_init(struct cluster *c, uint32_t n, uint64_t lease_ns,
+			 uint32_t trailing)
+{
+	memset(c, 0, sizeof(*c));
+	c->n = n;
+	c->now = 1000000 * MS;
+	c->status = GNOMON_STATUS_SYNCHRONIZED;
+	if (peer_codec__init(&c->codec, "core test cluster key", 21))
+		abort();
+	for (uint32_t i = 1; i <= n; i++) {
+		struct raft_config cfg;
+
+		raft_config__defaults(&cfg, i, n);
+		cfg.lease_ns = lease_ns;
+		cfg.trailing_entries = trailing;
+		if (raft__new(&c->r[i], &cfg, NULL))
+			abort();
+	}
+}
+
+static void cluster_free(struct cluster *c)
+{
+	for (uint32_t i = 1; i <= c->n; i++)
+		raft__free(c->r[i]);
+	for (size_t k = 0; k < c->qlen; k++)
+		free(c->q[k].buf);
+	peer_codec__free(&c->codec);
+}
+
+/* Let member i time out first, and run until a leader emerges. */
+static uint32_t elect(struct cluster *c, uint32_t i)
+{
+	for (int k = 0; k < 200; k++) {
+		c->now += 10 * MS;
+		tick(c, i);
+		deliver_all(c);
+		for (uint32_t j = 1; j <= c->n; j++)
+			if (!c->cut[j] && raft__role(c->r[j]) == RAFT_LEADER)
+				return j;
+	}
+	return 0;
+}
+
+KTAP_TEST(core_single_member_commits_after_persist)
+{
+	struct cluster c;
+	uint64_t idx;
+
+	cluster_init(&c, 1, 0, 1024);
+	c.manual[1] = true;
+	KTAP_ASSERT(t, elect(&c, 1) == 1, "no leader");
+	KTAP_EXPECT(t, raft__fencing_token(c.r[1]) == raft__term(c.r[1]) &&
+		    raft__term(c.r[1]) == 1, "token %llu",
+		    (unsigned long long)raft__fencing_token(c.r[1]));
+	KTAP_EXPECT(t, c.applied[1] == 0, "applied before the sync");
+	persisted(&c, 1);
+	KTAP_EXPECT(t, c.applied[1] == 1, "noop not applied after the sync");
+	KTAP_ASSERT(t, !raft__propose(c.r[1], "a", 1, &idx) && idx == 2,
+		    "propose");
+	ready(&c, 1);
+	KTAP_EXPECT(t, c.applied[1] == 1 && c.pending_seq[1],
+		    "committed before it was durable");
+	persisted(&c, 1);
+	KTAP_EXPECT(t, c.applied[1] == 2, "applied %llu",
+		    (unsigned long long)c.applied[1]);
+	cluster_free(&c);
+}
+
+KTAP_TEST(core_group_commit_one_batch_one_message)
+{
+	struct cluster c;
+	uint32_t l;
+
+	cluster_init(&c, 3, 0, 1024);
+	KTAP_ASSERT(t, (l = elect(&c, 1)), "no leader");
+	deliver_all(&c);
+	c.batches = c.batch_entries = 0;
+	for (int k = 0; k < 200; k++)
+		KTAP_ASSERT(t, !raft__propose(c.r[l], &k, sizeof(k), NULL),
+			    "propose %d", k);
+	c.manual[l] = true;
+	ready(&c, l);
+	KTAP_EXPECT(t, c.batches == 1 && c.batch_entries == 200,
+		    "%zu batches, %zu entries", c.batches, c.batch_entries);
+	KTAP_EXPECT(t, c.last[l].n_msgs == 2, "%zu messages",
+		    c.last[l].n_msgs);
+	for (size_t k = 0; k < c.last[l].n_msgs; k++)
+		KTAP_EXPECT(t, c.last[l].msgs[k].n_entries == 200,
+			    "message %zu carries %u entries", k,
+			    c.last[l].msgs[k].n_entries);
+	/* Followers persist and ack while the leader's sync is pending:
+	 * a quorum of two followers commits without the leader's disk. */
+	deliver_all(&c);
+	KTAP_EXPECT(t, raft__commit(c.r[l]) == raft__last_index(c.r[l]),
+		    "commit %llu of %llu",
+		    (unsigned long long)raft__commit(c.r[l]),
+		    (unsigned long long)raft__last_index(c.r[l]));
+	cluster_free(&c);
+}
+
+KTAP_TEST(core_vote_held_until_durable)
+{
+	struct cluster c;
+	int k;
+
+	cluster_init(&c, 3, 0, 1024);
+	c.manual[1] = true;
+	for (k = 0; k < 100 && raft__role(c.r[1]) != RAFT_PRE_CANDIDATE; k++)
+		tick(&c, 1);
+	KTAP_ASSERT(t, raft__role(c.r[1]) == RAFT_PRE_CANDIDATE, "no campaign");
+	c.sent[1] = 0;
+	deliver_all(&c);	/* pre-votes granted: now a candidate */
+	KTAP_ASSERT(t, raft__role(c.r[1]) == RAFT_CANDIDATE, "role %s",
+		    raft_role__name(raft__role(c.r[1])));
+	KTAP_EXPECT(t, c.pending_seq[1] && c.sent[1] == 0,
+		    "vote requests sent before the self-vote was durable");
+	KTAP_EXPECT(t, c.batch_hs[1].vote == 1 && c.batch_hs[1].term == 1,
+		    "hard state not in the batch");
+	persisted(&c, 1);
+	KTAP_EXPECT(t, c.sent[1] == 2, "%zu vote requests", c.sent[1]);
+	deliver_all(&c);
+	KTAP_EXPECT(t, raft__role(c.r[1]) == RAFT_LEADER, "not elected");
+	cluster_free(&c);
+}
+
+static int do_read(struct cluster *c, uint32_t l)
+{
+	struct gnomon_tt t;
+	int rc;
+
+	tt(c, &t);
+	c->read_id = 0;
+	rc = raft__read(c->r[l], 99, &t);
+	ready(c, l);
+	return rc;
+}
+
+KTAP_TEST(core_lease_reads_and_fallback)
+{
+	struct cluster c;
+	struct gnomon_tt now;
+	uint32_t l;
+	uint64_t token;
+
+	cluster_init(&c, 3, 50 * MS, 1024);
+	KTAP_ASSERT(t, (l = elect(&c, 1)), "no leader");
+	tick_all(&c);
+	tt(&c, &now);
+	KTAP_EXPECT(t, raft__read_mode(c.r[l], &now) == RAFT_READ_LEASE,
+		    "no lease after a heartbeat round");
+	KTAP_EXPECT(t, raft__lease_end(c.r[l]) > now.latest_ns, "lease end");
+	KTAP_ASSERT(t, !do_read(&c, l), "read");
+	KTAP_EXPECT(t, c.read_id == 99 && c.read_mode == RAFT_READ_LEASE &&
+		    c.read_index == raft__commit(c.r[l]),
+		    "lease read not answered at once");
+	/* The clock loses synchronization: quorum reads, by themselves. */
+	c.status = GNOMON_STATUS_UNSYNCHRONIZED;
+	tt(&c, &now);
+	KTAP_EXPECT(t, raft__read_mode(c.r[l], &now) == RAFT_READ_INDEX,
+		    "lease read with an unsynchronized clock");
+	KTAP_ASSERT(t, !do_read(&c, l), "read");
+	KTAP_EXPECT(t, c.read_id == 0, "answered without a quorum round");
+	deliver_all(&c);
+	KTAP_EXPECT(t, c.read_id == 99 && c.read_mode == RAFT_READ_INDEX &&
+		    !c.read_status, "ReadIndex not answered");
+	/* Without heartbeats, the lease runs out by itself. */
+	c.status = GNOMON_STATUS_SYNCHRONIZED;
+	c.now += 60 * MS;
+	tt(&c, &now);
+	KTAP_EXPECT(t, raft__read_mode(c.r[l], &now) == RAFT_READ_INDEX,
+		    "lease outlived its end");
+	/* A transfer gives the lease up; the new leader's token is higher. */
+	tick_all(&c);
+	token = raft__fencing_token(c.r[l]);
+	KTAP_ASSERT(t, !raft__transfer(c.r[l], l % 3 + 1), "transfer");
+	ready(&c, l);
+	tt(&c, &now);
+	KTAP_EXPECT(t, raft__read_mode(c.r[l], &now) == RAFT_READ_INDEX,
+		    "lease kept after TimeoutNow");
+	deliver_all(&c);
+	KTAP_EXPECT(t, raft__role(c.r[l % 3 + 1]) == RAFT_LEADER,
+		    "transfer target did not win");
+	KTAP_EXPECT(t, raft__fencing_token(c.r[l % 3 + 1]) > token &&
+		    raft__fencing_token(c.r[l]) == 0, "fencing token");
+	cluster_free(&c);
+}
+
+KTAP_TEST(core_promise_blocks_election)
+{
+	struct cluster c;
+	uint32_t l, f;
+	uint64_t term;
+
+	cluster_init(&c, 3, 500 * MS, 1024);
+	KTAP_ASSERT(t, (l = elect(&c, 1)), "no leader");
+	tick_all(&c);
+	f = l % 3 + 1;
+	c.cut[l] = true;	/* the leader vanishes, lease promised */
+	term = raft__term(c.r[f]);
+	for (int k = 0; k < 30; k++)	/* 300 ms: more than 2 timeouts */
+		tick_all(&c);
+	KTAP_EXPECT(t, raft__term(c.r[f]) == term &&
+		    raft__role(c.r[f]) == RAFT_FOLLOWER,
+		    "elected while the promise held (term %llu -> %llu)",
+		    (unsigned long long)term,
+		    (unsigned long long)raft__term(c.r[f]));
+	for (int k = 0; k < 60; k++)	/* past the promise */
+		tick_all(&c);
+	for (uint32_t j = 1; j <= 3; j++)
+		if (j != l && raft__role(c.r[j]) == RAFT_LEADER)
+			f = 0;
+	KTAP_EXPECT(t, f == 0, "no election after the promise expired");
+	cluster_free(&c);
+}
+
+KTAP_TEST(core_snapshot_to_lagging_follower)
+{
+	struct cluster c;
+	uint32_t l, lag;
+
+	cluster_init(&c, 3, 0, 4);
+	KTAP_ASSERT(t, (l = elect(&c, 1)), "no leader");
+	lag = l % 3 + 1;
+	c.cut[lag] = true;
+	for (int k = 0; k < 50; k++) {
+		KTAP_ASSERT(t, !raft__propose(c.r[l], &k, sizeof(k), NULL),
+			    "propose");
+		ready(&c, l);
+		deliver_all(&c);
+	}
+	KTAP_ASSERT(t, c.applied[l] == raft__commit(c.r[l]), "applied");
+	KTAP_ASSERT(t, !raft__snapshot_taken(c.r[l], c.applied[l], "S", 1),
+		    "snapshot");
+	KTAP_EXPECT(t, raft__first_index(c.r[l]) > 2, "log not compacted");
+	c.cut[lag] = false;
+	c.restores = 0;
+	for (int k = 0; k < 5; k++)
+		tick_all(&c);
+	KTAP_EXPECT(t, c.restores == 1, "%zu snapshot installs", c.restores);
+	KTAP_EXPECT(t, raft__commit(c.r[lag]) == raft__commit(c.r[l]) &&
+		    c.applied[lag] == c.applied[l], "lagging member at %llu "
+		    "of %llu", (unsigned long long)raft__commit(c.r[lag]),
+		    (unsigned long long)raft__commit(c.r[l]));
+	cluster_free(&c);
+}
+
+KTAP_TEST(core_refuses_bad_calls_and_messages)
+{
+	struct cluster c;
+	struct gnomon_tt now;
+	struct raft_entry e[2] = {
+		{ .term = 2, .index = 1 }, { .term = 1, .index = 2 },
+	};
+	struct raft_msg m = {
+		.type = RAFT_MSG_APPEND, .from = 2, .to = 1, .term = 2,
+		.entries = e, .n_entries = 2,
+	};
+	struct raft_config cfg;
+	struct raft *r;
+	uint32_t l;
+
+	cluster_init(&c, 3, 0, 1024);
+	tt(&c, &now);
+	KTAP_EXPECT(t, raft__step(c.r[1], &m, &now) == -EINVAL,
+		    "entries with terms going down");
+	m.n_entries = 0;
+	m.from = 1;
+	KTAP_EXPECT(t, raft__step(c.r[1], &m, &now) == -EINVAL, "from self");
+	m.from = 7;
+	KTAP_EXPECT(t, raft__step(c.r[1], &m, &now) == -EINVAL, "from 7");
+	m.from = 2;
+	m.type = 42;
+	KTAP_EXPECT(t, raft__step(c.r[1], &m, &now) == -EINVAL, "type 42");
+	KTAP_ASSERT(t, (l = elect(&c, 1)), "no leader");
+	KTAP_EXPECT(t, raft__propose(c.r[l % 3 + 1], "x", 1, NULL) ==
+		    -ENOTCONN, "follower took a write");
+	KTAP_EXPECT(t, raft__read(c.r[l % 3 + 1], 1, &now) == -ENOTCONN,
+		    "follower took a read");
+	KTAP_EXPECT(t, raft__transfer(c.r[l], 9) == -EINVAL, "transfer to 9");
+	raft_config__defaults(&cfg, 4, 3);
+	KTAP_EXPECT(t, raft__new(&r, &cfg, NULL) == -EINVAL, "self 4 of 3");
+	cluster_free(&c);
+}
+
+int main(int argc, char **argv)
+{
+	return ktap_main(argc, argv);
+}
