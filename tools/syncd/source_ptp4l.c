@@ -6,7 +6,8 @@
  * ptp_model.c judge the lot.
  *
  * Our socket is bound to an abstract address (no file to clean up); ptp4l
- * answers to whatever address a request came from.  Each request carries a
+ * answers to whatever address a request came from, and we take answers only
+ * from ptp4l's address.  Each request carries a
  * fresh sequenceId and only answers with that id count, so a late answer to
  * an earlier poll is never taken for a new one.  A wildcard PORT_DATA_SET
  * request is answered once per port; we read answers until a short quiet
@@ -36,23 +37,26 @@ struct syncd_source {
 	int fd;
 	int phc_fd;			/* -1 without --phc */
 	const char *socket_path;
+	struct sockaddr_un peer;
 	struct pmc_request req;
 	struct ptp_model_params params;
 	int64_t last_ingress;
 	int last_flags;			/* -1 before the first update */
-	bool reachable;
+	int reachable;			/* -1 before the first poll */
 };
 
-static int ptp4l_connect(struct syncd_source *s)
+/* Bind our abstract address; ptp4l's is used per request (sendto), so the
+ * agent may start before ptp4l and survive its restarts. */
+static int ptp4l_bind(struct syncd_source *s)
 {
 	struct sockaddr_un self = { .sun_family = AF_UNIX };
-	struct sockaddr_un peer = { .sun_family = AF_UNIX };
 	socklen_t self_len;
 	int n;
 
-	if (strlen(s->socket_path) >= sizeof(peer.sun_path))
+	if (strlen(s->socket_path) >= sizeof(s->peer.sun_path))
 		return -ENAMETOOLONG;
-	strcpy(peer.sun_path, s->socket_path);
+	s->peer.sun_family = AF_UNIX;
+	strcpy(s->peer.sun_path, s->socket_path);
 	s->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (s->fd < 0)
 		return -errno;
@@ -60,8 +64,7 @@ static int ptp4l_connect(struct syncd_source *s)
 	n = snprintf(self.sun_path + 1, sizeof(self.sun_path) - 1,
 		     "gnomon-syncd.%d", (int)getpid());
 	self_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n);
-	if (bind(s->fd, (struct sockaddr *)&self, self_len) < 0 ||
-	    connect(s->fd, (struct sockaddr *)&peer, sizeof(peer)) < 0) {
+	if (bind(s->fd, (struct sockaddr *)&self, self_len) < 0) {
 		int ret = -errno;
 
 		close(s->fd);
@@ -87,11 +90,14 @@ static int ptp4l_get(struct syncd_source *s, uint16_t mid,
 	len = pmc_request__encode_get(&s->req, buf, sizeof(buf));
 	if (len < 0)
 		return len;
-	if (send(s->fd, buf, (size_t)len, 0) < 0)
+	if (sendto(s->fd, buf, (size_t)len, 0, (struct sockaddr *)&s->peer,
+		   sizeof(s->peer)) < 0)
 		return -errno;
 
 	for (int round = 0; round < 64; round++) {
 		struct pollfd pfd = { .fd = s->fd, .events = POLLIN };
+		struct sockaddr_un from;
+		socklen_t from_len = sizeof(from);
 		struct pmc_response r;
 		const char *why = NULL;
 		ssize_t n;
@@ -102,9 +108,14 @@ static int ptp4l_get(struct syncd_source *s, uint16_t mid,
 			return -errno;
 		if (ret == 0)
 			break;
-		n = recv(s->fd, buf, sizeof(buf), 0);
+		n = recvfrom(s->fd, buf, sizeof(buf), 0, (struct sockaddr *)&from,
+			     &from_len);
 		if (n < 0)
 			return -errno;
+		if (from_len <= offsetof(struct sockaddr_un, sun_path) ||
+		    strncmp(from.sun_path, s->peer.sun_path,
+			    sizeof(from.sun_path)))
+			continue;	/* not from ptp4l */
 		ret = pmc_response__decode(buf, (size_t)n, &r, &why);
 		if (ret) {
 			syncd_warn("ptp4l: ignoring a message: %s", why);
@@ -142,7 +153,8 @@ static int ptp4l_open(struct syncd_source **src, const struct syncd_options *opt
 	s->req.source.port = (uint16_t)getpid();
 	s->params.asymmetry_ns = opt->asymmetry_ns;
 	s->last_flags = -1;
-	ret = ptp4l_connect(s);
+	s->reachable = -1;
+	ret = ptp4l_bind(s);
 	if (ret) {
 		syncd_err("ptp4l socket %s: %s", s->socket_path, strerror(-ret));
 		free(s);
@@ -220,15 +232,15 @@ static int ptp4l_sample(struct syncd_source *s, struct gnomon_discipline *d)
 
 	ret = query(s, &obs);
 	if (ret) {
-		if (s->reachable)
-			syncd_warn("ptp4l at %s stopped answering: %s",
+		if (s->reachable)	/* warn once per outage */
+			syncd_warn("ptp4l at %s does not answer: %s",
 				   s->socket_path, strerror(-ret));
-		s->reachable = false;
+		s->reachable = 0;
 		return -EAGAIN;
 	}
-	if (!s->reachable)
+	if (s->reachable != 1)
 		syncd_info("ptp4l at %s answers", s->socket_path);
-	s->reachable = true;
+	s->reachable = 1;
 	ptp_model__assess(&obs, &s->params, d, &why);
 	syncd_debug("ptp4l: port %s, master offset %lld ns, path delay %lld ns, error %llu ns",
 		    pmc_port_state__name(obs.port_state),
