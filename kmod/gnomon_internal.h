@@ -3,18 +3,22 @@
  * gnomon.ko internals: the one clock device and what its parts share.
  *
  * State lives in a single struct gnomon_dev.  The page is the source of
- * truth for TT.now(): writers (discipline, configuration) serialise on
- * write_lock and publish through the page's seqcount, readers in the kernel
- * and in userspace take lock-free snapshots.  The HLC is separate: a pair
- * (wall, logical) under a spinlock, since a tick is a read-modify-write that
- * every process on the host contends for.
+ * truth for TT.now(): writers (discipline, configuration, and the
+ * timekeeping notifier that marks clock steps) serialise on page_lock and
+ * publish through the page's seqcount; readers in the kernel and in
+ * userspace take lock-free snapshots.  page_lock is a raw spinlock because
+ * the notifier runs inside timekeeping with interrupts off; no clock may be
+ * read while holding it (timekeeping may be waiting for it).  The HLC is
+ * separate: a pair (wall, logical) under a spinlock, since a tick is a
+ * read-modify-write that every process on the host contends for.
  */
 #ifndef GNOMON_INTERNAL_H
 #define GNOMON_INTERNAL_H
 
 #include <linux/atomic.h>
+#include <linux/irq_work.h>
 #include <linux/miscdevice.h>
-#include <linux/mutex.h>
+#include <linux/notifier.h>
 #include <linux/spinlock.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
@@ -30,12 +34,17 @@ struct gnomon_counters {
 	atomic64_t disciplines;
 	atomic64_t commit_waits;
 	atomic64_t commit_wait_timeouts;
+	atomic64_t clock_steps;		/* wall clock set while disciplined */
 };
 
 struct gnomon_dev {
 	struct miscdevice misc;
 	struct gnomon_page *page;	/* mapped read-only into userspace */
-	struct mutex write_lock;	/* serialises page writers */
+	raw_spinlock_t page_lock;	/* serialises page writers */
+	unsigned long steps;		/* clock steps; under page_lock */
+	struct notifier_block clock_set_nb;
+	struct irq_work step_irq_work;	/* from timekeeping to ... */
+	struct work_struct step_work;	/* ... process context */
 	spinlock_t hlc_lock;
 	struct gnomon_hlc hlc;		/* protected by hlc_lock */
 	wait_queue_head_t updates;	/* woken on every page update */
@@ -52,5 +61,8 @@ void gnomon_now(struct gnomon_dev *gd, struct gnomon_tt *tt);
 /* After a page update: wake waiters, re-arm the transition work. */
 void gnomon_page_updated(struct gnomon_dev *gd);
 long gnomon_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+/* Apply a discipline update or a configuration; 0 or -errno. */
+int gnomon_discipline(struct gnomon_dev *gd, const struct gnomon_discipline *d);
+void gnomon_configure(struct gnomon_dev *gd, const struct gnomon_config *cfg);
 
 #endif /* GNOMON_INTERNAL_H */

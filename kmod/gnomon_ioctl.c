@@ -120,24 +120,12 @@ static int gnomon_ioc_wait_until(struct gnomon_dev *gd, void __user *argp)
 static int gnomon_ioc_discipline(struct gnomon_dev *gd, void __user *argp)
 {
 	struct gnomon_discipline d;
-	int err;
 
 	if (!capable(CAP_SYS_TIME))
 		return -EPERM;
 	if (copy_from_user(&d, argp, sizeof(d)))
 		return -EFAULT;
-
-	mutex_lock(&gd->write_lock);
-	err = gnomon_discipline_check(gd->page, &d, ktime_get_ns());
-	if (!err)
-		gnomon_page_discipline(gd->page, &d, ktime_get_ns(),
-				       ktime_get_real_ns());
-	mutex_unlock(&gd->write_lock);
-	if (err)
-		return err;
-	atomic64_inc(&gd->stats.disciplines);
-	gnomon_page_updated(gd);
-	return 0;
+	return gnomon_discipline(gd, &d);
 }
 
 static int gnomon_ioc_get_config(struct gnomon_dev *gd, void __user *argp)
@@ -162,11 +150,7 @@ static int gnomon_ioc_set_config(struct gnomon_dev *gd, void __user *argp)
 	err = gnomon_config_check(&cfg);
 	if (err)
 		return err;
-
-	mutex_lock(&gd->write_lock);
-	gnomon_page_configure(gd->page, &cfg);
-	mutex_unlock(&gd->write_lock);
-	gnomon_page_updated(gd);
+	gnomon_configure(gd, &cfg);
 	return 0;
 }
 

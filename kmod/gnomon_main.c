@@ -7,8 +7,15 @@
  * all processes, commit-wait, and a read-only page from which userspace
  * computes TT.now() without a system call.  The arithmetic lives in
  * lib/core and is shared with libgnomon; this file holds the device, the
- * page and its mapping, and the work item that notices status transitions
- * (synchronized -> free-running -> unsynchronized) when they fall due.
+ * page and its writers, and the two things that happen without a caller:
+ *
+ *  - a clock step.  Timekeeping's notifier chain (the one KVM uses to follow
+ *    the host clock) tells us, inside timekeeping, that the wall clock was
+ *    set; we mark the page STEPPED there and then, so page readers need only
+ *    CLOCK_REALTIME.  Waking waiters must wait for process context: an
+ *    irq_work hops out of timekeeping, a work item does the rest.
+ *  - a status transition falling due (synchronized -> free-running ->
+ *    unsynchronized): a delayed work item notices and counts it.
  *
  * Lifetime: the page is allocated at load and freed at unload.  Open files
  * and mappings pin the module through the file's owner reference, so the
@@ -18,6 +25,7 @@
 #include <linux/ktime.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/pvclock_gtod.h>
 #include <linux/version.h>
 
 #include "gnomon_internal.h"
@@ -75,6 +83,83 @@ void gnomon_page_updated(struct gnomon_dev *gd)
 	gnomon_arm_transition(gd);
 }
 
+int gnomon_discipline(struct gnomon_dev *gd, const struct gnomon_discipline *d)
+{
+	unsigned long flags, steps;
+	u64 mono, real;
+	int err;
+
+	/*
+	 * The clocks are read outside page_lock (timekeeping may hold its own
+	 * lock while it waits for ours); a step in between is caught by the
+	 * step count and the reading taken again.
+	 */
+	for (;;) {
+		steps = READ_ONCE(gd->steps);
+		mono = ktime_get_ns();
+		real = ktime_get_real_ns();
+		raw_spin_lock_irqsave(&gd->page_lock, flags);
+		if (steps == gd->steps)
+			break;
+		raw_spin_unlock_irqrestore(&gd->page_lock, flags);
+	}
+	err = gnomon_discipline_check(gd->page, d, mono);
+	if (!err)
+		gnomon_page_discipline(gd->page, d, mono, real);
+	raw_spin_unlock_irqrestore(&gd->page_lock, flags);
+	if (err)
+		return err;
+	atomic64_inc(&gd->stats.disciplines);
+	gnomon_page_updated(gd);
+	return 0;
+}
+
+void gnomon_configure(struct gnomon_dev *gd, const struct gnomon_config *cfg)
+{
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&gd->page_lock, flags);
+	gnomon_page_configure(gd->page, cfg);
+	raw_spin_unlock_irqrestore(&gd->page_lock, flags);
+	gnomon_page_updated(gd);
+}
+
+/* Called from timekeeping on every update, with its seqcount held for
+ * writing and interrupts off: do the minimum and read no clock. */
+static int gnomon_clock_set_notify(struct notifier_block *nb,
+				   unsigned long was_set, void *priv)
+{
+	struct gnomon_dev *gd = container_of(nb, struct gnomon_dev, clock_set_nb);
+	bool disciplined;
+
+	if (!was_set)
+		return NOTIFY_DONE;
+	raw_spin_lock(&gd->page_lock);
+	gd->steps++;
+	disciplined = gd->page->flags & GNOMON_PAGE_DISCIPLINED;
+	if (disciplined)
+		gnomon_page_mark_stepped(gd->page);
+	raw_spin_unlock(&gd->page_lock);
+	if (disciplined) {
+		atomic64_inc(&gd->stats.clock_steps);
+		irq_work_queue(&gd->step_irq_work);
+	}
+	return NOTIFY_OK;
+}
+
+static void gnomon_step_irq_work(struct irq_work *work)
+{
+	struct gnomon_dev *gd = container_of(work, struct gnomon_dev,
+					     step_irq_work);
+
+	schedule_work(&gd->step_work);
+}
+
+static void gnomon_step_work(struct work_struct *work)
+{
+	gnomon_page_updated(container_of(work, struct gnomon_dev, step_work));
+}
+
 static int gnomon_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	if (vma->vm_pgoff || vma_pages(vma) != 1)
@@ -110,12 +195,20 @@ static int __init gnomon_init(void)
 	if (!gnomon.page)
 		return -ENOMEM;
 	gnomon_page_init(gnomon.page);
+	gnomon.page->flags = GNOMON_PAGE_STEP_WATCH;
 
-	mutex_init(&gnomon.write_lock);
+	raw_spin_lock_init(&gnomon.page_lock);
 	spin_lock_init(&gnomon.hlc_lock);
 	init_waitqueue_head(&gnomon.updates);
 	INIT_DELAYED_WORK(&gnomon.transition, gnomon_transition_work);
+	init_irq_work(&gnomon.step_irq_work, gnomon_step_irq_work);
+	INIT_WORK(&gnomon.step_work, gnomon_step_work);
 	atomic_set(&gnomon.last_status, GNOMON_STATUS_UNSYNCHRONIZED);
+
+	gnomon.clock_set_nb.notifier_call = gnomon_clock_set_notify;
+	err = pvclock_gtod_register_notifier(&gnomon.clock_set_nb);
+	if (err)
+		goto free_page;
 
 	gnomon.misc.minor = MISC_DYNAMIC_MINOR;
 	gnomon.misc.name = "gnomon";
@@ -124,9 +217,13 @@ static int __init gnomon_init(void)
 	gnomon.misc.groups = gnomon_attr_groups;
 	err = misc_register(&gnomon.misc);
 	if (err)
-		goto free_page;
+		goto unregister_notifier;
 	return 0;
 
+unregister_notifier:
+	pvclock_gtod_unregister_notifier(&gnomon.clock_set_nb);
+	irq_work_sync(&gnomon.step_irq_work);
+	cancel_work_sync(&gnomon.step_work);
 free_page:
 	free_page((unsigned long)gnomon.page);
 	return err;
@@ -135,6 +232,9 @@ free_page:
 static void __exit gnomon_exit(void)
 {
 	misc_deregister(&gnomon.misc);
+	pvclock_gtod_unregister_notifier(&gnomon.clock_set_nb);
+	irq_work_sync(&gnomon.step_irq_work);
+	cancel_work_sync(&gnomon.step_work);
 	cancel_delayed_work_sync(&gnomon.transition);
 	free_page((unsigned long)gnomon.page);
 }

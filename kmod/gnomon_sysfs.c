@@ -2,8 +2,9 @@
 /*
  * Counters and state under /sys/class/misc/gnomon/, all read-only:
  * reads, hlc_ticks, hlc_updates, hlc_rejections, status_changes,
- * disciplines, commit_waits, commit_wait_timeouts, and status, bound_ns,
- * source, hlc for a quick look.  "reads" counts GNOMON_IOC_NOW calls; reads
+ * disciplines, commit_waits, commit_wait_timeouts, clock_steps (the wall
+ * clock set while disciplined), and status, bound_ns, source, hlc for a
+ * quick look.  "reads" counts GNOMON_IOC_NOW calls; reads
  * of the mapped page cost the kernel nothing and are not counted.
  */
 #include <linux/device.h>
@@ -28,6 +29,7 @@ GNOMON_COUNTER_ATTR(status_changes);
 GNOMON_COUNTER_ATTR(disciplines);
 GNOMON_COUNTER_ATTR(commit_waits);
 GNOMON_COUNTER_ATTR(commit_wait_timeouts);
+GNOMON_COUNTER_ATTR(clock_steps);
 
 static ssize_t status_show(struct device *dev, struct device_attribute *attr,
 			   char *buf)
@@ -82,6 +84,7 @@ static struct attribute *gnomon_attrs[] = {
 	&dev_attr_disciplines.attr,
 	&dev_attr_commit_waits.attr,
 	&dev_attr_commit_wait_timeouts.attr,
+	&dev_attr_clock_steps.attr,
 	&dev_attr_status.attr,
 	&dev_attr_bound_ns.attr,
 	&dev_attr_source.attr,

@@ -66,6 +66,7 @@ static int open_kernel(struct gnomon_client *c)
 	}
 	c->fd = fd;
 	c->source = GNOMON_FROM_KERNEL;
+	c->step_watch = c->page->flags & GNOMON_PAGE_STEP_WATCH;
 	return 0;
 }
 
@@ -148,9 +149,20 @@ int gnomon_client__now(struct gnomon_client *c, struct gnomon_tt *now)
 {
 	struct gnomon_page snap;
 	uint64_t mono, real;
+	uint32_t seq;
 
 	if (!c->page)
 		return gnomon_fallback_now(now);
+	if (c->step_watch) {
+		/* The kernel flags steps in the page: one clock read, tied
+		 * to the snapshot by the seqcount. */
+		do {
+			seq = gnomon_page_read_begin(c->page, &snap);
+			real = gnomon_clock_ns(CLOCK_REALTIME);
+		} while (gnomon_page_read_retry(c->page, seq));
+		gnomon_tt_compute_realtime(&snap, real, now);
+		return 0;
+	}
 	gnomon_page_snapshot(c->page, &snap);
 	mono = gnomon_clock_ns(CLOCK_MONOTONIC);
 	real = gnomon_clock_ns(CLOCK_REALTIME);

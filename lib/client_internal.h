@@ -12,6 +12,7 @@ struct gnomon_client {
 	enum gnomon_time_source source;
 	int fd;				/* /dev/gnomon, or -1 */
 	const struct gnomon_page *page;	/* kernel page or agent file */
+	bool step_watch;		/* the page's writer flags clock steps */
 	pthread_mutex_t hlc_lock;	/* guards hlc when per-process */
 	struct gnomon_hlc hlc;
 };

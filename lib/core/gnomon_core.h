@@ -85,13 +85,29 @@ void gnomon_page_configure(struct gnomon_page *page,
 			   const struct gnomon_config *cfg);
 void gnomon_page_get_config(const struct gnomon_page *page,
 			    struct gnomon_config *cfg);
-/* Reader side: a consistent copy of the page. */
+/* Writer side: the wall clock was just set (kernel, from timekeeping). */
+void gnomon_page_mark_stepped(struct gnomon_page *page);
+/*
+ * Reader side.  A consistent copy of the page:
+ *
+ *	do {
+ *		seq = gnomon_page_read_begin(page, &snap);
+ *		... read a clock here to tie it to this copy ...
+ *	} while (gnomon_page_read_retry(page, seq));
+ */
+__u32 gnomon_page_read_begin(const struct gnomon_page *page,
+			     struct gnomon_page *snap);
+bool gnomon_page_read_retry(const struct gnomon_page *page, __u32 seq);
 void gnomon_page_snapshot(const struct gnomon_page *page,
 			  struct gnomon_page *snap);
 
 /* TT.now() from a snapshot and the two clocks read at (almost) one instant. */
 void gnomon_tt_compute(const struct gnomon_page *snap, __u64 mono_ns,
 		       __u64 real_ns, struct gnomon_tt *out);
+/* TT.now() from CLOCK_REALTIME alone, read inside the snapshot's seq
+ * window; valid only for a page with GNOMON_PAGE_STEP_WATCH. */
+void gnomon_tt_compute_realtime(const struct gnomon_page *snap, __u64 real_ns,
+				struct gnomon_tt *out);
 /* The CLOCK_MONOTONIC instant at which the status will next change
  * without a new update, or GNOMON_U64_MAX if it will not. */
 __u64 gnomon_tt_next_transition(const struct gnomon_page *snap);

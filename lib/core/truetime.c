@@ -23,7 +23,10 @@
  *
  * Step detection: realtime - monotonic only changes when the clock is
  * stepped, so a change larger than GNOMON_STEP_SLACK_NS since as_of means
- * the update no longer describes this clock.
+ * the update no longer describes this clock.  The kernel also marks a step
+ * in the page the moment timekeeping reports it (GNOMON_PAGE_STEPPED), which
+ * lets page readers measure the age on CLOCK_REALTIME alone: one clock read
+ * instead of two.
  */
 #include "gnomon_core.h"
 
@@ -74,35 +77,21 @@ static __u64 freerun_age(const struct gnomon_page *snap)
 	return n * snap->interval_ns;
 }
 
-void gnomon_tt_compute(const struct gnomon_page *snap, __u64 mono_ns,
-		       __u64 real_ns, struct gnomon_tt *out)
+static void void_interval(struct gnomon_tt *out, __u32 status)
 {
-	__u64 age;
+	out->status = status;
+	out->bound_ns = GNOMON_BOUND_INFINITE;
+	out->earliest_ns = 0;
+	out->latest_ns = GNOMON_U64_MAX;
+}
 
-	out->realtime_ns = real_ns;
-	out->flags = 0;
-
-	if (!(snap->flags & GNOMON_PAGE_DISCIPLINED) ||
-	    (snap->flags & GNOMON_PAGE_UNSYNC)) {
-		out->status = GNOMON_STATUS_UNSYNCHRONIZED;
-		goto void_interval;
-	}
-	if (snap->flags & GNOMON_PAGE_DISRUPTED) {
-		out->status = GNOMON_STATUS_DISRUPTED;
-		goto void_interval;
-	}
-	/* A monotonic reading older than the update cannot age it. */
-	if (mono_ns < snap->as_of_mono_ns)
-		mono_ns = snap->as_of_mono_ns;
-	if (clock_stepped(snap, mono_ns, real_ns)) {
-		out->status = GNOMON_STATUS_DISRUPTED;
-		out->flags |= GNOMON_TT_STEP_DETECTED;
-		goto void_interval;
-	}
-	age = mono_ns - snap->as_of_mono_ns;
+/* Everything but step detection, given the age of the update. */
+static void tt_from_age(const struct gnomon_page *snap, __u64 age,
+			__u64 real_ns, struct gnomon_tt *out)
+{
 	if (age > snap->holdover_ns) {
-		out->status = GNOMON_STATUS_UNSYNCHRONIZED;
-		goto void_interval;
+		void_interval(out, GNOMON_STATUS_UNSYNCHRONIZED);
+		return;
 	}
 	out->status = age > freerun_age(snap) ? GNOMON_STATUS_FREE_RUNNING
 					      : GNOMON_STATUS_SYNCHRONIZED;
@@ -112,12 +101,67 @@ void gnomon_tt_compute(const struct gnomon_page *snap, __u64 mono_ns,
 	out->earliest_ns = real_ns > out->bound_ns ? real_ns - out->bound_ns : 0;
 	out->latest_ns = sat_add(real_ns, out->bound_ns);
 	gnomon_assert(out->earliest_ns <= real_ns && real_ns <= out->latest_ns);
-	return;
+}
 
-void_interval:
-	out->bound_ns = GNOMON_BOUND_INFINITE;
-	out->earliest_ns = 0;
-	out->latest_ns = GNOMON_U64_MAX;
+/* The update's own verdict: false if it leaves no interval to compute. */
+static bool tt_usable(const struct gnomon_page *snap, struct gnomon_tt *out)
+{
+	if (!(snap->flags & GNOMON_PAGE_DISCIPLINED) ||
+	    (snap->flags & GNOMON_PAGE_UNSYNC)) {
+		void_interval(out, GNOMON_STATUS_UNSYNCHRONIZED);
+		return false;
+	}
+	if (snap->flags & GNOMON_PAGE_DISRUPTED) {
+		void_interval(out, GNOMON_STATUS_DISRUPTED);
+		return false;
+	}
+	if (snap->flags & GNOMON_PAGE_STEPPED) {
+		out->flags |= GNOMON_TT_STEP_DETECTED;
+		void_interval(out, GNOMON_STATUS_DISRUPTED);
+		return false;
+	}
+	return true;
+}
+
+void gnomon_tt_compute(const struct gnomon_page *snap, __u64 mono_ns,
+		       __u64 real_ns, struct gnomon_tt *out)
+{
+	out->realtime_ns = real_ns;
+	out->flags = 0;
+	if (!tt_usable(snap, out))
+		return;
+	/* A monotonic reading older than the update cannot age it. */
+	if (mono_ns < snap->as_of_mono_ns)
+		mono_ns = snap->as_of_mono_ns;
+	if (clock_stepped(snap, mono_ns, real_ns)) {
+		out->flags |= GNOMON_TT_STEP_DETECTED;
+		void_interval(out, GNOMON_STATUS_DISRUPTED);
+		return;
+	}
+	tt_from_age(snap, mono_ns - snap->as_of_mono_ns, real_ns, out);
+}
+
+/*
+ * With GNOMON_PAGE_STEP_WATCH the writer flags steps itself, so the age can
+ * be measured on CLOCK_REALTIME: since the update it ran in step with
+ * CLOCK_MONOTONIC, or the page says STEPPED.  A reading before as_of_real
+ * can only come from a step the writer has not flagged yet.
+ */
+void gnomon_tt_compute_realtime(const struct gnomon_page *snap, __u64 real_ns,
+				struct gnomon_tt *out)
+{
+	out->realtime_ns = real_ns;
+	out->flags = 0;
+	gnomon_assert(snap->flags & GNOMON_PAGE_STEP_WATCH);
+	if (!tt_usable(snap, out))
+		return;
+	if (real_ns + GNOMON_STEP_SLACK_NS < snap->as_of_real_ns) {
+		out->flags |= GNOMON_TT_STEP_DETECTED;
+		void_interval(out, GNOMON_STATUS_DISRUPTED);
+		return;
+	}
+	tt_from_age(snap, real_ns > snap->as_of_real_ns ?
+			  real_ns - snap->as_of_real_ns : 0, real_ns, out);
 }
 
 __u64 gnomon_tt_next_transition(const struct gnomon_page *snap)
@@ -125,7 +169,8 @@ __u64 gnomon_tt_next_transition(const struct gnomon_page *snap)
 	__u64 freerun;
 
 	if (!(snap->flags & GNOMON_PAGE_DISCIPLINED) ||
-	    (snap->flags & (GNOMON_PAGE_UNSYNC | GNOMON_PAGE_DISRUPTED)))
+	    (snap->flags & (GNOMON_PAGE_UNSYNC | GNOMON_PAGE_DISRUPTED |
+			    GNOMON_PAGE_STEPPED)))
 		return GNOMON_U64_MAX;
 	freerun = freerun_age(snap);
 	if (freerun < snap->holdover_ns)
@@ -183,7 +228,8 @@ void gnomon_page_discipline(struct gnomon_page *page,
 			    __u64 mono_ns, __u64 real_ns)
 {
 	__u64 as_of = d->as_of_ns ? d->as_of_ns : mono_ns;
-	__u32 flags = GNOMON_PAGE_DISCIPLINED;
+	__u32 flags = GNOMON_PAGE_DISCIPLINED |
+		      (page->flags & GNOMON_PAGE_STEP_WATCH);
 
 	if (d->flags & GNOMON_DISC_UNSYNC)
 		flags |= GNOMON_PAGE_UNSYNC;
@@ -238,37 +284,56 @@ void gnomon_page_get_config(const struct gnomon_page *page,
 	cfg->freerun_intervals = page->freerun_intervals;
 }
 
-void gnomon_page_snapshot(const struct gnomon_page *page,
-			  struct gnomon_page *snap)
+void gnomon_page_mark_stepped(struct gnomon_page *page)
+{
+	page_write_begin(page);
+	page->flags |= GNOMON_PAGE_STEPPED;
+	page_write_end(page);
+}
+
+__u32 gnomon_page_read_begin(const struct gnomon_page *page,
+			     struct gnomon_page *snap)
 {
 	const volatile struct gnomon_page *vp = page;
 	__u32 seq;
 
-	for (;;) {
+	do {
 		seq = GNOMON_READ_ONCE(page->seq);
-		gnomon_rmb();
-		if (seq & 1)
-			continue;
-		snap->magic = vp->magic;
-		snap->version = vp->version;
-		snap->size = vp->size;
-		snap->flags = vp->flags;
-		snap->as_of_mono_ns = vp->as_of_mono_ns;
-		snap->as_of_real_ns = vp->as_of_real_ns;
-		snap->error_ns = vp->error_ns;
-		snap->interval_ns = vp->interval_ns;
-		snap->holdover_ns = vp->holdover_ns;
-		snap->max_offset_ns = vp->max_offset_ns;
-		snap->drift_ppb = vp->drift_ppb;
-		snap->freerun_intervals = vp->freerun_intervals;
-		snap->source = vp->source;
-		snap->__pad = 0;
-		snap->updates = vp->updates;
-		gnomon_rmb();
-		if (GNOMON_READ_ONCE(page->seq) == seq)
-			break;
-	}
+	} while (seq & 1);
+	gnomon_rmb();
+	snap->magic = vp->magic;
+	snap->version = vp->version;
+	snap->size = vp->size;
 	snap->seq = seq;
+	snap->flags = vp->flags;
+	snap->as_of_mono_ns = vp->as_of_mono_ns;
+	snap->as_of_real_ns = vp->as_of_real_ns;
+	snap->error_ns = vp->error_ns;
+	snap->interval_ns = vp->interval_ns;
+	snap->holdover_ns = vp->holdover_ns;
+	snap->max_offset_ns = vp->max_offset_ns;
+	snap->drift_ppb = vp->drift_ppb;
+	snap->freerun_intervals = vp->freerun_intervals;
+	snap->source = vp->source;
+	snap->__pad = 0;
+	snap->updates = vp->updates;
+	return seq;
+}
+
+bool gnomon_page_read_retry(const struct gnomon_page *page, __u32 seq)
+{
+	gnomon_rmb();
+	return GNOMON_READ_ONCE(page->seq) != seq;
+}
+
+void gnomon_page_snapshot(const struct gnomon_page *page,
+			  struct gnomon_page *snap)
+{
+	__u32 seq;
+
+	do {
+		seq = gnomon_page_read_begin(page, snap);
+	} while (gnomon_page_read_retry(page, seq));
 }
 
 const char *gnomon_status_name(__u32 status)

@@ -120,6 +120,48 @@ KTAP_TEST(a_clock_step_is_detected_either_way)
 	KTAP_EXPECT(t, tt.bound_ns == GNOMON_BOUND_INFINITE, "void after a step");
 }
 
+KTAP_TEST(a_marked_step_disrupts_until_the_next_update)
+{
+	struct gnomon_discipline d = { .error_ns = MS, .interval_ns = SEC };
+	struct gnomon_page p;
+	struct gnomon_tt tt;
+
+	disciplined_page(&p);
+	gnomon_page_mark_stepped(&p);
+	tt = at(&p, SEC);
+	KTAP_EXPECT(t, tt.status == GNOMON_STATUS_DISRUPTED &&
+		       (tt.flags & GNOMON_TT_STEP_DETECTED), "stepped page: %u", tt.status);
+	KTAP_EXPECT(t, gnomon_tt_next_transition(&p) == ~0ULL, "no timed transition");
+	gnomon_page_discipline(&p, &d, T0_MONO + 2 * SEC, T0_REAL + 2 * SEC);
+	KTAP_EXPECT(t, at(&p, 2 * SEC).status == GNOMON_STATUS_SYNCHRONIZED, "recovers");
+}
+
+KTAP_TEST(realtime_only_reading_matches_the_two_clock_reading)
+{
+	struct gnomon_page p;
+	struct gnomon_tt a, b;
+
+	disciplined_page(&p);
+	p.flags |= GNOMON_PAGE_STEP_WATCH;
+	for (__u64 age = 0; age < 2000 * SEC; age += 7 * SEC + 12345) {
+		gnomon_tt_compute(&p, T0_MONO + age, T0_REAL + age, &a);
+		gnomon_tt_compute_realtime(&p, T0_REAL + age, &b);
+		KTAP_ASSERT(t, a.status == b.status && a.bound_ns == b.bound_ns &&
+			       a.earliest_ns == b.earliest_ns, "differ at age %llu",
+			    (unsigned long long)age);
+	}
+	/* A reading before the update can only be an unflagged step back. */
+	gnomon_tt_compute_realtime(&p, T0_REAL - 10 * SEC, &b);
+	KTAP_EXPECT(t, b.status == GNOMON_STATUS_DISRUPTED &&
+		       (b.flags & GNOMON_TT_STEP_DETECTED), "step back: %u", b.status);
+	/* The writer keeps STEP_WATCH across updates. */
+	disciplined_page(&p);
+	p.flags |= GNOMON_PAGE_STEP_WATCH;
+	gnomon_page_discipline(&p, &(struct gnomon_discipline){ .error_ns = MS, .interval_ns = SEC },
+			       T0_MONO + SEC, T0_REAL + SEC);
+	KTAP_EXPECT(t, p.flags & GNOMON_PAGE_STEP_WATCH, "STEP_WATCH lost");
+}
+
 KTAP_TEST(as_of_in_the_past_ages_the_bound_from_the_measurement)
 {
 	struct gnomon_discipline d = { .error_ns = MS, .interval_ns = SEC,

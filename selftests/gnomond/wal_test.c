@@ -439,6 +439,90 @@ KTAP_TEST(wal_snapshot_file)
 	remove_dir(dir);
 }
 
+static void persist_ready(struct ktap *t, struct raft *r,
+			  struct wal_writer *w, uint64_t *applied)
+{
+	static const struct gnomon_tt now = { .status = 0 };
+	struct raft_ready rd;
+
+	for (int k = 0; k < 4; k++) {
+		KTAP_ASSERT(t, !raft__ready(r, &rd), "ready");
+		*applied += rd.n_committed;
+		if (!rd.persist_seq)
+			return;
+		KTAP_ASSERT(t, !wal_writer__persist(w, &rd), "persist");
+		KTAP_ASSERT(t, !raft__persisted(r, rd.persist_seq, &now),
+			    "persisted");
+	}
+}
+
+/* A one-member cluster on real files: restart, snapshot, compaction. */
+KTAP_TEST(wal_raft_member_restarts_from_disk)
+{
+	static const struct gnomon_tt now = { .status = 0 };
+	char *dir = tmpdir(), err[256];
+	struct raft_config cfg;
+	struct wal_loaded ld;
+	struct wal_writer w;
+	struct raft *r;
+	uint64_t applied = 0, last, term;
+	size_t segs_before;
+
+	raft_config__defaults(&cfg, 1, 1);
+	cfg.trailing_entries = 10;
+	KTAP_ASSERT(t, dir && !wal_posix__load(dir, &ld, err, sizeof(err)),
+		    "load");
+	KTAP_ASSERT(t, !wal_writer__open(&w, dir, &ld, 4096), "open");
+	KTAP_ASSERT(t, !raft__new(&r, &cfg, &ld.boot), "new");
+	wal_loaded__free(&ld);
+	for (int k = 0; k < 40 && raft__role(r) != RAFT_LEADER; k++) {
+		raft__tick(r, &now);
+		persist_ready(t, r, &w, &applied);
+	}
+	KTAP_ASSERT(t, raft__role(r) == RAFT_LEADER, "not leader");
+	for (int k = 0; k < 300; k++) {
+		char v[32];
+
+		snprintf(v, sizeof(v), "value %d", k);
+		KTAP_ASSERT(t, !raft__propose(r, v, (uint32_t)strlen(v), NULL),
+			    "propose");
+		if (k % 7 == 0)
+			persist_ready(t, r, &w, &applied);
+	}
+	persist_ready(t, r, &w, &applied);
+	KTAP_ASSERT(t, applied == raft__last_index(r), "applied %llu",
+		    (unsigned long long)applied);
+	/* Snapshot at 250: the file first, then compaction. */
+	KTAP_ASSERT(t, !raft__snapshot_taken(r, 250, "SM@250", 6), "snap");
+	KTAP_ASSERT(t, !wal_writer__save_snapshot(&w, &(struct raft_snapshot){
+		.index = 250, .term = raft__term_at(r, 250),
+		.data = (const uint8_t *)"SM@250", .len = 6 }), "save");
+	segs_before = w.n_segs;
+	KTAP_ASSERT(t, !wal_writer__compact(&w, 250), "compact");
+	KTAP_EXPECT(t, w.n_segs < segs_before && w.n_segs >= 1,
+		    "%zu segments, %zu before", w.n_segs, segs_before);
+	last = raft__last_index(r);
+	term = raft__term(r);
+	raft__free(r);
+	wal_writer__close(&w);
+
+	KTAP_ASSERT(t, !wal_posix__load(dir, &ld, err, sizeof(err)), "%s", err);
+	KTAP_EXPECT(t, ld.n_segs == segs_before - (segs_before - w.n_segs) ||
+		    ld.n_segs >= 1, "segments on disk");
+	KTAP_ASSERT(t, !raft__new(&r, &cfg, &ld.boot), "restart");
+	KTAP_EXPECT(t, raft__last_index(r) == last && raft__term(r) == term,
+		    "restarted at %llu term %llu, was %llu term %llu",
+		    (unsigned long long)raft__last_index(r),
+		    (unsigned long long)raft__term(r),
+		    (unsigned long long)last, (unsigned long long)term);
+	KTAP_EXPECT(t, raft__first_index(r) == 251 &&
+		    raft__entry(r, 300)->len == strlen("value 297"),
+		    "first %llu", (unsigned long long)raft__first_index(r));
+	raft__free(r);
+	wal_loaded__free(&ld);
+	remove_dir(dir);
+}
+
 int main(int argc, char **argv)
 {
 	return ktap_main(argc, argv);

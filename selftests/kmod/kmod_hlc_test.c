@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+#include "gnomon.h"
 #include "kmod_util.h"
 
 #define PROCS		2
@@ -91,12 +92,18 @@ static int set_realtime(__u64 ns)
 KTAP_TEST(wall_clock_steps_do_not_move_the_hlc_back)
 {
 	__u64 real0 = now_ns(CLOCK_REALTIME), mono0 = now_ns(CLOCK_MONOTONIC);
+	long long steps = sysfs_counter("clock_steps");
+	struct gnomon_client *client;
 	struct gnomon_hlc a, b, c;
 	struct gnomon_tt tt;
 	int fd = dev_open();
 
 	KTAP_ASSERT(t, fd >= 0, "open");
 	KTAP_ASSERT(t, discipline(fd, MS, 10 * SEC, 0) == 0, "discipline");
+	KTAP_ASSERT(t, gnomon_client__open(&client, GNOMON_OPEN_NO_AGENT) == 0, "libgnomon");
+	KTAP_ASSERT(t, gnomon_client__now(client, &tt) == 0 &&
+		       tt.status == GNOMON_STATUS_SYNCHRONIZED, "synchronized before the step");
+	gnomon_client__close(client);
 	KTAP_ASSERT(t, xioctl(fd, GNOMON_IOC_HLC_TICK, &a) == 0, "tick");
 
 	KTAP_ASSERT(t, set_realtime(real0 - 3600 * SEC) == 0, "settime back");
@@ -107,6 +114,14 @@ KTAP_TEST(wall_clock_steps_do_not_move_the_hlc_back)
 	KTAP_ASSERT(t, xioctl(fd, GNOMON_IOC_NOW, &tt) == 0, "now");
 	KTAP_EXPECT(t, tt.status == GNOMON_STATUS_DISRUPTED && (tt.flags & GNOMON_TT_STEP_DETECTED),
 		    "a step must disrupt TT.now(): status %u flags %#x", tt.status, tt.flags);
+	/* The page reader uses CLOCK_REALTIME alone: it relies on the kernel
+	 * having flagged the step from timekeeping. */
+	KTAP_ASSERT(t, gnomon_client__open(&client, GNOMON_OPEN_NO_AGENT) == 0, "libgnomon");
+	KTAP_EXPECT(t, gnomon_client__source(client) == GNOMON_FROM_KERNEL, "kernel source");
+	KTAP_ASSERT(t, gnomon_client__now(client, &tt) == 0, "page now");
+	KTAP_EXPECT(t, tt.status == GNOMON_STATUS_DISRUPTED && (tt.flags & GNOMON_TT_STEP_DETECTED),
+		    "the page must show the step: status %u flags %#x", tt.status, tt.flags);
+	KTAP_EXPECT(t, sysfs_counter("clock_steps") >= steps + 1, "clock_steps counter");
 
 	KTAP_ASSERT(t, set_realtime(real0 + 3600 * SEC) == 0, "settime forward");
 	KTAP_ASSERT(t, xioctl(fd, GNOMON_IOC_HLC_TICK, &c) == 0, "tick");
@@ -116,6 +131,7 @@ KTAP_TEST(wall_clock_steps_do_not_move_the_hlc_back)
 
 	/* Put the clock back where it would have been. */
 	set_realtime(real0 + (now_ns(CLOCK_MONOTONIC) - mono0));
+	gnomon_client__close(client);
 	close(fd);
 }
 

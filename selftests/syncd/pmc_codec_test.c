@@ -12,59 +12,7 @@
 #include <string.h>
 
 #include "../ktap.h"
-#include "../../tools/syncd/pmc_codec.h"
-
-/* A response builder, written independently of the codec under test. */
-struct msg {
-	uint8_t b[PMC_MAX_MESSAGE];
-	size_t len;
-};
-
-static void be(uint8_t *p, uint64_t v, int bytes)
-{
-	for (int i = bytes - 1; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-static void msg_start(struct msg *m, uint16_t seq, uint8_t action)
-{
-	memset(m, 0, sizeof(*m));
-	m->b[0] = 0x0d;			/* management */
-	m->b[1] = 0x02;			/* PTP v2 */
-	m->b[4] = 0;			/* domain */
-	memcpy(m->b + 20, "\x02\xa1\x76\xff\xfe\x03\x2a\x13", 8);
-	be(m->b + 28, 1, 2);		/* source port 1 */
-	be(m->b + 30, seq, 2);
-	m->b[32] = 0x04;
-	m->b[33] = 0x7f;
-	memset(m->b + 34, 0xff, 10);
-	m->b[46] = action;
-	m->len = 48;
-}
-
-static void msg_tlv(struct msg *m, uint16_t type, uint16_t id,
-		    const uint8_t *data, size_t dlen)
-{
-	be(m->b + m->len, type, 2);
-	be(m->b + m->len + 2, 2 + dlen, 2);
-	be(m->b + m->len + 4, id, 2);
-	memcpy(m->b + m->len + 6, data, dlen);
-	m->len += 6 + dlen;
-	be(m->b + 2, m->len, 2);
-}
-
-static void time_status(struct msg *m, int64_t offset, int64_t ingress,
-			int32_t gm_present)
-{
-	uint8_t d[PMC_TIME_STATUS_LEN] = { 0 };
-
-	be(d, (uint64_t)offset, 8);
-	be(d + 8, (uint64_t)ingress, 8);
-	be(d + 38, (uint32_t)gm_present, 4);
-	memcpy(d + 42, "GMGMGMGM", 8);
-	msg_start(m, 7, PMC_RESPONSE);
-	msg_tlv(m, PMC_TLV_MANAGEMENT, PMC_MID_TIME_STATUS_NP, d, sizeof(d));
-}
+#include "pmc_craft.h"
 
 KTAP_TEST(get_request_bytes)
 {
@@ -111,10 +59,10 @@ KTAP_TEST(decode_time_status)
 {
 	struct pmc_response r;
 	const char *why = NULL;
-	struct msg m;
+	struct craft_msg m;
 	int ret;
 
-	time_status(&m, -123456, 1700000000123456789LL, 1);
+	craft_time_status(&m, 7, -123456, 1700000000123456789LL, 1);
 	ret = pmc_response__decode(m.b, m.len, &r, &why);
 	KTAP_ASSERT(t, ret == 0, "ret %d (%s)", ret, why);
 	KTAP_EXPECT(t, r.sequence_id == 7 && r.mid == PMC_MID_TIME_STATUS_NP,
@@ -137,36 +85,36 @@ KTAP_TEST(decode_data_sets)
 	uint8_t tp[PMC_TIME_PROPS_LEN] = { 0 };
 	struct pmc_response r;
 	const char *why = NULL;
-	struct msg m;
+	struct craft_msg m;
 
 	memcpy(port, "ABCDEFGH", 8);
-	be(port + 8, 3, 2);
+	craft_be(port + 8, 3, 2);
 	port[10] = PMC_PS_SLAVE;
 	port[22] = (uint8_t)-2;
-	msg_start(&m, 1, PMC_RESPONSE);
-	msg_tlv(&m, PMC_TLV_MANAGEMENT, PMC_MID_PORT_DATA_SET, port, sizeof(port));
+	craft_start(&m, 1, PMC_RESPONSE);
+	craft_tlv(&m, PMC_TLV_MANAGEMENT, PMC_MID_PORT_DATA_SET, port, sizeof(port));
 	KTAP_ASSERT(t, !pmc_response__decode(m.b, m.len, &r, &why), "%s", why);
 	KTAP_EXPECT(t, r.u.port.state == PMC_PS_SLAVE, "state %u", r.u.port.state);
 	KTAP_EXPECT(t, r.u.port.id.port == 3, "port %u", r.u.port.id.port);
 	KTAP_EXPECT(t, r.u.port.log_sync_interval == -2, "logSync %d",
 		    r.u.port.log_sync_interval);
 
-	be(cur, 1, 2);
-	be(cur + 2, (uint64_t)(-1500LL * 65536), 8);
-	be(cur + 10, 2000ULL * 65536 + 32768, 8);
-	msg_start(&m, 2, PMC_RESPONSE);
-	msg_tlv(&m, PMC_TLV_MANAGEMENT, PMC_MID_CURRENT_DATA_SET, cur, sizeof(cur));
+	craft_be(cur, 1, 2);
+	craft_be(cur + 2, (uint64_t)(-1500LL * 65536), 8);
+	craft_be(cur + 10, 2000ULL * 65536 + 32768, 8);
+	craft_start(&m, 2, PMC_RESPONSE);
+	craft_tlv(&m, PMC_TLV_MANAGEMENT, PMC_MID_CURRENT_DATA_SET, cur, sizeof(cur));
 	KTAP_ASSERT(t, !pmc_response__decode(m.b, m.len, &r, &why), "%s", why);
 	KTAP_EXPECT(t, r.u.current.steps_removed == 1, "steps");
 	KTAP_EXPECT(t, r.u.current.offset_scaled == -1500LL * 65536, "offset");
 	KTAP_EXPECT(t, r.u.current.path_delay_scaled == 2000LL * 65536 + 32768,
 		    "delay");
 
-	be(tp, 37, 2);
+	craft_be(tp, 37, 2);
 	tp[2] = PMC_TP_PTP_TIMESCALE;
 	tp[3] = 0xa0;
-	msg_start(&m, 3, PMC_RESPONSE);
-	msg_tlv(&m, PMC_TLV_MANAGEMENT, PMC_MID_TIME_PROPERTIES_DATA_SET, tp,
+	craft_start(&m, 3, PMC_RESPONSE);
+	craft_tlv(&m, PMC_TLV_MANAGEMENT, PMC_MID_TIME_PROPERTIES_DATA_SET, tp,
 		sizeof(tp));
 	KTAP_ASSERT(t, !pmc_response__decode(m.b, m.len, &r, &why), "%s", why);
 	KTAP_EXPECT(t, r.u.time_props.utc_offset == 37 &&
@@ -179,18 +127,18 @@ KTAP_TEST(decode_error_status)
 	uint8_t d[8] = { 0 };
 	struct pmc_response r;
 	const char *why = NULL;
-	struct msg m;
+	struct craft_msg m;
 	int ret;
 
 	/* errorId, managementId, reserved: the codec reads id from the body. */
-	msg_start(&m, 9, PMC_RESPONSE);
-	be(m.b + 48, PMC_TLV_MANAGEMENT_ERROR, 2);
-	be(m.b + 50, 8, 2);
-	be(d, 0x0002, 2);			/* NO_SUCH_ID */
-	be(d + 2, PMC_MID_TIME_STATUS_NP, 2);
+	craft_start(&m, 9, PMC_RESPONSE);
+	craft_be(m.b + 48, PMC_TLV_MANAGEMENT_ERROR, 2);
+	craft_be(m.b + 50, 8, 2);
+	craft_be(d, 0x0002, 2);			/* NO_SUCH_ID */
+	craft_be(d + 2, PMC_MID_TIME_STATUS_NP, 2);
 	memcpy(m.b + 52, d, sizeof(d));
 	m.len = 60;
-	be(m.b + 2, m.len, 2);
+	craft_be(m.b + 2, m.len, 2);
 	ret = pmc_response__decode(m.b, m.len, &r, &why);
 	KTAP_ASSERT(t, ret == 0, "ret %d (%s)", ret, why);
 	KTAP_EXPECT(t, r.error == 2 && r.mid == PMC_MID_TIME_STATUS_NP,
@@ -201,26 +149,26 @@ KTAP_TEST(reject_wrong_kinds)
 {
 	struct pmc_response r;
 	const char *why = NULL;
-	struct msg m;
+	struct craft_msg m;
 
-	time_status(&m, 0, 0, 0);
+	craft_time_status(&m, 7, 0, 0, 0);
 	m.b[0] = 0x00;				/* a Sync */
 	KTAP_EXPECT(t, pmc_response__decode(m.b, m.len, &r, &why) == -EPROTO,
 		    "sync decoded");
-	time_status(&m, 0, 0, 0);
+	craft_time_status(&m, 7, 0, 0, 0);
 	m.b[46] = PMC_GET;			/* our own request echoed */
 	KTAP_EXPECT(t, pmc_response__decode(m.b, m.len, &r, &why) == -EPROTO,
 		    "GET decoded as a response");
-	time_status(&m, 0, 0, 0);
+	craft_time_status(&m, 7, 0, 0, 0);
 	m.b[1] = 0x01;				/* PTP v1 */
 	KTAP_EXPECT(t, pmc_response__decode(m.b, m.len, &r, &why) == -EBADMSG,
 		    "v1 decoded");
-	msg_start(&m, 1, PMC_RESPONSE);
-	msg_tlv(&m, PMC_TLV_MANAGEMENT, 0x2000, (const uint8_t *)"x\0", 2);
+	craft_start(&m, 1, PMC_RESPONSE);
+	craft_tlv(&m, PMC_TLV_MANAGEMENT, 0x2000, (const uint8_t *)"x\0", 2);
 	KTAP_EXPECT(t, pmc_response__decode(m.b, m.len, &r, &why) == -ENOTSUP,
 		    "DEFAULT_DATA_SET decoded");
-	msg_start(&m, 1, PMC_RESPONSE);
-	msg_tlv(&m, 0x0003, PMC_MID_TIME_STATUS_NP, (const uint8_t *)"", 0);
+	craft_start(&m, 1, PMC_RESPONSE);
+	craft_tlv(&m, 0x0003, PMC_MID_TIME_STATUS_NP, (const uint8_t *)"", 0);
 	KTAP_EXPECT(t, pmc_response__decode(m.b, m.len, &r, &why) == -EBADMSG,
 		    "non-management TLV decoded");
 	KTAP_EXPECT(t, why && *why, "no reason given");
@@ -230,26 +178,26 @@ KTAP_TEST(reject_lying_lengths)
 {
 	struct pmc_response r;
 	const char *why = NULL;
-	struct msg m;
+	struct craft_msg m;
 
-	time_status(&m, 1, 1, 1);
-	be(m.b + 2, m.len + 1, 2);		/* messageLength past the datagram */
+	craft_time_status(&m, 7, 1, 1, 1);
+	craft_be(m.b + 2, m.len + 1, 2);		/* messageLength past the datagram */
 	KTAP_EXPECT(t, pmc_response__decode(m.b, m.len, &r, &why) == -EBADMSG,
 		    "long messageLength");
-	time_status(&m, 1, 1, 1);
-	be(m.b + 50, 2 + PMC_TIME_STATUS_LEN + 2, 2);	/* TLV past the message */
+	craft_time_status(&m, 7, 1, 1, 1);
+	craft_be(m.b + 50, 2 + PMC_TIME_STATUS_LEN + 2, 2);	/* TLV past the message */
 	KTAP_EXPECT(t, pmc_response__decode(m.b, m.len, &r, &why) == -EBADMSG,
 		    "long TLV");
-	time_status(&m, 1, 1, 1);
-	be(m.b + 50, 1, 2);			/* TLV shorter than its id */
+	craft_time_status(&m, 7, 1, 1, 1);
+	craft_be(m.b + 50, 1, 2);			/* TLV shorter than its id */
 	KTAP_EXPECT(t, pmc_response__decode(m.b, m.len, &r, &why) == -EBADMSG,
 		    "TLV length 1");
-	time_status(&m, 1, 1, 1);
-	be(m.b + 50, 2 + PMC_TIME_STATUS_LEN - 1, 2);	/* data set cut short */
+	craft_time_status(&m, 7, 1, 1, 1);
+	craft_be(m.b + 50, 2 + PMC_TIME_STATUS_LEN - 1, 2);	/* data set cut short */
 	KTAP_EXPECT(t, pmc_response__decode(m.b, m.len, &r, &why) == -EBADMSG,
 		    "short TIME_STATUS_NP");
-	msg_start(&m, 1, PMC_RESPONSE);
-	msg_tlv(&m, PMC_TLV_MANAGEMENT, PMC_MID_PORT_DATA_SET, (const uint8_t *)"", 0);
+	craft_start(&m, 1, PMC_RESPONSE);
+	craft_tlv(&m, PMC_TLV_MANAGEMENT, PMC_MID_PORT_DATA_SET, (const uint8_t *)"", 0);
 	KTAP_EXPECT(t, pmc_response__decode(m.b, m.len, &r, &why) == -EBADMSG,
 		    "empty PORT_DATA_SET");
 }
@@ -257,9 +205,9 @@ KTAP_TEST(reject_lying_lengths)
 KTAP_TEST(every_truncation_fails_cleanly)
 {
 	struct pmc_response r;
-	struct msg m;
+	struct craft_msg m;
 
-	time_status(&m, -5, 5, 1);
+	craft_time_status(&m, 7, -5, 5, 1);
 	for (size_t len = 0; len < m.len; len++) {
 		/* A fresh heap copy of exactly len bytes: ASan sees overreads. */
 		uint8_t *copy = malloc(len ? len : 1);
@@ -290,7 +238,7 @@ KTAP_TEST(garbage_and_mutations)
 	static const int codes[] = { 0, -EBADMSG, -EPROTO, -ENOTSUP };
 	int accepted = 0, rounds = 200000;
 	struct pmc_response r;
-	struct msg m;
+	struct craft_msg m;
 
 	for (int i = 0; i < rounds; i++) {
 		size_t len = rng() % 200;
@@ -304,7 +252,7 @@ KTAP_TEST(garbage_and_mutations)
 			for (size_t j = 0; j < len; j++)
 				buf[j] = (uint8_t)rng();
 		} else {
-			time_status(&m, (int64_t)rng(), (int64_t)rng(), 1);
+			craft_time_status(&m, 7, (int64_t)rng(), (int64_t)rng(), 1);
 			len = len < m.len ? m.len : len;
 			free(buf);
 			buf = malloc(len);

@@ -136,9 +136,12 @@ struct gnomon_config {
  *		smp_rmb();
  *	} while ((s & 1) || s != READ_ONCE(page->seq));
  *
- * then read CLOCK_MONOTONIC and CLOCK_REALTIME and compute TT.now() from the
- * copy as Documentation/design.rst describes (libgnomon does exactly that,
- * with the same code as the kernel).
+ * then compute TT.now() from the copy as Documentation/design.rst describes.
+ * With GNOMON_PAGE_STEP_WATCH set, the kernel marks a clock step in the page
+ * (GNOMON_PAGE_STEPPED) from the timekeeping core as it happens, so a reader
+ * needs only CLOCK_REALTIME, read inside the loop above (before the second
+ * seq check); otherwise read CLOCK_MONOTONIC and CLOCK_REALTIME after the
+ * loop.  libgnomon does exactly this, with the same code as the kernel.
  */
 #define GNOMON_PAGE_MAGIC	0x676e6d6eU	/* "gnmn" */
 #define GNOMON_PAGE_VERSION	1
@@ -148,6 +151,10 @@ struct gnomon_config {
 #define GNOMON_PAGE_DISCIPLINED	(1U << 0) /* at least one update arrived */
 #define GNOMON_PAGE_UNSYNC	(1U << 1) /* last update said GNOMON_DISC_UNSYNC */
 #define GNOMON_PAGE_DISRUPTED	(1U << 2) /* last update said GNOMON_DISC_DISRUPTED */
+#define GNOMON_PAGE_STEPPED	(1U << 3) /* the wall clock was set since */
+#define GNOMON_PAGE_STEP_WATCH	(1U << 4) /* the writer sets STEPPED as a step
+					   * happens (the kernel does; the
+					   * agent's file does not) */
 
 struct gnomon_page {
 	/* constant */

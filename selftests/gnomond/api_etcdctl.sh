@@ -1,0 +1,130 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# etcdctl 3.4 (Debian's etcd-client), unmodified, against gnomond's etcd
+# API as served by gnomond-api-test-server (one member, no Raft): put, get
+# with prefix, revision, limit, keys-only and sort, del, txn, compaction,
+# endpoint status, member list, alarms, and etcd's errors (compacted,
+# future revision, empty key, request too large, NOSPACE, unknown service).
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/selftests/ktap.sh"
+. "$top/selftests/gnomond/api_server_lib.sh"
+
+N=17
+ktap_plan $N
+if ! command -v etcdctl >/dev/null; then
+	for i in $(seq $N); do ktap_skip "etcdctl-$i" "etcdctl is not installed"; done
+	ktap_finish
+	exit $?
+fi
+export ETCDCTL_API=3
+E() { timeout 20 etcdctl --endpoints="127.0.0.1:$API_PORT" --command-timeout=10s "$@" 2>&1; }
+
+# expect NAME WANT CMD...: the command's output must equal WANT.
+expect()
+{
+	local name=$1 want=$2 out
+	shift 2
+	out=$("$@")
+	if [ "$out" = "$want" ]; then
+		ktap_ok "$name"
+	else
+		ktap_fail "$name" "want [$want] got [$out]"
+	fi
+}
+
+# expect_match NAME REGEX CMD...: the output must match REGEX.
+expect_match()
+{
+	local name=$1 re=$2 out
+	shift 2
+	out=$("$@")
+	if [[ $out =~ $re ]]; then
+		ktap_ok "$name"
+	else
+		ktap_fail "$name" "want /$re/ got [$out]"
+	fi
+}
+
+if ! api_server_start; then
+	ktap_fail "server starts" "$(cat "$API_TMP/server.log")"
+	ktap_finish
+	exit 1
+fi
+
+put_get() { E put /k v1 >/dev/null && E put /k v2 >/dev/null && E get /k; }
+expect "put and get" $'/k\nv2' put_get
+
+prefix() {
+	E put /p/a 1 >/dev/null; E put /p/b 2 >/dev/null; E put /p/c 3 >/dev/null
+	E put /q 4 >/dev/null
+	E get --prefix /p/ --print-value-only
+}
+expect "get --prefix" $'1\n2\n3' prefix
+# /k was put at revisions 2 (v1) and 3 (v2).
+expect "get --rev reads history" "v1" E get /k --rev=2 --print-value-only
+expect "get --limit --keys-only" $'/p/a\n\n/p/b' E get --prefix /p/ --limit=2 --keys-only
+expect "get --sort-by=MODIFY --order=DESCEND" $'3\n2\n1' \
+	E get --prefix /p/ --sort-by=MODIFY --order=DESCEND --print-value-only
+expect_match "header revision and versions (json)" \
+	'"revision":7,.*"create_revision":2,"mod_revision":3,"version":2' \
+	E get /k -w json
+expect "del --prefix" "2" E del --prefix /p/ --from-key=false /p/b
+txn_ok() {
+	printf 'value("/k") = "v2"\nmod("/k") = "3"\n\nput /t yes\n\nput /t no\n\n' |
+		E txn >/dev/null && E get /t --print-value-only
+}
+expect "txn takes the success branch" "yes" txn_ok
+txn_fail() {
+	printf 'version("/k") > "5"\n\nput /t yes2\n\nput /t no\n\n' |
+		E txn >/dev/null && E get /t --print-value-only
+}
+expect "txn takes the failure branch" "no" txn_fail
+expect "compaction" "compacted revision 5" E compaction 5
+expect_match "read below the compaction fails as in etcd" \
+	'Error: etcdserver: mvcc: required revision has been compacted' \
+	E get /k --rev=2
+expect_match "future revision" \
+	'Error: etcdserver: mvcc: required revision is a future revision' \
+	E get /k --rev=1000
+expect_match "empty key" 'Error: etcdserver: key is not provided' E get ""
+expect_match "endpoint status" \
+	'"member_id":1,.*"version":"3\.4\.0".*"leader":1' E endpoint status -w json
+expect_match "member list" '^1, started, gnomond-api-test, , http://127\.0\.0\.1:[0-9]+, false$' \
+	E member list
+expect_match "unknown service is Unimplemented" \
+	'code = Unimplemented desc = unknown service etcdserverpb.Lease' \
+	E lease grant 10
+api_server_stop
+
+# A tiny store: the quota alarm, the request size limit, and recovery.
+quota() {
+	local big i out
+	api_server_start --quota-backend-bytes 20000 --max-request-bytes 4096 ||
+		{ echo "no server"; return 1; }
+	big=$(head -c 6000 /dev/zero | tr '\0' x)
+	out=$(E put big "$big")
+	[[ $out == *"etcdserver: request is too large"* ]] ||
+		{ echo "too large: $out"; return 1; }
+	big=$(head -c 1000 /dev/zero | tr '\0' y)
+	for i in $(seq 40); do
+		out=$(E put "k$i" "$big")
+		[[ $out == *"database space exceeded"* ]] && break
+	done
+	[[ $out == *"etcdserver: mvcc: database space exceeded"* ]] ||
+		{ echo "no NOSPACE after $i puts: $out"; return 1; }
+	out=$(E alarm list)
+	[ "$out" = "memberID:1 alarm:NOSPACE " ] || { echo "alarm list: [$out]"; return 1; }
+	out=$(E put small x)
+	[[ $out == *"database space exceeded"* ]] || { echo "alarm did not hold: $out"; return 1; }
+	E del --prefix k >/dev/null || return 1
+	rev=$(E endpoint status -w json | sed -n 's/.*"revision":\([0-9]*\).*/\1/p')
+	E compaction "$rev" >/dev/null || { echo "compaction at $rev failed"; return 1; }
+	out=$(E alarm disarm)
+	[ "$out" = "memberID:1 alarm:NOSPACE " ] || { echo "disarm: [$out]"; return 1; }
+	out=$(E put after ok)
+	[ "$out" = "OK" ] || { echo "put after disarm: $out"; return 1; }
+}
+ktap_check "quota: NOSPACE alarm, too-large request, disarm after compaction" quota
+ktap_finish
