@@ -41,6 +41,12 @@ $(SYNCD_TEST_DIR)/syncd_kernel_test: $(BUILD)/san/selftests/syncd/syncd_kernel_t
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_SAN) -o $@ $^
 
+$(SYNCD_TEST_DIR)/syncd_ptp4l_fake_test: \
+		$(BUILD)/san/selftests/syncd/syncd_ptp4l_fake_test.o \
+		$(BUILD)/san/lib/core/truetime.o | $(SYNCD_BIN)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_SAN) -o $@ $^
+
 # clock_probe prints the module's clock for the ptp4l shell test.
 $(SYNCD_TEST_DIR)/clock_probe: $(BUILD)/san/selftests/syncd/clock_probe.o \
 		$(BUILD)/san/lib/core/truetime.o
@@ -48,10 +54,10 @@ $(SYNCD_TEST_DIR)/clock_probe: $(BUILD)/san/selftests/syncd/clock_probe.o \
 	$(CC) $(LDFLAGS_SAN) -o $@ $^
 
 SYNCD_TESTS := $(addprefix $(SYNCD_TEST_DIR)/,pmc_codec_test syncd_model_test \
-	syncd_shm_test syncd_kernel_test clock_probe)
+	syncd_shm_test syncd_ptp4l_fake_test syncd_kernel_test clock_probe)
 ALL_TARGETS += $(SYNCD_TESTS)
-HOST_TESTS += $(SYNCD_TEST_DIR)/pmc_codec_test $(SYNCD_TEST_DIR)/syncd_model_test \
-	$(SYNCD_TEST_DIR)/syncd_shm_test
+HOST_TESTS += $(addprefix $(SYNCD_TEST_DIR)/,pmc_codec_test syncd_model_test \
+	syncd_shm_test syncd_ptp4l_fake_test)
 VM_TESTS += $(SYNCD_TEST_DIR)/syncd_kernel_test selftests/syncd/syncd_ptp4l_test.sh
 
 -include $(patsubst %.c,$(BUILD)/obj/%.d,$(SYNCD_SRCS)) \
