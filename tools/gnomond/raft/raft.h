@@ -30,6 +30,17 @@
  * Everything rd points to belongs to the core and stays valid until the next
  * call into the core; the driver copies or encodes what it keeps.
  *
+ * Group commit.  Call raft__ready() once per event-loop turn, after feeding
+ * every input of the turn: all proposals since the last call then share one
+ * persist batch and one append message per follower.  A driver that keeps
+ * one WAL write + sync in flight may merge the batches handed out meanwhile
+ * into its next write, and then report only the highest seq (raft__persisted
+ * covers every batch up to it).  The leader's own sync runs in parallel with
+ * its followers'; it counts towards the quorum once durable.
+ * wal_writer__persist() (tools/gnomond/wal/wal_posix.h) shows what durable
+ * means: changed term/vote/promise synced first, then the entries; the
+ * commit index in rd.hs is advisory and need not be written on its own.
+ *
  * Time.  All time comes in as struct gnomon_tt (TT.now(): true time lies in
  * [earliest_ns, latest_ns]).  Elections and heartbeats count ticks; leader
  * leases use TT (Documentation/lease-safety.rst):
@@ -46,8 +57,13 @@
  * Functions return 0 or a negative errno:
  *	-ENOTCONN  not the leader (raft__leader() may name one)
  *	-EBUSY     a leadership transfer is in progress
- *	-EINVAL    bad argument
- *	-ENOMEM    out of memory (the core is unchanged)
+ *	-EINVAL    bad argument, or a malformed message
+ *	-EIO       a message that breaks the protocol (a second leader in our
+ *	           term, or a change to a committed entry): log it loudly
+ *	-ENOMEM    out of memory
+ *
+ * Limits: a snapshot travels as one message (PEER_MAX_FRAME, 256 MiB);
+ * chunked transfer is future work.
  */
 #ifndef GNOMOND_RAFT_H
 #define GNOMOND_RAFT_H

@@ -220,14 +220,39 @@ static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
+static int track_segment(struct wal_writer *w, uint64_t seg_no,
+			 uint64_t max_index)
+{
+	if (w->n_segs && w->segs[w->n_segs - 1].seg_no == seg_no)
+		return 0;
+	if (w->n_segs == w->cap_segs) {
+		size_t cap = w->cap_segs ? w->cap_segs * 2 : 16;
+		void *v = realloc(w->segs, cap * sizeof(*w->segs));
+
+		if (!v)
+			return -ENOMEM;
+		w->segs = v;
+		w->cap_segs = cap;
+	}
+	w->segs[w->n_segs++] = (struct wal_seg_info){ seg_no, max_index };
+	return 0;
+}
+
+static void segment_name(char *name, size_t len, uint64_t seg_no)
+{
+	snprintf(name, len, "wal-%016llx.seg", (unsigned long long)seg_no);
+}
+
 static int new_segment(struct wal_writer *w, uint64_t seg_no)
 {
 	uint8_t hdr[WAL_SEG_HEADER_SIZE];
 	char name[32];
 	int fd, rc;
 
-	snprintf(name, sizeof(name), "wal-%016llx.seg",
-		 (unsigned long long)seg_no);
+	rc = track_segment(w, seg_no, 0);
+	if (rc)
+		return rc;
+	segment_name(name, sizeof(name), seg_no);
 	fd = openat(w->dirfd, name, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
@@ -260,10 +285,16 @@ int wal_writer__open(struct wal_writer *w, const char *dir,
 	int rc = 0;
 
 	memset(w, 0, sizeof(*w));
-	w->fd = -1;
+	w->fd = w->dirfd = -1;
 	w->seg_size = seg_size ? seg_size : WAL_DEFAULT_SEGMENT_SIZE;
 	w->meta_seq = ld->meta_seq;
 	w->meta_next = ld->meta_next ? ld->meta_next : 1;
+	w->hs = ld->boot.hs;
+	for (size_t i = 0; i < ld->rec.n_segs && !rc; i++)
+		rc = track_segment(w, ld->rec.segs[i].seg_no,
+				   ld->rec.segs[i].max_index);
+	if (rc)
+		return rc;
 	w->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (w->dirfd < 0)
 		return -errno;
@@ -271,8 +302,7 @@ int wal_writer__open(struct wal_writer *w, const char *dir,
 		return new_segment(w, ld->n_segs ?
 				   ld->segs[ld->n_segs - 1].seg_no : 1);
 	last = &ld->segs[ld->n_segs - 1];
-	snprintf(name, sizeof(name), "wal-%016llx.seg",
-		 (unsigned long long)last->seg_no);
+	segment_name(name, sizeof(name), last->seg_no);
 	w->fd = openat(w->dirfd, name, O_RDWR | O_CLOEXEC);
 	if (w->fd < 0)
 		return -errno;
@@ -311,9 +341,12 @@ int wal_writer__append(struct wal_writer *w, const struct raft_entry *e,
 	if (!rc)
 		rc = pwrite_all(w->fd, buf, len, w->off);
 	free(buf);
-	if (!rc)
-		w->off += len;
-	return rc;
+	if (rc)
+		return rc;
+	w->off += len;
+	if (e[n - 1].index > w->segs[w->n_segs - 1].max_index)
+		w->segs[w->n_segs - 1].max_index = e[n - 1].index;
+	return 0;
 }
 
 int wal_writer__sync(struct wal_writer *w)
@@ -339,8 +372,10 @@ int wal_writer__save_hard_state(struct wal_writer *w,
 	if (!rc && fdatasync(fd))
 		rc = -errno;
 	close(fd);
-	if (!rc)
+	if (!rc) {
 		w->meta_next = 3 - w->meta_next;
+		w->hs = *hs;
+	}
 	return rc;
 }
 
@@ -368,8 +403,48 @@ int wal_writer__save_snapshot(struct wal_writer *w,
 	return rc;
 }
 
+int wal_writer__persist(struct wal_writer *w, const struct raft_ready *rd)
+{
+	const struct raft_hard_state *hs = &rd->hs;
+	int rc = 0;
+
+	if (rd->snapshot)
+		rc = wal_writer__save_snapshot(w, rd->snapshot);
+	if (!rc && rd->has_hard_state &&
+	    (hs->term != w->hs.term || hs->vote != w->hs.vote ||
+	     hs->promise_term != w->hs.promise_term ||
+	     hs->promise_end != w->hs.promise_end))
+		rc = wal_writer__save_hard_state(w, hs);
+	if (!rc && rd->n_entries)
+		rc = wal_writer__append(w, rd->entries, rd->n_entries);
+	if (!rc && rd->n_entries)
+		rc = wal_writer__sync(w);
+	return rc;
+}
+
+int wal_writer__compact(struct wal_writer *w, uint64_t upto)
+{
+	size_t drop = 0;
+	char name[32];
+
+	while (drop + 1 < w->n_segs && w->segs[drop].max_index <= upto) {
+		segment_name(name, sizeof(name), w->segs[drop].seg_no);
+		if (unlinkat(w->dirfd, name, 0) && errno != ENOENT)
+			break;
+		drop++;
+	}
+	memmove(w->segs, w->segs + drop, (w->n_segs - drop) * sizeof(*w->segs));
+	w->n_segs -= drop;
+	if (drop && fsync(w->dirfd))
+		return -errno;
+	return 0;
+}
+
 void wal_writer__close(struct wal_writer *w)
 {
+	free(w->segs);
+	w->segs = NULL;
+	w->n_segs = w->cap_segs = 0;
 	if (w->fd >= 0)
 		close(w->fd);
 	if (w->dirfd >= 0)

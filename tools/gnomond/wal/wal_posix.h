@@ -11,7 +11,15 @@
  *   - a full segment is synced before the next one is created;
  *   - hard state goes to meta1 and meta2 alternately, each write synced;
  *   - a snapshot is written to a temporary file, synced, renamed, and the
- *     directory synced.
+ *     directory synced;
+ *   - changed hard state is synced before the entries of the same batch
+ *     (an entry's term is never above the durable term), and the commit
+ *     index alone is not worth a write (it is advisory after a restart);
+ *   - segments whose entries a durable snapshot covers are deleted, oldest
+ *     first, never the one being written.
+ *
+ * wal_writer__persist() does all of it for one raft__ready() batch: the
+ * reference for the io_uring driver, and what the tests use.
  *
  * Errors: -errno from the system, -EUCLEAN with a message in err for
  * corruption that recovery refuses to paper over.
@@ -38,6 +46,9 @@ struct wal_writer {
 	uint64_t seg_no, seg_size, off, durable;
 	uint64_t meta_seq;
 	int meta_next;
+	struct raft_hard_state hs;	/* as last written */
+	struct wal_seg_info *segs;	/* every segment on disk, oldest first */
+	size_t n_segs, cap_segs;
 };
 
 int wal_posix__load(const char *dir, struct wal_loaded *ld, char *err,
@@ -53,6 +64,10 @@ int wal_writer__save_hard_state(struct wal_writer *w,
 				const struct raft_hard_state *hs);
 int wal_writer__save_snapshot(struct wal_writer *w,
 			      const struct raft_snapshot *snap);
+/* Persist one batch of raft__ready(); then call raft__persisted(). */
+int wal_writer__persist(struct wal_writer *w, const struct raft_ready *rd);
+/* Delete the oldest segments holding nothing above index upto. */
+int wal_writer__compact(struct wal_writer *w, uint64_t upto);
 void wal_writer__close(struct wal_writer *w);
 
 #endif /* GNOMOND_WAL_POSIX_H */

@@ -108,11 +108,14 @@ static bool covered_later(const struct wal_segment_view *s, size_t bad)
 static int scan_segment(struct wal_recovery *rec,
 			const struct wal_segment_view *s, bool last)
 {
+	struct wal_seg_info *info = &rec->segs[rec->n_segs++];
 	size_t off = WAL_SEG_HEADER_SIZE;
 	const char *why = NULL;
 	uint64_t seg_no;
 	int rc;
 
+	info->seg_no = s->seg_no;
+	info->max_index = 0;
 	rc = wal_segment__decode_header(s->buf, s->len, &seg_no, &why);
 	if (rc == -ENODATA && last && zero_from(s, 0)) {
 		rec->fresh_tail = true;
@@ -144,6 +147,8 @@ static int scan_segment(struct wal_recovery *rec,
 			rc = apply(rec, &r, s->seg_no, off);
 			if (rc)
 				return rc;
+			if (r.first_index + r.count - 1 > info->max_index)
+				info->max_index = r.first_index + r.count - 1;
 			off += size;
 			continue;
 		}
@@ -165,6 +170,9 @@ int wal__recover(const struct wal_segment_view *segs, size_t n_segs,
 	int rc = 0;
 
 	memset(rec, 0, sizeof(*rec));
+	rec->segs = calloc(n_segs ? n_segs : 1, sizeof(*rec->segs));
+	if (!rec->segs)
+		return -ENOMEM;
 	for (size_t i = 0; i < n_segs && !rc; i++) {
 		if (i && segs[i].seg_no <= segs[i - 1].seg_no)
 			return refuse(rec, "segments out of order");
@@ -176,6 +184,8 @@ int wal__recover(const struct wal_segment_view *segs, size_t n_segs,
 void wal_recovery__free(struct wal_recovery *rec)
 {
 	free(rec->entries);
+	free(rec->segs);
 	rec->entries = NULL;
-	rec->n = rec->cap = 0;
+	rec->segs = NULL;
+	rec->n = rec->cap = rec->n_segs = 0;
 }

@@ -27,9 +27,17 @@ struct wal_segment_view {
 	size_t len;
 };
 
+/* The highest index each segment wrote: what compaction needs to know. */
+struct wal_seg_info {
+	uint64_t seg_no;
+	uint64_t max_index;	/* 0: no record */
+};
+
 struct wal_recovery {
 	struct raft_entry *entries;	/* data points into the segments */
 	size_t n, cap;
+	struct wal_seg_info *segs;	/* one per segment scanned */
+	size_t n_segs;
 	uint64_t tail_offset;	/* where appends continue in the last segment */
 	uint64_t torn_bytes;	/* bytes discarded at the tail (0: clean) */
 	bool fresh_tail;	/* last segment's header never written */
