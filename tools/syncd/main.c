@@ -14,6 +14,7 @@
  * on its own into free-running and unsynchronised, which is the honest
  * answer.  SIGTERM and SIGINT end the loop; the clock is left as it is.
  */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -137,6 +138,8 @@ static int poll_once(const struct syncd_options *opt,
 		return ret;
 	d.interval_ns = opt->interval_ns;
 	d.drift_ppb = opt->drift_ppb;
+	assert(d.interval_ns && d.source <= GNOMON_SOURCE_PTP &&
+	       !(d.flags & ~GNOMON_DISC_FLAGS));
 	/* The sink refuses a measurement older than the one it has. */
 	if (d.as_of_ns < *last_as_of)
 		d.as_of_ns = *last_as_of;

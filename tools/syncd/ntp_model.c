@@ -20,6 +20,7 @@
  * realtime - monotonic, which slewing never does; the first update after a
  * step is flagged GNOMON_DISC_DISRUPTED, once.
  */
+#include <assert.h>
 #include <errno.h>
 #include <sys/timex.h>
 
@@ -62,6 +63,7 @@ int ntp_model__assess(struct ntp_tracker *tracker, const struct ntp_reading *r,
 	    abs64(real_minus_mono - tracker->prev_real_minus_mono) >
 	    GNOMON_STEP_SLACK_NS)
 		d->flags |= GNOMON_DISC_DISRUPTED;
+	assert(d->error_ns <= GNOMON_MAX_ERROR_NS);
 	tracker->have_prev = true;
 	tracker->prev_real_minus_mono = real_minus_mono;
 	return 0;

@@ -7,6 +7,7 @@
  * least as long as the data set we read from it.  Every read goes through
  * the cursor helpers below, so no byte outside buf is ever touched.
  */
+#include <assert.h>
 #include <errno.h>
 #include <string.h>
 
@@ -15,6 +16,8 @@
 #define PMC_MSG_MANAGEMENT	0x0D
 #define PMC_VERSION		2
 #define PMC_CONTROL_MANAGEMENT	0x04
+
+static_assert(PMC_REQUEST_LEN == 54, "a GET is a header, management fields and an empty TLV");
 
 static uint16_t get16(const uint8_t *p)
 {
@@ -77,6 +80,7 @@ int pmc_request__encode_get(const struct pmc_request *req, uint8_t *buf,
 	put16(buf + 48, PMC_TLV_MANAGEMENT);
 	put16(buf + 50, 2);	/* the id, no data */
 	put16(buf + 52, req->mid);
+	assert(get16(buf + 2) == PMC_REQUEST_LEN);
 	return PMC_REQUEST_LEN;
 }
 

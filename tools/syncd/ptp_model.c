@@ -27,6 +27,7 @@
  * domain's reference: its own error against UTC comes from whatever
  * disciplines it and is not visible to ptp4l.
  */
+#include <assert.h>
 #include <stddef.h>
 
 #include "gnomon_core.h"
@@ -125,6 +126,7 @@ int ptp_model__assess(const struct ptp_observation *obs,
 
 	d->error_ns = error;
 	d->as_of_ns = measurement_as_of(obs);
+	assert(d->as_of_ns <= obs->mono_ns);
 	d->source = GNOMON_SOURCE_PTP;
 	d->flags = reason ? GNOMON_DISC_UNSYNC : 0;
 	if (why)
