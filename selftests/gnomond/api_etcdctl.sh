@@ -70,7 +70,7 @@ expect "get --sort-by=MODIFY --order=DESCEND" $'3\n2\n1' \
 expect_match "header revision and versions (json)" \
 	'"revision":7,.*"create_revision":2,"mod_revision":3,"version":2' \
 	E get /k -w json
-expect "del --prefix" "2" E del --prefix /p/ --from-key=false /p/b
+expect "del --prefix" "3" E del --prefix /p/
 txn_ok() {
 	printf 'value("/k") = "v2"\nmod("/k") = "3"\n\nput /t yes\n\nput /t no\n\n' |
 		E txn >/dev/null && E get /t --print-value-only
@@ -101,8 +101,6 @@ api_server_stop
 # A tiny store: the quota alarm, the request size limit, and recovery.
 quota() {
 	local big i out
-	api_server_start --quota-backend-bytes 20000 --max-request-bytes 4096 ||
-		{ echo "no server"; return 1; }
 	big=$(head -c 6000 /dev/zero | tr '\0' x)
 	out=$(E put big "$big")
 	[[ $out == *"etcdserver: request is too large"* ]] ||
@@ -126,5 +124,9 @@ quota() {
 	out=$(E put after ok)
 	[ "$out" = "OK" ] || { echo "put after disarm: $out"; return 1; }
 }
-ktap_check "quota: NOSPACE alarm, too-large request, disarm after compaction" quota
+if api_server_start --quota-backend-bytes 20000 --max-request-bytes 4096; then
+	ktap_check "quota: NOSPACE alarm, too-large request, disarm after compaction" quota
+else
+	ktap_fail "quota server starts" "$(cat "$API_TMP/server.log")"
+fi
 ktap_finish

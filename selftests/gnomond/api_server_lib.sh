@@ -20,7 +20,7 @@ trap api_cleanup EXIT
 api_server_start()
 {
 	local pf=$API_TMP/port.$RANDOM
-	"$API_SERVER" --port-file "$pf" "$@" 2>>"$API_TMP/server.log" &
+	"$API_SERVER" --port-file "$pf" "$@" >/dev/null 2>>"$API_TMP/server.log" &
 	API_PID=$!
 	API_PIDS+=("$API_PID")
 	for _ in $(seq 100); do

@@ -70,7 +70,9 @@ $(BUILD)/obj/tools/gnomond/api/test_server.o: | $(GNOMOND_PROTO_HDRS)
 GNOMOND_KV_TESTS := $(patsubst selftests/gnomond/%.c,$(BUILD)/selftests/gnomond/%,\
 	$(wildcard selftests/gnomond/mvcc_*_test.c selftests/gnomond/api_*_test.c))
 ALL_TARGETS += $(GNOMOND_KV_TESTS)
-HOST_TESTS += $(GNOMOND_KV_TESTS)
+HOST_TESTS += $(GNOMOND_KV_TESTS) \
+	$(PROJECT_ROOT)/selftests/gnomond/api_etcdctl.sh \
+	$(PROJECT_ROOT)/selftests/gnomond/api_python_etcd3.sh
 
 $(BUILD)/selftests/gnomond/%_test: $(BUILD)/san/selftests/gnomond/%_test.o \
 		$(GNOMOND_KV_SAN_A)

@@ -151,19 +151,27 @@ static int apply_compact(struct mvcc_store *s, const struct mvcc_header *hdr,
 	return ops_pack(&resp.base, res);
 }
 
+/* ACTIVATE answers with the alarm raised, DEACTIVATE with the alarm it
+ * cleared (none if it was not raised), as etcd does. */
 static int apply_alarm(struct mvcc_store *s, const struct mvcc_header *hdr,
 		       const Etcdserverpb__AlarmRequest *r,
 		       struct mvcc_result *res)
 {
-	if (r->alarm == ETCDSERVERPB__ALARM_TYPE__NOSPACE ||
-	    r->alarm == ETCDSERVERPB__ALARM_TYPE__NONE) {
-		if (r->action == ETCDSERVERPB__ALARM_REQUEST__ALARM_ACTION__ACTIVATE)
-			s->nospace = r->alarm == ETCDSERVERPB__ALARM_TYPE__NOSPACE;
-		else if (r->action ==
-			 ETCDSERVERPB__ALARM_REQUEST__ALARM_ACTION__DEACTIVATE)
-			s->nospace = false;
+	bool was = s->nospace;
+	int ret;
+
+	if (r->alarm != ETCDSERVERPB__ALARM_TYPE__NOSPACE)
+		return mvcc_store__alarms(s, hdr, res);
+	if (r->action == ETCDSERVERPB__ALARM_REQUEST__ALARM_ACTION__ACTIVATE) {
+		s->nospace = true;
+		return mvcc_store__alarms(s, hdr, res);
 	}
-	return mvcc_store__alarms(s, hdr, res);
+	if (r->action != ETCDSERVERPB__ALARM_REQUEST__ALARM_ACTION__DEACTIVATE)
+		return mvcc_store__alarms(s, hdr, res);
+	s->nospace = was;
+	ret = mvcc_store__alarms(s, hdr, res);
+	s->nospace = false;
+	return ret;
 }
 
 static int apply_msg(struct mvcc_store *s, const struct mvcc_header *hdr,
