@@ -178,9 +178,9 @@ KTAP_TEST(peer_codec_round_trip)
 		    (unsigned long long)c.stats.decoded);
 	KTAP_EXPECT(t, encode(&c, &(struct raft_msg){ .type = 5 }, buf, 10) == 0,
 		    "a short buffer must be refused");
+	peer_codec__free(&c);
 	KTAP_EXPECT(t, peer_codec__init(&c, "short", 5) == -EINVAL,
 		    "a short key must be refused");
-	peer_codec__free(&c);
 }
 
 KTAP_TEST(peer_codec_rejects_wrong_key_and_flipped_bits)

@@ -101,13 +101,11 @@ KTAP_TEST(raft_sim_is_deterministic)
 		    "different seeds, same trace");
 }
 
-KTAP_TEST(raft_sim_lease_reads_only_when_synchronized)
+KTAP_TEST(raft_sim_without_leases_reads_take_quorum)
 {
 	struct sim_config cfg;
 	struct sim_result res;
 
-	/* Clocks never synchronized from the start would block promises;
-	 * with leases off every read must take the quorum round. */
 	sim_config__defaults(&cfg, 7, 3);
 	cfg.lease_ns = 0;
 	KTAP_ASSERT(t, !sim__run(&cfg, &res), "run");

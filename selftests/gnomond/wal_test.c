@@ -170,7 +170,7 @@ KTAP_TEST(wal_crc32c_vector)
 
 KTAP_TEST(wal_cut_at_every_record_boundary)
 {
-	struct built b;
+	static struct built b;
 
 	build(&b, 1 << 16, MAX_RECS);
 	for (int r = 0; r <= b.n_recs; r++) {
@@ -182,7 +182,7 @@ KTAP_TEST(wal_cut_at_every_record_boundary)
 
 KTAP_TEST(wal_cut_at_random_offsets)
 {
-	struct built b;
+	static struct built b;
 
 	build(&b, 1 << 16, MAX_RECS);
 	for (int i = 0; i < 2000; i++) {
@@ -196,7 +196,7 @@ KTAP_TEST(wal_cut_at_random_offsets)
 
 KTAP_TEST(wal_flip_in_synced_record_refuses)
 {
-	struct built b;
+	static struct built b;
 
 	build(&b, 1 << 16, MAX_RECS);
 	for (int r = 1; r < b.n_recs; r++) {
@@ -223,7 +223,7 @@ KTAP_TEST(wal_flip_in_synced_record_refuses)
 
 KTAP_TEST(wal_flip_in_tail_truncates)
 {
-	struct built b;
+	static struct built b;
 
 	build(&b, 1 << 16, MAX_RECS);
 	for (int k = 0; k < 64; k++) {
@@ -253,7 +253,7 @@ KTAP_TEST(wal_flip_in_tail_truncates)
 
 KTAP_TEST(wal_corrupt_earlier_segment_refuses)
 {
-	struct built a, b;
+	static struct built a, b;
 	struct wal_segment_view v[2];
 	struct wal_recovery rec;
 	int rc;

@@ -11,7 +11,8 @@
  *                        state-machine hash after it (a hash chain, so the
  *                        same entries in the same order)
  *   read freshness       a read is served at an index no lower than the
- *                        highest write acknowledged before it was issued
+ *                        highest write acknowledged before it was issued,
+ *                        and a lease read only with a synchronized clock
  *   lease disjointness   while a leader's lease read is allowed (by its own
  *                        TT.now()), no leader of a later term exists yet and
  *                        no other leader holds a lease: in true time, the
@@ -221,8 +222,16 @@ void sim_check__read(struct sim *s, struct sim_node *n,
 				      (unsigned long long)rd->id,
 				      (unsigned long long)rd->index,
 				      (unsigned long long)r->required);
-		if (!rd->status && rd->mode == RAFT_READ_LEASE)
+		if (!rd->status && rd->mode == RAFT_READ_LEASE) {
+			struct gnomon_tt tt;
+
+			sim_tt(s, n, &tt);
+			if (tt.status != GNOMON_STATUS_SYNCHRONIZED)
+				sim_violation(s, "member %u served a lease "
+					      "read with its clock "
+					      "unsynchronized", n->id);
 			s->res->lease_reads++;
+		}
 		else if (!rd->status)
 			s->res->index_reads++;
 		*r = n->reads[--n->n_reads];
