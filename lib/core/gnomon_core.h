@@ -105,7 +105,7 @@ void gnomon_page_snapshot(const struct gnomon_page *page,
 void gnomon_tt_compute(const struct gnomon_page *snap, __u64 mono_ns,
 		       __u64 real_ns, struct gnomon_tt *out);
 /* TT.now() from CLOCK_REALTIME alone, read inside the snapshot's seq
- * window; valid only for a page with GNOMON_PAGE_STEP_WATCH. */
+ * window; a page without GNOMON_PAGE_STEP_WATCH reads as disrupted. */
 void gnomon_tt_compute_realtime(const struct gnomon_page *snap, __u64 real_ns,
 				struct gnomon_tt *out);
 /* The CLOCK_MONOTONIC instant at which the status will next change

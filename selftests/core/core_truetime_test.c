@@ -239,6 +239,22 @@ KTAP_TEST(huge_values_saturate_instead_of_wrapping)
 		    "a synchronized clock never reports the void bound");
 	KTAP_EXPECT(t, tt.earliest_ns <= tt.realtime_ns && tt.realtime_ns <= tt.latest_ns,
 		    "realtime inside the interval");
+
+	/* Anyone can write an agent file: absurd values read as no bound,
+	 * never as a crash or a narrow interval. */
+	disciplined_page(&p);
+	p.error_ns = ~0ULL;
+	tt = at(&p, SEC);
+	KTAP_EXPECT(t, tt.status == GNOMON_STATUS_UNSYNCHRONIZED &&
+		       tt.bound_ns == GNOMON_BOUND_INFINITE, "error_ns = U64_MAX: %u", tt.status);
+	disciplined_page(&p);
+	p.drift_ppb = ~0U;
+	tt = at(&p, 3 * SEC);
+	KTAP_EXPECT(t, tt.bound_ns == MS + 3ULL * ~0U, "drift 2^32-1: bound %llu",
+		    (unsigned long long)tt.bound_ns);
+	disciplined_page(&p);
+	gnomon_tt_compute_realtime(&p, T0_REAL + SEC, &tt);
+	KTAP_EXPECT(t, tt.status == GNOMON_STATUS_DISRUPTED, "one clock without STEP_WATCH");
 }
 
 /* Seqcount torture: a writer keeps the invariant error_ns == interval_ns;

@@ -1,0 +1,18 @@
+# SPDX-License-Identifier: GPL-2.0
+# Benchmarks: `make bench` runs tools/bench/run-all, which runs $(BENCHES).
+
+CLOCK_BENCH := $(BUILD)/bench/clock_bench
+ALL_TARGETS += $(CLOCK_BENCH)
+BENCHES += tools/bench/clock-bench.sh
+
+$(CLOCK_BENCH): $(BUILD)/obj/tools/bench/clock_bench.o $(LIBGNOMON_A)
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $^ -lpthread
+
+BENCH_LIST := $(BUILD)/tests/bench.list
+ALL_TARGETS += bench-list
+
+.PHONY: bench-list
+bench-list:
+	@mkdir -p $(BUILD)/tests
+	@printf '%s\n' $(BENCHES) > $(BENCH_LIST)
