@@ -46,6 +46,8 @@ static void w_bytes(struct snap_writer *w, const void *p, size_t len)
 {
 	const uint8_t *b = p;
 
+	if (!len)
+		return;	/* crc32() of a NULL buffer restarts the checksum */
 	w->crc = crc32(w->crc, b, len);
 	while (len && !w->err) {
 		size_t room = SNAP_BUF - w->n, c = len < room ? len : room;

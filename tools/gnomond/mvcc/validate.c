@@ -112,7 +112,8 @@ static int key_cmp(const void *a, const void *b)
 
 static enum etcd_err check_duplicates(struct branch_keys *bk)
 {
-	qsort(bk->puts, bk->nputs, sizeof(*bk->puts), key_cmp);
+	if (bk->nputs > 1)
+		qsort(bk->puts, bk->nputs, sizeof(*bk->puts), key_cmp);
 	for (size_t i = 1; i < bk->nputs; i++)
 		if (!key_cmp(&bk->puts[i - 1], &bk->puts[i]))
 			return ETCD_ERR_DUPLICATE_KEY;
@@ -191,7 +192,9 @@ static enum etcd_err check_txn(const Etcdserverpb__TxnRequest *r,
 	if (!err && outer) {
 		size_t n = 0;
 
-		qsort(merged.puts, merged.nputs, sizeof(*merged.puts), key_cmp);
+		if (merged.nputs > 1)
+			qsort(merged.puts, merged.nputs, sizeof(*merged.puts),
+			      key_cmp);
 		for (size_t i = 0; i < merged.nputs; i++)
 			if (!n || key_cmp(&merged.puts[n - 1], &merged.puts[i]))
 				merged.puts[n++] = merged.puts[i];
