@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The gRPC/HTTP2 session of gnomond's etcd API, driven in memory by an
+ * nghttp2 client (api_h2client.h): routing, framing, etcd's errors with
+ * their gRPC codes, size limits, answers given later and out of order,
+ * answers to streams the client reset, and HTTP/2 garbage.
+ */
+#include "../ktap.h"
+#include "api_h2client.h"
+
+struct held {
+	int32_t id;
+	struct mvcc_result res;
+};
+
+struct backend {
+	struct mvcc_store *store;
+	bool defer;
+	struct held held[H2C_MAX];
+	int nheld;
+	int calls;
+};
+
+static const struct mvcc_header hdr = { .cluster_id = 5, .member_id = 6,
+					.raft_term = 2 };
+
+static void serve(void *ctx, struct api_session *s, struct api_request *req)
+{
+	struct backend *b = ctx;
+	enum mvcc_cmd_type type = api_method__cmd_type(req->method, req->decoded);
+	struct held *h = &b->held[b->nheld];
+	uint8_t *cmd;
+	size_t len;
+
+	b->calls++;
+	h->id = req->stream_id;
+	if (type) {
+		if (mvcc_cmd__wrap(type, req->msg, req->len, &cmd, &len))
+			abort();
+		if (mvcc_store__apply(b->store, &hdr, cmd, len, &h->res))
+			abort();
+		free(cmd);
+	} else if (req->method == API_KV_RANGE) {
+		if (mvcc_store__range(b->store, &hdr, (void *)req->decoded,
+				      &h->res))
+			abort();
+	} else {
+		api_session__fail(s, req->stream_id, GRPC_UNIMPLEMENTED, "n/a");
+		return;
+	}
+	if (!b->defer) {
+		api_session__answer(s, h->id, &h->res);
+		mvcc_result__release(&h->res);
+		return;
+	}
+	b->nheld++;
+}
+
+static const struct api_ops ops = { .request = serve };
+
+static void setup(struct backend *b, struct api_session **s, struct h2c *h,
+		  size_t max_request)
+{
+	struct api_limits lim = { .max_request_bytes = max_request };
+
+	memset(b, 0, sizeof(*b));
+	if (mvcc_store__new(&b->store, 0) || api_session__new(s, &ops, b, &lim))
+		abort();
+	h2c_init(h);
+}
+
+static void teardown(struct backend *b, struct api_session *s, struct h2c *h)
+{
+	for (int i = 0; i < b->nheld; i++)
+		mvcc_result__release(&b->held[i].res);
+	api_session__free(s);
+	h2c_free(h);
+	mvcc_store__free(b->store);
+}
+
+static Etcdserverpb__PutRequest put_req(const char *k, const char *v)
+{
+	Etcdserverpb__PutRequest p = ETCDSERVERPB__PUT_REQUEST__INIT;
+
+	p.key.data = (uint8_t *)k;
+	p.key.len = strlen(k);
+	p.value.data = (uint8_t *)v;
+	p.value.len = strlen(v);
+	return p;
+}
+
+/* The message of a good answer: 5-byte prefix then protobuf. */
+static bool answer_ok(const struct h2c_stream *st)
+{
+	return st->closed && st->http_status == 200 && st->grpc_status == 0 &&
+	       st->rlen >= 5 && st->resp[0] == 0 &&
+	       ((size_t)st->resp[1] << 24 | (size_t)st->resp[2] << 16 |
+		(size_t)st->resp[3] << 8 | st->resp[4]) == st->rlen - 5;
+}
+
+KTAP_TEST(api_put_then_range)
+{
+	Etcdserverpb__PutRequest p = put_req("alpha", "one");
+	Etcdserverpb__RangeRequest r = ETCDSERVERPB__RANGE_REQUEST__INIT;
+	Etcdserverpb__RangeResponse *rr;
+	struct h2c_stream *a, *b2;
+	struct api_session *s;
+	struct backend be;
+	struct h2c h;
+
+	setup(&be, &s, &h, 0);
+	a = h2c_call(&h, "/etcdserverpb.KV/Put", &p.base);
+	KTAP_ASSERT(t, !h2c_pump(&h, s), "pump");
+	KTAP_EXPECT(t, answer_ok(a), "put answered: status %d grpc %d",
+		    a->http_status, a->grpc_status);
+	r.key = p.key;
+	b2 = h2c_call(&h, "/etcdserverpb.KV/Range", &r.base);
+	KTAP_ASSERT(t, !h2c_pump(&h, s), "pump");
+	KTAP_ASSERT(t, answer_ok(b2), "range answered");
+	rr = etcdserverpb__range_response__unpack(NULL, b2->rlen - 5, b2->resp + 5);
+	KTAP_ASSERT(t, rr && rr->n_kvs == 1, "decodes");
+	KTAP_EXPECT(t, rr->kvs[0]->value.len == 3 &&
+		    !memcmp(rr->kvs[0]->value.data, "one", 3) &&
+		    rr->header->revision == 2 && rr->header->member_id == 6,
+		    "value and header");
+	etcdserverpb__range_response__free_unpacked(rr, NULL);
+	teardown(&be, s, &h);
+}
+
+KTAP_TEST(api_errors_as_etcd_sends_them)
+{
+	Etcdserverpb__PutRequest p = put_req("", "x");
+	Etcdserverpb__PutRequest big = put_req("k", "");
+	Etcdserverpb__RangeRequest r = ETCDSERVERPB__RANGE_REQUEST__INIT;
+	struct h2c_stream *empty, *unk, *svc, *comp, *bad, *large, *fut;
+	static uint8_t value[3000];
+	struct api_session *s;
+	struct backend be;
+	struct h2c h;
+
+	setup(&be, &s, &h, 2048);
+	empty = h2c_call(&h, "/etcdserverpb.KV/Put", &p.base);
+	unk = h2c_call(&h, "/etcdserverpb.KV/Frobnicate", &p.base);
+	svc = h2c_call(&h, "/etcdserverpb.Watch/Watch", &p.base);
+	comp = h2c_call_raw(&h, "/etcdserverpb.KV/Range", (const uint8_t *)"\x0a\x01k", 3, 1);
+	bad = h2c_call_raw(&h, "/etcdserverpb.KV/Range", (const uint8_t *)"\x0a\x09k", 3, 0);
+	memset(value, 'v', sizeof(value));
+	big.value.data = value;
+	big.value.len = sizeof(value);
+	large = h2c_call(&h, "/etcdserverpb.KV/Put", &big.base);
+	r.key.data = (uint8_t *)"k";
+	r.key.len = 1;
+	r.revision = 99;
+	fut = h2c_call(&h, "/etcdserverpb.KV/Range", &r.base);
+	KTAP_ASSERT(t, !h2c_pump(&h, s), "pump");
+	KTAP_EXPECT(t, empty->grpc_status == GRPC_INVALID_ARGUMENT &&
+		    !strcmp(empty->grpc_message, "etcdserver: key is not provided"),
+		    "empty key: %d %s", empty->grpc_status, empty->grpc_message);
+	KTAP_EXPECT(t, unk->grpc_status == GRPC_UNIMPLEMENTED &&
+		    !strcmp(unk->grpc_message,
+			    "unknown method Frobnicate for service etcdserverpb.KV"),
+		    "unknown method: %s", unk->grpc_message);
+	KTAP_EXPECT(t, svc->grpc_status == GRPC_UNIMPLEMENTED &&
+		    !strcmp(svc->grpc_message, "unknown service etcdserverpb.Watch"),
+		    "unknown service: %s", svc->grpc_message);
+	KTAP_EXPECT(t, comp->grpc_status == GRPC_UNIMPLEMENTED,
+		    "compressed message: %d", comp->grpc_status);
+	KTAP_EXPECT(t, bad->grpc_status == GRPC_INTERNAL, "bad protobuf: %d",
+		    bad->grpc_status);
+	KTAP_EXPECT(t, large->grpc_status == GRPC_INVALID_ARGUMENT &&
+		    !strcmp(large->grpc_message, "etcdserver: request is too large"),
+		    "too large: %d %s", large->grpc_status, large->grpc_message);
+	KTAP_EXPECT(t, fut->grpc_status == GRPC_OUT_OF_RANGE &&
+		    !strcmp(fut->grpc_message,
+			    "etcdserver: mvcc: required revision is a future revision"),
+		    "future: %s", fut->grpc_message);
+	KTAP_EXPECT(t, be.calls == 1, "only the future read reached the backend");
+	KTAP_EXPECT(t, empty->http_status == 200 && empty->rlen == 0,
+		    "errors are trailers-only");
+	teardown(&be, s, &h);
+}
+
+KTAP_TEST(api_answers_later_in_any_order)
+{
+	Etcdserverpb__PutRequest p1 = put_req("a", "1"), p2 = put_req("b", "2");
+	struct h2c_stream *a, *b2, *c;
+	struct api_session *s;
+	struct backend be;
+	struct h2c h;
+
+	setup(&be, &s, &h, 0);
+	be.defer = true;
+	a = h2c_call(&h, "/etcdserverpb.KV/Put", &p1.base);
+	b2 = h2c_call(&h, "/etcdserverpb.KV/Put", &p2.base);
+	c = h2c_call(&h, "/etcdserverpb.KV/Put", &p2.base);
+	KTAP_ASSERT(t, !h2c_pump(&h, s), "pump");
+	KTAP_ASSERT(t, be.nheld == 3, "all three held: %d", be.nheld);
+	KTAP_EXPECT(t, !a->closed && !b2->closed, "nothing answered yet");
+	/* The client gives up on the third call. */
+	nghttp2_submit_rst_stream(h.c, NGHTTP2_FLAG_NONE, c->id, NGHTTP2_CANCEL);
+	KTAP_ASSERT(t, !h2c_pump(&h, s), "pump");
+	KTAP_EXPECT(t, api_session__answer(s, c->id,
+					   &be.held[2].res) == -ENOENT,
+		    "answering a reset stream is -ENOENT");
+	KTAP_EXPECT(t, !api_session__answer(s, b2->id, &be.held[1].res),
+		    "second first");
+	KTAP_ASSERT(t, !h2c_pump(&h, s), "pump");
+	KTAP_EXPECT(t, answer_ok(b2) && !a->closed, "second answered alone");
+	KTAP_EXPECT(t, !api_session__answer(s, a->id, &be.held[0].res), "first");
+	KTAP_EXPECT(t, api_session__answer(s, a->id, &be.held[0].res) == -ENOENT,
+		    "no second answer");
+	KTAP_ASSERT(t, !h2c_pump(&h, s), "pump");
+	KTAP_EXPECT(t, answer_ok(a), "first answered");
+	teardown(&be, s, &h);
+}
+
+KTAP_TEST(api_freed_with_pending_requests)
+{
+	Etcdserverpb__PutRequest p = put_req("a", "1");
+	struct api_session *s;
+	struct backend be;
+	struct h2c h;
+
+	setup(&be, &s, &h, 0);
+	be.defer = true;
+	h2c_call(&h, "/etcdserverpb.KV/Put", &p.base);
+	KTAP_ASSERT(t, !h2c_pump(&h, s), "pump");
+	KTAP_EXPECT(t, be.nheld == 1, "held");
+	teardown(&be, s, &h);	/* no leak: ASan would say */
+}
+
+KTAP_TEST(api_http2_garbage_is_refused)
+{
+	static const uint8_t junk[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+	struct api_session *s;
+	struct backend be;
+	const uint8_t *d;
+	size_t len;
+	struct h2c h;
+
+	setup(&be, &s, &h, 0);
+	KTAP_EXPECT(t, api_session__recv(s, junk, sizeof(junk) - 1) == -EPROTO,
+		    "not HTTP/2");
+	KTAP_EXPECT(t, api_session__recv(s, junk, 1) == -EPROTO, "stays broken");
+	KTAP_EXPECT(t, !api_session__output(s, &d, &len), "output");
+	api_session__consume(s, len);
+	KTAP_EXPECT(t, api_session__done(s), "done after flushing");
+	teardown(&be, s, &h);
+}
+
+KTAP_TEST(api_grpc_message_is_percent_encoded)
+{
+	struct h2c_stream *st;
+	struct api_session *s;
+	struct backend be;
+	struct h2c h;
+
+	setup(&be, &s, &h, 0);
+	be.defer = true;
+	st = h2c_call_raw(&h, "/etcdserverpb.KV/Range", (const uint8_t *)"\x0a\x01k", 3, 0);
+	KTAP_ASSERT(t, !h2c_pump(&h, s), "pump");
+	KTAP_EXPECT(t, !api_session__fail(s, st->id, GRPC_UNAVAILABLE,
+					  "100% \xc3\xa9\n"), "fail");
+	KTAP_ASSERT(t, !h2c_pump(&h, s), "pump");
+	KTAP_EXPECT(t, st->grpc_status == GRPC_UNAVAILABLE &&
+		    !strcmp(st->grpc_message, "100%25 %C3%A9%0A"),
+		    "encoded: %s", st->grpc_message);
+	teardown(&be, s, &h);
+}
+
+int main(int argc, char **argv)
+{
+	return ktap_main(argc, argv);
+}
