@@ -83,3 +83,29 @@ $(patsubst %.c,$(BUILD)/san/%.o,$(wildcard selftests/gnomond/mvcc_*.c \
 	selftests/gnomond/api_*.c)): | $(GNOMOND_PROTO_HDRS)
 
 -include $(GNOMOND_KV_OBJS:.o=.d) $(GNOMOND_KV_SAN_OBJS:.o=.d)
+
+# libFuzzer on the gRPC request path: a bounded run in `make check`, a long
+# one in `make fuzz` (FUZZ_SECONDS, default 600).
+GNOMOND_API_FUZZER := $(BUILD)/fuzz/gnomond/api_fuzz
+GNOMOND_API_FUZZ_SEEDS := $(BUILD)/selftests/gnomond/api_fuzz_seeds
+
+$(GNOMOND_API_FUZZER): selftests/gnomond/api_fuzz.c $(GNOMOND_KV_SRCS) \
+		$(GNOMOND_PROTO_SRCS) | $(GNOMOND_PROTO_HDRS)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(CFLAGS_COMMON) -O1 -fno-omit-frame-pointer \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-o $@ $(filter %.c,$^) $(GNOMOND_KV_LIBS)
+
+$(GNOMOND_API_FUZZ_SEEDS): $(BUILD)/san/selftests/gnomond/api_fuzz_seeds.o \
+		$(GNOMOND_KV_SAN_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_SAN) -o $@ $^ $(GNOMOND_KV_LIBS)
+
+.PHONY: gnomond-api-fuzz
+gnomond-api-fuzz: $(GNOMOND_API_FUZZER) $(GNOMOND_API_FUZZ_SEEDS)
+	GNOMOND_API_FUZZ_SECONDS=$(or $(FUZZ_SECONDS),600) \
+		$(PROJECT_ROOT)/selftests/gnomond/api_fuzz.sh
+fuzz: gnomond-api-fuzz
+
+ALL_TARGETS += $(GNOMOND_API_FUZZER) $(GNOMOND_API_FUZZ_SEEDS)
+HOST_TESTS += $(PROJECT_ROOT)/selftests/gnomond/api_fuzz.sh

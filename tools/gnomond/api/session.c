@@ -28,6 +28,7 @@
 #define CONN_WINDOW (8 << 20)
 
 struct api_stream {
+	struct api_stream *prev, *next;	/* the session's list */
 	int method;			/* -1: unknown :path */
 	const char *route_err;
 	char route_buf[128];
@@ -49,10 +50,19 @@ struct api_session {
 	uint8_t *out;
 	size_t olen, ooff, ocap;
 	bool broken;
+	/* Every stream alive, so that freeing the session frees them:
+	 * nghttp2_session_del() does not report closes. */
+	struct api_stream *streams;
 };
 
-static void stream_free(struct api_stream *st)
+static void stream_free(struct api_session *s, struct api_stream *st)
 {
+	if (st->prev)
+		st->prev->next = st->next;
+	else
+		s->streams = st->next;
+	if (st->next)
+		st->next->prev = st->prev;
 	free(st->body);
 	free(st->resp);
 	free(st);
@@ -61,9 +71,9 @@ static void stream_free(struct api_stream *st)
 static int on_begin_headers(nghttp2_session *h2, const nghttp2_frame *f,
 			    void *user)
 {
+	struct api_session *s = user;
 	struct api_stream *st;
 
-	(void)user;
 	if (f->hd.type != NGHTTP2_HEADERS ||
 	    f->headers.cat != NGHTTP2_HCAT_REQUEST)
 		return 0;
@@ -72,8 +82,12 @@ static int on_begin_headers(nghttp2_session *h2, const nghttp2_frame *f,
 		return NGHTTP2_ERR_CALLBACK_FAILURE;
 	st->method = -1;
 	st->route_err = "malformed method name: (none)";
+	st->next = s->streams;
+	if (s->streams)
+		s->streams->prev = st;
+	s->streams = st;
 	if (nghttp2_session_set_stream_user_data(h2, f->hd.stream_id, st)) {
-		free(st);
+		stream_free(s, st);
 		return NGHTTP2_ERR_CALLBACK_FAILURE;
 	}
 	return 0;
@@ -198,10 +212,9 @@ static int on_stream_close(nghttp2_session *h2, int32_t id, uint32_t code,
 	struct api_stream *st = nghttp2_session_get_stream_user_data(h2, id);
 
 	(void)code;
-	(void)user;
 	if (st) {
 		nghttp2_session_set_stream_user_data(h2, id, NULL);
-		stream_free(st);
+		stream_free(user, st);
 	}
 	return 0;
 }
@@ -266,8 +279,9 @@ void api_session__free(struct api_session *s)
 {
 	if (!s)
 		return;
-	/* Deleting the session closes its streams through on_stream_close. */
 	nghttp2_session_del(s->h2);
+	while (s->streams)
+		stream_free(s, s->streams);
 	free(s->out);
 	free(s);
 }
