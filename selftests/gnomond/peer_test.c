@@ -8,7 +8,10 @@
  */
 #include <errno.h>
 #include "../ktap.h"
+#include <fcntl.h>
+#include <sys/stat.h>
 #include "../../tools/gnomond/peer/peer_codec.h"
+#include "../../tools/gnomond/peer/peer_key.h"
 
 static const char key[] = "a cluster key of 32 bytes, say..";
 
@@ -293,6 +296,42 @@ KTAP_TEST(peer_frame_length)
 	KTAP_EXPECT(t, peer_frame__length(buf, 12, &len) == -EBADMSG, "tiny");
 	buf[0] = 'X';
 	KTAP_EXPECT(t, peer_frame__length(buf, 12, &len) == -EBADMSG, "magic");
+}
+
+static int key_file(const char *path, const char *content, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+	if (fd < 0 || write(fd, content, strlen(content)) < 0)
+		return -1;
+	close(fd);
+	return chmod(path, mode);
+}
+
+KTAP_TEST(peer_key_file)
+{
+	char path[] = "/tmp/gnomond-key-XXXXXX";
+	static uint8_t k[PEER_MAX_KEY_SIZE];
+	const char *why = NULL;
+	size_t len = 0;
+	int fd = mkstemp(path);
+
+	KTAP_ASSERT(t, fd >= 0, "mkstemp");
+	close(fd);
+	KTAP_ASSERT(t, !key_file(path, "0123456789abcdef0123\n", 0600), "w");
+	KTAP_EXPECT(t, !peer_key__load(path, k, sizeof(k), &len, &why) &&
+		    len == 20 && !memcmp(k, "0123456789abcdef0123", 20),
+		    "load: %s, %zu bytes", why, len);
+	KTAP_ASSERT(t, !key_file(path, "0123456789abcdef0123", 0640), "w");
+	KTAP_EXPECT(t, peer_key__load(path, k, sizeof(k), &len, &why) ==
+		    -EPERM, "a group-readable key must be refused");
+	ktap_diag("refused: %s", why);
+	KTAP_ASSERT(t, !key_file(path, "too short\n", 0600), "w");
+	KTAP_EXPECT(t, peer_key__load(path, k, sizeof(k), &len, &why) ==
+		    -EINVAL, "a short key must be refused");
+	unlink(path);
+	KTAP_EXPECT(t, peer_key__load(path, k, sizeof(k), &len, &why) ==
+		    -ENOENT, "a missing file must be reported");
 }
 
 int main(int argc, char **argv)

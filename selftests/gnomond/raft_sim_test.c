@@ -13,6 +13,8 @@
  * GNOMOND_SIM_SEEDS sets the number of seeds per cluster size,
  * GNOMOND_SIM_SEED0 the first seed; a failing seed is printed, and
  * GNOMOND_SIM_VERBOSE=1 with GNOMOND_SIM_SEEDS=1 replays it with a trace.
+ * GNOMOND_SIM_DROP, _DUP (percent) and GNOMOND_SIM_LEASE_MS override the
+ * fault rates and the lease length of the seeded runs.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -45,6 +47,11 @@ static void run_seeds(struct ktap *t, uint32_t members)
 
 		sim_config__defaults(&cfg, seed, members);
 		cfg.verbose = env_u64("GNOMOND_SIM_VERBOSE", 0);
+		cfg.drop_pct = (uint32_t)env_u64("GNOMOND_SIM_DROP",
+						 cfg.drop_pct);
+		cfg.dup_pct = (uint32_t)env_u64("GNOMOND_SIM_DUP", cfg.dup_pct);
+		cfg.lease_ns = env_u64("GNOMOND_SIM_LEASE_MS",
+				       cfg.lease_ns / 1000000) * 1000000;
 		rc = sim__run(&cfg, &res);
 		KTAP_ASSERT(t, rc == 0, "seed %" PRIu64 ": sim__run: %d",
 			    seed, rc);
