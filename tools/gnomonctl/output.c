@@ -15,6 +15,7 @@
 static const char *const counters[] = {
 	"reads", "hlc_ticks", "hlc_updates", "hlc_rejections",
 	"status_changes", "disciplines", "commit_waits", "commit_wait_timeouts",
+	"clock_steps",
 };
 
 static bool bounded(const struct gnomon_tt *tt)
