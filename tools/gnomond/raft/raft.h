@@ -227,10 +227,21 @@ int raft__tick(struct raft *r, const struct gnomon_tt *now);
 int raft__step(struct raft *r, const struct raft_msg *m,
 	       const struct gnomon_tt *now);
 int raft__persisted(struct raft *r, uint64_t seq, const struct gnomon_tt *now);
+/* Append a client command (copied); *index is where it will commit, if
+ * the entry at *index still has this term when it is applied. */
 int raft__propose(struct raft *r, const void *data, uint32_t len,
 		  uint64_t *index);
+/* Ask for a read index; the answer comes in a later rd.reads (or at once,
+ * under the lease) with the same id. */
 int raft__read(struct raft *r, uint64_t id, const struct gnomon_tt *now);
 int raft__transfer(struct raft *r, uint32_t target);
+/*
+ * The state machine at applied index `index` is durable in a snapshot file.
+ * The core compacts its log up to index - trailing_entries and sends `data`
+ * to followers that fell behind, so data must stay valid until the next
+ * raft__snapshot_taken() or raft__free().  -EBUSY while a snapshot from the
+ * leader is being installed, -EINVAL if index is not newer and applied.
+ */
 int raft__snapshot_taken(struct raft *r, uint64_t index, const void *data,
 			 uint64_t len);
 int raft__ready(struct raft *r, struct raft_ready *rd);
