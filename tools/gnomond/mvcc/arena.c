@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Bump allocator (see arena.h): chunks of at least 16 KiB, each request
- * rounded to 16 bytes; a request larger than a chunk gets its own chunk.
+ * Bump allocator (see arena.h): each request rounded to 16 bytes; chunks
+ * start small (most answers are a few hundred bytes, and a big chunk per
+ * request fragments the heap that holds the store) and double up to
+ * 64 KiB; a request larger than that gets a chunk of its own.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -9,7 +11,8 @@
 
 #include "arena.h"
 
-#define ARENA_CHUNK (16 * 1024)
+#define ARENA_FIRST 512
+#define ARENA_MAX (64 * 1024)
 
 struct arena_chunk {
 	struct arena_chunk *next;
@@ -27,7 +30,11 @@ void *arena__alloc(struct arena *a, size_t n)
 	if (!n)
 		n = 16;
 	if (!a->head || a->size - a->used < n) {
-		size = n > ARENA_CHUNK ? n : ARENA_CHUNK;
+		size = a->size ? a->size * 2 : ARENA_FIRST;
+		if (size > ARENA_MAX)
+			size = ARENA_MAX;
+		if (size < n)
+			size = n;
 		if (size > SIZE_MAX - sizeof(*c))
 			return NULL;
 		c = malloc(sizeof(*c) + size);

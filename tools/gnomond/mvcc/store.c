@@ -170,10 +170,10 @@ static int append_rev(struct mvcc_store *s, struct mvcc_key *k,
 	return 0;
 }
 
-int mvcc_core__put(struct mvcc_store *s, const uint8_t *key, uint32_t klen,
-		   const uint8_t *val, uint32_t vlen)
+int mvcc_core__put(struct mvcc_store *s, struct mvcc_key *k,
+		   const uint8_t *key, uint32_t klen, const uint8_t *val,
+		   uint32_t vlen)
 {
-	struct mvcc_key *k = mvcc_index__find(&s->idx, key, klen);
 	int err;
 
 	if (k)

@@ -68,10 +68,12 @@ void mvcc_core__txn_begin(struct mvcc_store *s);
 int64_t mvcc_core__txn_rev(const struct mvcc_store *s);
 void mvcc_core__txn_end(struct mvcc_store *s);
 
-/* Put in the current txn; *prev (may be NULL) gets the key's record.
- * 0 or -ENOMEM (nothing changed). */
-int mvcc_core__put(struct mvcc_store *s, const uint8_t *key, uint32_t klen,
-		   const uint8_t *val, uint32_t vlen);
+/* Put in the current txn; @k is the key's record, NULL when the key has
+ * none yet (the caller looked it up: one tree descent less).  0 or -ENOMEM
+ * (nothing changed). */
+int mvcc_core__put(struct mvcc_store *s, struct mvcc_key *k,
+		   const uint8_t *key, uint32_t klen, const uint8_t *val,
+		   uint32_t vlen);
 
 /* Tombstone the live key @k in the current txn.  0 or -ENOMEM. */
 int mvcc_core__tombstone(struct mvcc_store *s, struct mvcc_key *k);

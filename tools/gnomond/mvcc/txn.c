@@ -130,7 +130,7 @@ static int do_put(struct mvcc_store *s, struct arena *a,
 		  Etcdserverpb__PutResponse **out)
 {
 	Etcdserverpb__PutResponse *resp = arena__alloc(a, sizeof(*resp));
-	const struct mvcc_key *k;
+	struct mvcc_key *k;
 	const struct mvcc_rev *prev = NULL;
 	const uint8_t *val = r->value.data;
 	uint32_t vlen = r->value.len;
@@ -151,7 +151,7 @@ static int do_put(struct mvcc_store *s, struct arena *a,
 		val = prev->value;
 		vlen = prev->vlen;
 	}
-	if (mvcc_core__put(s, r->key.data, r->key.len, val, vlen))
+	if (mvcc_core__put(s, k, r->key.data, r->key.len, val, vlen))
 		return -ENOMEM;
 	resp->header = ops_header(a, NULL, s->txn_main);
 	*out = resp;
