@@ -229,6 +229,7 @@ int stamper__unpin(const char *cgroup)
 	}
 	if (rmdir(s.pin_dir) && errno != ENOENT)
 		return -errno;
+	rmdir(TRACE_PIN_ROOT);	/* only if no other cgroup is pinned */
 	return found ? 0 : -ENOENT;
 }
 
