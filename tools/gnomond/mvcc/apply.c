@@ -174,37 +174,37 @@ static int apply_alarm(struct mvcc_store *s, const struct mvcc_header *hdr,
 	return ret;
 }
 
+static Etcdserverpb__ResponseHeader *write_header(enum mvcc_cmd_type type,
+						  ProtobufCMessage *resp)
+{
+	if (!resp)
+		return NULL;
+	switch (type) {
+	case MVCC_CMD_PUT:
+		return ((Etcdserverpb__PutResponse *)resp)->header;
+	case MVCC_CMD_DELETE_RANGE:
+		return ((Etcdserverpb__DeleteRangeResponse *)resp)->header;
+	default:
+		return ((Etcdserverpb__TxnResponse *)resp)->header;
+	}
+}
+
 static int apply_msg(struct mvcc_store *s, const struct mvcc_header *hdr,
 		     enum mvcc_cmd_type type, ProtobufCMessage *m,
 		     struct mvcc_result *res)
 {
 	struct arena a = { 0 };
 	enum etcd_err err = ETCD_OK;
+	ProtobufCMessage *resp;
 	int ret;
 
 	switch (type) {
-	case MVCC_CMD_PUT: {
-		Etcdserverpb__PutResponse *resp = NULL;
-
-		ret = txn_put(s, &a, (Etcdserverpb__PutRequest *)m, &resp, &err);
-		return finish(&a, ret, err, resp ? &resp->base : NULL,
-			      resp ? resp->header : NULL, hdr, res);
-	}
-	case MVCC_CMD_DELETE_RANGE: {
-		Etcdserverpb__DeleteRangeResponse *resp = NULL;
-
-		ret = txn_delete(s, &a, (Etcdserverpb__DeleteRangeRequest *)m,
-				 &resp);
-		return finish(&a, ret, err, resp ? &resp->base : NULL,
-			      resp ? resp->header : NULL, hdr, res);
-	}
-	case MVCC_CMD_TXN: {
-		Etcdserverpb__TxnResponse *resp = NULL;
-
-		ret = txn_txn(s, &a, (Etcdserverpb__TxnRequest *)m, &resp, &err);
-		return finish(&a, ret, err, resp ? &resp->base : NULL,
-			      resp ? resp->header : NULL, hdr, res);
-	}
+	case MVCC_CMD_PUT:
+	case MVCC_CMD_DELETE_RANGE:
+	case MVCC_CMD_TXN:
+		ret = txn_apply(s, &a, type, m, &resp, &err);
+		return finish(&a, ret, err, resp, write_header(type, resp), hdr,
+			      res);
 	case MVCC_CMD_COMPACT:
 		return apply_compact(s, hdr, (Etcdserverpb__CompactionRequest *)m,
 				     res);
@@ -258,6 +258,18 @@ int mvcc_store__apply(struct mvcc_store *s, const struct mvcc_header *hdr,
 	return ret;
 }
 
+/* A command buffer with its header written and room for @len bytes. */
+static uint8_t *cmd_alloc(enum mvcc_cmd_type type, size_t len)
+{
+	uint8_t *buf = malloc(len + MVCC_CMD_HDR_LEN);
+
+	if (buf) {
+		buf[0] = MVCC_CMD_VERSION;
+		buf[1] = type;
+	}
+	return buf;
+}
+
 int mvcc_cmd__wrap(enum mvcc_cmd_type type, const uint8_t *pb, size_t len,
 		   uint8_t **out, size_t *outlen)
 {
@@ -265,11 +277,9 @@ int mvcc_cmd__wrap(enum mvcc_cmd_type type, const uint8_t *pb, size_t len,
 
 	if (!cmd_descriptor(type))
 		return -EINVAL;
-	buf = malloc(len + MVCC_CMD_HDR_LEN);
+	buf = cmd_alloc(type, len);
 	if (!buf)
 		return -ENOMEM;
-	buf[0] = MVCC_CMD_VERSION;
-	buf[1] = type;
 	if (len)
 		memcpy(buf + MVCC_CMD_HDR_LEN, pb, len);
 	*out = buf;
@@ -285,11 +295,9 @@ int mvcc_cmd__encode(enum mvcc_cmd_type type, const ProtobufCMessage *msg,
 
 	if (cmd_descriptor(type) != msg->descriptor)
 		return -EINVAL;
-	buf = malloc(len + MVCC_CMD_HDR_LEN);
+	buf = cmd_alloc(type, len);
 	if (!buf)
 		return -ENOMEM;
-	buf[0] = MVCC_CMD_VERSION;
-	buf[1] = type;
 	*outlen = protobuf_c_message_pack(msg, buf + MVCC_CMD_HDR_LEN) +
 		  MVCC_CMD_HDR_LEN;
 	*out = buf;

@@ -360,48 +360,51 @@ static int run_txn(struct mvcc_store *s, struct arena *a,
 	return resp->header ? 0 : -ENOMEM;
 }
 
-int txn_put(struct mvcc_store *s, struct arena *a,
-	    const Etcdserverpb__PutRequest *r, Etcdserverpb__PutResponse **out,
-	    enum etcd_err *err)
+/* The etcd error that refuses @req before it changes anything. */
+static enum etcd_err txn_check(struct mvcc_store *s, enum mvcc_cmd_type type,
+			       const ProtobufCMessage *req)
+{
+	const Etcdserverpb__PutRequest *put = (const void *)req;
+	enum etcd_err err;
+
+	switch (type) {
+	case MVCC_CMD_PUT:
+		err = check_put(s, put);
+		return err ? err : txn_quota(s, mvcc_core__put_cost(put->key.len,
+							       put->value.len));
+	case MVCC_CMD_TXN:
+		err = txn_quota(s, txn_cost((const void *)req));
+		return err ? err : check_txn(s, (const void *)req, 0);
+	default:
+		return ETCD_OK;
+	}
+}
+
+int txn_apply(struct mvcc_store *s, struct arena *a, enum mvcc_cmd_type type,
+	      const ProtobufCMessage *req, ProtobufCMessage **resp,
+	      enum etcd_err *err)
 {
 	int ret;
 
-	*err = check_put(s, r);
-	if (!*err)
-		*err = txn_quota(s, mvcc_core__put_cost(r->key.len, r->value.len));
+	*resp = NULL;
+	*err = txn_check(s, type, req);
 	if (*err)
 		return 0;
 	mvcc_core__txn_begin(s);
-	ret = do_put(s, a, r, out);
-	mvcc_core__txn_end(s);
-	return ret;
-}
-
-int txn_delete(struct mvcc_store *s, struct arena *a,
-	       const Etcdserverpb__DeleteRangeRequest *r,
-	       Etcdserverpb__DeleteRangeResponse **out)
-{
-	int ret;
-
-	mvcc_core__txn_begin(s);
-	ret = do_delete(s, a, r, out);
-	mvcc_core__txn_end(s);
-	return ret;
-}
-
-int txn_txn(struct mvcc_store *s, struct arena *a,
-	    const Etcdserverpb__TxnRequest *r, Etcdserverpb__TxnResponse **out,
-	    enum etcd_err *err)
-{
-	int ret;
-
-	*err = txn_quota(s, txn_cost(r));
-	if (!*err)
-		*err = check_txn(s, r, 0);
-	if (*err)
-		return 0;
-	mvcc_core__txn_begin(s);
-	ret = run_txn(s, a, r, out);
+	switch (type) {
+	case MVCC_CMD_PUT:
+		ret = do_put(s, a, (const void *)req, (void *)resp);
+		break;
+	case MVCC_CMD_DELETE_RANGE:
+		ret = do_delete(s, a, (const void *)req, (void *)resp);
+		break;
+	case MVCC_CMD_TXN:
+		ret = run_txn(s, a, (const void *)req, (void *)resp);
+		break;
+	default:
+		ret = -EINVAL;
+		break;
+	}
 	mvcc_core__txn_end(s);
 	return ret;
 }

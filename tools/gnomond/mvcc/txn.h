@@ -10,14 +10,10 @@
 #include "ops.h"
 
 enum etcd_err txn_quota(struct mvcc_store *s, uint64_t cost);
-int txn_put(struct mvcc_store *s, struct arena *a,
-	    const Etcdserverpb__PutRequest *r, Etcdserverpb__PutResponse **out,
-	    enum etcd_err *err);
-int txn_delete(struct mvcc_store *s, struct arena *a,
-	       const Etcdserverpb__DeleteRangeRequest *r,
-	       Etcdserverpb__DeleteRangeResponse **out);
-int txn_txn(struct mvcc_store *s, struct arena *a,
-	    const Etcdserverpb__TxnRequest *r, Etcdserverpb__TxnResponse **out,
-	    enum etcd_err *err);
+/* Apply a Put, DeleteRange or Txn request as one write transaction;
+ * *resp gets its response (header included). */
+int txn_apply(struct mvcc_store *s, struct arena *a, enum mvcc_cmd_type type,
+	      const ProtobufCMessage *req, ProtobufCMessage **resp,
+	      enum etcd_err *err);
 
 #endif /* GNOMOND_MVCC_TXN_H */
