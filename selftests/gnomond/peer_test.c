@@ -114,7 +114,8 @@ static bool same_msg(const struct raft_msg *a, const struct raft_msg *b)
 	    a->index != b->index || a->log_term != b->log_term ||
 	    a->commit != b->commit || a->lease_end != b->lease_end ||
 	    a->read_ctx != b->read_ctx || a->n_entries != b->n_entries ||
-	    a->snap_len != b->snap_len)
+	    a->snap_len != b->snap_len || a->snap_offset != b->snap_offset ||
+	    a->snap_total != b->snap_total)
 		return false;
 	for (uint32_t i = 0; i < a->n_entries; i++) {
 		const struct raft_entry *x = &a->entries[i], *y = &b->entries[i];
@@ -148,7 +149,11 @@ static struct raft_msg sample(uint32_t type)
 	if (type == RAFT_MSG_SNAPSHOT) {
 		m.snap_data = (const uint8_t *)"snapshot bytes";
 		m.snap_len = 14;
+		m.snap_offset = 100;
+		m.snap_total = 200;
 	}
+	if (type == RAFT_MSG_SNAPSHOT_RESP)
+		m.snap_offset = 114;
 	if (type == RAFT_MSG_VOTE)
 		m.flags = RAFT_MSGF_TRANSFER;
 	if (type == RAFT_MSG_APPEND_RESP)
@@ -247,8 +252,10 @@ KTAP_TEST(peer_codec_rejects_malformed)
 		{ 20, 0x10000000 },	/* absurd entry count */
 		{ 20, 2 },	/* trailing bytes */
 		{ 72, 5 },	/* snapshot bytes in an append */
-		{ 80 + 12, 0xffffff },	/* entry length beyond the frame */
-		{ 80 + 8, 7 },	/* unknown entry type */
+		{ 96 + 12, 0xffffff },	/* entry length beyond the frame */
+		{ 96 + 8, 7 },	/* unknown entry type */
+		{ 80, 5 },	/* snapshot offset in an append */
+		{ 88, 5 },	/* snapshot total in an append */
 	};
 	struct peer_codec c;
 	struct raft_msg m = sample(RAFT_MSG_APPEND), out;

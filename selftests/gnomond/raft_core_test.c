@@ -6,8 +6,8 @@
  * commit only after persistence, group commit (one batch and one append per
  * follower for many proposals), votes held until durable, lease reads and
  * their automatic fallback to ReadIndex, the fencing token, leadership
- * transfer, lease promises blocking elections, snapshots to a lagging
- * follower, refusal of writes on followers and of malformed messages.
+ * transfer, lease promises blocking elections, snapshots in chunks to a
+ * lagging follower, refusal of writes on followers and of malformed messages.
  */
 #include <errno.h>
 #include "../ktap.h"
@@ -40,6 +40,8 @@ struct cluster {
 	struct raft_hard_state batch_hs[RAFT_MAX_MEMBERS + 1];
 	size_t sent[RAFT_MAX_MEMBERS + 1];
 	size_t batches, batch_entries, restores;
+	uint8_t restored[64];
+	size_t restored_len;
 	uint64_t read_id, read_index;
 	uint32_t read_mode;
 	int read_status;
@@ -87,7 +89,12 @@ static void ready(struct cluster *c, uint32_t i)
 		c->batch_hs[i] = rd.hs;
 	}
 	c->sent[i] += rd.n_msgs;
-	c->restores += rd.snapshot != NULL;
+	if (rd.snapshot) {
+		c->restores++;
+		c->restored_len = rd.snapshot->len < sizeof(c->restored) ?
+				  rd.snapshot->len : sizeof(c->restored);
+		memcpy(c->restored, rd.snapshot->data, c->restored_len);
+	}
 	for (size_t k = 0; k < rd.n_msgs; k++) {
 		struct frame *f = &c->q[c->qlen++];
 		size_t need = peer_msg__encoded_size(&rd.msgs[k]);
@@ -166,6 +173,7 @@ static void cluster_init(struct cluster *c, uint32_t n, uint64_t lease_ns,
 		raft_config__defaults(&cfg, i, n);
 		cfg.lease_ns = lease_ns;
 		cfg.trailing_entries = trailing;
+		cfg.max_snapshot_chunk = 3;	/* several chunks per snapshot */
 		if (raft__new(&c->r[i], &cfg, NULL))
 			abort();
 	}
@@ -382,14 +390,17 @@ KTAP_TEST(core_snapshot_to_lagging_follower)
 		deliver_all(&c);
 	}
 	KTAP_ASSERT(t, c.applied[l] == raft__commit(c.r[l]), "applied");
-	KTAP_ASSERT(t, !raft__snapshot_taken(c.r[l], c.applied[l], "S", 1),
+	KTAP_ASSERT(t, !raft__snapshot_taken(c.r[l], c.applied[l],
+					     "state machine image", 19),
 		    "snapshot");
 	KTAP_EXPECT(t, raft__first_index(c.r[l]) > 2, "log not compacted");
 	c.cut[lag] = false;
 	c.restores = 0;
 	for (int k = 0; k < 5; k++)
 		tick_all(&c);
-	KTAP_EXPECT(t, c.restores == 1, "%zu snapshot installs", c.restores);
+	KTAP_EXPECT(t, c.restores == 1 && c.restored_len == 19 &&
+		    !memcmp(c.restored, "state machine image", 19),
+		    "%zu snapshot installs", c.restores);
 	KTAP_EXPECT(t, raft__commit(c.r[lag]) == raft__commit(c.r[l]) &&
 		    c.applied[lag] == c.applied[l], "lagging member at %llu "
 		    "of %llu", (unsigned long long)raft__commit(c.r[lag]),

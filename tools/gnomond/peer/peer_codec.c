@@ -85,6 +85,8 @@ int peer_codec__encode(const struct peer_codec *c, const struct raft_msg *m,
 	put64(buf + 56, m->lease_end);
 	put64(buf + 64, m->read_ctx);
 	put64(buf + 72, m->snap_len);
+	put64(buf + 80, m->snap_offset);
+	put64(buf + 88, m->snap_total);
 	for (uint32_t i = 0; i < m->n_entries; i++) {
 		const struct raft_entry *e = &m->entries[i];
 
@@ -174,6 +176,8 @@ static int parse_fields(struct peer_codec *c, const uint8_t *buf, size_t body,
 	m->lease_end = get64(buf + 56);
 	m->read_ctx = get64(buf + 64);
 	m->snap_len = get64(buf + 72);
+	m->snap_offset = get64(buf + 80);
+	m->snap_total = get64(buf + 88);
 	if (m->type < 1 || m->type > RAFT_MSG_TYPE_MAX)
 		return malformed(c, why, "unknown message type");
 	if (m->flags & ~RAFT_MSGF_ALL)
@@ -190,6 +194,17 @@ static int parse_fields(struct peer_codec *c, const uint8_t *buf, size_t body,
 	if (m->type == RAFT_MSG_SNAPSHOT &&
 	    m->snap_len != body - PEER_HEADER_SIZE)
 		return malformed(c, why, "snapshot length does not match");
+	if (m->type == RAFT_MSG_SNAPSHOT &&
+	    (m->snap_len > m->snap_total ||
+	     m->snap_offset > m->snap_total - m->snap_len))
+		return malformed(c, why, "snapshot chunk beyond its total");
+	if (m->type != RAFT_MSG_SNAPSHOT && m->snap_total)
+		return malformed(c, why, "snapshot total in a non-snapshot "
+				 "message");
+	if (m->type != RAFT_MSG_SNAPSHOT &&
+	    m->type != RAFT_MSG_SNAPSHOT_RESP && m->snap_offset)
+		return malformed(c, why, "snapshot offset in a message "
+				 "without one");
 	if (m->n_entries && m->index + m->n_entries < m->index)
 		return malformed(c, why, "entry index overflows");
 	return 0;

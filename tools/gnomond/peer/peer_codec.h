@@ -18,10 +18,12 @@
  *	 48   8  commit
  *	 56   8  lease_end
  *	 64   8  read_ctx
- *	 72   8  snapshot length (SNAPSHOT only)
- *	 80      entries: term u64, type u32, len u32, data[len] each; the
+ *	 72   8  snapshot chunk length (SNAPSHOT only)
+ *	 80   8  snapshot chunk offset (SNAPSHOT, SNAPSHOT_RESP)
+ *	 88   8  snapshot total length (SNAPSHOT only)
+ *	 96      entries: term u64, type u32, len u32, data[len] each; the
  *	         entry index is implied (index + 1 + i)
- *	         or the snapshot bytes
+ *	         or the snapshot chunk's bytes
  *	end-32  32  HMAC-SHA256(cluster key, every byte before it)
  *
  * The stream between two members is a sequence of frames;
@@ -41,7 +43,7 @@
 
 #define PEER_MAGIC		0x50524e47U	/* "GNRP" little-endian */
 #define PEER_VERSION		1
-#define PEER_HEADER_SIZE	80
+#define PEER_HEADER_SIZE	96
 #define PEER_MAC_SIZE		SHA256_DIGEST_SIZE
 #define PEER_ENTRY_HEADER_SIZE	16
 #define PEER_MAX_FRAME		(256U << 20)

@@ -62,8 +62,8 @@
  *	           term, or a change to a committed entry): log it loudly
  *	-ENOMEM    out of memory
  *
- * Limits: a snapshot travels as one message (PEER_MAX_FRAME, 256 MiB);
- * chunked transfer is future work.
+ * A snapshot travels in chunks of max_snapshot_chunk bytes, one in flight
+ * per follower; the follower assembles it in memory and installs it whole.
  */
 #ifndef GNOMOND_RAFT_H
 #define GNOMOND_RAFT_H
@@ -91,7 +91,8 @@ enum raft_msg_type {
 	RAFT_MSG_APPEND_RESP	= 6,	/* index: match, or hint on reject */
 	RAFT_MSG_SNAPSHOT	= 7,	/* index/log_term: snapshot's last */
 	RAFT_MSG_TIMEOUT_NOW	= 8,	/* leadership transfer: campaign now */
-	RAFT_MSG_TYPE_MAX	= 8,
+	RAFT_MSG_SNAPSHOT_RESP	= 9,	/* a snapshot chunk arrived */
+	RAFT_MSG_TYPE_MAX	= 9,
 };
 
 #define RAFT_MSGF_REJECT	(1U << 0)
@@ -122,7 +123,10 @@ struct raft_entry {
  *                         index as a hint); lease_end promised (0: none);
  *                         read_ctx echoed
  *   SNAPSHOT              index, log_term = last entry the snapshot covers;
- *                         snap_data/snap_len; lease_end, read_ctx as APPEND
+ *                         snap_data/snap_len: the chunk at snap_offset of
+ *                         the snap_total bytes; lease_end, read_ctx as APPEND
+ *   SNAPSHOT_RESP         index = the snapshot's; snap_offset = the bytes
+ *                         the follower holds (the next chunk it wants)
  */
 struct raft_msg {
 	uint32_t type;		/* enum raft_msg_type */
@@ -140,6 +144,8 @@ struct raft_msg {
 	uint32_t __pad;
 	const uint8_t *snap_data;
 	uint64_t snap_len;
+	uint64_t snap_offset;
+	uint64_t snap_total;
 };
 
 /* What must survive a crash, besides the log and the snapshot. */
@@ -203,6 +209,7 @@ struct raft_config {
 	uint32_t max_batch_entries;	/* entries per append message */
 	uint64_t max_batch_bytes;	/* payload bytes per append message */
 	uint32_t trailing_entries;	/* entries kept after a snapshot */
+	uint64_t max_snapshot_chunk;	/* bytes per snapshot message */
 	uint32_t fault_flags;		/* RAFT_FAULT_*, tests only */
 	uint64_t seed;			/* election jitter; differ per member */
 };

@@ -24,6 +24,7 @@ void raft_config__defaults(struct raft_config *cfg, uint32_t self,
 	cfg->max_batch_entries = 1024;
 	cfg->max_batch_bytes = 1U << 20;
 	cfg->trailing_entries = 1024;
+	cfg->max_snapshot_chunk = 1U << 20;
 	cfg->seed = self;
 }
 
@@ -37,7 +38,7 @@ static int check_config(const struct raft_config *cfg)
 	    cfg->election_ticks < 2 * cfg->heartbeat_ticks)
 		return -EINVAL;
 	if (!cfg->max_inflight || !cfg->max_batch_entries ||
-	    !cfg->max_batch_bytes)
+	    !cfg->max_batch_bytes || !cfg->max_snapshot_chunk)
 		return -EINVAL;
 	return 0;
 }
@@ -108,6 +109,7 @@ void raft__free(struct raft *r)
 	if (!r)
 		return;
 	raft_log__free(&r->log);
+	raft_snapshot__drop_rx(r);
 	if (r->snap_owned)
 		free((void *)r->snap.data);
 	free(r->batches.v);
@@ -264,7 +266,9 @@ static bool msg_valid(const struct raft *r, const struct raft_msg *m)
 	if (m->n_entries && (m->type != RAFT_MSG_APPEND || !m->entries))
 		return false;
 	if (m->type == RAFT_MSG_SNAPSHOT &&
-	    (!m->index || !m->log_term || (m->snap_len && !m->snap_data)))
+	    (!m->index || !m->log_term || (m->snap_len && !m->snap_data) ||
+	     m->snap_len > m->snap_total ||
+	     m->snap_offset > m->snap_total - m->snap_len))
 		return false;
 	/* Entries follow index, with terms that never go down. */
 	for (uint32_t i = 0; i < m->n_entries; i++) {
@@ -292,7 +296,9 @@ int raft__step(struct raft *r, const struct raft_msg *m,
 	case RAFT_MSG_APPEND:
 		return raft_replicate__step_append(r, m);
 	case RAFT_MSG_SNAPSHOT:
-		return raft_replicate__step_snapshot(r, m);
+		return raft_snapshot__step(r, m);
+	case RAFT_MSG_SNAPSHOT_RESP:
+		return raft_snapshot__step_resp(r, m);
 	case RAFT_MSG_APPEND_RESP:
 		return raft_replicate__step_append_resp(r, m);
 	default:
@@ -535,6 +541,7 @@ const char *raft_msg_type__name(uint32_t type)
 		[RAFT_MSG_APPEND_RESP] = "append-resp",
 		[RAFT_MSG_SNAPSHOT] = "snapshot",
 		[RAFT_MSG_TIMEOUT_NOW] = "timeout-now",
+		[RAFT_MSG_SNAPSHOT_RESP] = "snapshot-resp",
 	};
 
 	return type >= 1 && type <= RAFT_MSG_TYPE_MAX ? names[type] : "?";

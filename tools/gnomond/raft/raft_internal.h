@@ -6,7 +6,8 @@
  *   raft_core.c       life cycle, roles and terms, persistence bookkeeping,
  *                     raft__ready(), observers
  *   raft_election.c   ticks, pre-vote, vote, check-quorum, transfer
- *   raft_replicate.c  append and snapshot, on both sides; commit
+ *   raft_replicate.c  append, on both sides; commit
+ *   raft_snapshot.c   snapshot transfer in chunks, on both sides
  *   raft_read.c       leader lease and ReadIndex
  *
  * Persistence bookkeeping.  Anything that changes durable state (hard state,
@@ -38,8 +39,11 @@ struct raft_progress {
 	bool probe_sent;
 	bool heartbeat_due;
 	bool active;		/* heard from since the last quorum check */
-	bool snapshot_sent;	/* waiting for the snapshot's ack */
-	uint32_t snap_wait;	/* ticks since the snapshot was sent */
+	bool snap_mode;		/* catching up through a snapshot */
+	bool snap_inflight;	/* a chunk awaits its answer */
+	uint64_t snap_index;	/* the snapshot being sent */
+	uint64_t snap_offset;	/* next chunk's offset */
+	uint32_t snap_wait;	/* heartbeats since the chunk was sent */
 	uint32_t stall;		/* heartbeats without progress */
 	uint64_t last_hb_match;
 	uint64_t lease_acked;	/* largest promise acked in this term */
@@ -87,6 +91,10 @@ struct raft {
 	bool snap_owned;
 	bool snap_to_persist;		/* installed from the leader */
 	bool snap_to_restore;
+	struct {			/* a snapshot being received */
+		uint64_t index, term, total, len, leader_term;
+		uint8_t *buf;
+	} rx;
 
 	/* Volatile state. */
 	enum raft_role role;
@@ -173,11 +181,24 @@ int raft_election__maybe_transfer(struct raft *r, uint32_t peer);
 
 /* raft_replicate.c */
 int raft_replicate__step_append(struct raft *r, const struct raft_msg *m);
-int raft_replicate__step_snapshot(struct raft *r, const struct raft_msg *m);
+int raft_replicate__accept_leader(struct raft *r, const struct raft_msg *m);
+int raft_replicate__ack(struct raft *r, const struct raft_msg *m,
+			uint64_t match);
+void raft_replicate__advance_commit(struct raft *r, uint64_t leader_commit,
+				    uint64_t match);
+void raft_replicate__fill_leader(struct raft *r, struct raft_msg *m,
+				 uint32_t to, uint64_t lease_ask);
 int raft_replicate__step_append_resp(struct raft *r, const struct raft_msg *m);
 int raft_replicate__flush(struct raft *r);
 int raft_replicate__maybe_commit(struct raft *r);
 uint64_t raft_replicate__promise(struct raft *r, uint64_t lease_end);
+
+/* raft_snapshot.c */
+int raft_snapshot__send(struct raft *r, uint32_t to, uint64_t lease_ask,
+			bool heartbeat);
+int raft_snapshot__step(struct raft *r, const struct raft_msg *m);
+int raft_snapshot__step_resp(struct raft *r, const struct raft_msg *m);
+void raft_snapshot__drop_rx(struct raft *r);
 
 /* raft_read.c */
 void raft_read__on_ack(struct raft *r, uint32_t peer, uint64_t lease_end,

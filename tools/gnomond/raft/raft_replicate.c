@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Log replication, both sides.
+ * Log replication, both sides (snapshots: raft_snapshot.c).
  *
  * Leader.  Per follower a progress record: `match` (known replicated) and
  * `next` (next to send).  A follower in probe mode gets one append per
@@ -10,9 +10,9 @@
  * raft__ready() only (raft_replicate__flush), so every proposal made since
  * the last call rides in the same message and the same persist batch: that
  * is the group commit.  A follower whose needed entries were compacted gets
- * the snapshot instead.  Heartbeats are empty appends at `match`; a
- * follower that makes no progress for two heartbeats while entries are in
- * flight (a lost message) falls back to probe mode.  The leader's own match
+ * the snapshot instead (snapshot mode).  Heartbeats are empty appends at
+ * `match`; a follower that makes no progress for two heartbeats while
+ * entries are in flight (a lost message) falls back to probe mode.  The leader's own match
  * is its durable (`stable`) index, so its WAL write runs in parallel with
  * the followers'.  An entry commits once a quorum matches it and it is of
  * the current term.
@@ -42,7 +42,8 @@ static int reject(struct raft *r, const struct raft_msg *m, uint64_t hint)
 	return raft_send(r, &resp);
 }
 
-static int ack(struct raft *r, const struct raft_msg *m, uint64_t match)
+int raft_replicate__ack(struct raft *r, const struct raft_msg *m,
+			uint64_t match)
 {
 	struct raft_msg resp = {
 		.type = RAFT_MSG_APPEND_RESP,
@@ -57,7 +58,7 @@ static int ack(struct raft *r, const struct raft_msg *m, uint64_t match)
 }
 
 /* Common to append and snapshot: 1 if the message is from our leader. */
-static int accept_leader(struct raft *r, const struct raft_msg *m)
+int raft_replicate__accept_leader(struct raft *r, const struct raft_msg *m)
 {
 	if (m->term < r->hs.term) {
 		/* A deposed leader: tell it the news. */
@@ -79,8 +80,8 @@ static int accept_leader(struct raft *r, const struct raft_msg *m)
 	return 1;
 }
 
-static void advance_commit(struct raft *r, uint64_t leader_commit,
-			   uint64_t match)
+void raft_replicate__advance_commit(struct raft *r, uint64_t leader_commit,
+				    uint64_t match)
 {
 	uint64_t c = leader_commit < match ? leader_commit : match;
 
@@ -92,7 +93,7 @@ int raft_replicate__step_append(struct raft *r, const struct raft_msg *m)
 {
 	uint64_t last = raft_log__last(&r->log);
 	uint64_t match = m->index + m->n_entries;
-	int rc = accept_leader(r, m);
+	int rc = raft_replicate__accept_leader(r, m);
 
 	if (rc <= 0)
 		return rc;
@@ -120,48 +121,8 @@ int raft_replicate__step_append(struct raft *r, const struct raft_msg *m)
 		if (rc)
 			return rc;
 	}
-	advance_commit(r, m->commit, match);
-	return ack(r, m, match);
-}
-
-int raft_replicate__step_snapshot(struct raft *r, const struct raft_msg *m)
-{
-	uint8_t *copy = NULL;
-	int rc = accept_leader(r, m);
-
-	if (rc <= 0)
-		return rc;
-	if (m->index <= r->hs.commit)
-		return ack(r, m, r->hs.commit);
-	if (raft_log__term(&r->log, m->index) == m->log_term) {
-		advance_commit(r, m->index, m->index);
-		return ack(r, m, m->index);
-	}
-	if (m->snap_len) {
-		copy = malloc(m->snap_len);
-		if (!copy)
-			return -ENOMEM;
-		memcpy(copy, m->snap_data, m->snap_len);
-	}
-	if (r->snap_owned)
-		free((void *)r->snap.data);
-	r->snap = (struct raft_snapshot){
-		.index = m->index, .term = m->log_term,
-		.data = copy, .len = m->snap_len,
-	};
-	r->snap_owned = true;
-	raft_log__reset(&r->log, m->index, m->log_term);
-	r->hs.commit = m->index;
-	r->unstable = m->index + 1;
-	if (r->stable > m->index)
-		r->stable = m->index;
-	for (size_t i = 0; i < r->batches.len; i++)
-		if (r->batches.v[i].limit > m->index)
-			r->batches.v[i].limit = m->index;
-	r->snap_to_persist = true;
-	r->snap_to_restore = true;
-	raft_mark_dirty(r);
-	return ack(r, m, m->index);
+	raft_replicate__advance_commit(r, m->commit, match);
+	return raft_replicate__ack(r, m, match);
 }
 
 int raft_replicate__step_append_resp(struct raft *r, const struct raft_msg *m)
@@ -181,12 +142,12 @@ int raft_replicate__step_append_resp(struct raft *r, const struct raft_msg *m)
 		uint64_t next = m->log_term < m->index + 1 ?
 				m->log_term : m->index + 1;
 
-		if (m->log_term < p->match)
-			return raft_read__complete(r);	/* stale */
+		/* Stale, or overtaken by the snapshot being sent. */
+		if (m->log_term < p->match || p->snap_mode)
+			return raft_read__complete(r);
 		p->next = next > p->match ? next : p->match + 1;
 		p->probe = true;
 		p->probe_sent = false;
-		p->snapshot_sent = false;
 		return raft_read__complete(r);
 	}
 	if (m->index > raft_log__last(&r->log))
@@ -195,10 +156,13 @@ int raft_replicate__step_append_resp(struct raft *r, const struct raft_msg *m)
 		p->match = m->index;
 	if (p->next <= p->match)
 		p->next = p->match + 1;
-	if (p->probe || p->snapshot_sent) {
+	if (p->snap_mode && p->match < r->log.offset)
+		return raft_replicate__maybe_commit(r);	/* still behind */
+	if (p->probe || p->snap_mode) {
 		p->probe = false;
 		p->probe_sent = false;
-		p->snapshot_sent = false;
+		p->snap_mode = false;
+		p->snap_inflight = false;
 		p->next = p->match + 1;
 	}
 	p->stall = 0;
@@ -227,8 +191,8 @@ int raft_replicate__maybe_commit(struct raft *r)
 	return raft_read__complete(r);
 }
 
-static void fill_leader_fields(struct raft *r, struct raft_msg *m,
-			       uint32_t to, uint64_t lease_ask)
+void raft_replicate__fill_leader(struct raft *r, struct raft_msg *m,
+				 uint32_t to, uint64_t lease_ask)
 {
 	m->to = to;
 	m->term = r->hs.term;
@@ -245,7 +209,7 @@ static int send_entries(struct raft *r, uint32_t to, uint64_t from,
 	uint64_t bytes = 0;
 	uint32_t n = 0;
 
-	fill_leader_fields(r, &m, to, lease_ask);
+	raft_replicate__fill_leader(r, &m, to, lease_ask);
 	m.index = from - 1;
 	m.log_term = raft_log__term(&r->log, from - 1);
 	m.entries = raft_log__get(&r->log, from);
@@ -259,23 +223,6 @@ static int send_entries(struct raft *r, uint32_t to, uint64_t from,
 	if (!n)
 		m.entries = NULL;
 	*sent = n;
-	return raft_send(r, &m);
-}
-
-static int send_snapshot(struct raft *r, uint32_t to, uint64_t lease_ask)
-{
-	struct raft_progress *p = &r->prs[to];
-	struct raft_msg m = { .type = RAFT_MSG_SNAPSHOT };
-
-	assert(r->snap.index >= r->log.offset);
-	fill_leader_fields(r, &m, to, lease_ask);
-	m.index = r->snap.index;
-	m.log_term = r->snap.term;
-	m.snap_data = r->snap.data;
-	m.snap_len = r->snap.len;
-	p->snapshot_sent = true;
-	p->snap_wait = 0;
-	p->probe = true;
 	return raft_send(r, &m);
 }
 
@@ -307,11 +254,9 @@ static int flush_peer(struct raft *r, uint32_t to, uint64_t lease_ask)
 	int rc;
 
 	p->heartbeat_due = false;
-	if (p->snapshot_sent &&
-	    (!hb || ++p->snap_wait < r->cfg.election_ticks))
-		return 0;	/* resent only if unanswered for a while */
-	if (p->next <= r->log.offset)
-		return send_snapshot(r, to, lease_ask);
+	if (p->snap_mode || p->next <= r->log.offset ||
+	    (hb && !p->probe && p->match < r->log.offset))
+		return raft_snapshot__send(r, to, lease_ask, hb);
 	if (p->probe) {
 		if (p->probe_sent && !hb)
 			return 0;
@@ -333,9 +278,7 @@ static int flush_peer(struct raft *r, uint32_t to, uint64_t lease_ask)
 		/* Heartbeat: an empty append at the known match. */
 		struct raft_msg m = { .type = RAFT_MSG_APPEND };
 
-		if (p->match < r->log.offset)
-			return send_snapshot(r, to, lease_ask);
-		fill_leader_fields(r, &m, to, lease_ask);
+		raft_replicate__fill_leader(r, &m, to, lease_ask);
 		m.index = p->match;
 		m.log_term = raft_log__term(&r->log, p->match);
 		return raft_send(r, &m);

@@ -321,6 +321,7 @@ int sim_node__start(struct sim *s, struct sim_node *n)
 	cfg.trailing_entries = 4;
 	cfg.max_batch_entries = 8;
 	cfg.max_inflight = 4;
+	cfg.max_snapshot_chunk = 5;	/* a 16-byte snapshot in 4 chunks */
 	cfg.fault_flags = s->cfg.fault_flags;
 	if (d->snap_index) {
 		boot.snapshot.index = d->snap_index;
