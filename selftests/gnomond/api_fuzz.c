@@ -24,27 +24,12 @@ static const struct mvcc_header hdr = { 1, 2, 3 };
 static void serve(void *arg, struct api_session *s, struct api_request *req)
 {
 	struct fuzz_ctx *f = arg;
-	enum mvcc_cmd_type type = api_method__cmd_type(req->method, req->decoded);
+	struct api_status st = { .db_size = 1 };
 	struct mvcc_result res = { 0 };
-	uint8_t *cmd;
-	size_t len;
-	int rc;
+	int rc = api_serve_local(f->store, &hdr, req, &res);
 
-	if (type) {
-		rc = mvcc_cmd__wrap(type, req->msg, req->len, &cmd, &len);
-		if (!rc) {
-			rc = mvcc_store__apply(f->store, &hdr, cmd, len, &res);
-			free(cmd);
-		}
-	} else if (req->method == API_KV_RANGE) {
-		rc = mvcc_store__range(f->store, &hdr, (void *)req->decoded, &res);
-	} else if (req->method == API_MAINTENANCE_ALARM) {
-		rc = mvcc_store__alarms(f->store, &hdr, &res);
-	} else {
-		struct api_status st = { .db_size = 1 };
-
+	if (rc == -EOPNOTSUPP)
 		rc = api_status__pack(&hdr, 1, &st, &res.resp, &res.len);
-	}
 	if (rc)
 		abort();
 	if (f->n++ % 2 == 0 || f->nheld == 64) {

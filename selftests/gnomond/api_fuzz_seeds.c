@@ -15,19 +15,12 @@ static const struct mvcc_header hdr = { 1, 2, 3 };
 
 static void serve(void *arg, struct api_session *s, struct api_request *req)
 {
-	struct mvcc_store *store = arg;
-	enum mvcc_cmd_type type = api_method__cmd_type(req->method, req->decoded);
 	struct mvcc_result res = { 0 };
-	uint8_t *cmd;
-	size_t len;
 
-	if (type && !mvcc_cmd__wrap(type, req->msg, req->len, &cmd, &len)) {
-		mvcc_store__apply(store, &hdr, cmd, len, &res);
-		free(cmd);
-	} else if (req->method == API_KV_RANGE) {
-		mvcc_store__range(store, &hdr, (void *)req->decoded, &res);
-	}
-	api_session__answer(s, req->stream_id, &res);
+	if (!api_serve_local(arg, &hdr, req, &res))
+		api_session__answer(s, req->stream_id, &res);
+	else
+		api_session__fail(s, req->stream_id, GRPC_UNIMPLEMENTED, "n/a");
 	mvcc_result__release(&res);
 }
 

@@ -27,27 +27,12 @@ static const struct mvcc_header hdr = { .cluster_id = 5, .member_id = 6,
 static void serve(void *ctx, struct api_session *s, struct api_request *req)
 {
 	struct backend *b = ctx;
-	enum mvcc_cmd_type type = api_method__cmd_type(req->method, req->decoded);
 	struct held *h = &b->held[b->nheld];
-	uint8_t *cmd;
-	size_t len;
 
 	b->calls++;
 	h->id = req->stream_id;
-	if (type) {
-		if (mvcc_cmd__wrap(type, req->msg, req->len, &cmd, &len))
-			abort();
-		if (mvcc_store__apply(b->store, &hdr, cmd, len, &h->res))
-			abort();
-		free(cmd);
-	} else if (req->method == API_KV_RANGE) {
-		if (mvcc_store__range(b->store, &hdr, (void *)req->decoded,
-				      &h->res))
-			abort();
-	} else {
-		api_session__fail(s, req->stream_id, GRPC_UNIMPLEMENTED, "n/a");
-		return;
-	}
+	if (api_serve_local(b->store, &hdr, req, &h->res))
+		abort();
 	if (!b->defer) {
 		api_session__answer(s, h->id, &h->res);
 		mvcc_result__release(&h->res);

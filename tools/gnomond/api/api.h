@@ -107,6 +107,14 @@ int api_session__fail_etcd(struct api_session *s, int32_t stream_id,
 int api_session__answer(struct api_session *s, int32_t stream_id,
 			const struct mvcc_result *res);
 
+/*
+ * Serve @req from a local store at once: a write is wrapped into a command
+ * and applied, a Range or Alarm GET read.  0, -ENOMEM, or -EOPNOTSUPP for
+ * Status and MemberList, which the daemon answers from its own state.
+ */
+int api_serve_local(struct mvcc_store *store, const struct mvcc_header *hdr,
+		    const struct api_request *req, struct mvcc_result *res);
+
 /* Maintenance.Status and Cluster.MemberList answers, packed (malloc). */
 struct api_status {
 	const char *version;		/* NULL: API_ETCD_VERSION */

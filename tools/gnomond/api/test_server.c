@@ -67,7 +67,8 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-static int serve_local(struct server *sv, struct api_request *req,
+/* Status and MemberList describe this one member; the rest is the store's. */
+static int serve(struct server *sv, struct api_request *req,
 		       struct mvcc_result *res)
 {
 	const char *url = sv->client_url;
@@ -86,11 +87,6 @@ static int serve_local(struct server *sv, struct api_request *req,
 	int64_t rev = mvcc_store__revision(sv->store);
 
 	switch (req->method) {
-	case API_KV_RANGE:
-		return mvcc_store__range(sv->store, &sv->hdr,
-					 (void *)req->decoded, res);
-	case API_MAINTENANCE_ALARM:
-		return mvcc_store__alarms(sv->store, &sv->hdr, res);
 	case API_MAINTENANCE_STATUS:
 		if (mvcc_store__nospace(sv->store)) {
 			snprintf(alarm, sizeof(alarm), "memberID:%llu alarm:NOSPACE",
@@ -104,7 +100,7 @@ static int serve_local(struct server *sv, struct api_request *req,
 		return api_members__pack(&sv->hdr, rev, &me, 1, &res->resp,
 					 &res->len);
 	default:
-		return -EINVAL;
+		return api_serve_local(sv->store, &sv->hdr, req, res);
 	}
 }
 
@@ -112,11 +108,7 @@ static void on_request(void *ctx, struct api_session *s,
 		       struct api_request *req)
 {
 	struct server *sv = ctx;
-	enum mvcc_cmd_type type = api_method__cmd_type(req->method,
-						       req->decoded);
 	struct answer *a;
-	uint8_t *cmd;
-	size_t len;
 	int rc;
 
 	if (sv->npending == MAX_PENDING) {
@@ -125,16 +117,7 @@ static void on_request(void *ctx, struct api_session *s,
 	}
 	a = &sv->pending[sv->npending];
 	memset(a, 0, sizeof(*a));
-	if (type) {
-		rc = mvcc_cmd__wrap(type, req->msg, req->len, &cmd, &len);
-		if (!rc) {
-			rc = mvcc_store__apply(sv->store, &sv->hdr, cmd, len,
-					       &a->res);
-			free(cmd);
-		}
-	} else {
-		rc = serve_local(sv, req, &a->res);
-	}
+	rc = serve(sv, req, &a->res);
 	if (rc) {
 		fprintf(stderr, "gnomond-api-test-server: apply: %s\n",
 			strerror(-rc));
