@@ -9,29 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "peer_codec.h"
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
+#include "le_bytes.h"
 
 int peer_codec__init(struct peer_codec *c, const void *key, size_t len)
 {
@@ -69,30 +47,30 @@ int peer_codec__encode(const struct peer_codec *c, const struct raft_msg *m,
 		return -EMSGSIZE;
 	if (cap < size)
 		return -ENOSPC;
-	put32(buf, PEER_MAGIC);
+	le_put32(buf, PEER_MAGIC);
 	buf[4] = PEER_VERSION;
 	buf[5] = (uint8_t)m->type;
 	buf[6] = (uint8_t)m->flags;
 	buf[7] = (uint8_t)(m->flags >> 8);
-	put32(buf + 8, (uint32_t)size);
-	put32(buf + 12, m->from);
-	put32(buf + 16, m->to);
-	put32(buf + 20, m->n_entries);
-	put64(buf + 24, m->term);
-	put64(buf + 32, m->index);
-	put64(buf + 40, m->log_term);
-	put64(buf + 48, m->commit);
-	put64(buf + 56, m->lease_end);
-	put64(buf + 64, m->read_ctx);
-	put64(buf + 72, m->snap_len);
-	put64(buf + 80, m->snap_offset);
-	put64(buf + 88, m->snap_total);
+	le_put32(buf + 8, (uint32_t)size);
+	le_put32(buf + 12, m->from);
+	le_put32(buf + 16, m->to);
+	le_put32(buf + 20, m->n_entries);
+	le_put64(buf + 24, m->term);
+	le_put64(buf + 32, m->index);
+	le_put64(buf + 40, m->log_term);
+	le_put64(buf + 48, m->commit);
+	le_put64(buf + 56, m->lease_end);
+	le_put64(buf + 64, m->read_ctx);
+	le_put64(buf + 72, m->snap_len);
+	le_put64(buf + 80, m->snap_offset);
+	le_put64(buf + 88, m->snap_total);
 	for (uint32_t i = 0; i < m->n_entries; i++) {
 		const struct raft_entry *e = &m->entries[i];
 
-		put64(p, e->term);
-		put32(p + 8, e->type);
-		put32(p + 12, e->len);
+		le_put64(p, e->term);
+		le_put32(p + 8, e->type);
+		le_put32(p + 12, e->len);
 		if (e->len)
 			memcpy(p + 16, e->data, e->len);
 		p += PEER_ENTRY_HEADER_SIZE + e->len;
@@ -111,9 +89,9 @@ int peer_frame__length(const uint8_t *buf, size_t n, size_t *frame_len)
 
 	if (n < 12)
 		return -EAGAIN;
-	if (get32(buf) != PEER_MAGIC || buf[4] != PEER_VERSION)
+	if (le_get32(buf) != PEER_MAGIC || buf[4] != PEER_VERSION)
 		return -EBADMSG;
-	len = get32(buf + 8);
+	len = le_get32(buf + 8);
 	if (len > PEER_MAX_FRAME)
 		return -EMSGSIZE;
 	if (len < PEER_HEADER_SIZE + PEER_MAC_SIZE)
@@ -166,18 +144,18 @@ static int parse_fields(struct peer_codec *c, const uint8_t *buf, size_t body,
 {
 	m->type = buf[5];
 	m->flags = (uint32_t)buf[6] | (uint32_t)buf[7] << 8;
-	m->from = get32(buf + 12);
-	m->to = get32(buf + 16);
-	m->n_entries = get32(buf + 20);
-	m->term = get64(buf + 24);
-	m->index = get64(buf + 32);
-	m->log_term = get64(buf + 40);
-	m->commit = get64(buf + 48);
-	m->lease_end = get64(buf + 56);
-	m->read_ctx = get64(buf + 64);
-	m->snap_len = get64(buf + 72);
-	m->snap_offset = get64(buf + 80);
-	m->snap_total = get64(buf + 88);
+	m->from = le_get32(buf + 12);
+	m->to = le_get32(buf + 16);
+	m->n_entries = le_get32(buf + 20);
+	m->term = le_get64(buf + 24);
+	m->index = le_get64(buf + 32);
+	m->log_term = le_get64(buf + 40);
+	m->commit = le_get64(buf + 48);
+	m->lease_end = le_get64(buf + 56);
+	m->read_ctx = le_get64(buf + 64);
+	m->snap_len = le_get64(buf + 72);
+	m->snap_offset = le_get64(buf + 80);
+	m->snap_total = le_get64(buf + 88);
 	if (m->type < 1 || m->type > RAFT_MSG_TYPE_MAX)
 		return malformed(c, why, "unknown message type");
 	if (m->flags & ~RAFT_MSGF_ALL)
@@ -222,9 +200,9 @@ static int parse_entries(struct peer_codec *c, const uint8_t *buf, size_t body,
 
 		if (body - off < PEER_ENTRY_HEADER_SIZE)
 			return malformed(c, why, "truncated entry header");
-		e->term = get64(buf + off);
-		e->type = get32(buf + off + 8);
-		e->len = get32(buf + off + 12);
+		e->term = le_get64(buf + off);
+		e->type = le_get32(buf + off + 8);
+		e->len = le_get32(buf + off + 12);
 		e->index = m->index + 1 + i;
 		off += PEER_ENTRY_HEADER_SIZE;
 		if (e->type > RAFT_ENTRY_TYPE_MAX)

@@ -9,29 +9,7 @@
 #include <string.h>
 #include "crc32c.h"
 #include "wal_format.h"
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)v);
-	put32(p + 4, (uint32_t)(v >> 32));
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
+#include "../peer/le_bytes.h"
 
 static bool all_zero(const uint8_t *p, size_t len)
 {
@@ -51,21 +29,21 @@ static int corrupt(const char **why, const char *s)
 /* The header CRC sits in the last 4 bytes and covers everything before. */
 static void seal(uint8_t *buf, size_t size)
 {
-	put32(buf + size - 4, crc32c(0, buf, size - 4));
+	le_put32(buf + size - 4, crc32c(0, buf, size - 4));
 }
 
 static bool sealed(const uint8_t *buf, size_t size)
 {
-	return get32(buf + size - 4) == crc32c(0, buf, size - 4);
+	return le_get32(buf + size - 4) == crc32c(0, buf, size - 4);
 }
 
 void wal_segment__encode_header(uint8_t buf[WAL_SEG_HEADER_SIZE],
 				uint64_t seg_no)
 {
 	memset(buf, 0, WAL_SEG_HEADER_SIZE);
-	put32(buf, WAL_SEG_MAGIC);
-	put32(buf + 4, WAL_VERSION);
-	put64(buf + 8, seg_no);
+	le_put32(buf, WAL_SEG_MAGIC);
+	le_put32(buf + 4, WAL_VERSION);
+	le_put64(buf + 8, seg_no);
 	seal(buf, WAL_SEG_HEADER_SIZE);
 }
 
@@ -76,11 +54,11 @@ int wal_segment__decode_header(const uint8_t *buf, size_t len,
 		return corrupt(why, "segment shorter than its header");
 	if (all_zero(buf, WAL_SEG_HEADER_SIZE))
 		return -ENODATA;
-	if (!sealed(buf, WAL_SEG_HEADER_SIZE) || get32(buf) != WAL_SEG_MAGIC)
+	if (!sealed(buf, WAL_SEG_HEADER_SIZE) || le_get32(buf) != WAL_SEG_MAGIC)
 		return corrupt(why, "bad segment header");
-	if (get32(buf + 4) != WAL_VERSION)
+	if (le_get32(buf + 4) != WAL_VERSION)
 		return corrupt(why, "unknown segment version");
-	*seg_no = get64(buf + 8);
+	*seg_no = le_get64(buf + 8);
 	return 0;
 }
 
@@ -109,21 +87,21 @@ int wal_record__encode(uint8_t *buf, size_t cap,
 
 		if (e->index != entries[0].index + i)
 			return -EINVAL;
-		put64(p, e->term);
-		put32(p + 8, e->type);
-		put32(p + 12, e->len);
+		le_put64(p, e->term);
+		le_put32(p + 8, e->type);
+		le_put32(p + 12, e->len);
 		if (e->len)
 			memcpy(p + 16, e->data, e->len);
 		p += WAL_ENTRY_HEADER_SIZE + e->len;
 	}
 	memset(p, 0, (size_t)(buf + size - p));
-	put32(buf, WAL_REC_MAGIC);
-	put32(buf + 4, WAL_REC_ENTRIES);
-	put64(buf + 8, entries[0].index);
-	put64(buf + 16, durable_end);
-	put32(buf + 24, (uint32_t)n);
-	put32(buf + 28, (uint32_t)(p - buf - WAL_REC_HEADER_SIZE));
-	put32(buf + 32, crc32c(0, buf + WAL_REC_HEADER_SIZE,
+	le_put32(buf, WAL_REC_MAGIC);
+	le_put32(buf + 4, WAL_REC_ENTRIES);
+	le_put64(buf + 8, entries[0].index);
+	le_put64(buf + 16, durable_end);
+	le_put32(buf + 24, (uint32_t)n);
+	le_put32(buf + 28, (uint32_t)(p - buf - WAL_REC_HEADER_SIZE));
+	le_put32(buf + 32, crc32c(0, buf + WAL_REC_HEADER_SIZE,
 			       (size_t)(p - buf - WAL_REC_HEADER_SIZE)));
 	seal(buf, WAL_REC_HEADER_SIZE);
 	*len = (size_t)size;
@@ -142,21 +120,21 @@ int wal_record__decode(const uint8_t *buf, size_t len, struct wal_record *rec,
 	}
 	if (all_zero(buf, WAL_REC_HEADER_SIZE))
 		return -ENODATA;
-	if (!sealed(buf, WAL_REC_HEADER_SIZE) || get32(buf) != WAL_REC_MAGIC)
+	if (!sealed(buf, WAL_REC_HEADER_SIZE) || le_get32(buf) != WAL_REC_MAGIC)
 		return corrupt(why, "record header checksum mismatch");
-	if (get32(buf + 4) != WAL_REC_ENTRIES)
+	if (le_get32(buf + 4) != WAL_REC_ENTRIES)
 		return corrupt(why, "unknown record type");
-	rec->first_index = get64(buf + 8);
-	rec->durable_end = get64(buf + 16);
-	rec->count = get32(buf + 24);
-	rec->data_len = get32(buf + 28);
+	rec->first_index = le_get64(buf + 8);
+	rec->durable_end = le_get64(buf + 16);
+	rec->count = le_get32(buf + 24);
+	rec->data_len = le_get32(buf + 28);
 	if (!rec->first_index || !rec->count)
 		return corrupt(why, "empty record or index 0");
 	padded = wal_align((uint64_t)WAL_REC_HEADER_SIZE + rec->data_len);
 	if (padded > len)
 		return corrupt(why, "record data cut short");
 	rec->data = buf + WAL_REC_HEADER_SIZE;
-	if (crc32c(0, rec->data, rec->data_len) != get32(buf + 32))
+	if (crc32c(0, rec->data, rec->data_len) != le_get32(buf + 32))
 		return corrupt(why, "record data checksum mismatch");
 	if (!all_zero(rec->data + rec->data_len,
 		      (size_t)(padded - WAL_REC_HEADER_SIZE - rec->data_len)))
@@ -170,9 +148,9 @@ int wal_record__next_entry(const struct wal_record *rec, uint32_t i,
 {
 	if (rec->data_len - *off < WAL_ENTRY_HEADER_SIZE)
 		return corrupt(why, "entry header beyond the record");
-	e->term = get64(rec->data + *off);
-	e->type = get32(rec->data + *off + 8);
-	e->len = get32(rec->data + *off + 12);
+	e->term = le_get64(rec->data + *off);
+	e->type = le_get32(rec->data + *off + 8);
+	e->len = le_get32(rec->data + *off + 12);
 	e->index = rec->first_index + i;
 	*off += WAL_ENTRY_HEADER_SIZE;
 	if (e->len > rec->data_len - *off)
@@ -188,14 +166,14 @@ void wal_meta__encode(uint8_t buf[WAL_META_SIZE],
 		      const struct raft_hard_state *hs, uint64_t seq)
 {
 	memset(buf, 0, WAL_META_SIZE);
-	put32(buf, WAL_META_MAGIC);
-	put32(buf + 4, WAL_VERSION);
-	put64(buf + 8, seq);
-	put64(buf + 16, hs->term);
-	put64(buf + 24, hs->vote);
-	put64(buf + 32, hs->commit);
-	put64(buf + 40, hs->promise_term);
-	put64(buf + 48, hs->promise_end);
+	le_put32(buf, WAL_META_MAGIC);
+	le_put32(buf + 4, WAL_VERSION);
+	le_put64(buf + 8, seq);
+	le_put64(buf + 16, hs->term);
+	le_put64(buf + 24, hs->vote);
+	le_put64(buf + 32, hs->commit);
+	le_put64(buf + 40, hs->promise_term);
+	le_put64(buf + 48, hs->promise_end);
 	seal(buf, WAL_META_SIZE);
 }
 
@@ -207,16 +185,16 @@ int wal_meta__decode(const uint8_t *buf, size_t len,
 		return -ENODATA;
 	if (len != WAL_META_SIZE)
 		return corrupt(why, "metadata file of the wrong size");
-	if (!sealed(buf, WAL_META_SIZE) || get32(buf) != WAL_META_MAGIC)
+	if (!sealed(buf, WAL_META_SIZE) || le_get32(buf) != WAL_META_MAGIC)
 		return corrupt(why, "metadata checksum mismatch");
-	if (get32(buf + 4) != WAL_VERSION)
+	if (le_get32(buf + 4) != WAL_VERSION)
 		return corrupt(why, "unknown metadata version");
-	*seq = get64(buf + 8);
-	hs->term = get64(buf + 16);
-	hs->vote = get64(buf + 24);
-	hs->commit = get64(buf + 32);
-	hs->promise_term = get64(buf + 40);
-	hs->promise_end = get64(buf + 48);
+	*seq = le_get64(buf + 8);
+	hs->term = le_get64(buf + 16);
+	hs->vote = le_get64(buf + 24);
+	hs->commit = le_get64(buf + 32);
+	hs->promise_term = le_get64(buf + 40);
+	hs->promise_end = le_get64(buf + 48);
 	if (!*seq || hs->vote > RAFT_MAX_MEMBERS)
 		return corrupt(why, "metadata fields out of range");
 	return 0;
@@ -226,12 +204,12 @@ void wal_snap__encode_header(uint8_t buf[WAL_SNAP_HEADER_SIZE],
 			     const struct raft_snapshot *snap)
 {
 	memset(buf, 0, WAL_SNAP_HEADER_SIZE);
-	put32(buf, WAL_SNAP_MAGIC);
-	put32(buf + 4, WAL_VERSION);
-	put64(buf + 8, snap->index);
-	put64(buf + 16, snap->term);
-	put64(buf + 24, snap->len);
-	put32(buf + 32, crc32c(0, snap->data, (size_t)snap->len));
+	le_put32(buf, WAL_SNAP_MAGIC);
+	le_put32(buf + 4, WAL_VERSION);
+	le_put64(buf + 8, snap->index);
+	le_put64(buf + 16, snap->term);
+	le_put64(buf + 24, snap->len);
+	le_put32(buf + 32, crc32c(0, snap->data, (size_t)snap->len));
 	seal(buf, WAL_SNAP_HEADER_SIZE);
 }
 
@@ -240,17 +218,17 @@ int wal_snap__decode(const uint8_t *buf, size_t len,
 {
 	if (len < WAL_SNAP_HEADER_SIZE)
 		return corrupt(why, "snapshot shorter than its header");
-	if (!sealed(buf, WAL_SNAP_HEADER_SIZE) || get32(buf) != WAL_SNAP_MAGIC)
+	if (!sealed(buf, WAL_SNAP_HEADER_SIZE) || le_get32(buf) != WAL_SNAP_MAGIC)
 		return corrupt(why, "snapshot header checksum mismatch");
-	if (get32(buf + 4) != WAL_VERSION)
+	if (le_get32(buf + 4) != WAL_VERSION)
 		return corrupt(why, "unknown snapshot version");
-	snap->index = get64(buf + 8);
-	snap->term = get64(buf + 16);
-	snap->len = get64(buf + 24);
+	snap->index = le_get64(buf + 8);
+	snap->term = le_get64(buf + 16);
+	snap->len = le_get64(buf + 24);
 	if (snap->len != len - WAL_SNAP_HEADER_SIZE)
 		return corrupt(why, "snapshot length does not match the file");
 	snap->data = buf + WAL_SNAP_HEADER_SIZE;
-	if (crc32c(0, snap->data, (size_t)snap->len) != get32(buf + 32))
+	if (crc32c(0, snap->data, (size_t)snap->len) != le_get32(buf + 32))
 		return corrupt(why, "snapshot data checksum mismatch");
 	if (!snap->index || !snap->term)
 		return corrupt(why, "snapshot index or term 0");
