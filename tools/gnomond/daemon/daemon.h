@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * gnomond, the daemon: the state shared by its parts and the calls between
+ * them.  One thread runs one io_uring loop (loop.c); every I/O is an
+ * operation (struct gd_op) whose completion calls its handler.  The parts:
+ *
+ *   loop.c      the ring, the tick timer, the turn: feed completions, then
+ *               hand the Raft core's ready work out (node.c)
+ *   storage.c   the WAL through the ring: one write + sync chain in flight,
+ *               batches handed out meanwhile merge into the next (group
+ *               commit)
+ *   peers.c     member-to-member TCP: connect with backoff, accept, framed
+ *               receive, send queues; Raft frames (peer/peer_codec.h) and
+ *               forwarding frames (forward.h) share the stream
+ *   clients.c   client TCP: one api_session (api/api.h) per connection
+ *   node.c      the Raft glue: ready work, apply, snapshots, status
+ *   requests.c  where a client request goes: proposed, read under the
+ *               lease or ReadIndex, served locally, or forwarded to the
+ *               leader, and how its answer finds its way back
+ *
+ * Nothing here blocks in the loop except the rare paths storage.c names
+ * (a new WAL segment, a snapshot file) and start-up.
+ */
+#ifndef GNOMOND_DAEMON_H
+#define GNOMOND_DAEMON_H
+
+#include <liburing.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <gnomon.h>
+
+#include "../api/api.h"
+#include "../peer/peer_codec.h"
+#include "../raft/raft.h"
+#include "../wal/wal_posix.h"
+#include "config.h"
+#include "gd_buf.h"
+
+struct gnomond;
+struct gd_op;
+
+typedef void (*gd_op_fn)(struct gnomond *d, struct gd_op *op, int res,
+			 uint32_t flags);
+
+/* One submitted operation: user_data points here. */
+struct gd_op {
+	gd_op_fn fn;
+};
+
+/* Where an answer goes: a local client stream, or a member that forwarded
+ * the request (peer != 0). */
+struct gd_target {
+	uint32_t peer;
+	uint32_t slot, gen;
+	int32_t stream;
+	uint64_t fwd_id;
+};
+
+struct gd_pending {
+	struct gd_target t;
+	uint64_t index, term;		/* writes: the proposal */
+	uint64_t read_id;		/* reads: raft__read id */
+	uint64_t deadline;		/* in ticks */
+	bool read_ready;
+	Etcdserverpb__RangeRequest *range;	/* reads: owned */
+};
+
+struct gd_pending_vec {
+	struct gd_pending *v;
+	size_t head, len, cap;		/* live: v[head..len) */
+};
+
+struct gd_conn;		/* peers.c */
+struct gd_client;	/* clients.c */
+struct gd_storage;	/* storage.c */
+
+struct gd_listener {
+	struct gd_op op;
+	int fd;
+	bool multishot;
+	bool client;
+};
+
+struct gd_peer {
+	uint32_t id;
+	struct gd_conn *out;		/* our connection to it, NULL: down */
+	uint64_t retry_tick;
+	uint32_t backoff;		/* ticks */
+	char client_urls[GD_MAX_URLS * GD_URL_LEN];	/* from its hello */
+	bool logged_down;
+};
+
+#define GD_MAX_CLIENTS	4096
+#define GD_MAX_LISTENERS (2 * GD_MAX_URLS)
+#define GD_MAX_ACCEPTED	64
+
+#define gd_container_of(ptr, type, member) \
+	((type *)((char *)(ptr) - offsetof(type, member)))
+
+struct gnomond {
+	struct gd_config cfg;
+	struct io_uring ring;
+	bool stop;
+	int exit_code;
+	uint64_t ticks;
+	struct gd_op tick_op;
+	struct __kernel_timespec tick_ts;
+
+	struct gnomon_client *clock;
+	struct gnomon_tt now;		/* read once per turn and per tick */
+
+	struct raft *raft;
+	struct gd_storage *storage;
+	struct mvcc_store *store;
+	uint64_t applied;
+	uint64_t snap_index;		/* of the last snapshot taken */
+	uint8_t *snap_data;		/* its bytes: the core points at them */
+
+	struct peer_codec codec;
+	struct gd_peer peers[RAFT_MAX_MEMBERS + 1];	/* by member id */
+	struct gd_conn *accepted[GD_MAX_ACCEPTED];
+	struct gd_listener listeners[GD_MAX_LISTENERS];
+	unsigned int n_listeners;
+
+	struct gd_client *clients[GD_MAX_CLIENTS];
+	uint32_t client_gen;
+
+	struct gd_pending_vec writes;	/* by index, ascending */
+	struct gd_pending_vec reads;	/* waiting for read index / apply */
+	struct gd_pending_vec forwards;	/* sent to the leader */
+	uint64_t next_id;
+
+	/* What the status line last said. */
+	enum raft_role last_role;
+	uint64_t last_term;
+	uint32_t last_leader;
+	int last_read_mode;
+	int status_fd;
+};
+
+/* loop.c */
+struct io_uring_sqe *gd_sqe(struct gnomond *d, struct gd_op *op);
+void gd_now(struct gnomond *d);
+int gd_loop__init(struct gnomond *d);
+int gd_loop__run(struct gnomond *d);
+void gd_loop__fatal(struct gnomond *d, const char *what, int err);
+
+/* storage.c */
+int gd_storage__open(struct gnomond *d, struct wal_loaded *ld);
+void gd_storage__close(struct gnomond *d);
+/* Take one ready batch (copied); it is written with the next chain. */
+int gd_storage__persist(struct gnomond *d, const struct raft_ready *rd);
+/* Start a chain if none is in flight and something waits; true if a
+ * batch completed at once (the core may have more work). */
+bool gd_storage__kick(struct gnomond *d);
+bool gd_storage__idle(const struct gnomond *d);
+/* Write a snapshot the state machine took, then drop covered segments. */
+int gd_storage__save_snapshot(struct gnomond *d,
+			      const struct raft_snapshot *snap);
+
+/* peers.c */
+int gd_peers__init(struct gnomond *d, const uint8_t *key, size_t key_len);
+void gd_peers__close(struct gnomond *d);
+void gd_peers__tick(struct gnomond *d);
+void gd_peers__accepted(struct gnomond *d, int fd);
+void gd_peers__send_raft(struct gnomond *d, const struct raft_msg *m);
+/* A forwarding frame to member peer; false if it has no connection. */
+bool gd_peers__send_fwd(struct gnomond *d, uint32_t peer, uint32_t type,
+			uint64_t id, uint32_t method, int32_t status,
+			const void *body, size_t len);
+void gd_peers__flush(struct gnomond *d);
+
+/* clients.c */
+void gd_clients__accepted(struct gnomond *d, int fd);
+struct api_session *gd_clients__session(struct gnomond *d, uint32_t slot,
+					uint32_t gen);
+void gd_clients__flush(struct gnomond *d);
+void gd_clients__close_all(struct gnomond *d);
+
+/* node.c */
+int gd_node__start(struct gnomond *d, struct wal_loaded *ld);
+void gd_node__stop(struct gnomond *d);
+void gd_node__turn(struct gnomond *d);
+void gd_node__tick(struct gnomond *d);
+struct mvcc_header gd_node__header(const struct gnomond *d);
+
+/* requests.c */
+void gd_requests__deliver(struct gnomond *d, const struct gd_target *t,
+			  const struct mvcc_result *res);
+void gd_requests__client(struct gnomond *d, uint32_t slot, uint32_t gen,
+			 struct api_request *req);
+void gd_requests__forwarded(struct gnomond *d, uint32_t from, uint64_t id,
+			    uint32_t method, const uint8_t *body, size_t len);
+void gd_requests__result(struct gnomond *d, uint64_t id, int32_t status,
+			 const uint8_t *body, size_t len);
+void gd_requests__applied(struct gnomond *d, const struct raft_entry *e,
+			  struct mvcc_result *res);
+void gd_requests__read_index(struct gnomond *d, const struct raft_read *rd);
+void gd_requests__serve_reads(struct gnomond *d);
+void gd_requests__expire(struct gnomond *d);
+void gd_requests__drop_all(struct gnomond *d);
+
+#endif /* GNOMOND_DAEMON_H */

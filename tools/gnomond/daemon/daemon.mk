@@ -1,0 +1,22 @@
+# SPDX-License-Identifier: GPL-2.0
+# gnomond, the daemon (tools/gnomond/daemon/): the io_uring loop around the
+# Raft core, WAL and peer codec (libgnomond-core.a, tools/gnomond/build.mk)
+# and the etcd API and MVCC store (libgnomond-kv.a, api/api.mk).  Included
+# at the end of tools/gnomond/build.mk.
+
+GNOMOND_DAEMON_SRCS := $(wildcard tools/gnomond/daemon/*.c)
+GNOMOND_DAEMON_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(GNOMOND_DAEMON_SRCS))
+GNOMOND_BIN := $(BUILD)/bin/gnomond
+
+$(GNOMOND_DAEMON_OBJS): | $(GNOMOND_PROTO_HDRS)
+
+$(GNOMOND_BIN): $(GNOMOND_DAEMON_OBJS) $(GNOMOND_KV_A) $(GNOMOND_CORE_A) \
+		$(LIBGNOMON_A)
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $^ $(GNOMOND_KV_LIBS) -luring -lpthread
+
+ALL_TARGETS += $(GNOMOND_BIN)
+INSTALL_SBINS += $(GNOMOND_BIN)
+MAN_PAGES += tools/gnomond/daemon/gnomond.8
+
+-include $(GNOMOND_DAEMON_OBJS:.o=.d)

@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Listening sockets for the client and peer URLs, and accepting on them
+ * through the ring: one multishot accept per listener where the kernel has
+ * it (5.19+), which stays armed across connections; if the kernel refuses
+ * it (-EINVAL), the listener falls back to one single-shot accept re-armed
+ * after each connection.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "listen.h"
+#include "log.h"
+
+static void on_accept(struct gnomond *d, struct gd_op *op, int res,
+		      uint32_t flags);
+
+static void arm_accept(struct gnomond *d, struct gd_listener *l)
+{
+	struct io_uring_sqe *sqe = gd_sqe(d, &l->op);
+
+	if (!sqe)
+		return;
+	if (l->multishot)
+		io_uring_prep_multishot_accept(sqe, l->fd, NULL, NULL,
+					       SOCK_CLOEXEC);
+	else
+		io_uring_prep_accept(sqe, l->fd, NULL, NULL, SOCK_CLOEXEC);
+}
+
+static void on_accept(struct gnomond *d, struct gd_op *op, int res,
+		      uint32_t flags)
+{
+	struct gd_listener *l = (struct gd_listener *)op;
+	int one = 1;
+
+	if (res == -EINVAL && l->multishot) {
+		gd_info("multishot accept unsupported: single-shot accepts");
+		l->multishot = false;
+		arm_accept(d, l);
+		return;
+	}
+	if (res >= 0) {
+		setsockopt(res, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		if (l->client)
+			gd_clients__accepted(d, res);
+		else
+			gd_peers__accepted(d, res);
+	} else if (res != -ECANCELED) {
+		gd_warn("accept: %s", strerror(-res));
+	}
+	if (d->stop)
+		return;
+	if (!l->multishot || !(flags & IORING_CQE_F_MORE))
+		arm_accept(d, l);
+}
+
+static int listen_on(const struct gd_url *u)
+{
+	int one = 1, fd;
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)&u->addr, sizeof(u->addr)) ||
+	    listen(fd, 1024)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static int open_list(struct gnomond *d, const struct gd_url_list *urls,
+		     bool client)
+{
+	for (unsigned int i = 0; i < urls->n; i++) {
+		struct gd_listener *l = &d->listeners[d->n_listeners];
+		int fd = listen_on(&urls->v[i]);
+
+		if (fd < 0) {
+			gd_err("listen on %s: %s", urls->v[i].text,
+			       strerror(-fd));
+			return fd;
+		}
+		l->op.fn = on_accept;
+		l->fd = fd;
+		l->client = client;
+		l->multishot = true;
+		d->n_listeners++;
+		gd_info("listening for %s on %s", client ? "clients" : "peers",
+			urls->v[i].text);
+	}
+	return 0;
+}
+
+int gd_listen__open(struct gnomond *d)
+{
+	int rc = open_list(d, &d->cfg.listen_peer, false);
+
+	if (!rc)
+		rc = open_list(d, &d->cfg.listen_client, true);
+	return rc;
+}
+
+void gd_listen__arm(struct gnomond *d)
+{
+	for (unsigned int i = 0; i < d->n_listeners; i++)
+		arm_accept(d, &d->listeners[i]);
+}
+
+void gd_listen__close(struct gnomond *d)
+{
+	for (unsigned int i = 0; i < d->n_listeners; i++)
+		close(d->listeners[i].fd);
+	d->n_listeners = 0;
+}

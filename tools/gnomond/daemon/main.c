@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * gnomond: a Raft member serving etcd's v3 KV API, with leader leases made
+ * safe by bounded-uncertainty time (gnomond(8), Documentation/operations.rst).
+ *
+ * Start-up (blocking, before the loop): parse the flags, read the cluster
+ * key, create or load the data directory (WAL recovery refuses corruption
+ * with a clear error), listen, then run the io_uring loop until SIGTERM or
+ * SIGINT.  On the way out the WAL chain in flight is waited for, so that a
+ * clean stop never leaves a write half done.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "listen.h"
+#include "log.h"
+#include "storage.h"
+
+#define MAX_KEY 4096
+
+static const char insecure_key[] = "gnomond-insecure-no-peer-auth";
+
+static int read_key(const struct gd_config *cfg, uint8_t *key, size_t *len)
+{
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	if (!cfg->peer_key_file[0]) {
+		gd_warn("--insecure-no-peer-auth: members do not authenticate "
+			"each other; for tests only");
+		memcpy(key, insecure_key, sizeof(insecure_key) - 1);
+		*len = sizeof(insecure_key) - 1;
+		return 0;
+	}
+	fd = open(cfg->peer_key_file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		gd_err("--peer-key-file %s: %s", cfg->peer_key_file,
+		       strerror(errno));
+		return -errno;
+	}
+	n = read(fd, key, MAX_KEY);
+	if (!fstat(fd, &st) && (st.st_mode & 077))
+		gd_warn("--peer-key-file %s is readable by others: chmod 600",
+			cfg->peer_key_file);
+	close(fd);
+	if (n < PEER_MIN_KEY_SIZE) {
+		gd_err("--peer-key-file %s: the key must have at least %d "
+		       "bytes", cfg->peer_key_file, PEER_MIN_KEY_SIZE);
+		return -EINVAL;
+	}
+	*len = (size_t)n;
+	return 0;
+}
+
+static int make_dirs(const char *path)
+{
+	char buf[512];
+	size_t n = strlen(path);
+
+	if (n >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, path, n + 1);
+	for (size_t i = 1; i <= n; i++) {
+		if (buf[i] != '/' && buf[i])
+			continue;
+		buf[i] = 0;
+		if (mkdir(buf, 0700) && errno != EEXIST)
+			return -errno;
+		buf[i] = path[i];
+	}
+	return 0;
+}
+
+static int load(struct gnomond *d, struct wal_loaded *ld)
+{
+	char err[512] = "";
+	int rc = make_dirs(d->cfg.data_dir);
+
+	if (rc) {
+		gd_err("--data-dir %s: %s", d->cfg.data_dir, strerror(-rc));
+		return rc;
+	}
+	rc = wal_posix__load(d->cfg.data_dir, ld, err, sizeof(err));
+	if (rc == -EUCLEAN) {
+		gd_err("%s: the write-ahead log is corrupt: %s; refusing to "
+		       "start (restore this member from a backup, or remove "
+		       "its data directory and let it catch up from the "
+		       "others)", d->cfg.data_dir, err);
+		return rc;
+	}
+	if (rc)
+		gd_err("%s: cannot load: %s%s%s", d->cfg.data_dir,
+		       strerror(-rc), err[0] ? ": " : "", err);
+	return rc;
+}
+
+/* Wait (bounded) for the WAL chain in flight before freeing its buffers. */
+static void drain(struct gnomond *d)
+{
+	struct __kernel_timespec ts = { .tv_nsec = 100000000 };
+	struct io_uring_cqe *cqe;
+
+	for (int i = 0; i < 50 && d->storage && d->storage->busy; i++) {
+		if (io_uring_submit_and_wait_timeout(&d->ring, &cqe, 1, &ts,
+						     NULL) < 0)
+			continue;
+		while (!io_uring_peek_cqe(&d->ring, &cqe)) {
+			struct gd_op *op = io_uring_cqe_get_data(cqe);
+			int res = cqe->res;
+			uint32_t flags = cqe->flags;
+
+			io_uring_cqe_seen(&d->ring, cqe);
+			if (op)
+				op->fn(d, op, res, flags);
+		}
+	}
+}
+
+static int start(struct gnomond *d)
+{
+	uint8_t key[MAX_KEY];
+	struct wal_loaded ld;
+	size_t key_len = 0;
+	int rc;
+
+	rc = gnomon_client__open(&d->clock, 0);
+	if (rc) {
+		gd_err("libgnomon: %s", strerror(-rc));
+		return rc;
+	}
+	gd_now(d);
+	gd_info("time source %s, clock %s",
+		gnomon_time_source__name(gnomon_client__source(d->clock)),
+		gnomon_status__name(d->now.status));
+	rc = read_key(&d->cfg, key, &key_len);
+	if (!rc)
+		rc = gd_peers__init(d, key, key_len);
+	if (rc)
+		return rc;
+	rc = load(d, &ld);
+	if (rc)
+		return rc;
+	rc = gd_node__start(d, &ld);
+	if (!rc)
+		rc = gd_storage__open(d, &ld);
+	wal_loaded__free(&ld);
+	if (rc) {
+		gd_err("%s: %s", d->cfg.data_dir, strerror(-rc));
+		return rc;
+	}
+	rc = gd_listen__open(d);
+	if (rc)
+		return rc;
+	rc = gd_loop__init(d);
+	if (rc) {
+		gd_err("io_uring: %s", strerror(-rc));
+		return rc;
+	}
+	gd_listen__arm(d);
+	gd_peers__tick(d);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct gnomond d;
+	int rc;
+
+	rc = gd_config__parse(&d.cfg, argc, argv);
+	if (rc)
+		return rc > 0 ? 0 : 2;
+	gd_log__setup(d.cfg.name, d.cfg.log_level);
+	d.status_fd = -1;
+	rc = start(&d);
+	if (!rc)
+		rc = gd_loop__run(&d);
+	else
+		rc = 1;
+	d.stop = true;
+	gd_clients__close_all(&d);
+	if (d.ring.ring_fd > 0)
+		drain(&d);
+	gd_peers__close(&d);
+	gd_listen__close(&d);
+	gd_storage__close(&d);
+	if (d.raft)
+		gd_node__stop(&d);
+	if (d.ring.ring_fd > 0)
+		io_uring_queue_exit(&d.ring);
+	gnomon_client__close(d.clock);
+	gd_info("stopped");
+	return rc ? 1 : 0;
+}

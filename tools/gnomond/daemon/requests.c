@@ -1,0 +1,345 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Where each client request goes, and how its answer comes back.
+ *
+ *   write (Put, DeleteRange, Txn, Compact, Alarm change)
+ *       leader:   proposed; answered when its entry is applied, with the
+ *                 state machine's result; if a different entry lands at
+ *                 its index (leadership changed), "leader changed"
+ *       follower: forwarded to the leader (forward.h), whose answer is
+ *                 relayed; "no leader" when none is known or reachable
+ *   linearizable Range
+ *       leader:   raft__read(): under the lease it comes back at once, else
+ *                 after a quorum round (ReadIndex); served from the local
+ *                 store once it has applied the read index
+ *       follower: forwarded to the leader like a write
+ *   serializable Range, Status, MemberList, Alarm GET
+ *       served at once by the member that got it (local.c)
+ *
+ * A request forwarded to a member that is no longer the leader gets "not
+ * leader".  Every waiting request has a deadline (5 s, in ticks) and gets
+ * etcd's "request timed out" after it.  Writes wait in a queue ordered by
+ * log index; reads and forwards in small lists.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon.h"
+#include "forward.h"
+#include "local.h"
+#include "log.h"
+
+#define REQUEST_TIMEOUT_MS 5000
+
+static int vec_push(struct gd_pending_vec *v, const struct gd_pending *p)
+{
+	if (v->head && v->head * 2 >= v->len) {
+		memmove(v->v, v->v + v->head, (v->len - v->head) * sizeof(*p));
+		v->len -= v->head;
+		v->head = 0;
+	}
+	if (v->len == v->cap) {
+		size_t cap = v->cap ? v->cap * 2 : 64;
+		void *n = realloc(v->v, cap * sizeof(*p));
+
+		if (!n)
+			return -ENOMEM;
+		v->v = n;
+		v->cap = cap;
+	}
+	v->v[v->len++] = *p;
+	return 0;
+}
+
+/* Remove v[i] (not the queue's order: reads and forwards only). */
+static void vec_remove(struct gd_pending_vec *v, size_t i)
+{
+	v->v[i] = v->v[--v->len];
+}
+
+void gd_requests__deliver(struct gnomond *d, const struct gd_target *t,
+			  const struct mvcc_result *res)
+{
+	struct api_session *s;
+
+	if (t->peer) {
+		gd_peers__send_fwd(d, t->peer, FWD_RESULT, t->fwd_id, 0,
+				   (int32_t)res->err, res->resp,
+				   res->err ? 0 : res->len);
+		return;
+	}
+	s = gd_clients__session(d, t->slot, t->gen);
+	if (s)
+		api_session__answer(s, t->stream, res);
+}
+
+static void fail(struct gnomond *d, const struct gd_target *t,
+		 enum etcd_err err)
+{
+	struct mvcc_result res = { .err = err };
+
+	gd_requests__deliver(d, t, &res);
+}
+
+static uint64_t deadline(const struct gnomond *d)
+{
+	return d->ticks + REQUEST_TIMEOUT_MS / d->cfg.heartbeat_ms + 1;
+}
+
+static void forward(struct gnomond *d, const struct gd_target *t,
+		    enum api_method method, const uint8_t *body, size_t len)
+{
+	uint32_t leader = raft__leader(d->raft);
+	struct gd_pending p = { .t = *t, .deadline = deadline(d) };
+
+	if (!leader || leader == d->cfg.self) {
+		fail(d, t, ETCD_ERR_NO_LEADER);
+		return;
+	}
+	p.read_id = ++d->next_id;
+	if (vec_push(&d->forwards, &p)) {
+		fail(d, t, ETCD_ERR_TIMEOUT);
+		return;
+	}
+	if (!gd_peers__send_fwd(d, leader, FWD_REQUEST, p.read_id, method, 0,
+				body, len)) {
+		d->forwards.len--;
+		fail(d, t, ETCD_ERR_NO_LEADER);
+	}
+}
+
+static enum etcd_err raft_error(int rc)
+{
+	return rc == -ENOTCONN ? ETCD_ERR_NOT_LEADER :
+	       rc == -EBUSY ? ETCD_ERR_LEADER_CHANGED : ETCD_ERR_TIMEOUT;
+}
+
+static void submit_write(struct gnomond *d, const struct gd_target *t,
+			 enum api_method method, const uint8_t *cmd,
+			 size_t len)
+{
+	struct gd_pending_vec *w = &d->writes;
+	struct gd_pending p = { .t = *t, .deadline = deadline(d) };
+	int rc;
+
+	if (raft__role(d->raft) != RAFT_LEADER) {
+		if (t->peer)
+			fail(d, t, ETCD_ERR_NOT_LEADER);
+		else
+			forward(d, t, method, cmd, len);
+		return;
+	}
+	rc = raft__propose(d->raft, cmd, (uint32_t)len, &p.index);
+	if (rc) {
+		fail(d, t, raft_error(rc));
+		return;
+	}
+	p.term = raft__term(d->raft);
+	/* Entries at or above this index from an older term are gone. */
+	while (w->len > w->head && w->v[w->len - 1].index >= p.index)
+		fail(d, &w->v[--w->len].t, ETCD_ERR_LEADER_CHANGED);
+	if (vec_push(w, &p))
+		fail(d, t, ETCD_ERR_TIMEOUT);
+}
+
+/* A linearizable read; takes range. */
+static void submit_read(struct gnomond *d, const struct gd_target *t,
+			Etcdserverpb__RangeRequest *range)
+{
+	struct gd_pending p = { .t = *t, .deadline = deadline(d),
+				.range = range };
+	int rc;
+
+	p.read_id = ++d->next_id;
+	rc = raft__read(d->raft, p.read_id, &d->now);
+	if (!rc)
+		rc = vec_push(&d->reads, &p);
+	if (rc) {
+		fail(d, t, raft_error(rc));
+		protobuf_c_message_free_unpacked(&range->base, NULL);
+	}
+}
+
+void gd_requests__client(struct gnomond *d, uint32_t slot, uint32_t gen,
+			 struct api_request *req)
+{
+	struct gd_target t = { .slot = slot, .gen = gen,
+			       .stream = req->stream_id };
+	enum mvcc_cmd_type type = api_method__cmd_type(req->method,
+						       req->decoded);
+	Etcdserverpb__RangeRequest *range;
+	uint8_t *cmd;
+	size_t len;
+
+	if (type) {
+		if (mvcc_cmd__wrap(type, req->msg, req->len, &cmd, &len)) {
+			fail(d, &t, ETCD_ERR_TIMEOUT);
+			return;
+		}
+		submit_write(d, &t, req->method, cmd, len);
+		free(cmd);
+		return;
+	}
+	range = (Etcdserverpb__RangeRequest *)req->decoded;
+	if (req->method != API_KV_RANGE || range->serializable) {
+		gd_local__serve(d, &t, req->method, req->decoded);
+		return;
+	}
+	if (raft__role(d->raft) == RAFT_LEADER)
+		submit_read(d, &t, (Etcdserverpb__RangeRequest *)
+			    api_request__take(req));
+	else
+		forward(d, &t, API_KV_RANGE, req->msg, req->len);
+}
+
+void gd_requests__forwarded(struct gnomond *d, uint32_t from, uint64_t id,
+			    uint32_t method, const uint8_t *body, size_t len)
+{
+	struct gd_target t = { .peer = from, .fwd_id = id };
+	Etcdserverpb__RangeRequest *range;
+
+	switch (method) {
+	case API_KV_RANGE:
+		range = etcdserverpb__range_request__unpack(NULL, len, body);
+		if (!range) {
+			fail(d, &t, ETCD_ERR_BAD_COMMAND);
+			return;
+		}
+		if (raft__role(d->raft) != RAFT_LEADER) {
+			protobuf_c_message_free_unpacked(&range->base, NULL);
+			fail(d, &t, ETCD_ERR_NOT_LEADER);
+			return;
+		}
+		submit_read(d, &t, range);
+		return;
+	case API_KV_PUT:
+	case API_KV_DELETE_RANGE:
+	case API_KV_TXN:
+	case API_KV_COMPACT:
+	case API_MAINTENANCE_ALARM:
+		submit_write(d, &t, method, body, len);
+		return;
+	default:
+		gd_warn("member %u forwarded unknown method %u", from, method);
+		fail(d, &t, ETCD_ERR_BAD_COMMAND);
+	}
+}
+
+void gd_requests__result(struct gnomond *d, uint64_t id, int32_t status,
+			 const uint8_t *body, size_t len)
+{
+	struct gd_pending_vec *f = &d->forwards;
+	struct mvcc_result res = {
+		.err = status >= 0 && status < ETCD_ERR__COUNT ? status :
+		       ETCD_ERR_BAD_COMMAND,
+		.resp = (uint8_t *)body, .len = len,
+	};
+
+	for (size_t i = 0; i < f->len; i++) {
+		if (f->v[i].read_id != id)
+			continue;
+		gd_requests__deliver(d, &f->v[i].t, &res);
+		vec_remove(f, i);
+		return;
+	}
+}
+
+void gd_requests__applied(struct gnomond *d, const struct raft_entry *e,
+			  struct mvcc_result *res)
+{
+	struct gd_pending_vec *w = &d->writes;
+	struct gd_pending *p;
+
+	while (w->head < w->len && w->v[w->head].index < e->index)
+		fail(d, &w->v[w->head++].t, ETCD_ERR_LEADER_CHANGED);
+	if (w->head == w->len || w->v[w->head].index != e->index)
+		return;
+	p = &w->v[w->head++];
+	if (p->term == e->term && res)
+		gd_requests__deliver(d, &p->t, res);
+	else
+		fail(d, &p->t, ETCD_ERR_LEADER_CHANGED);
+}
+
+void gd_requests__read_index(struct gnomond *d, const struct raft_read *rd)
+{
+	struct gd_pending_vec *r = &d->reads;
+
+	for (size_t i = 0; i < r->len; i++) {
+		struct gd_pending *p = &r->v[i];
+
+		if (p->read_id != rd->id)
+			continue;
+		if (rd->status) {
+			fail(d, &p->t, ETCD_ERR_LEADER_CHANGED);
+			protobuf_c_message_free_unpacked(&p->range->base, NULL);
+			vec_remove(r, i);
+			return;
+		}
+		p->index = rd->index;
+		p->read_ready = true;
+		return;
+	}
+}
+
+void gd_requests__serve_reads(struct gnomond *d)
+{
+	struct gd_pending_vec *r = &d->reads;
+	struct mvcc_header hdr = gd_node__header(d);
+
+	for (size_t i = 0; i < r->len;) {
+		struct gd_pending *p = &r->v[i];
+		struct mvcc_result res = { 0 };
+
+		if (!p->read_ready || p->index > d->applied) {
+			i++;
+			continue;
+		}
+		if (mvcc_store__range(d->store, &hdr, p->range, &res))
+			fail(d, &p->t, ETCD_ERR_TIMEOUT);
+		else
+			gd_requests__deliver(d, &p->t, &res);
+		mvcc_result__release(&res);
+		protobuf_c_message_free_unpacked(&p->range->base, NULL);
+		vec_remove(r, i);
+	}
+}
+
+static void expire_list(struct gnomond *d, struct gd_pending_vec *v)
+{
+	for (size_t i = 0; i < v->len;) {
+		if (v->v[i].deadline > d->ticks) {
+			i++;
+			continue;
+		}
+		fail(d, &v->v[i].t, ETCD_ERR_TIMEOUT);
+		if (v->v[i].range)
+			protobuf_c_message_free_unpacked(&v->v[i].range->base,
+							 NULL);
+		vec_remove(v, i);
+	}
+}
+
+void gd_requests__expire(struct gnomond *d)
+{
+	struct gd_pending_vec *w = &d->writes;
+
+	while (w->head < w->len && w->v[w->head].deadline <= d->ticks)
+		fail(d, &w->v[w->head++].t, ETCD_ERR_TIMEOUT);
+	expire_list(d, &d->reads);
+	expire_list(d, &d->forwards);
+}
+
+void gd_requests__drop_all(struct gnomond *d)
+{
+	for (size_t i = 0; i < d->reads.len; i++)
+		protobuf_c_message_free_unpacked(&d->reads.v[i].range->base,
+						 NULL);
+	free(d->writes.v);
+	free(d->reads.v);
+	free(d->forwards.v);
+	memset(&d->writes, 0, sizeof(d->writes));
+	memset(&d->reads, 0, sizeof(d->reads));
+	memset(&d->forwards, 0, sizeof(d->forwards));
+}
