@@ -20,3 +20,5 @@ INSTALL_SBINS += $(GNOMOND_BIN)
 MAN_PAGES += tools/gnomond/daemon/gnomond.8
 
 -include $(GNOMOND_DAEMON_OBJS:.o=.d)
+
+HOST_TESTS += $(PROJECT_ROOT)/selftests/gnomond/daemon_cluster.sh
