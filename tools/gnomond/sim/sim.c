@@ -9,7 +9,8 @@
  * seed replays exactly.  Member i's clock is true time + skew_i with
  * |skew_i| <= bound, so its TT.now() = [clock - bound, clock + bound]
  * always contains true time; a clock fault makes it UNSYNCHRONIZED (no
- * interval) for a while, which must turn lease reads off.  Each member
+ * interval) for a while, or FREE_RUNNING (a valid, doubled interval), and
+ * either must turn lease reads off.  Each member
  * ticks with its own period (10 ms +- 1 %).
  */
 #include <errno.h>
@@ -108,9 +109,13 @@ void sim_tt(const struct sim *s, const struct sim_node *n,
 		return;
 	}
 	tt->status = GNOMON_STATUS_SYNCHRONIZED;
-	tt->earliest_ns = clock - s->cfg.bound_ns;
-	tt->latest_ns = clock + s->cfg.bound_ns;
 	tt->bound_ns = s->cfg.bound_ns;
+	if (s->now < n->freerun_until) {
+		tt->status = GNOMON_STATUS_FREE_RUNNING;
+		tt->bound_ns *= 2;
+	}
+	tt->earliest_ns = clock - tt->bound_ns;
+	tt->latest_ns = clock + tt->bound_ns;
 }
 
 static int net_push(struct sim *s, uint32_t to, const uint8_t *buf,
@@ -301,9 +306,12 @@ static int fault(struct sim *s)
 						     600 * SIM_MS);
 	} else if (what < 45 && s->cfg.partitions && !s->partition_until) {
 		partition(s);
-	} else if (what < 60 && s->cfg.clock_faults) {
+	} else if (what < 55 && s->cfg.clock_faults) {
 		n->unsync_until = s->now + sim_between(s, 10 * SIM_MS,
 						       300 * SIM_MS);
+	} else if (what < 60 && s->cfg.clock_faults) {
+		n->freerun_until = s->now + sim_between(s, 10 * SIM_MS,
+							300 * SIM_MS);
 	} else if (what < 80) {
 		n->skew_ns = (int64_t)sim_between(s, 0, 2 * s->cfg.bound_ns) -
 			     (int64_t)s->cfg.bound_ns;
@@ -318,6 +326,7 @@ static void heal(struct sim *s)
 	for (uint32_t i = 1; i <= s->cfg.n_members; i++) {
 		s->nodes[i].group = 0;
 		s->nodes[i].unsync_until = 0;
+		s->nodes[i].freerun_until = 0;
 		if (!s->nodes[i].up)
 			s->nodes[i].restart_at = s->now;
 	}

@@ -12,7 +12,7 @@
  *                        same entries in the same order)
  *   read freshness       a read is served at an index no lower than the
  *                        highest write acknowledged before it was issued,
- *                        and a lease read only with a synchronized clock
+ *                        and a lease read only with a SYNCHRONIZED clock
  *   lease disjointness   while a leader's lease read is allowed (by its own
  *                        TT.now()), no leader of a later term exists yet and
  *                        no other leader holds a lease: in true time, the

@@ -59,6 +59,7 @@ struct sim_node {
 	size_t n_batches, cap_batches;
 	int64_t skew_ns;
 	uint64_t unsync_until;
+	uint64_t freerun_until;		/* interval valid but growing */
 	uint64_t next_tick, tick_ns;
 	uint64_t applied, sm_hash;
 	uint8_t snap_buf[16];		/* our last snapshot, lent to raft */
