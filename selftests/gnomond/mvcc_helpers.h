@@ -89,6 +89,19 @@ th_del(struct mvcc_store *s, const char *k, const char *end, bool prev,
 	return resp;
 }
 
+/* Delete and return how many keys went (-1 on error). */
+static inline int64_t th_del_n(struct mvcc_store *s, const char *k,
+			       const char *end)
+{
+	enum etcd_err err;
+	Etcdserverpb__DeleteRangeResponse *d = th_del(s, k, end, false, &err);
+	int64_t n = d ? d->deleted : -1;
+
+	if (d)
+		etcdserverpb__delete_range_response__free_unpacked(d, NULL);
+	return n;
+}
+
 static inline Etcdserverpb__RangeResponse *
 th_range_req(struct mvcc_store *s, const Etcdserverpb__RangeRequest *r,
 	     enum etcd_err *err)

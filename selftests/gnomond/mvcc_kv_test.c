@@ -95,7 +95,7 @@ KTAP_TEST(mvcc_historical_reads)
 		snprintf(v, sizeof(v), "v%d", i);
 		th_put(s, "h", v);	/* rev i + 2 */
 	}
-	th_del(s, "h", NULL, false, &err);	/* rev 12 */
+	KTAP_EXPECT(t, th_del_n(s, "h", NULL) == 1, "delete at rev 12");
 	for (int i = 0; i < 10; i++) {
 		g = th_get(s, "h", NULL, i + 2, &err);
 		KTAP_ASSERT(t, g && g->n_kvs == 1, "get at %d", i + 2);
@@ -134,7 +134,7 @@ KTAP_TEST(mvcc_compaction)
 	th_put(s, "a", "a1");		/* 2 */
 	th_put(s, "a", "a2");		/* 3 */
 	th_put(s, "gone", "x");		/* 4 */
-	th_del(s, "gone", NULL, false, &err);	/* 5 */
+	th_del_n(s, "gone", NULL);	/* 5 */
 	th_put(s, "a", "a3");		/* 6 */
 	th_put(s, "b", "b1");		/* 7 */
 	before = mvcc_store__size(s);

@@ -79,7 +79,25 @@ $(BUILD)/selftests/gnomond/%_test: $(BUILD)/san/selftests/gnomond/%_test.o \
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_SAN) -o $@ $^ $(GNOMOND_KV_LIBS)
 
+# The same tests unsanitized, which selftests/valgrind_test.sh runs under
+# memcheck (leaks included).
+GNOMOND_KV_PLAIN_TESTS := $(patsubst $(BUILD)/selftests/gnomond/%,\
+	$(BUILD)/selftests/plain/%,$(GNOMOND_KV_TESTS))
+ALL_TARGETS += $(GNOMOND_KV_PLAIN_TESTS)
+
+$(BUILD)/selftests/plain/mvcc_%_test: \
+		$(BUILD)/obj/selftests/gnomond/mvcc_%_test.o $(GNOMOND_KV_A)
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $^ $(GNOMOND_KV_LIBS)
+
+$(BUILD)/selftests/plain/api_%_test: \
+		$(BUILD)/obj/selftests/gnomond/api_%_test.o $(GNOMOND_KV_A)
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $^ $(GNOMOND_KV_LIBS)
+
 $(patsubst %.c,$(BUILD)/san/%.o,$(wildcard selftests/gnomond/mvcc_*.c \
+	selftests/gnomond/api_*.c)) \
+$(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard selftests/gnomond/mvcc_*.c \
 	selftests/gnomond/api_*.c)): | $(GNOMOND_PROTO_HDRS)
 
 -include $(GNOMOND_KV_OBJS:.o=.d) $(GNOMOND_KV_SAN_OBJS:.o=.d)
