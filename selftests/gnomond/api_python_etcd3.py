@@ -66,6 +66,19 @@ def run(port):
     st = c.status()
     check("status", st.version and st.db_size > 0 and
           st.raft_term == 1, repr(st.version))
+    big = b"x" * (1400 * 1024)  # under etcd's 1.5 MiB request limit
+    c.put("/py/big", big)
+    check("a 1.4 MiB value round-trips", c.get("/py/big")[0] == big)
+    try:
+        c.put("/py/big2", b"y" * (1600 * 1024))
+    except Exception as e:
+        check("a 1.6 MiB put is etcd's 'request is too large'",
+              "etcdserver: request is too large" in str(e), str(e)[:200])
+    else:
+        check("a 1.6 MiB put is etcd's 'request is too large'", False,
+              "accepted")
+    c.delete("/py/big")
+
     rev = c.put("/py/c", "x").header.revision
     c.compact(rev)
     check("compact at the current revision", c.get("/py/c")[0] == b"x")
