@@ -5,8 +5,8 @@
  * corrupted frames, partitions, crashes, clock skew and unsynchronized
  * clocks; every invariant is checked after every event, and each run must
  * make progress once healed.  Then the checker's own test: each deliberate
- * protocol bug (RAFT_FAULT_*) must be caught within a bounded number of
- * seeds.
+ * protocol bug (RAFT_FAULT_*), and clocks wrong beyond their declared
+ * bound, must be caught within a bounded number of seeds.
  *
  * The file is built twice: with the sanitizers (raft_sim_test, fewer seeds)
  * and optimized without them (raft_sim_bulk, SIM_DEFAULT_SEEDS thousands).
@@ -158,6 +158,29 @@ KTAP_TEST(raft_sim_catches_stale_log_vote)
 {
 	expect_caught(t, RAFT_FAULT_STALE_LOG_VOTE, 3, 300,
 		      "vote for a stale log");
+}
+
+/*
+ * The negative control of lease safety: clocks wrong by up to 2 s while
+ * TT.now() claims 5 ms.  Leases rest on that claim, so the checker must see
+ * a lease outlive its leader's successor's election, in true time.
+ */
+KTAP_TEST(raft_sim_catches_clock_beyond_bound)
+{
+	for (uint64_t seed = 1; seed <= 300; seed++) {
+		struct sim_config cfg;
+		struct sim_result res;
+
+		sim_config__defaults(&cfg, seed, 3);
+		cfg.max_skew_ns = 2000000000;
+		KTAP_ASSERT(t, !sim__run(&cfg, &res), "run");
+		if (res.violations) {
+			ktap_diag("caught at seed %" PRIu64 ": %s", seed,
+				  res.violation);
+			return;
+		}
+	}
+	KTAP_EXPECT(t, false, "lease overlap with lying clocks not caught");
 }
 
 int main(int argc, char **argv)

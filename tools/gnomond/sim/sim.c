@@ -118,6 +118,15 @@ void sim_tt(const struct sim *s, const struct sim_node *n,
 	tt->latest_ns = clock + tt->bound_ns;
 }
 
+/* A clock error within [-max, max]: the declared bound unless told. */
+static int64_t random_skew(struct sim *s)
+{
+	uint64_t max = s->cfg.max_skew_ns ? s->cfg.max_skew_ns :
+		       s->cfg.bound_ns;
+
+	return (int64_t)sim_between(s, 0, 2 * max) - (int64_t)max;
+}
+
 static int net_push(struct sim *s, uint32_t to, const uint8_t *buf,
 		    size_t len, uint64_t at)
 {
@@ -313,8 +322,7 @@ static int fault(struct sim *s)
 		n->freerun_until = s->now + sim_between(s, 10 * SIM_MS,
 							300 * SIM_MS);
 	} else if (what < 80) {
-		n->skew_ns = (int64_t)sim_between(s, 0, 2 * s->cfg.bound_ns) -
-			     (int64_t)s->cfg.bound_ns;
+		n->skew_ns = random_skew(s);
 	}
 	return 0;
 }
@@ -458,8 +466,7 @@ int sim__run(const struct sim_config *cfg, struct sim_result *res)
 		n->id = i;
 		n->tick_ns = SIM_TICK_NS - SIM_TICK_NS / 100 +
 			     sim_between(&s, 0, SIM_TICK_NS / 50);
-		n->skew_ns = (int64_t)sim_between(&s, 0, 2 * cfg->bound_ns) -
-			     (int64_t)cfg->bound_ns;
+		n->skew_ns = random_skew(&s);
 		rc = sim_node__start(&s, n);
 	}
 	while (!rc && s.now < end) {

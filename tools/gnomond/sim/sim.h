@@ -26,6 +26,8 @@ struct sim_config {
 	uint64_t duration_ns;		/* faulty phase, simulated time */
 	uint64_t heal_ns;		/* healed phase, must make progress */
 	uint64_t bound_ns;		/* TT.now() half-width */
+	uint64_t max_skew_ns;		/* true clock error; 0: bound_ns.
+					 * Beyond the bound, TT.now() lies */
 	uint64_t lease_ns;		/* 0: no leases */
 	uint32_t drop_pct, dup_pct, corrupt_pct;
 	bool crashes, partitions, clock_faults, transfers, snapshots;
