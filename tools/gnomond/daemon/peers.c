@@ -253,8 +253,11 @@ static void on_recv(struct gnomond *d, struct gd_op *op, int res,
 		return;
 	}
 	c->in.len += (size_t)res;
+	/* Parsing may close c: hold it until parsing is over. */
+	c->recv_busy = true;
 	parse_frames(d, c);
-	arm_recv(d, c);
+	if (conn_op_done(c, &c->recv_busy))
+		arm_recv(d, c);
 }
 
 static void start_send(struct gnomond *d, struct gd_conn *c)
