@@ -8,6 +8,7 @@
 # from a real client exchange) are rewritten each run; the corpus grows in
 # build/fuzz/gnomond/api-corpus.
 set -u
+exec </dev/null	# never eat the runner's list of tests
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/selftests/ktap.sh"
 fuzzer=$top/build/fuzz/gnomond/api_fuzz
