@@ -1,0 +1,43 @@
+# SPDX-License-Identifier: GPL-2.0
+# gnomon-lincheck: the linearizability checker (library and CLI), its tests,
+# the cluster fault tests that feed it histories recorded against real
+# clusters (selftests/gnomond/cluster_*), and the gnomond-vs-etcd
+# benchmarks (tools/bench/gnomond-*).  Included by tools/gnomond/build.mk.
+
+LINCHECK_SRCS := tools/gnomond/lincheck/history.c \
+	tools/gnomond/lincheck/parse.c tools/gnomond/lincheck/search.c \
+	tools/gnomond/lincheck/check.c
+LINCHECK_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(LINCHECK_SRCS))
+LINCHECK_SAN_OBJS := $(patsubst %.c,$(BUILD)/san/%.o,$(LINCHECK_SRCS))
+LINCHECK_A := $(BUILD)/lib/liblincheck.a
+LINCHECK_SAN_A := $(BUILD)/san/lib/liblincheck.a
+LINCHECK := $(BUILD)/bin/gnomon-lincheck
+
+$(LINCHECK_A): $(LINCHECK_OBJS)
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+$(LINCHECK_SAN_A): $(LINCHECK_SAN_OBJS)
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+$(LINCHECK): $(BUILD)/obj/tools/gnomond/lincheck/main.o $(LINCHECK_A)
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $^
+
+LINCHECK_TESTS := $(patsubst selftests/gnomond/%.c,$(BUILD)/tests/gnomond/%,\
+	$(wildcard selftests/gnomond/lincheck_*_test.c))
+
+$(LINCHECK_TESTS): $(BUILD)/tests/gnomond/%: selftests/gnomond/%.c \
+		$(LINCHECK_SAN_A) selftests/ktap.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_SAN) -Itools/gnomond/lincheck -o $@ $< \
+		$(LINCHECK_SAN_A) $(LDFLAGS_SAN)
+
+ALL_TARGETS += $(LINCHECK) $(LINCHECK_TESTS)
+INSTALL_BINS += $(LINCHECK)
+MAN_PAGES += tools/gnomond/lincheck/gnomon-lincheck.1
+HOST_TESTS += $(LINCHECK_TESTS) \
+	$(PROJECT_ROOT)/selftests/gnomond/lincheck_cli.sh
+
+-include $(LINCHECK_OBJS:.o=.d) $(LINCHECK_SAN_OBJS:.o=.d)
