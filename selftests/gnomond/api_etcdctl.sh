@@ -12,7 +12,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/selftests/ktap.sh"
 . "$top/selftests/gnomond/api_server_lib.sh"
 
-N=17
+N=18
 ktap_plan $N
 if ! command -v etcdctl >/dev/null; then
 	for i in $(seq $N); do ktap_skip "etcdctl-$i" "etcdctl is not installed"; done
@@ -97,6 +97,8 @@ expect_match "member list" '^1, started, gnomond-api-test, , http://127\.0\.0\.1
 expect_match "unknown service is Unimplemented" \
 	'code = Unimplemented desc = unknown service etcdserverpb.Lease' \
 	E lease grant 10
+expect_match "defrag is accepted (compaction already freed the space)" \
+	'^Finished defragmenting etcd member\[127\.0\.0\.1:[0-9]+\]$' E defrag
 api_server_stop
 
 # A tiny store: the quota alarm, the request size limit, and recovery.

@@ -261,7 +261,13 @@ KTAP_TEST(mvcc_range_options)
 	KTAP_EXPECT(t, g->n_kvs == 3 && g->count == 10, "n %zu", g->n_kvs);
 	etcdserverpb__range_response__free_unpacked(g, NULL);
 
-	memset(&r.min_mod_revision, 0, sizeof(r.min_mod_revision));
+	r.sort_order = 7;
+	KTAP_EXPECT(t, mvcc_validate__range(&r) == ETCD_ERR_INVALID_SORT &&
+		    !strcmp(etcd_err__message(ETCD_ERR_INVALID_SORT),
+			    "etcdserver: invalid sort option"), "bad sort order");
+	r.sort_order = ETCDSERVERPB__RANGE_REQUEST__SORT_ORDER__NONE;
+	KTAP_EXPECT(t, mvcc_validate__range(&r) == ETCD_OK, "valid range");
+	r.min_mod_revision = 0;
 	r.max_create_revision = 0;
 	g = ranged(s, &r, "p/9", "p/1");	/* end before key: empty */
 	KTAP_ASSERT(t, g, "inverted range");

@@ -44,6 +44,7 @@ enum api_method {
 	API_MAINTENANCE_ALARM,
 	API_MAINTENANCE_STATUS,
 	API_CLUSTER_MEMBER_LIST,
+	API_MAINTENANCE_DEFRAGMENT,	/* a no-op: compaction frees at once */
 	API_METHOD__COUNT,
 };
 
@@ -109,8 +110,9 @@ int api_session__answer(struct api_session *s, int32_t stream_id,
 
 /*
  * Serve @req from a local store at once: a write is wrapped into a command
- * and applied, a Range or Alarm GET read.  0, -ENOMEM, or -EOPNOTSUPP for
- * Status and MemberList, which the daemon answers from its own state.
+ * and applied, a Range or Alarm GET read, a Defragment answered (there is
+ * nothing to defragment).  0, -ENOMEM, or -EOPNOTSUPP for Status and
+ * MemberList, which the daemon answers from its own state.
  */
 int api_serve_local(struct mvcc_store *store, const struct mvcc_header *hdr,
 		    const struct api_request *req, struct mvcc_result *res);

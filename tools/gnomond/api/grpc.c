@@ -37,6 +37,8 @@ static const struct {
 		&etcdserverpb__status_request__descriptor, 0 },
 	[API_CLUSTER_MEMBER_LIST] = { "/etcdserverpb.Cluster/MemberList",
 		&etcdserverpb__member_list_request__descriptor, 0 },
+	[API_MAINTENANCE_DEFRAGMENT] = { "/etcdserverpb.Maintenance/Defragment",
+		&etcdserverpb__defragment_request__descriptor, 0 },
 };
 
 static const char *const services[] = {

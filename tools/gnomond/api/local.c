@@ -11,6 +11,27 @@
 
 #include "api.h"
 
+static int defragment(struct mvcc_store *store, const struct mvcc_header *hdr,
+		      struct mvcc_result *res)
+{
+	Etcdserverpb__DefragmentResponse r = ETCDSERVERPB__DEFRAGMENT_RESPONSE__INIT;
+	Etcdserverpb__ResponseHeader h = ETCDSERVERPB__RESPONSE_HEADER__INIT;
+	size_t n;
+
+	h.cluster_id = hdr->cluster_id;
+	h.member_id = hdr->member_id;
+	h.raft_term = hdr->raft_term;
+	h.revision = mvcc_store__revision(store);
+	r.header = &h;
+	n = protobuf_c_message_get_packed_size(&r.base);
+	res->err = ETCD_OK;
+	res->resp = malloc(n ? n : 1);
+	if (!res->resp)
+		return -ENOMEM;
+	res->len = protobuf_c_message_pack(&r.base, res->resp);
+	return 0;
+}
+
 int api_serve_local(struct mvcc_store *store, const struct mvcc_header *hdr,
 		    const struct api_request *req, struct mvcc_result *res)
 {
@@ -34,6 +55,8 @@ int api_serve_local(struct mvcc_store *store, const struct mvcc_header *hdr,
 			(const Etcdserverpb__RangeRequest *)req->decoded, res);
 	case API_MAINTENANCE_ALARM:
 		return mvcc_store__alarms(store, hdr, res);
+	case API_MAINTENANCE_DEFRAGMENT:
+		return defragment(store, hdr, res);
 	default:
 		return -EOPNOTSUPP;
 	}

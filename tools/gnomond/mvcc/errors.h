@@ -52,6 +52,8 @@ enum etcd_err {
 	ETCD_ERR_TIMEOUT_LEADER_FAIL,
 	ETCD_ERR_CORRUPT,
 	ETCD_ERR_BAD_COMMAND,
+	ETCD_ERR_INVALID_SORT,
+	/* New errors go here: members exchange these numbers. */
 	ETCD_ERR__COUNT,
 };
 

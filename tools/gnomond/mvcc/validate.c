@@ -14,7 +14,14 @@
 
 enum etcd_err mvcc_validate__range(const Etcdserverpb__RangeRequest *r)
 {
-	return r->key.len ? ETCD_OK : ETCD_ERR_EMPTY_KEY;
+	if (!r->key.len)
+		return ETCD_ERR_EMPTY_KEY;
+	if ((unsigned int)r->sort_order >
+	    ETCDSERVERPB__RANGE_REQUEST__SORT_ORDER__DESCEND ||
+	    (unsigned int)r->sort_target >
+	    ETCDSERVERPB__RANGE_REQUEST__SORT_TARGET__VALUE)
+		return ETCD_ERR_INVALID_SORT;
+	return ETCD_OK;
 }
 
 enum etcd_err mvcc_validate__put(const Etcdserverpb__PutRequest *r)
