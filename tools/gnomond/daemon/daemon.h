@@ -65,6 +65,10 @@ struct gd_pending {
 	uint64_t deadline;		/* in ticks */
 	bool read_ready;
 	Etcdserverpb__RangeRequest *range;	/* reads: owned */
+	/* Forwards waiting for a leader: the request, owned. */
+	uint8_t *body;
+	size_t body_len;
+	uint32_t method;
 };
 
 struct gd_pending_vec {
@@ -130,6 +134,7 @@ struct gnomond {
 	struct gd_pending_vec writes;	/* by index, ascending */
 	struct gd_pending_vec reads;	/* waiting for read index / apply */
 	struct gd_pending_vec forwards;	/* sent to the leader */
+	size_t n_unsent;		/* forwards waiting for a leader */
 	uint64_t next_id;
 
 	/* What the status line last said. */
@@ -200,6 +205,8 @@ void gd_requests__applied(struct gnomond *d, const struct raft_entry *e,
 void gd_requests__read_index(struct gnomond *d, const struct raft_read *rd);
 void gd_requests__serve_reads(struct gnomond *d);
 void gd_requests__expire(struct gnomond *d);
+/* Send forwards that waited for a leader, once one is known. */
+void gd_requests__retry_forwards(struct gnomond *d);
 void gd_requests__drop_all(struct gnomond *d);
 
 #endif /* GNOMOND_DAEMON_H */

@@ -254,6 +254,7 @@ void gd_node__turn(struct gnomond *d)
 		if (!gd_storage__kick(d))
 			break;
 	}
+	gd_requests__retry_forwards(d);
 	maybe_snapshot(d);
 	report_status(d);
 	gd_peers__flush(d);

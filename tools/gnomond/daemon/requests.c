@@ -16,8 +16,9 @@
  *   serializable Range, Status, MemberList, Alarm GET
  *       served at once by the member that got it (local.c)
  *
- * A request forwarded to a member that is no longer the leader gets "not
- * leader".  Every waiting request has a deadline (5 s, in ticks) and gets
+ * While no leader is known (an election), a follower holds what it would
+ * forward until one is (or it wins itself).  A request forwarded to a
+ * member that is no longer the leader gets "not leader".  Every waiting request has a deadline (5 s, in ticks) and gets
  * etcd's "request timed out" after it.  Writes wait in a queue ordered by
  * log index; reads and forwards in small lists.
  */
@@ -87,25 +88,43 @@ static uint64_t deadline(const struct gnomond *d)
 	return d->ticks + REQUEST_TIMEOUT_MS / d->cfg.heartbeat_ms + 1;
 }
 
+/* Send a waiting forward to the leader: true once it is sent. */
+static bool forward_send(struct gnomond *d, struct gd_pending *p)
+{
+	uint32_t leader = raft__leader(d->raft);
+
+	if (!leader || leader == d->cfg.self ||
+	    !gd_peers__send_fwd(d, leader, FWD_REQUEST, p->read_id, p->method,
+				0, p->body, p->body_len))
+		return false;
+	free(p->body);
+	p->body = NULL;
+	return true;
+}
+
+/* To the leader; while none is known (an election), wait for one until
+ * the request's deadline, as etcd does. */
 static void forward(struct gnomond *d, const struct gd_target *t,
 		    enum api_method method, const uint8_t *body, size_t len)
 {
-	uint32_t leader = raft__leader(d->raft);
-	struct gd_pending p = { .t = *t, .deadline = deadline(d) };
+	struct gd_pending p = { .t = *t, .deadline = deadline(d),
+				.method = method, .body_len = len };
 
-	if (!leader || leader == d->cfg.self) {
-		fail(d, t, ETCD_ERR_NO_LEADER);
-		return;
-	}
 	p.read_id = ++d->next_id;
-	if (vec_push(&d->forwards, &p)) {
+	p.body = malloc(len ? len : 1);
+	if (!p.body) {
 		fail(d, t, ETCD_ERR_TIMEOUT);
 		return;
 	}
-	if (!gd_peers__send_fwd(d, leader, FWD_REQUEST, p.read_id, method, 0,
-				body, len)) {
-		d->forwards.len--;
-		fail(d, t, ETCD_ERR_NO_LEADER);
+	memcpy(p.body, body, len);
+	if (!forward_send(d, &p))
+		d->n_unsent++;
+	if (vec_push(&d->forwards, &p)) {
+		if (p.body) {
+			free(p.body);
+			d->n_unsent--;
+		}
+		fail(d, t, ETCD_ERR_TIMEOUT);
 	}
 }
 
@@ -193,36 +212,75 @@ void gd_requests__client(struct gnomond *d, uint32_t slot, uint32_t gen,
 		forward(d, &t, API_KV_RANGE, req->msg, req->len);
 }
 
-void gd_requests__forwarded(struct gnomond *d, uint32_t from, uint64_t id,
-			    uint32_t method, const uint8_t *body, size_t len)
+/* A request as the leader gets it, forwarded (t->peer) or held while no
+ * leader was known: a RangeRequest or a write's log command. */
+static void route(struct gnomond *d, const struct gd_target *t,
+		  uint32_t method, const uint8_t *body, size_t len)
 {
-	struct gd_target t = { .peer = from, .fwd_id = id };
 	Etcdserverpb__RangeRequest *range;
 
 	switch (method) {
 	case API_KV_RANGE:
 		range = etcdserverpb__range_request__unpack(NULL, len, body);
 		if (!range) {
-			fail(d, &t, ETCD_ERR_BAD_COMMAND);
+			fail(d, t, ETCD_ERR_BAD_COMMAND);
 			return;
 		}
 		if (raft__role(d->raft) != RAFT_LEADER) {
 			protobuf_c_message_free_unpacked(&range->base, NULL);
-			fail(d, &t, ETCD_ERR_NOT_LEADER);
+			fail(d, t, ETCD_ERR_NOT_LEADER);
 			return;
 		}
-		submit_read(d, &t, range);
+		submit_read(d, t, range);
 		return;
 	case API_KV_PUT:
 	case API_KV_DELETE_RANGE:
 	case API_KV_TXN:
 	case API_KV_COMPACT:
 	case API_MAINTENANCE_ALARM:
-		submit_write(d, &t, method, body, len);
+		submit_write(d, t, method, body, len);
 		return;
 	default:
-		gd_warn("member %u forwarded unknown method %u", from, method);
-		fail(d, &t, ETCD_ERR_BAD_COMMAND);
+		gd_warn("member %u forwarded unknown method %u", t->peer,
+			method);
+		fail(d, t, ETCD_ERR_BAD_COMMAND);
+	}
+}
+
+void gd_requests__forwarded(struct gnomond *d, uint32_t from, uint64_t id,
+			    uint32_t method, const uint8_t *body, size_t len)
+{
+	struct gd_target t = { .peer = from, .fwd_id = id };
+
+	route(d, &t, method, body, len);
+}
+
+void gd_requests__retry_forwards(struct gnomond *d)
+{
+	struct gd_pending_vec *f = &d->forwards;
+	bool leader = raft__role(d->raft) == RAFT_LEADER;
+	struct gd_pending q;
+
+	if (!d->n_unsent || !raft__leader(d->raft))
+		return;
+	for (size_t i = 0; i < f->len && d->n_unsent;) {
+		struct gd_pending *p = &f->v[i];
+
+		if (!p->body) {
+			i++;
+			continue;
+		}
+		if (!leader) {
+			d->n_unsent -= forward_send(d, p);
+			i++;
+			continue;
+		}
+		/* We became the leader ourselves: serve it here. */
+		q = *p;
+		vec_remove(f, i);
+		d->n_unsent--;
+		route(d, &q.t, q.method, q.body, q.body_len);
+		free(q.body);
 	}
 }
 
@@ -314,6 +372,10 @@ static void expire_list(struct gnomond *d, struct gd_pending_vec *v)
 			continue;
 		}
 		fail(d, &v->v[i].t, ETCD_ERR_TIMEOUT);
+		if (v->v[i].body) {
+			free(v->v[i].body);
+			d->n_unsent--;
+		}
 		if (v->v[i].range)
 			protobuf_c_message_free_unpacked(&v->v[i].range->base,
 							 NULL);
@@ -336,6 +398,9 @@ void gd_requests__drop_all(struct gnomond *d)
 	for (size_t i = 0; i < d->reads.len; i++)
 		protobuf_c_message_free_unpacked(&d->reads.v[i].range->base,
 						 NULL);
+	for (size_t i = 0; i < d->forwards.len; i++)
+		free(d->forwards.v[i].body);
+	d->n_unsent = 0;
 	free(d->writes.v);
 	free(d->reads.v);
 	free(d->forwards.v);
