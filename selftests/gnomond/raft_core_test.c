@@ -374,6 +374,45 @@ KTAP_TEST(core_promise_blocks_election)
 	cluster_free(&c);
 }
 
+/* A stray higher-term message raises a follower's term without a vote;
+ * its lease promise must still keep it from voting in that term. */
+KTAP_TEST(core_promise_binds_after_stray_term)
+{
+	struct cluster c;
+	struct gnomon_tt now;
+	struct raft_msg m = { 0 }, out;
+	uint32_t l, f, other;
+	uint64_t term;
+
+	cluster_init(&c, 3, 500 * MS, 1024);
+	KTAP_ASSERT(t, (l = elect(&c, 1)), "no leader");
+	tick_all(&c);
+	f = l % 3 + 1;
+	other = 6 - l - f;
+	term = raft__term(c.r[f]);
+	tt(&c, &now);
+	m = (struct raft_msg){ .type = RAFT_MSG_APPEND_RESP, .from = other,
+			       .to = f, .term = term + 1,
+			       .flags = RAFT_MSGF_REJECT };
+	KTAP_ASSERT(t, !raft__step(c.r[f], &m, &now), "stray");
+	KTAP_ASSERT(t, raft__term(c.r[f]) == term + 1, "term not raised");
+	m = (struct raft_msg){ .type = RAFT_MSG_VOTE, .from = other, .to = f,
+			       .term = term + 1,
+			       .index = raft__last_index(c.r[other]),
+			       .log_term = raft__term_at(c.r[other],
+					raft__last_index(c.r[other])) };
+	c.qlen = 0;
+	KTAP_ASSERT(t, !raft__step(c.r[f], &m, &now), "vote request");
+	ready(&c, f);
+	KTAP_ASSERT(t, c.qlen == 1, "%zu answers", c.qlen);
+	KTAP_ASSERT(t, !peer_codec__decode(&c.codec, c.q[0].buf, c.q[0].len,
+					   &out, NULL), "decode");
+	KTAP_EXPECT(t, out.type == RAFT_MSG_VOTE_RESP &&
+		    (out.flags & RAFT_MSGF_REJECT),
+		    "vote granted under a lease promise");
+	cluster_free(&c);
+}
+
 KTAP_TEST(core_snapshot_to_lagging_follower)
 {
 	struct cluster c;

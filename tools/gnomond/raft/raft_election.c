@@ -180,8 +180,11 @@ static int step_vote_request(struct raft *r, const struct raft_msg *m)
 	}
 	if (!pre && m->term > r->hs.term)
 		raft_become_follower(r, m->term, 0);
-	grant = raft_log__up_to_date(&r->log, m->index, m->log_term) ||
-		(r->cfg.fault_flags & RAFT_FAULT_STALE_LOG_VOTE);
+	/* The promise binds whatever our term: a stray higher-term message
+	 * may have raised it without any vote being cast. */
+	grant = (raft_log__up_to_date(&r->log, m->index, m->log_term) ||
+		 (r->cfg.fault_flags & RAFT_FAULT_STALE_LOG_VOTE)) &&
+		promise_expired(r, m->term, transfer);
 	if (pre) {
 		grant = grant && m->term > r->hs.term;
 		resp.term = grant ? m->term : r->hs.term;
