@@ -43,15 +43,21 @@ static void serve(void *ctx, struct api_session *s, struct api_request *req)
 
 static const struct api_ops ops = { .request = serve };
 
+static void setup_limits(struct backend *b, struct api_session **s,
+			 struct h2c *h, const struct api_limits *lim)
+{
+	memset(b, 0, sizeof(*b));
+	if (mvcc_store__new(&b->store, 0) || api_session__new(s, &ops, b, lim))
+		abort();
+	h2c_init(h);
+}
+
 static void setup(struct backend *b, struct api_session **s, struct h2c *h,
 		  size_t max_request)
 {
 	struct api_limits lim = { .max_request_bytes = max_request };
 
-	memset(b, 0, sizeof(*b));
-	if (mvcc_store__new(&b->store, 0) || api_session__new(s, &ops, b, &lim))
-		abort();
-	h2c_init(h);
+	setup_limits(b, s, h, &lim);
 }
 
 static void teardown(struct backend *b, struct api_session *s, struct h2c *h)
@@ -250,6 +256,31 @@ KTAP_TEST(api_grpc_message_is_percent_encoded)
 	KTAP_EXPECT(t, st->grpc_status == GRPC_UNAVAILABLE &&
 		    !strcmp(st->grpc_message, "100%25 %C3%A9%0A"),
 		    "encoded: %s", st->grpc_message);
+	teardown(&be, s, &h);
+}
+
+KTAP_TEST(api_connection_buffer_budget)
+{
+	struct api_limits lim = { .max_buffered_bytes = 4096 };
+	Etcdserverpb__PutRequest big = put_req("big", ""), small = put_req("s", "1");
+	struct h2c_stream *a, *b2;
+	static uint8_t value[5000];
+	struct api_session *s;
+	struct backend be;
+	struct h2c h;
+
+	setup_limits(&be, &s, &h, &lim);
+	big.value.data = value;
+	big.value.len = sizeof(value);
+	a = h2c_call(&h, "/etcdserverpb.KV/Put", &big.base);
+	KTAP_ASSERT(t, !h2c_pump(&h, s), "pump");
+	KTAP_EXPECT(t, a->grpc_status == GRPC_RESOURCE_EXHAUSTED &&
+		    !strcmp(a->grpc_message, "etcdserver: too many requests"),
+		    "over the budget: %d %s", a->grpc_status, a->grpc_message);
+	b2 = h2c_call(&h, "/etcdserverpb.KV/Put", &small.base);
+	KTAP_ASSERT(t, !h2c_pump(&h, s), "pump");
+	KTAP_EXPECT(t, answer_ok(b2), "the budget is given back");
+	KTAP_EXPECT(t, be.calls == 1, "only the small put was served");
 	teardown(&be, s, &h);
 }
 

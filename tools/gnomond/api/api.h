@@ -32,6 +32,8 @@
 /* gRPC's own limit is etcd's plus this, as etcd configures it. */
 #define API_GRPC_OVERHEAD_BYTES (512u * 1024)
 #define API_DEFAULT_MAX_STREAMS 256
+/* Request bytes one connection may hold before they are dispatched. */
+#define API_DEFAULT_MAX_BUFFERED (32u << 20)
 /* The etcd API version gnomond answers to (Maintenance.Status). */
 #define API_ETCD_VERSION "3.4.0"
 
@@ -70,6 +72,9 @@ struct api_ops {
 struct api_limits {
 	size_t max_request_bytes;	/* 0: API_DEFAULT_MAX_REQUEST_BYTES */
 	uint32_t max_streams;		/* 0: API_DEFAULT_MAX_STREAMS */
+	/* 0: API_DEFAULT_MAX_BUFFERED; past it, requests get "too many
+	 * requests" (RESOURCE_EXHAUSTED) instead of memory. */
+	size_t max_buffered_bytes;
 };
 
 /* The command type a write method travels as, or 0 for a read. */

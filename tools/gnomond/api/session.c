@@ -6,7 +6,10 @@
  * Each request stream gets a struct api_stream at its first HEADERS: the
  * :path, content-type and the body, buffered up to gRPC's size limit (past
  * it the bytes are dropped and only counted, so a huge upload costs no
- * memory).  At END_STREAM the request is decoded and either refused here
+ * memory), and within the connection's budget of buffered bytes (past it
+ * the request is answered "too many requests", so that many slow uploads
+ * cannot pile up memory either).  At END_STREAM the request is decoded and
+ * either refused here
  * or handed to the daemon.  The answer is HEADERS (:status 200,
  * content-type application/grpc), one DATA with the length-prefixed
  * message, and trailers (grpc-status 0); an error is a single
@@ -38,6 +41,7 @@ struct api_stream {
 	uint8_t *body;
 	size_t blen, bcap;
 	size_t dropped;			/* body bytes past the limit */
+	bool over_budget;		/* the session's budget was full */
 	uint8_t *resp;			/* gRPC frame being sent */
 	size_t rlen, roff;
 };
@@ -47,6 +51,7 @@ struct api_session {
 	const struct api_ops *ops;
 	void *ctx;
 	size_t max_request;
+	size_t max_buffered, buffered;	/* request bodies held */
 	uint8_t *out;
 	size_t olen, ooff, ocap;
 	bool broken;
@@ -63,6 +68,7 @@ static void stream_free(struct api_session *s, struct api_stream *st)
 		s->streams = st->next;
 	if (st->next)
 		st->next->prev = st->prev;
+	s->buffered -= st->bcap;
 	free(st->body);
 	free(st->resp);
 	free(st);
@@ -137,6 +143,8 @@ static int on_data(nghttp2_session *h2, uint8_t flags, int32_t id,
 		st->dropped += len;
 		return 0;
 	}
+	if (st->over_budget)
+		return 0;
 	if (st->blen + len > st->bcap) {
 		size_t cap = st->bcap ? st->bcap : 256;
 		uint8_t *b;
@@ -145,9 +153,14 @@ static int on_data(nghttp2_session *h2, uint8_t flags, int32_t id,
 			cap *= 2;
 		if (cap > limit)
 			cap = limit;
+		if (s->buffered - st->bcap + cap > s->max_buffered) {
+			st->over_budget = true;
+			return 0;
+		}
 		b = realloc(st->body, cap);
 		if (!b)
 			return NGHTTP2_ERR_CALLBACK_FAILURE;
+		s->buffered += cap - st->bcap;
 		st->body = b;
 		st->bcap = cap;
 	}
@@ -171,6 +184,10 @@ static void dispatch(struct api_session *s, int32_t id, struct api_stream *st)
 		api_session__fail(s, id, GRPC_UNIMPLEMENTED, st->route_err);
 		return;
 	}
+	if (st->over_budget) {
+		api_session__fail_etcd(s, id, ETCD_ERR_TOO_MANY_REQUESTS);
+		return;
+	}
 	if (st->dropped) {
 		/* Only the length prefix matters: it is in the kept bytes. */
 		st->blen = GRPC_FRAME_HDR;
@@ -187,6 +204,7 @@ static void dispatch(struct api_session *s, int32_t id, struct api_stream *st)
 	if (req.decoded)
 		protobuf_c_message_free_unpacked(req.decoded, NULL);
 	/* The body is no longer needed, answered or not. */
+	s->buffered -= st->bcap;
 	free(st->body);
 	st->body = NULL;
 	st->blen = st->bcap = 0;
@@ -247,6 +265,8 @@ int api_session__new(struct api_session **out, const struct api_ops *ops,
 	s->ctx = ctx;
 	s->max_request = limits && limits->max_request_bytes ?
 		limits->max_request_bytes : API_DEFAULT_MAX_REQUEST_BYTES;
+	s->max_buffered = limits && limits->max_buffered_bytes ?
+		limits->max_buffered_bytes : API_DEFAULT_MAX_BUFFERED;
 	if (nghttp2_session_callbacks_new(&cbs)) {
 		free(s);
 		return -ENOMEM;

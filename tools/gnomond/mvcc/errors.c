@@ -27,6 +27,8 @@ static const struct {
 		"etcdserver: duplicate key given in txn request" },
 	[ETCD_ERR_INVALID_SORT] = { GRPC_INVALID_ARGUMENT,
 		"etcdserver: invalid sort option" },
+	[ETCD_ERR_TOO_MANY_REQUESTS] = { GRPC_RESOURCE_EXHAUSTED,
+		"etcdserver: too many requests" },
 	[ETCD_ERR_COMPACTED] = { GRPC_OUT_OF_RANGE,
 		"etcdserver: mvcc: required revision has been compacted" },
 	[ETCD_ERR_FUTURE_REV] = { GRPC_OUT_OF_RANGE,

@@ -53,6 +53,7 @@ enum etcd_err {
 	ETCD_ERR_CORRUPT,
 	ETCD_ERR_BAD_COMMAND,
 	ETCD_ERR_INVALID_SORT,
+	ETCD_ERR_TOO_MANY_REQUESTS,
 	/* New errors go here: members exchange these numbers. */
 	ETCD_ERR__COUNT,
 };
