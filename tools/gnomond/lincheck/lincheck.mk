@@ -41,3 +41,8 @@ HOST_TESTS += $(LINCHECK_TESTS) \
 	$(PROJECT_ROOT)/selftests/gnomond/lincheck_cli.sh
 
 -include $(LINCHECK_OBJS:.o=.d) $(LINCHECK_SAN_OBJS:.o=.d)
+
+# Fault tests on real clusters (GNOMON_CLUSTER_IMPL=etcd|gnomond; default
+# gnomond once built): the workload records, gnomon-lincheck judges.
+HOST_TESTS += $(PROJECT_ROOT)/selftests/gnomond/cluster_3_faults.sh \
+	$(PROJECT_ROOT)/selftests/gnomond/cluster_5_faults.sh

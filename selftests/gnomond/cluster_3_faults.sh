@@ -1,0 +1,33 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Three members, each in its own network namespace; six clients record a
+# history while the leader is killed (SIGKILL, restarted), stopped
+# (SIGSTOP, then SIGCONT) and isolated from the other members; the history
+# must be linearizable (gnomon-lincheck).  GNOMON_CLUSTER_IMPL=etcd|gnomond.
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/selftests/ktap.sh"
+. "$top/selftests/gnomond/cluster_lib.sh"
+. "$top/selftests/gnomond/cluster_faults_lib.sh"
+
+ktap_plan 7
+why=$(cl_missing)
+if [ -n "$why" ]; then
+	for i in $(seq 7); do ktap_skip "cluster_3_faults" "$why"; done
+	exit 0
+fi
+ktap_diag "implementation: $CL_IMPL"
+cl_init 3 || { ktap_fail "namespaces"; exit 1; }
+for i in 1 2 3; do cl_start "$i"; done
+cl_leader 30 >/dev/null && ktap_ok "$CL_IMPL: 3 members elect a leader" ||
+	ktap_fail "$CL_IMPL: 3 members elect a leader" "$(tail -5 "$CL_DIR/m1.log")"
+cl_workload 26 "$CL_DIR/history"
+sleep 2
+cl_step_kill_leader 2
+sleep 3
+cl_step_stop_leader 2
+sleep 3
+cl_step_isolate_leader 3
+cl_check "$CL_DIR/history" "3 members"
+ktap_finish

@@ -1,0 +1,36 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Five members, each in its own network namespace; six clients record a
+# history while the leader and one other member are split from the other
+# three (minority | majority), the leader is killed (SIGKILL, restarted),
+# stopped (SIGSTOP, SIGCONT) and isolated; the history must be
+# linearizable (gnomon-lincheck).  GNOMON_CLUSTER_IMPL=etcd|gnomond.
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/selftests/ktap.sh"
+. "$top/selftests/gnomond/cluster_lib.sh"
+. "$top/selftests/gnomond/cluster_faults_lib.sh"
+
+ktap_plan 8
+why=$(cl_missing)
+if [ -n "$why" ]; then
+	for i in $(seq 8); do ktap_skip "cluster_5_faults" "$why"; done
+	exit 0
+fi
+ktap_diag "implementation: $CL_IMPL"
+cl_init 5 || { ktap_fail "namespaces"; exit 1; }
+for i in 1 2 3 4 5; do cl_start "$i"; done
+cl_leader 30 >/dev/null && ktap_ok "$CL_IMPL: 5 members elect a leader" ||
+	ktap_fail "$CL_IMPL: 5 members elect a leader" "$(tail -5 "$CL_DIR/m1.log")"
+cl_workload 30 "$CL_DIR/history"
+sleep 2
+cl_step_partition 3
+sleep 2
+cl_step_kill_leader 2
+sleep 2
+cl_step_stop_leader 2
+sleep 2
+cl_step_isolate_leader 3
+cl_check "$CL_DIR/history" "5 members"
+ktap_finish
