@@ -2,8 +2,8 @@
 /*
  * Writes the seed corpus of the gRPC fuzz target (api_fuzz.c): the exact
  * bytes a client sends for each kind of call, captured from the in-memory
- * client talking to a real session.  Each file starts with the chunk-size
- * byte the fuzz target expects.
+ * client talking to a real session (each file starts with the chunk-size
+ * byte the fuzz target expects), and a log of commands for its log mode.
  *
  *	api_fuzz_seeds DIR
  */
@@ -31,20 +31,36 @@ static ProtobufCBinaryData bin(const char *s)
 	return (ProtobufCBinaryData){ strlen(s), (uint8_t *)s };
 }
 
-static int write_seed(const char *dir, const char *name, const struct h2c *h)
+static int write_seed(const char *dir, const char *name, uint8_t mode,
+		      const uint8_t *data, size_t len)
 {
 	char path[512];
-	uint8_t chunk = 255;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/seed-%s", dir, name);
 	f = fopen(path, "wb");
-	if (!f || fwrite(&chunk, 1, 1, f) != 1 ||
-	    fwrite(h->sent, 1, h->sent_len, f) != h->sent_len || fclose(f)) {
+	if (!f || fwrite(&mode, 1, 1, f) != 1 ||
+	    fwrite(data, 1, len, f) != len || fclose(f)) {
 		perror(path);
 		return 1;
 	}
 	return 0;
+}
+
+/* Append one command, 16-bit length first, to the log seed. */
+static void log_append(uint8_t *log, size_t *len, enum mvcc_cmd_type type,
+		       const ProtobufCMessage *m)
+{
+	uint8_t *cmd;
+	size_t n;
+
+	if (mvcc_cmd__encode(type, m, &cmd, &n) || *len + n + 2 > 4096)
+		abort();
+	log[(*len)++] = n >> 8;
+	log[(*len)++] = n;
+	memcpy(log + *len, cmd, n);
+	*len += n;
+	free(cmd);
 }
 
 int main(int argc, char **argv)
@@ -110,10 +126,22 @@ int main(int argc, char **argv)
 		}
 		if (h2c_pump(&h, s))
 			rc = 1;
-		rc |= write_seed(argv[1], names[i], &h);
+		rc |= write_seed(argv[1], names[i], 255, h.sent, h.sent_len);
 		h2c_free(&h);
 		api_session__free(s);
 		mvcc_store__free(store);
+	}
+	{
+		uint8_t log[4096];
+		size_t len = 0;
+
+		log_append(log, &len, MVCC_CMD_PUT, &put.base);
+		log_append(log, &len, MVCC_CMD_TXN, &txn.base);
+		log_append(log, &len, MVCC_CMD_DELETE_RANGE, &del.base);
+		log_append(log, &len, MVCC_CMD_PUT, &put.base);
+		log_append(log, &len, MVCC_CMD_COMPACT, &comp.base);
+		log_append(log, &len, MVCC_CMD_ALARM, &alarm.base);
+		rc |= write_seed(argv[1], "log", 0, log, len);
 	}
 	return rc;
 }
