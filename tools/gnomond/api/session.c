@@ -188,7 +188,7 @@ static void dispatch(struct api_session *s, int32_t id, struct api_stream *st)
 		api_session__fail_etcd(s, id, ETCD_ERR_TOO_MANY_REQUESTS);
 		return;
 	}
-	if (st->dropped) {
+	if (st->dropped && st->blen >= GRPC_FRAME_HDR) {
 		/* Only the length prefix matters: it is in the kept bytes. */
 		st->blen = GRPC_FRAME_HDR;
 	}
