@@ -230,23 +230,40 @@ static void submit_chain(struct gnomond *d, size_t rec_len)
 	struct io_uring_sqe *sqe[4];
 	int n = 0, fd;
 
+	/* The chain's links are set at the end: it must not be split by a
+	 * submission in between. */
+	if (io_uring_sq_space_left(&d->ring) < 4)
+		io_uring_submit(&d->ring);
 	if (st->fl_hs) {
 		wal_meta__encode(st->meta_buf, &st->fl_hs_val,
 				 ++st->w.meta_seq);
 		fd = st->meta_fd[st->w.meta_next - 1];
 		st->w.meta_next = 3 - st->w.meta_next;
 		sqe[n] = gd_sqe(d, &st->ops[n]);
-		io_uring_prep_write(sqe[n++], fd, st->meta_buf, WAL_META_SIZE, 0);
+		if (sqe[n])
+			io_uring_prep_write(sqe[n], fd, st->meta_buf,
+					    WAL_META_SIZE, 0);
+		n++;
 		sqe[n] = gd_sqe(d, &st->ops[n]);
-		io_uring_prep_fsync(sqe[n++], fd, IORING_FSYNC_DATASYNC);
+		if (sqe[n])
+			io_uring_prep_fsync(sqe[n], fd, IORING_FSYNC_DATASYNC);
+		n++;
 	}
 	if (rec_len) {
 		sqe[n] = gd_sqe(d, &st->ops[n]);
-		io_uring_prep_write(sqe[n++], st->w.fd, st->rec.p,
-				    (unsigned int)rec_len, st->w.off);
+		if (sqe[n])
+			io_uring_prep_write(sqe[n], st->w.fd, st->rec.p,
+					    (unsigned int)rec_len, st->w.off);
+		n++;
 		sqe[n] = gd_sqe(d, &st->ops[n]);
-		io_uring_prep_fsync(sqe[n++], st->w.fd, IORING_FSYNC_DATASYNC);
+		if (sqe[n])
+			io_uring_prep_fsync(sqe[n], st->w.fd,
+					    IORING_FSYNC_DATASYNC);
+		n++;
 	}
+	for (int i = 0; i < n; i++)
+		if (!sqe[i])
+			return;	/* the ring failed: the loop is stopping */
 	for (int i = 0; i + 1 < n; i++)
 		sqe[i]->flags |= IOSQE_IO_LINK;
 	st->expect = n;
