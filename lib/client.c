@@ -256,6 +256,16 @@ int gnomon_client__get_config(struct gnomon_client *c,
 	return 0;
 }
 
+uint32_t gnomon_client__clock_source(struct gnomon_client *c)
+{
+	struct gnomon_page snap;
+
+	if (!c->page)
+		return GNOMON_SOURCE_NTP;
+	gnomon_page_snapshot(c->page, &snap);
+	return snap.source;
+}
+
 const char *gnomon_time_source__name(enum gnomon_time_source source)
 {
 	switch (source) {

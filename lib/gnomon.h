@@ -81,6 +81,8 @@ int gnomon_client__set_config(struct gnomon_client *client,
 /* Kernel or agent; -ENODEV from adjtimex. */
 int gnomon_client__get_config(struct gnomon_client *client,
 			      struct gnomon_config *config);
+/* What disciplined the clock last (enum gnomon_source; adjtimex: NTP). */
+uint32_t gnomon_client__clock_source(struct gnomon_client *client);
 
 #ifdef __cplusplus
 }

@@ -9,7 +9,7 @@ ctl=$top/build/bin/gnomonctl
 ktap_plan 8
 
 out=$($ctl discipline --error 4ms --interval 10s --source static --json)
-if [ "$(jq -r '.status + " " + .source' <<< "$out")" = "synchronized kernel" ] &&
+if [ "$(jq -r '.status + " " + .source + " " + .clock_source' <<< "$out")" = "synchronized kernel static" ] &&
    [ "$(jq -r '.bound_ns >= 4000000' <<< "$out")" = true ]; then
 	ktap_ok "discipline as root synchronizes the kernel clock"
 else

@@ -38,11 +38,12 @@ static void json_tt_fields(const struct ctl *ctl, const struct gnomon_tt *tt)
 	json_u64_or_null("latest_ns", bounded(tt), tt->latest_ns, ",");
 	json_u64_or_null("bound_ns", bounded(tt), tt->bound_ns, ",");
 	printf("\"realtime_ns\":%llu,\"status\":\"%s\",\"step_detected\":%s,"
-	       "\"source\":\"%s\"",
+	       "\"source\":\"%s\",\"clock_source\":\"%s\"",
 	       (unsigned long long)tt->realtime_ns,
 	       gnomon_status__name(tt->status),
 	       tt->flags & GNOMON_TT_STEP_DETECTED ? "true" : "false",
-	       gnomon_time_source__name(gnomon_client__source(ctl->client)));
+	       gnomon_time_source__name(gnomon_client__source(ctl->client)),
+	       gnomon_clock_source__name(gnomon_client__clock_source(ctl->client)));
 }
 
 static void json_hlc(const struct ctl *ctl, const struct gnomon_hlc *ts)
@@ -62,9 +63,11 @@ static void human_tt(const struct ctl *ctl, const struct gnomon_tt *tt)
 	} else {
 		printf("interval  unbounded (no trustworthy bound)\n");
 	}
-	printf("status    %s%s\nsource    %s\n", gnomon_status__name(tt->status),
+	printf("status    %s%s\nsource    %s (disciplined by %s)\n",
+	       gnomon_status__name(tt->status),
 	       tt->flags & GNOMON_TT_STEP_DETECTED ? " (clock step detected)" : "",
-	       gnomon_time_source__name(gnomon_client__source(ctl->client)));
+	       gnomon_time_source__name(gnomon_client__source(ctl->client)),
+	       gnomon_clock_source__name(gnomon_client__clock_source(ctl->client)));
 }
 
 void print_now(const struct ctl *ctl, const struct gnomon_tt *tt,
