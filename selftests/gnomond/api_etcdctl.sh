@@ -11,6 +11,7 @@ exec </dev/null	# never eat the runner's list of tests
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/selftests/ktap.sh"
 . "$top/selftests/gnomond/api_server_lib.sh"
+. "$top/selftests/gnomond/api_expect.sh"
 
 N=18
 ktap_plan $N
@@ -21,32 +22,6 @@ if ! command -v etcdctl >/dev/null; then
 fi
 export ETCDCTL_API=3
 E() { timeout 20 etcdctl --endpoints="127.0.0.1:$API_PORT" --command-timeout=10s "$@" 2>&1; }
-
-# expect NAME WANT CMD...: the command's output must equal WANT.
-expect()
-{
-	local name=$1 want=$2 out
-	shift 2
-	out=$("$@")
-	if [ "$out" = "$want" ]; then
-		ktap_ok "$name"
-	else
-		ktap_fail "$name" "want [$want] got [$out]"
-	fi
-}
-
-# expect_match NAME REGEX CMD...: the output must match REGEX.
-expect_match()
-{
-	local name=$1 re=$2 out
-	shift 2
-	out=$("$@")
-	if [[ $out =~ $re ]]; then
-		ktap_ok "$name"
-	else
-		ktap_fail "$name" "want /$re/ got [$out]"
-	fi
-}
 
 if ! api_server_start; then
 	ktap_fail "server starts" "$(cat "$API_TMP/server.log")"
