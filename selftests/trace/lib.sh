@@ -7,6 +7,8 @@
 TRACE_TOP=${TRACE_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 TRACE_BIN=${TRACE_BIN:-$TRACE_TOP/build/bin/gnomon-trace}
 TRACE_PEER=$TRACE_TOP/selftests/trace/tcp_peer.py
+# The system interpreter: a version manager's shim costs seconds per start.
+TRACE_PY=${TRACE_PY:-$(command -v /usr/bin/python3 || command -v python3)}
 TRACE_TAG=gnt$$
 TRACE_RECORDERS=()
 TRACE_PIDS=()
@@ -61,11 +63,11 @@ trace_on()
 		"$(trace_cgroup "$h")" "$(trace_ns "$h")" "$@"
 }
 
-# trace_wait_for FILE PATTERN: up to 10 s for PATTERN to show in FILE.
+# trace_wait_for FILE PATTERN: up to 20 s for PATTERN to show in FILE.
 trace_wait_for()
 {
 	local i
-	for i in $(seq 100); do
+	for i in $(seq 200); do
 		grep -q "$2" "$1" 2>/dev/null && return 0
 		sleep 0.1
 	done
@@ -79,7 +81,7 @@ trace_record()
 	local out=$TRACE_DIR/$1.jsonl
 	rm -f "$out"
 	"$TRACE_BIN" record --cgroup "$(trace_cgroup "$1")" --node-id "$2" -o "$out" \
-		2> "$TRACE_DIR/$1.record.err" &
+		> /dev/null 2> "$TRACE_DIR/$1.record.err" &
 	TRACE_RECORDERS+=($!)
 	trace_wait_for "$out" gnomon_trace
 }
@@ -111,6 +113,21 @@ trace_bg()
 {
 	trace_on "$@" &
 	TRACE_PIDS+=($!)
+}
+
+# trace_case CMD...: run a test case, then stop its recorders and helpers
+# whatever it returned (a case runs in a subshell of ktap_check).
+trace_case()
+{
+	local rc p
+	"$@"
+	rc=$?
+	trace_stop_recorders > /dev/null 2>&1
+	for p in "${TRACE_PIDS[@]}"; do
+		kill -KILL "$p" 2>/dev/null
+	done
+	TRACE_PIDS=()
+	return $rc
 }
 
 trace_cleanup()

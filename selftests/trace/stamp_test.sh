@@ -5,8 +5,9 @@
 # namespaces joined by veth pairs (selftests/trace/lib.sh), each namespace
 # in its own cgroup with its own stamper, as if each were a host:
 #
-#   - the option is on the wire (tshark decodes kind 253, ExID 0x474e) on
-#     SYN, SYN-ACK and every data segment;
+#   - the option is on the wire (tcpdump and tshark decode kind 253, ExID
+#     0x474e) on SYN, SYN-ACK and every data segment, with the values the
+#     hosts recorded;
 #   - every recorded event obeys the Lamport rules exactly;
 #   - merge rebuilds a ping-pong and an A->B->C relay exactly, and reports
 #     two independent sends as concurrent;
@@ -19,246 +20,29 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/selftests/ktap.sh"
 . "$top/selftests/trace/lib.sh"
 
-NTESTS=15
-ktap_plan $NTESTS
+. "$top/selftests/trace/cases.sh"
 
-skip_all()
-{
-	local i
-	for i in $(seq $NTESTS); do
-		ktap_skip "stamp test $i" "$1"
-	done
-	ktap_finish
-	exit 0
-}
+stamp_begin 16 tshark tcpdump python3 jq ip bpftool
 
-[ -x "$TRACE_BIN" ] || { ktap_fail "gnomon-trace is built" "$TRACE_BIN missing"; exit 1; }
-[ -r /sys/kernel/btf/vmlinux ] || skip_all "kernel without BTF"
-[ -n "$(trace_cgroot)" ] || skip_all "no cgroup v2 mount"
-for tool in tshark python3 jq ip; do
-	command -v $tool > /dev/null || skip_all "$tool is not installed"
-done
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/gnomon-stamp.XXXXXX")
-trap 'trace_cleanup; rm -rf "$work"' EXIT
-warnings_before=$(dmesg 2>/dev/null | grep -c 'WARNING:')
-trace_setup "$work" || skip_all "cannot create namespaces and cgroups"
-
-# status_count CGROUP COUNTER: a counter of the stamper attached to CGROUP.
-status_count()
-{
-	"$TRACE_BIN" status | awk -v cg="$1" -v key="$2" '
-		/^program/ { mine = 0 }
-		$1 == "attached" && $3 == cg { mine = 1 }
-		mine { for (i = 1; i < NF; i++) if ($i == key) { print $(i + 1); exit } }'
-}
-
-# lamport_rules FILE: every event of the record follows the rules, exactly.
-lamport_rules()
-{
-	jq -r 'select(.dir) | "\(.lamport) \(.dir) \(.remote)"' "$1" | sort -n |
-	awk 'BEGIN { prev = 0 }
-		$1 == prev { print "duplicate value " $1; bad = 1 }
-		$2 == "send" && $1 != prev + 1 { print "send " $1 " after " prev; bad = 1 }
-		$2 == "recv" && $1 != ($3 > prev ? $3 : prev) + 1 {
-			print "recv " $1 " of " $3 " after " prev; bad = 1 }
-		{ prev = $1; n++ }
-		END { if (!n) { print "no events"; bad = 1 } exit bad }'
-}
-
-# ---- ping-pong A <-> B, with a capture on A's side ---------------------
-pingpong()
-{
-	trace_record a 1 && trace_record b 2 || return 1
-	ip netns exec "$(trace_ns a)" tcpdump -i "${TRACE_TAG}ab" -U -w "$work/pp.pcap" tcp \
-		2> "$work/tcpdump.err" &
-	local dump=$!
-	TRACE_PIDS+=($dump)
-	trace_wait_for "$work/tcpdump.err" listening || return 1
-	trace_bg b python3 "$TRACE_PEER" serve 7000 3 > "$work/serve.out"
-	trace_wait_for "$work/serve.out" listening || return 1
-	trace_on a python3 "$TRACE_PEER" ping 198.18.1.2 7000 3 || return 1
-	sleep 0.3
-	kill -INT $dump
-	wait $dump
-	trace_stop_recorders
-}
-if pingpong; then
+if trace_case pingpong; then
 	ktap_ok "ping-pong between two stamped hosts"
 else
 	ktap_fail "ping-pong between two stamped hosts" "$(cat "$work"/*.err 2>/dev/null | tail -3)"
 fi
-
-wire_check()
-{
-	local f='tcp.option_kind == 253 && tcp.options.experimental.exid == 0x474e'
-	local syn synack data plain
-	syn=$(tshark -r "$work/pp.pcap" -Y "$f && tcp.flags.syn == 1 && tcp.flags.ack == 0" 2>/dev/null | wc -l)
-	synack=$(tshark -r "$work/pp.pcap" -Y "$f && tcp.flags.syn == 1 && tcp.flags.ack == 1" 2>/dev/null | wc -l)
-	data=$(tshark -r "$work/pp.pcap" -Y "$f && tcp.len > 0" 2>/dev/null | wc -l)
-	plain=$(tshark -r "$work/pp.pcap" -Y "tcp.len > 0 && !($f)" 2>/dev/null | wc -l)
-	echo "syn $syn synack $synack data $data unstamped-data $plain"
-	[ "$syn" -ge 1 ] && [ "$synack" -ge 1 ] && [ "$data" -eq 6 ] && [ "$plain" -eq 0 ]
-}
-ktap_check "tshark sees the option on SYN, SYN-ACK and all data" wire_check
-
+ktap_check "tcpdump: the option on SYN, SYN-ACK and all data, with the recorded values" trace_case wire_check
+ktap_check "tshark decodes the option on SYN, SYN-ACK and all data" trace_case tshark_check
 ktap_check "Lamport rules hold on A" lamport_rules "$work/a.jsonl"
 ktap_check "Lamport rules hold on B" lamport_rules "$work/b.jsonl"
-
-pingpong_chain()
-{
-	"$TRACE_BIN" merge "$work/a.jsonl" "$work/b.jsonl" > "$work/pp.txt" || return 1
-	local got want="1send 2recv 2send 1recv"
-	want="$want 1send 2recv 2send 1recv 1send 2recv 2send 1recv 1send 2recv 2send 1recv"
-	got=$(awk '/^pos=/ { sub("node=", "", $2); printf "%s%s%s ", sep, $2, $3 }' "$work/pp.txt" | sed 's/ $//')
-	[ "$got" = "$want" ] || { echo "chain: $got"; return 1; }
-	# Every receive comes from the event just before it.
-	awk '/^pos=/ && $3 == "recv" { split($1, p, "="); if ($NF != "from=" p[2] - 1) bad = 1 }
-		END { exit bad }' "$work/pp.txt"
-}
-ktap_check "merge rebuilds the ping-pong chain exactly" pingpong_chain
-
-# ---- relay A -> B -> C ----------------------------------------------------
-relay()
-{
-	trace_record a 1 && trace_record b 2 && trace_record c 3 || return 1
-	trace_bg c python3 "$TRACE_PEER" sink 7002 1 > "$work/sink.out"
-	trace_bg b python3 "$TRACE_PEER" relay 7001 198.18.2.3 7002 > "$work/relay.out"
-	trace_wait_for "$work/sink.out" listening && trace_wait_for "$work/relay.out" listening || return 1
-	trace_on a python3 "$TRACE_PEER" send 198.18.1.2 7001 || return 1
-	trace_wait_for "$work/sink.out" received || return 1
-	trace_stop_recorders || return 1
-	"$TRACE_BIN" merge "$work/a.jsonl" "$work/b.jsonl" "$work/c.jsonl" > "$work/relay.txt" || return 1
-	# The data messages: A's send, B's receive of it, B's send, C's receive.
-	awk '/^pos=/ && $7 == "len=8" {
-			split($1, p, "="); node = substr($2, 6); key = node $3
-			pos[key] = p[2]; line[key] = $0
-			if ($3 == "recv") { from[key] = substr($NF, 6) }
-		}
-		END {
-			if (!("1send" in pos) || !("2recv" in pos) || !("2send" in pos) || !("3recv" in pos)) {
-				print "missing a hop"; exit 1 }
-			if (from["2recv"] != pos["1send"] || from["3recv"] != pos["2send"]) {
-				print "wrong match"; exit 1 }
-			if (!(pos["1send"] < pos["2recv"] && pos["2recv"] < pos["2send"] && pos["2send"] < pos["3recv"])) {
-				print "wrong order"; exit 1 }
-			split(line["1send"], a, "vc="); split(line["3recv"], c, "vc=")
-			split(a[2], av, "[, ]"); split(c[2], cv, "[, ]")
-			if (cv[1] < av[1]) { print "C does not know A"; exit 1 }
-		}' "$work/relay.txt"
-}
-ktap_check "merge rebuilds the relay A->B->C exactly" relay
+ktap_check "merge rebuilds the ping-pong chain exactly" trace_case pingpong_chain
+ktap_check "merge rebuilds the relay A->B->C exactly" trace_case relay
 ktap_check "Lamport rules hold on the relay (B)" lamport_rules "$work/b.jsonl"
-
-# ---- two independent sends ------------------------------------------------
-independent()
-{
-	rm -f "$work/go"
-	trace_record a 1 && trace_record b 2 && trace_record c 3 || return 1
-	trace_bg b python3 "$TRACE_PEER" sink 7003 2 > "$work/sink2.out"
-	trace_wait_for "$work/sink2.out" listening || return 1
-	trace_bg a python3 "$TRACE_PEER" send 198.18.1.2 7003 "$work/go"
-	trace_bg c python3 "$TRACE_PEER" send 198.18.2.2 7003 "$work/go"
-	# Both connected (B merged two SYNs) before either sends.
-	local i
-	for i in $(seq 100); do
-		[ "$(jq -r 'select(.dir == "recv" and .tcp_flags == 2) | .node' "$work/b.jsonl" | wc -l)" -ge 2 ] && break
-		sleep 0.1
-	done
-	touch "$work/go"
-	trace_wait_for "$work/sink2.out" received || return 1
-	trace_stop_recorders || return 1
-	"$TRACE_BIN" merge "$work/a.jsonl" "$work/b.jsonl" "$work/c.jsonl" > "$work/conc.txt" || return 1
-	local pa pc
-	pa=$(awk '/^pos=/ && $2 == "node=1" && $3 == "send" && $7 == "len=8" { sub("pos=", "", $1); print $1 }' "$work/conc.txt")
-	pc=$(awk '/^pos=/ && $2 == "node=3" && $3 == "send" && $7 == "len=8" { sub("pos=", "", $1); print $1 }' "$work/conc.txt")
-	[ -n "$pa" ] && [ -n "$pc" ] || { echo "sends not found"; return 1; }
-	grep -qx "concurrent $pa $pc" "$work/conc.txt" || grep -qx "concurrent $pc $pa" "$work/conc.txt"
-}
-ktap_check "merge reports two independent sends as concurrent" independent
-
-# ---- peers without the stamper ----------------------------------------------
-unstamped()
-{
-	trace_record a 1 || return 1
-	trace_bg b python3 "$TRACE_PEER" serve 7004 3 > "$work/serve4.out"
-	trace_wait_for "$work/serve4.out" listening || return 1
-	trace_on a python3 "$TRACE_PEER" ping 198.18.1.2 7004 3 || return 1
-	trace_bg a python3 "$TRACE_PEER" serve 7005 3 > "$work/serve5.out"
-	trace_wait_for "$work/serve5.out" listening || return 1
-	trace_on b python3 "$TRACE_PEER" ping 198.18.1.1 7005 3 || return 1
-	sleep 0.2
-	[ "$(status_count "$(trace_cgroup a)" malformed)" = 0 ] || return 1
-	trace_stop_recorders || return 1
-	# A stamped its SYN, SYN-ACK and 6 data segments; it received no stamp.
-	[ "$(jq -r 'select(.dir == "send")' "$work/a.jsonl" | jq -s length)" -eq 8 ] &&
-	[ "$(jq -r 'select(.dir == "recv")' "$work/a.jsonl" | jq -s length)" -eq 0 ]
-}
-ktap_check "a peer without the stamper interoperates both ways" unstamped
-
-# ---- crafted options ----------------------------------------------------------
-crafted()
-{
-	local mac out
-	trace_record b 2 || return 1
-	mac=$(ip -n "$(trace_ns a)" -j link show "${TRACE_TAG}ab" | jq -r '.[0].address')
-	ip -n "$(trace_ns b)" neigh replace 198.18.1.77 lladdr "$mac" dev "${TRACE_TAG}ba" || return 1
-	trace_bg b python3 "$TRACE_PEER" sink 7006 1 > "$work/sink6.out"
-	trace_wait_for "$work/sink6.out" listening || return 1
-	out=$(ip netns exec "$(trace_ns a)" python3 "$top/selftests/trace/craft.py" \
-		"${TRACE_TAG}ab" 198.18.1.77 198.18.1.2 7006) || return 1
-	echo "$out"
-	trace_wait_for "$work/sink6.out" received || return 1
-	grep -qx "received 32" "$work/sink6.out" || { cat "$work/sink6.out"; return 1; }
-	# The SYN-ACK merged the SYN's 100 before its own tick: at least 102.
-	[ "$(echo "$out" | awk '{ print $2 }')" -ge 102 ] || return 1
-	local cg
-	cg=$(trace_cgroup b)
-	echo "$(status_count "$cg" malformed) $(status_count "$cg" rejected_jumps) $(status_count "$cg" merged)" \
-		> "$work/craft.counts"
-	trace_stop_recorders
-}
-ktap_check "crafted segments are delivered" crafted
-craft_counts()
-{
-	local malformed rejected merged
-	read -r malformed rejected merged < "$work/craft.counts" || return 1
-	echo "malformed $malformed rejected $rejected merged $merged"
-	[ "$malformed" -eq 2 ] && [ "$rejected" -eq 1 ] && [ "$merged" -eq 2 ]
-}
+ktap_check "merge reports two independent sends as concurrent" trace_case independent
+ktap_check "a peer without the stamper interoperates both ways" trace_case unstamped
+ktap_check "crafted segments are delivered" trace_case crafted
 ktap_check "malformed and far-ahead options are ignored and counted" craft_counts
-ktap_check "no kernel warning" test "$(dmesg 2>/dev/null | grep -c 'WARNING:')" = "$warnings_before"
-
-# ---- attach and detach ------------------------------------------------------
-nothing_attached()
-{
-	local h
-	for h in a b c; do
-		bpftool cgroup show "$(trace_cgroup $h)" 2>&1 | grep -q sock_ops && return 1
-	done
-	! "$TRACE_BIN" status | grep -q "$TRACE_TAG"
-}
+ktap_check "no kernel warning" no_new_warning
 ktap_check "record leaves nothing attached" nothing_attached
-
-pinned()
-{
-	local cg before after
-	cg=$(trace_cgroup a)
-	"$TRACE_BIN" record --cgroup "$cg" --node-id 1 --pin --duration 1 -o "$work/pin.jsonl" 2> "$work/pin.err" || return 1
-	before=$(status_count "$cg" stamped)
-	[ -n "$before" ] || { echo "not attached after record --pin"; return 1; }
-	trace_bg b python3 "$TRACE_PEER" serve 7007 1 > "$work/serve7.out"
-	trace_wait_for "$work/serve7.out" listening || return 1
-	trace_on a python3 "$TRACE_PEER" ping 198.18.1.2 7007 1 || return 1
-	after=$(status_count "$cg" stamped)
-	echo "stamped $before -> $after"
-	[ "$after" -gt "$before" ] || return 1
-	"$TRACE_BIN" record --cgroup "$cg" --duration 1 -o "$work/pin2.jsonl" 2> "$work/pin2.err" || return 1
-	grep -q reusing "$work/pin2.err" || return 1
-	"$TRACE_BIN" unpin --cgroup "$cg" || return 1
-	[ -z "$(status_count "$cg" stamped)" ]
-}
-ktap_check "--pin keeps stamping without the recorder; unpin detaches" pinned
+ktap_check "--pin keeps stamping without the recorder; unpin detaches" trace_case pinned
 ktap_check "nothing attached at the end" nothing_attached
 
 ktap_finish

@@ -12,17 +12,17 @@
                                       to the end, print "received BYTES"
   tcp_peer.py send HOST PORT [FILE]   connect, send one message, close; with
                                       FILE, wait for FILE to exist before
-                                      sending (at most 10 seconds)
+                                      sending (at most 20 seconds)
 
 A listener prints "listening" once it is ready.  Every socket has a
-10 second timeout, so a broken peer ends the test instead of hanging it.
+20 second timeout, so a broken peer ends the test instead of hanging it.
 """
 import os
 import socket
 import sys
 import time
 
-TIMEOUT = 10.0
+TIMEOUT = 20.0
 MSG = b"gnomon!\n"
 
 
@@ -93,7 +93,7 @@ def main(argv):
     elif mode == "send":
         c = connect(argv[2], int(argv[3]))
         if len(argv) > 4:
-            for _ in range(100):
+            for _ in range(200):
                 if os.path.exists(argv[4]):
                     break
                 time.sleep(0.1)
