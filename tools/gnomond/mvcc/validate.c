@@ -6,7 +6,8 @@
  * a lease, more than 128 compares or operations per branch, and, within
  * one branch of a txn (nested txns included), the same key put twice or a
  * put inside a range that the branch deletes.  The duplicate check sorts
- * the put keys, so a large txn costs O(n log n), not O(n^2).
+ * the put keys, so a large txn costs O(n log n), not O(n^2).  Should the
+ * key lists not fit in memory, the request is refused as too large.
  */
 #include <stdlib.h>
 
