@@ -13,7 +13,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/selftests/gnomond/api_server_lib.sh"
 . "$top/selftests/gnomond/api_expect.sh"
 
-N=18
+N=19
 ktap_plan $N
 if ! command -v etcdctl >/dev/null; then
 	for i in $(seq $N); do ktap_skip "etcdctl-$i" "etcdctl is not installed"; done
@@ -106,5 +106,28 @@ if api_server_start --quota-backend-bytes 20000 --max-request-bytes 4096; then
 	ktap_check "quota: NOSPACE alarm, too-large request, disarm after compaction" quota
 else
 	ktap_fail "quota server starts" "$(cat "$API_TMP/server.log")"
+fi
+api_server_stop
+
+# The server, session and store under memcheck while etcdctl talks to it.
+traffic() {
+	E put /v 1 && E get /v && E del /v && E endpoint status &&
+		E member list && E compaction 2 && ! E lease grant 5
+}
+if ! command -v valgrind >/dev/null; then
+	ktap_skip "valgrind-clean under etcdctl traffic" "valgrind is not installed"
+elif API_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full \
+	--errors-for-leak-kinds=definite" api_server_start; then
+	out=$(traffic 2>&1)
+	tr_rc=$?
+	api_server_stop
+	if [ $tr_rc -eq 0 ] && [ "$API_RC" -eq 0 ]; then
+		ktap_ok "valgrind-clean under etcdctl traffic"
+	else
+		ktap_fail "valgrind-clean under etcdctl traffic" \
+			"traffic $tr_rc, server $API_RC: $(grep '==' "$API_TMP/server.log" | head -n 5) $out"
+	fi
+else
+	ktap_fail "valgrind-clean under etcdctl traffic" "server did not start"
 fi
 ktap_finish

@@ -100,7 +100,8 @@ $(patsubst %.c,$(BUILD)/san/%.o,$(wildcard selftests/gnomond/mvcc_*.c \
 $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard selftests/gnomond/mvcc_*.c \
 	selftests/gnomond/api_*.c)): | $(GNOMOND_PROTO_HDRS)
 
--include $(GNOMOND_KV_OBJS:.o=.d) $(GNOMOND_KV_SAN_OBJS:.o=.d)
+-include $(GNOMOND_KV_OBJS:.o=.d) $(GNOMOND_KV_SAN_OBJS:.o=.d) \
+	$(BUILD)/obj/tools/gnomond/api/test_server.d
 
 # libFuzzer on the gRPC request path: a bounded run in `make check`, a long
 # one in `make fuzz` (FUZZ_SECONDS, default 600).
