@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0
 """python3-etcd3 (Debian's, over grpcio), unmodified, against gnomond's etcd
-API: put, get, get_prefix, delete, transactions with value, version,
-create and mod revision compares, and etcd's errors.  Prints KTAP.
+API: put, get, get_prefix, get_range, delete, delete_prefix, transactions
+with value, version, create and mod revision compares, put_if_not_exists,
+replace, members, status, defragment, alarms, compact, large values, and
+etcd's errors.  Prints KTAP.
 
 usage: python3 api_python_etcd3.py PORT
 """
@@ -59,6 +61,8 @@ def run(port):
         c.put("/py/list/%d" % i, str(i))
     got = sorted(v for v, _ in c.get_prefix("/py/list/"))
     check("get_prefix", got == [b"0", b"1", b"2", b"3", b"4"], repr(got))
+    got = [m.key for _, m in c.get_range("/py/list/1", "/py/list/3")]
+    check("get_range", got == [b"/py/list/1", b"/py/list/2"], repr(got))
     check("delete existing", c.delete("/py/a") is True)
     check("delete missing", c.delete("/py/a") is False)
     check("deleted key reads None", c.get("/py/a") == (None, None))
@@ -66,6 +70,17 @@ def run(port):
     st = c.status()
     check("status", st.version and st.db_size > 0 and
           st.raft_term == 1, repr(st.version))
+    check("put_if_not_exists on a new key", c.put_if_not_exists("/py/n", "1"))
+    check("put_if_not_exists on an existing key",
+          not c.put_if_not_exists("/py/n", "2") and c.get("/py/n")[0] == b"1")
+    check("replace with the right old value", c.replace("/py/n", "1", "3"))
+    check("replace with a wrong old value",
+          not c.replace("/py/n", "1", "4") and c.get("/py/n")[0] == b"3")
+    check("members", [m.name for m in c.members] == ["gnomond-api-test"])
+    c.defragment()
+    check("defragment", True)
+    check("no alarms", list(c.list_alarms()) == [])
+
     big = b"x" * (1400 * 1024)  # under etcd's 1.5 MiB request limit
     c.put("/py/big", big)
     check("a 1.4 MiB value round-trips", c.get("/py/big")[0] == big)
