@@ -11,17 +11,21 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/selftests/gnomond/cluster_lib.sh"
 . "$top/selftests/gnomond/cluster_faults_lib.sh"
 
-ktap_plan 7
+ktap_plan 8
 why=$(cl_missing)
 if [ -n "$why" ]; then
-	for i in $(seq 7); do ktap_skip "cluster_3_faults" "$why"; done
+	for i in $(seq 8); do ktap_skip "cluster_3_faults" "$why"; done
 	exit 0
 fi
 ktap_diag "implementation: $CL_IMPL"
 cl_init 3 || { ktap_fail "namespaces"; exit 1; }
+if [ "$CL_IMPL" = gnomond ]; then
+	for i in $(seq "$CL_N"); do cl_clock "$i" 1000000; done
+fi
 for i in 1 2 3; do cl_start "$i"; done
 cl_leader 30 >/dev/null && ktap_ok "$CL_IMPL: 3 members elect a leader" ||
 	ktap_fail "$CL_IMPL: 3 members elect a leader" "$(tail -5 "$CL_DIR/m1.log")"
+cl_expect_lease_reads
 cl_workload 26 "$CL_DIR/history"
 sleep 2
 cl_step_kill_leader 2

@@ -92,3 +92,21 @@ cl_leader_other()
 	done
 	return 1
 }
+
+# gnomond with synchronized clocks: the leader says it serves lease reads.
+cl_expect_lease_reads()
+{
+	local l m=
+	if [ "$CL_IMPL" != gnomond ]; then
+		ktap_skip "leader serves lease reads" "etcd has no bounded-clock leases"
+		return
+	fi
+	l=$(cl_leader 20)
+	for _ in $(seq 30); do
+		m=$(cl_status "$l" read_mode)
+		[ "$m" = lease ] && break
+		sleep 0.2
+	done
+	[ "$m" = lease ] && ktap_ok "leader m$l serves lease reads" ||
+		ktap_fail "leader m$l serves lease reads" "read_mode=$m"
+}

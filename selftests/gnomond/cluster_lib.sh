@@ -10,6 +10,9 @@
 #	cl_isolate I... / cl_partition "A B" "C D E" / cl_heal
 #	cl_workload SECONDS OUT   # record a history while faults run
 #	cl_check OUT              # gnomon-lincheck (and a stale copy: caught)
+#	cl_clock I ERROR_NS [ARGS] # gnomond: member I's own clock file, kept
+#	                          # SYNCHRONIZED with that error by gnomon-syncd
+#	cl_status I FIELD         # gnomond: a field of member I's status file
 #
 # GNOMON_CLUSTER_IMPL=gnomond|etcd picks the store (default gnomond when
 # build/bin/gnomond exists, else etcd).  Members are numbered from 1.
@@ -25,7 +28,7 @@ CL_IMPL=$GNOMON_CLUSTER_IMPL
 CL_NS=gncl$$
 CL_N=0
 CL_DIR=
-declare -a CL_PIDS
+declare -a CL_PIDS CL_ENV CL_CLOCK_PIDS
 
 cl_ns() { echo "$CL_NS-$1"; }
 cl_addr() { echo "10.77.0.$1"; }
@@ -49,6 +52,11 @@ cl_missing()
 cl_cleanup()
 {
 	local i
+	for i in "${CL_CLOCK_PIDS[@]}"; do
+		kill -CONT "$i" 2>/dev/null
+		kill "$i" 2>/dev/null
+		wait "$i" 2>/dev/null
+	done
 	for i in "${!CL_PIDS[@]}"; do
 		kill -CONT "${CL_PIDS[$i]}" 2>/dev/null
 		kill -KILL "${CL_PIDS[$i]}" 2>/dev/null
@@ -87,6 +95,43 @@ cl_init()
 	NFT
 	head -c 32 /dev/urandom > "$CL_DIR/cluster.key"
 	chmod 600 "$CL_DIR/cluster.key"
+}
+
+# Member I reads TT.now() from its own page ($CL_DIR/clockI), written by a
+# gnomon-syncd with a static source of the given error; no kernel device.
+# With CL_SKEW=1 the member and its agent also run under the skew shim,
+# whose offset cl_skew sets.
+cl_clock()
+{
+	local i=$1 f=$CL_DIR/clock$1 err=$2 pre=
+	shift 2
+	if [ "${CL_SKEW:-0}" = 1 ]; then
+		[ -f "$CL_DIR/skew$i" ] || head -c 8 /dev/zero > "$CL_DIR/skew$i"
+		pre="LD_PRELOAD=$CL_TOP/build/tests/gnomond/libskew.so GNOMON_TEST_SKEW_FILE=$CL_DIR/skew$i"
+	fi
+	env $pre "$CL_TOP/build/bin/gnomon-syncd" --foreground --source static \
+		--error-ns "$err" --interval 100ms --shm "$f" "$@" \
+		>>"$CL_DIR/syncd$i.log" 2>&1 &
+	CL_CLOCK_PIDS[$i]=$!
+	CL_ENV[$i]="$pre GNOMON_SHM=$f GNOMON_DEVICE=$CL_DIR/no-device"
+	for _ in $(seq 50); do
+		[ -s "$f" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# Member I's CLOCK_REALTIME (and its agent's) is off by NS (signed).
+cl_skew()
+{
+	/usr/bin/python3 -c 'import struct, sys
+with open(sys.argv[1], "r+b") as f:
+    f.write(struct.pack("<q", int(sys.argv[2])))' "$CL_DIR/skew$1" "$2"
+}
+
+cl_status()
+{
+	jq -r ".$2" "$CL_DIR/m$1/status" 2>/dev/null
 }
 
 cl_endpoints()

@@ -46,3 +46,14 @@ HOST_TESTS += $(LINCHECK_TESTS) \
 # gnomond once built): the workload records, gnomon-lincheck judges.
 HOST_TESTS += $(PROJECT_ROOT)/selftests/gnomond/cluster_3_faults.sh \
 	$(PROJECT_ROOT)/selftests/gnomond/cluster_5_faults.sh
+
+BENCHES += tools/bench/gnomond-vs-etcd.sh
+
+# Test-only: skews one process's CLOCK_REALTIME (cluster_clock.sh).
+LINCHECK_SKEW_SHIM := $(BUILD)/tests/gnomond/libskew.so
+ALL_TARGETS += $(LINCHECK_SKEW_SHIM)
+HOST_TESTS += $(PROJECT_ROOT)/selftests/gnomond/cluster_clock.sh
+
+$(LINCHECK_SKEW_SHIM): selftests/gnomond/cluster_skew_shim.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_REL) -shared -o $@ $< -ldl
