@@ -20,8 +20,9 @@
  *
  * Quota: a Put, or a Txn with any put, is refused with "database space
  * exceeded" while the NOSPACE alarm is raised, and raises it when its cost
- * would take the store past the quota.  Deletes and compaction always run:
- * they are how an operator makes room.
+ * (a txn costs its costlier branch, as in etcd) would take the store past
+ * the quota.  Deletes and compaction always run: they are how an operator
+ * makes room.
  */
 #include <errno.h>
 #include <string.h>
@@ -92,12 +93,12 @@ static enum etcd_err check_ops(struct mvcc_store *s,
 	return err;
 }
 
-/* Sum of the quota costs of every put a txn may make (both branches). */
+/* Quota cost of a txn as etcd counts it: the costlier branch's puts. */
 static uint64_t txn_cost(const Etcdserverpb__TxnRequest *r)
 {
 	Etcdserverpb__RequestOp **branch[2] = { r->success, r->failure };
 	size_t nb[2] = { r->n_success, r->n_failure };
-	uint64_t cost = 0;
+	uint64_t cost[2] = { 0, 0 };
 
 	for (int b = 0; b < 2; b++) {
 		for (size_t i = 0; i < nb[b]; i++) {
@@ -105,15 +106,15 @@ static uint64_t txn_cost(const Etcdserverpb__TxnRequest *r)
 
 			if (op->request_case ==
 			    ETCDSERVERPB__REQUEST_OP__REQUEST_REQUEST_PUT)
-				cost += mvcc_core__put_cost(
+				cost[b] += mvcc_core__put_cost(
 					op->request_put->key.len,
 					op->request_put->value.len);
 			else if (op->request_case ==
 				 ETCDSERVERPB__REQUEST_OP__REQUEST_REQUEST_TXN)
-				cost += txn_cost(op->request_txn);
+				cost[b] += txn_cost(op->request_txn);
 		}
 	}
-	return cost;
+	return cost[0] > cost[1] ? cost[0] : cost[1];
 }
 
 enum etcd_err txn_quota(struct mvcc_store *s, uint64_t cost)
