@@ -255,3 +255,14 @@ pinned()
 	"$TRACE_BIN" unpin --cgroup "$cg" || return 1
 	[ -z "$(status_count "$cg" stamped)" ]
 }
+
+# hlc_check FILE: with gnomon.ko loaded, every event carries a tick of the
+# host HLC, strictly increasing in the order the recorder read them.
+hlc_check()
+{
+	jq -r 'select(.dir) | "\(.hlc_wall) \(.hlc_logical)"' "$1" |
+	awk '$1 == 0 { print "event without HLC"; bad = 1 }
+		NR > 1 && ($1 < w || ($1 == w && $2 <= l)) { print "HLC went back: " $0; bad = 1 }
+		{ w = $1; l = $2; n++ }
+		END { if (!n) { print "no events"; bad = 1 } exit bad }'
+}
