@@ -35,7 +35,8 @@ $(BUILD)/selftests/vm/kmod_%: $(BUILD)/obj/selftests/kmod/kmod_%.o $(LIBGNOMON_A
 
 ALL_TARGETS += $(SELFTEST_SAN_BINS) $(SELFTEST_PLAIN_BINS) \
 	$(KMOD_TEST_BINS)
-HOST_TESTS += $(SELFTEST_SAN_BINS) selftests/valgrind_test.sh selftests/dkms_test.sh
+HOST_TESTS += $(SELFTEST_SAN_BINS) selftests/valgrind_test.sh selftests/dkms_test.sh \
+	selftests/docs_test.sh
 VM_TESTS += $(KMOD_TEST_BINS) selftests/kmod/gnomonctl_vm_test.sh
 
 -include $(wildcard $(BUILD)/obj/selftests/*/*.d $(BUILD)/san/selftests/*/*.d)
