@@ -58,6 +58,9 @@ extern const struct attribute_group *gnomon_attr_groups[];
 
 /* TT.now() from the page and both clocks; records status transitions. */
 void gnomon_now(struct gnomon_dev *gd, struct gnomon_tt *tt);
+/* The same, also handing back the page snapshot it was computed from. */
+void gnomon_now_snapshot(struct gnomon_dev *gd, struct gnomon_tt *tt,
+			 struct gnomon_page *snap);
 /* After a page update: wake waiters, re-arm the transition work. */
 void gnomon_page_updated(struct gnomon_dev *gd);
 long gnomon_ioctl(struct file *file, unsigned int cmd, unsigned long arg);

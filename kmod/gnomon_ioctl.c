@@ -9,7 +9,6 @@
  * bad input is an error code, never a warning.
  */
 #include <linux/capability.h>
-#include <linux/hrtimer.h>
 #include <linux/ktime.h>
 #include <linux/minmax.h>
 #include <linux/sched/signal.h>
@@ -54,8 +53,7 @@ static int gnomon_ioc_hlc_update(struct gnomon_dev *gd, void __user *argp)
 	if (msg.__pad)
 		return -EINVAL;
 
-	gnomon_now(gd, &tt);
-	gnomon_page_snapshot(gd->page, &snap);
+	gnomon_now_snapshot(gd, &tt, &snap);
 	max_wall = gnomon_hlc_max_wall(&tt, snap.max_offset_ns);
 
 	spin_lock(&gd->hlc_lock);

@@ -38,16 +38,23 @@ static void gnomon_observe_status(struct gnomon_dev *gd, u32 status)
 		atomic64_inc(&gd->stats.status_changes);
 }
 
+void gnomon_now_snapshot(struct gnomon_dev *gd, struct gnomon_tt *tt,
+			 struct gnomon_page *snap)
+{
+	u64 mono, real;
+
+	gnomon_page_snapshot(gd->page, snap);
+	mono = ktime_get_ns();
+	real = ktime_get_real_ns();
+	gnomon_tt_compute(snap, mono, real, tt);
+	gnomon_observe_status(gd, tt->status);
+}
+
 void gnomon_now(struct gnomon_dev *gd, struct gnomon_tt *tt)
 {
 	struct gnomon_page snap;
-	u64 mono, real;
 
-	gnomon_page_snapshot(gd->page, &snap);
-	mono = ktime_get_ns();
-	real = ktime_get_real_ns();
-	gnomon_tt_compute(&snap, mono, real, tt);
-	gnomon_observe_status(gd, tt->status);
+	gnomon_now_snapshot(gd, tt, &snap);
 }
 
 static void gnomon_arm_transition(struct gnomon_dev *gd)
