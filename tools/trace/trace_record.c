@@ -230,15 +230,17 @@ int trace_cmd_record(int argc, char **argv)
 		snprintf(h.host, sizeof(h.host), "?");
 	cfg.node_id = node > 0 ? (__u32)node : default_node_id(h.host, cgroup);
 
-	r.out = stdout;
-	if (out_path && !(r.out = fopen(out_path, "we")))
-		return trace_error(-errno, "cannot open %s", out_path);
 	err = stamper__open(&s, cgroup, &cfg, pin);
 	if (err) {
 		stamper__close(&s);
-		if (out_path)
-			fclose(r.out);
 		return trace_error(err, "cannot attach to %s", cgroup);
+	}
+	/* Opened only now, so that a failed attach leaves the file alone. */
+	r.out = stdout;
+	if (out_path && !(r.out = fopen(out_path, "we"))) {
+		err = -errno;
+		stamper__close(&s);
+		return trace_error(err, "cannot open %s", out_path);
 	}
 	if (s.reused && (err = stamper__set_events(&s, true)) == 0 &&
 	    (err = stamper__config(&s, &cfg)) == 0)
