@@ -11,8 +11,8 @@
  *	int main(int argc, char **argv) { return ktap_main(argc, argv); }
  *
  * Tests register themselves at load time and run in order, each in a forked
- * child so that a crash or a hang fails that test alone (KTAP_TIMEOUT_S
- * seconds, default 300).  A failed expectation prints a diagnostic and marks
+ * child so that a crash, a hang (KTAP_TIMEOUT_S seconds, default 300) or a
+ * leak found by LeakSanitizer when the child exits fails that test alone.  A failed expectation prints a diagnostic and marks
  * the test failed but lets it go on; KTAP_ASSERT stops the test.  Arguments
  * on the command line select tests by name.  Output is KTAP version 1; the
  * exit status is 0 only if nothing failed.
@@ -138,8 +138,8 @@ static inline int ktap_run_one(int index, const char *name, ktap_fn fn,
 	if (pid == 0) {
 		alarm(timeout_s);
 		fn(&t);
-		fflush(stdout);
-		_exit(t.failed ? 1 : 0);
+		/* exit(), not _exit(): LeakSanitizer checks at exit. */
+		exit(t.failed ? 1 : 0);
 	}
 	if (waitpid(pid, &status, 0) < 0) {
 		perror("waitpid");
