@@ -1,6 +1,19 @@
 # SPDX-License-Identifier: GPL-2.0
-# Fault steps shared by the cluster tests; source after cluster_lib.sh.
-# Each step prints KTAP lines and leaves the cluster whole again.
+# Fault steps shared by the cluster tests; source it (it brings ktap.sh and
+# cluster_lib.sh).  Each step prints KTAP lines and leaves the cluster whole
+# again.
+. "$(dirname "${BASH_SOURCE[0]}")/../ktap.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/cluster_lib.sh"
+
+# Plan N tests; if WHY is set, skip them all with it and exit.
+cl_plan()
+{
+	local i
+	ktap_plan "$1"
+	[ -z "${2:-}" ] && return 0
+	for i in $(seq "$1"); do ktap_skip "$(basename "$0")" "$2"; done
+	exit 0
+}
 
 # SIGKILL the leader, expect another leader, restart the old one.
 cl_step_kill_leader()

@@ -85,9 +85,15 @@ member_pids() { echo "${pids[@]: -3}"; }
 perf()
 {
 	local impl=$1 load=$2 out
+	# Its progress bar redraws with carriage returns: one line each.
 	out=$(ETCDCTL_API=3 timeout 120 etcdctl --endpoints="$(endpoints)" \
-		check perf --load="$load" 2>&1)
-	echo "$out" | grep -E 'Throughput|Slowest|Stddev|PASS|FAIL' | sed "s/^/# $impl $load: /"
+		check perf --load="$load" 2>&1 | tr '\r' '\n')
+	if grep -qE 'Throughput|Slowest' <<<"$out"; then
+		grep -E 'Throughput|Slowest|Stddev|^(PASS|FAIL)' <<<"$out" |
+			sed "s/^/# $impl $load: /"
+	else
+		tail -3 <<<"$out" | sed "s/^/# $impl $load: no result: /"
+	fi
 	echo "RESULT $impl perf-$load $(grep -oE '[0-9]+ writes/s' <<<"$out") ," \
 		"slowest $(grep 'Slowest request' <<<"$out" | grep -oE '[0-9.]+s$')," \
 		"$(tail -1 <<<"$out" | grep -oE 'PASS|FAIL')"

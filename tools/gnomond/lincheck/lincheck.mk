@@ -34,7 +34,15 @@ $(LINCHECK_TESTS): $(BUILD)/tests/gnomond/%: selftests/gnomond/%.c \
 	$(CC) $(CFLAGS_SAN) -Itools/gnomond/lincheck -o $@ $< \
 		$(LINCHECK_SAN_A) $(LDFLAGS_SAN)
 
-ALL_TARGETS += $(LINCHECK) $(LINCHECK_TESTS)
+# Unsanitized, for selftests/valgrind_test.sh (the hand-written histories;
+# the generated ones would take minutes under memcheck).
+LINCHECK_PLAIN_TEST := $(BUILD)/selftests/plain/lincheck_histories_test
+$(LINCHECK_PLAIN_TEST): selftests/gnomond/lincheck_histories_test.c \
+		$(LINCHECK_A) selftests/ktap.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_REL) -Itools/gnomond/lincheck -o $@ $< $(LINCHECK_A)
+
+ALL_TARGETS += $(LINCHECK) $(LINCHECK_TESTS) $(LINCHECK_PLAIN_TEST)
 INSTALL_BINS += $(LINCHECK)
 MAN_PAGES += tools/gnomond/lincheck/gnomon-lincheck.1
 HOST_TESTS += $(LINCHECK_TESTS) \
