@@ -65,7 +65,7 @@ lamport_rules()
 pingpong()
 {
 	trace_record a 1 && trace_record b 2 || return 1
-	ip netns exec "$(trace_ns a)" tcpdump -i "${TRACE_TAG}ab" -U -w "$work/pp.pcap" tcp \
+	ip netns exec "$(trace_ns a)" tcpdump -i "${TRACE_TAG}ab" --immediate-mode -U -w "$work/pp.pcap" tcp \
 		2> "$work/tcpdump.err" &
 	local dump=$!
 	TRACE_PIDS+=($dump)
@@ -85,7 +85,7 @@ pingpong()
 wire_check()
 {
 	tcpdump -nr "$work/pp.pcap" 2> /dev/null > "$work/pp.dump" || return 1
-	awk '/length [1-9]/ || /Flags \[S/ {
+	awk '/ Flags \[/ && (/length [1-9]/ || /Flags \[S/) {
 			if (match($0, /unknown-253 0x474e[0-9a-f]+/))
 				print substr($0, RSTART + 18, RLENGTH - 18)
 			else {

@@ -27,10 +27,12 @@ MSG = b"gnomon!\n"
 
 
 def listen(port):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # Dual-stack, as many servers are: IPv4 peers show up IPv4-mapped.
+    s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
     s.settimeout(TIMEOUT)
-    s.bind(("0.0.0.0", port))
+    s.bind(("::", port))
     s.listen(8)
     print("listening", flush=True)
     return s

@@ -59,10 +59,20 @@ static int64_t mono_to_real(void)
 	       (r.tv_nsec - m.tv_nsec);
 }
 
+/*
+ * An IPv4-mapped IPv6 address (a dual-stack socket talking IPv4) is written
+ * as IPv4, so that both ends of one connection name it the same way.
+ */
 static void addr_str(__u8 family, const __u8 *addr, char *buf, size_t len)
 {
-	if (!inet_ntop(family == GNOMON_AF_INET6 ? AF_INET6 : AF_INET, addr,
-		       buf, (socklen_t)len))
+	static const __u8 mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	int af = family == GNOMON_AF_INET6 ? AF_INET6 : AF_INET;
+
+	if (af == AF_INET6 && !memcmp(addr, mapped, sizeof(mapped))) {
+		af = AF_INET;
+		addr += sizeof(mapped);
+	}
+	if (!inet_ntop(af, addr, buf, (socklen_t)len))
 		snprintf(buf, len, "?");
 }
 
