@@ -227,6 +227,24 @@ KTAP_TEST(record_lines_round_trip)
 	KTAP_EXPECT(t, trace_event__format(&e, line, 20) == -ENOSPC, "short buffer");
 }
 
+KTAP_TEST(addresses_in_text)
+{
+	const uint8_t v4[4] = { 198, 18, 1, 2 };
+	const uint8_t mapped[16] = { [10] = 0xff, [11] = 0xff, [12] = 198, [13] = 18,
+				     [14] = 1, [15] = 2 };
+	const uint8_t v6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
+	char buf[TRACE_ADDR_LEN];
+
+	trace_addr__format(0, v4, buf, sizeof(buf));
+	KTAP_EXPECT(t, !strcmp(buf, "198.18.1.2"), "%s", buf);
+	trace_addr__format(1, mapped, buf, sizeof(buf));
+	KTAP_EXPECT(t, !strcmp(buf, "198.18.1.2"), "mapped: %s", buf);
+	trace_addr__format(1, v6, buf, sizeof(buf));
+	KTAP_EXPECT(t, !strcmp(buf, "2001:db8::1"), "%s", buf);
+	trace_addr__format(1, v6, buf, 4);
+	KTAP_EXPECT(t, !strcmp(buf, "?"), "short buffer: %s", buf);
+}
+
 KTAP_TEST(bad_record_lines_are_refused)
 {
 	static const char *const bad[] = {

@@ -9,6 +9,7 @@
  * rather than guessed at.  Unknown keys are skipped so that later versions
  * can add fields.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -26,6 +27,19 @@ const char *trace_dir__name(uint8_t dir)
 	default:
 		return "?";
 	}
+}
+
+void trace_addr__format(int ipv6, const uint8_t *addr, char *buf, size_t len)
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	int af = ipv6 ? AF_INET6 : AF_INET;
+
+	if (ipv6 && !memcmp(addr, mapped, sizeof(mapped))) {
+		af = AF_INET;
+		addr += sizeof(mapped);
+	}
+	if (!inet_ntop(af, addr, buf, (socklen_t)len))
+		snprintf(buf, len, "?");
 }
 
 static int finish(int n, size_t len)

@@ -62,4 +62,11 @@ int trace_line__parse(const char *line, struct trace_header *h,
 
 const char *trace_dir__name(uint8_t dir);
 
+/*
+ * An address in text: 4 bytes of IPv4, or 16 of IPv6 when ipv6.  An
+ * IPv4-mapped IPv6 address (a dual-stack socket talking IPv4) is written as
+ * IPv4, so that both ends of a connection name it the same way.
+ */
+void trace_addr__format(int ipv6, const uint8_t *addr, char *buf, size_t len);
+
 #endif /* GNOMON_TRACE_EVENT_H */

@@ -15,7 +15,6 @@
  * On exit the recorder turns events off; the program stays attached only
  * if it is pinned (--pin now, or found pinned).
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -59,23 +58,6 @@ static int64_t mono_to_real(void)
 	       (r.tv_nsec - m.tv_nsec);
 }
 
-/*
- * An IPv4-mapped IPv6 address (a dual-stack socket talking IPv4) is written
- * as IPv4, so that both ends of one connection name it the same way.
- */
-static void addr_str(__u8 family, const __u8 *addr, char *buf, size_t len)
-{
-	static const __u8 mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-	int af = family == GNOMON_AF_INET6 ? AF_INET6 : AF_INET;
-
-	if (af == AF_INET6 && !memcmp(addr, mapped, sizeof(mapped))) {
-		af = AF_INET;
-		addr += sizeof(mapped);
-	}
-	if (!inet_ntop(af, addr, buf, (socklen_t)len))
-		snprintf(buf, len, "?");
-}
-
 static int on_event(void *ctx, void *data, size_t size)
 {
 	const struct gnomon_stamp_event *se = data;
@@ -97,8 +79,10 @@ static int on_event(void *ctx, void *data, size_t size)
 	e.peer_port = se->remote_port;
 	e.dir = se->dir == GNOMON_DIR_SEND ? TRACE_SEND : TRACE_RECV;
 	e.tcp_flags = se->tcp_flags;
-	addr_str(se->family, se->local_addr, e.local, sizeof(e.local));
-	addr_str(se->family, se->remote_addr, e.peer, sizeof(e.peer));
+	trace_addr__format(se->family == GNOMON_AF_INET6, se->local_addr,
+			   e.local, sizeof(e.local));
+	trace_addr__format(se->family == GNOMON_AF_INET6, se->remote_addr,
+			   e.peer, sizeof(e.peer));
 	if (r->hlc_fd >= 0) {
 		struct gnomon_hlc h;
 
