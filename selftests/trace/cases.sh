@@ -256,6 +256,23 @@ pinned()
 	[ -z "$(status_count "$cg" stamped)" ]
 }
 
+# ipv6: one round of ping-pong over IPv6, rebuilt exactly, with IPv6
+# addresses in the records.
+ipv6()
+{
+	trace_record a 1 && trace_record b 2 || return 1
+	trace_bg b "$TRACE_PY" "$TRACE_PEER" serve 7008 1 > "$work/serve8.out"
+	trace_wait_for "$work/serve8.out" listening || return 1
+	trace_on a "$TRACE_PY" "$TRACE_PEER" ping 2001:db8:1::2 7008 1 || return 1
+	trace_stop_recorders || return 1
+	"$TRACE_BIN" merge "$work/a.jsonl" "$work/b.jsonl" > "$work/v6.txt" || return 1
+	local got
+	got=$(awk '/^pos=/ { sub("node=", "", $2); printf "%s%s ", $2, $3 }' "$work/v6.txt")
+	[ "$got" = "1send 2recv 2send 1recv 1send 2recv 2send 1recv " ] || { echo "chain: $got"; return 1; }
+	grep -q '2001:db8:1::1:[0-9]*>2001:db8:1::2:7008' "$work/v6.txt" || { head -3 "$work/v6.txt"; return 1; }
+	grep -q 'unmatched (0 mismatched)' "$work/v6.txt" && grep -q ' 4 receives matched, 0 unmatched' "$work/v6.txt"
+}
+
 # hlc_check FILE: with gnomon.ko loaded, every event carries a tick of the
 # host HLC, strictly increasing in the order the recorder read them.
 hlc_check()

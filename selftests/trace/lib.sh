@@ -2,6 +2,7 @@
 # Helpers for the stamping tests: "hosts" are network namespaces, each with
 # its own cgroup v2 (so that each gets its own stamper, node id and clock),
 # joined by veth pairs:  a 198.18.1.1 <-> 198.18.1.2 b 198.18.2.2 <-> 198.18.2.3 c
+# (a and b also have 2001:db8:1::1 and ::2).
 # Source it, call trace_setup, and trace_cleanup on exit.  Every wait is
 # bounded.
 TRACE_TOP=${TRACE_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
@@ -47,6 +48,8 @@ trace_setup()
 	ip -n "$(trace_ns b)" addr add 198.18.1.2/24 dev "${TRACE_TAG}ba"
 	ip -n "$(trace_ns b)" addr add 198.18.2.2/24 dev "${TRACE_TAG}bc"
 	ip -n "$(trace_ns c)" addr add 198.18.2.3/24 dev "${TRACE_TAG}cb"
+	ip -n "$(trace_ns a)" addr add 2001:db8:1::1/64 dev "${TRACE_TAG}ab" nodad
+	ip -n "$(trace_ns b)" addr add 2001:db8:1::2/64 dev "${TRACE_TAG}ba" nodad
 	ip -n "$(trace_ns a)" link set "${TRACE_TAG}ab" up
 	ip -n "$(trace_ns b)" link set "${TRACE_TAG}ba" up
 	ip -n "$(trace_ns b)" link set "${TRACE_TAG}bc" up

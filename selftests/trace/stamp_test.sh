@@ -12,6 +12,7 @@
 #   - merge rebuilds a ping-pong and an A->B->C relay exactly, and reports
 #     two independent sends as concurrent;
 #   - a peer without the stamper interoperates, both ways;
+#   - IPv6 works as IPv4 does;
 #   - crafted segments with malformed, truncated and far-ahead options are
 #     delivered, ignored and counted, with no kernel warning;
 #   - record leaves nothing attached; --pin keeps stamping, unpin ends it.
@@ -22,7 +23,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 
 . "$top/selftests/trace/cases.sh"
 
-stamp_begin 16 tshark tcpdump python3 jq ip bpftool
+stamp_begin 17 tshark tcpdump python3 jq ip bpftool
 
 if trace_case pingpong; then
 	ktap_ok "ping-pong between two stamped hosts"
@@ -38,6 +39,7 @@ ktap_check "merge rebuilds the relay A->B->C exactly" trace_case relay
 ktap_check "Lamport rules hold on the relay (B)" lamport_rules "$work/b.jsonl"
 ktap_check "merge reports two independent sends as concurrent" trace_case independent
 ktap_check "a peer without the stamper interoperates both ways" trace_case unstamped
+ktap_check "IPv6: merge rebuilds a ping-pong exactly" trace_case ipv6
 ktap_check "crafted segments are delivered" trace_case crafted
 ktap_check "malformed and far-ahead options are ignored and counted" craft_counts
 ktap_check "no kernel warning" no_new_warning
