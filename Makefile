@@ -70,18 +70,18 @@ deps:
 	@for k in $(VM_KERNELS); do $(PROJECT_ROOT)/tools/vm/kernel-fetch $$k || exit 1; done
 
 check: deps
-	$(MAKE) -C $(PROJECT_ROOT) userspace
+	$(MAKE) -C $(PROJECT_ROOT) -j$(shell nproc) userspace
 	$(PROJECT_ROOT)/selftests/run-all $(BUILD)/results $(VM_KERNELS)
 
 check-host: userspace
 	$(PROJECT_ROOT)/selftests/run-all $(BUILD)/results
 
 bench: deps
-	$(MAKE) -C $(PROJECT_ROOT) userspace
+	$(MAKE) -C $(PROJECT_ROOT) -j$(shell nproc) userspace
 	$(PROJECT_ROOT)/tools/bench/run-all
 
 demo: deps
-	$(MAKE) -C $(PROJECT_ROOT) userspace
+	$(MAKE) -C $(PROJECT_ROOT) -j$(shell nproc) userspace
 	$(PROJECT_ROOT)/tools/demo/run
 
 install: userspace
