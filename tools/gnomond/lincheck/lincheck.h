@@ -72,7 +72,8 @@ struct lincheck_op {
 };
 
 struct lincheck_opts {
-	/* Give up on a key after this many distinct search states (0: 4M). */
+	/* Give up on a key after this many distinct search states (0: 4M),
+	 * or sooner if the cache of states would pass 1 GiB. */
 	uint64_t max_states;
 	/* Where to describe violations (NULL: nowhere). */
 	FILE *report;

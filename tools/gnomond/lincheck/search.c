@@ -37,6 +37,8 @@
 #include "lincheck_internal.h"
 
 #define LC_DEFAULT_MAX_STATES (4u << 20)
+/* Whatever max_states says, the cache stays under this many bytes. */
+#define LC_MAX_CACHE_BYTES (1ull << 30)
 
 struct lc_node {
 	struct lc_node *prev;
@@ -444,6 +446,8 @@ int lc_search(const struct lc_op *const *ops, size_t n, uint64_t max_states,
 	memset(res, 0, sizeof(*res));
 	if (!max_states)
 		max_states = LC_DEFAULT_MAX_STATES;
+	if (max_states > LC_MAX_CACHE_BYTES / 2 / (w.cache.words * 8))
+		max_states = LC_MAX_CACHE_BYTES / 2 / (w.cache.words * 8);
 	w.stack = calloc(n + 1, sizeof(*w.stack));
 	w.bits = calloc(w.cache.words, sizeof(*w.bits));
 	for (size_t i = 0; i < n; i++)
