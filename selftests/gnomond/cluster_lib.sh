@@ -9,6 +9,7 @@
 #	cl_kill I SIGNAL          # signal member I (SIGKILL: wait for it)
 #	cl_isolate I... / cl_partition "A B" "C D E" / cl_heal
 #	cl_workload SECONDS OUT   # record a history while faults run
+#	                          # (CL_WORKLOAD_ARGS: more kv_workload.py flags)
 #	cl_check OUT              # gnomon-lincheck (and a stale copy: caught)
 #	cl_clock I ERROR_NS [ARGS] # gnomond: member I's own clock file, kept
 #	                          # SYNCHRONIZED with that error by gnomon-syncd
@@ -234,6 +235,7 @@ cl_workload()
 	cl_hub timeout $(( $1 + 30 )) /usr/bin/python3 "$CL_WORKLOAD" \
 		--endpoints "$(cl_endpoints)" --duration "$1" --out "$2" \
 		--clients "${CL_CLIENTS:-6}" --keys "${CL_KEYS:-5}" \
+		${CL_WORKLOAD_ARGS:-} \
 		>"$CL_DIR/workload.log" 2>&1 &
 	CL_WL_PID=$!
 }

@@ -5,10 +5,14 @@ endpoint set (etcd or gnomond), in gnomon-lincheck's text format.
 
 usage: kv_workload.py --endpoints H:P,H:P,... --out FILE [--clients N]
                       [--keys N] [--duration S] [--timeout S] [--prefix P]
+                      [--serializable-reads] [--sticky]
        kv_workload.py --inject-stale IN OUT
 
 Each client is a thread with its own python3-etcd3 connection, first to
-endpoint (i mod n) and, after any error, to the next one.  It loops over
+endpoint (i mod n) and, after any error, to the next one (with --sticky,
+it stays).  --serializable-reads makes every get serializable: answered
+from the asked member's own state, which is not linearizable; the tests
+use it to show that the whole pipeline catches a real stale read.  It loops over
 random operations on a few keys: linearizable get, put of a unique value,
 compare-and-swap (a transaction comparing the value it last saw), delete.
 Times come from CLOCK_MONOTONIC, shared by all threads, read just before a
@@ -83,7 +87,8 @@ class Client(threading.Thread):
             self.pending = (fields, t0)
         try:
             if r < 0.45:
-                got, _ = self.conn.get(key)
+                got, _ = self.conn.get(
+                    key, serializable=self.args.serializable_reads)
                 t1 = now()
                 got = got.decode() if got is not None else ""
                 self.seen[key] = got
@@ -110,8 +115,9 @@ class Client(threading.Thread):
                 self.record(fields, t0, 0, "info")
             else:
                 self.record("op=get k=" + key, t0, 0, "info")
-            self.ep = (self.ep + 1) % len(self.endpoints)
-            self.conn = None
+            if not self.args.sticky:
+                self.ep = (self.ep + 1) % len(self.endpoints)
+                self.conn = None
             time.sleep(0.05)
 
     def run(self):
@@ -156,6 +162,8 @@ def main():
     p.add_argument("--duration", type=float, default=10)
     p.add_argument("--timeout", type=float, default=1.0)
     p.add_argument("--prefix", default="/lin/")
+    p.add_argument("--serializable-reads", action="store_true")
+    p.add_argument("--sticky", action="store_true")
     p.add_argument("--inject-stale", nargs=2, metavar=("IN", "OUT"))
     a = p.parse_args()
     if a.inject_stale:

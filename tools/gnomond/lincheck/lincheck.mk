@@ -53,7 +53,8 @@ HOST_TESTS += $(LINCHECK_TESTS) \
 # Fault tests on real clusters (GNOMON_CLUSTER_IMPL=etcd|gnomond; default
 # gnomond once built): the workload records, gnomon-lincheck judges.
 HOST_TESTS += $(PROJECT_ROOT)/selftests/gnomond/cluster_3_faults.sh \
-	$(PROJECT_ROOT)/selftests/gnomond/cluster_5_faults.sh
+	$(PROJECT_ROOT)/selftests/gnomond/cluster_5_faults.sh \
+	$(PROJECT_ROOT)/selftests/gnomond/cluster_stale_reads.sh
 
 BENCHES += tools/bench/gnomond-vs-etcd.sh
 
