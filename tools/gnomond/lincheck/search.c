@@ -254,10 +254,14 @@ static void lc_account(struct lc_walker *w, const struct lc_op *op, int delta)
 {
 	uint32_t v;
 
-	if (lc_produces(op, &v))
+	if (lc_produces(op, &v)) {
+		assert(v < w->nvalues && (delta > 0 || w->writers[v] > 0));
 		w->writers[v] += (uint32_t)delta;
-	else if (op->kind == LINCHECK_GET)
+	} else if (op->kind == LINCHECK_GET) {
+		assert(op->value < w->nvalues &&
+		       (delta > 0 || w->readers[op->value] > 0));
 		w->readers[op->value] += (uint32_t)delta;
+	}
 }
 
 /* Would leaving value v strand a pending read of it? */
@@ -277,6 +281,8 @@ static bool lc_observes_only(const struct lc_op *op)
 static void lc_push(struct lc_walker *w, struct lc_node *call, uint32_t next,
 		    bool forced)
 {
+	assert(!call->is_return && call->match->is_return);
+	assert(!(w->bits[call->op / 64] & (1ull << (call->op % 64))));
 	w->bits[call->op / 64] |= 1ull << (call->op % 64);
 	lc_account(w, w->ops[call->op], -1);
 	w->stack[w->depth++] = (struct lc_frame){ call, w->state, forced };
@@ -287,7 +293,11 @@ static void lc_push(struct lc_walker *w, struct lc_node *call, uint32_t next,
 /* Undo the top frame; return its call node. */
 static struct lc_node *lc_pop(struct lc_walker *w)
 {
-	struct lc_frame *f = &w->stack[--w->depth];
+	struct lc_frame *f;
+
+	assert(w->depth > 0);
+	f = &w->stack[--w->depth];
+	assert(w->bits[f->call->op / 64] & (1ull << (f->call->op % 64)));
 
 	w->bits[f->call->op / 64] &= ~(1ull << (f->call->op % 64));
 	lc_account(w, w->ops[f->call->op], 1);
