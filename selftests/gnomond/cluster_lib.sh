@@ -69,9 +69,26 @@ cl_cleanup()
 	[ -n "$CL_DIR" ] && rm -rf "$CL_DIR"
 }
 
+# Namespaces left by a run that was killed (its shell can no longer clean
+# up): stop what runs in them and delete them.
+cl_sweep()
+{
+	local ns owner p
+	for ns in $(ip netns list 2>/dev/null | awk '/^gncl[0-9]+-/ {print $1}'); do
+		owner=${ns#gncl}
+		owner=${owner%%-*}
+		kill -0 "$owner" 2>/dev/null && continue
+		for p in $(ip netns pids "$ns" 2>/dev/null); do
+			kill -KILL "$p" 2>/dev/null
+		done
+		ip netns del "$ns" 2>/dev/null
+	done
+}
+
 cl_init()
 {
 	local i n=$1
+	cl_sweep
 	CL_N=$n
 	CL_DIR=$(mktemp -d /tmp/gnomond-faults.XXXXXX)
 	trap cl_cleanup EXIT
