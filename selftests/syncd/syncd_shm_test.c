@@ -195,6 +195,38 @@ KTAP_TEST(shm_mark_disrupted_and_recover)
 	cleanup();
 }
 
+KTAP_TEST(shm_restarted_agent_is_followed_and_a_second_refused)
+{
+	struct gnomon_client *c = NULL;
+	struct gnomon_tt now;
+	pid_t pid, second;
+	int status;
+
+	setup(t);
+	pid = start_agent(NULL);
+	KTAP_ASSERT(t, pid > 0 && wait_for_file(shm), "agent did not start");
+	KTAP_ASSERT(t, gnomon_client__open(&c, GNOMON_OPEN_NO_KERNEL) == 0, "open");
+	KTAP_EXPECT(t, wait_status(c, GNOMON_STATUS_SYNCHRONIZED, &now), "never synchronized");
+
+	second = start_agent(NULL);
+	waitpid(second, &status, 0);
+	KTAP_EXPECT(t, WIFEXITED(status) && WEXITSTATUS(status) != 0,
+		    "a second agent on the same file must refuse: 0x%x", status);
+
+	/* Stop the agent until the page goes void, start a new one: the
+	 * reader that mapped the page before must see the new updates. */
+	stop_agent(pid);
+	KTAP_EXPECT(t, wait_status(c, GNOMON_STATUS_UNSYNCHRONIZED, &now), "never aged out");
+	pid = start_agent(NULL);
+	KTAP_ASSERT(t, pid > 0, "restart");
+	KTAP_EXPECT(t, wait_status(c, GNOMON_STATUS_SYNCHRONIZED, &now),
+		    "a reader of the old mapping never saw the restarted agent (%s)",
+		    gnomon_status__name(now.status));
+	stop_agent(pid);
+	gnomon_client__close(c);
+	cleanup();
+}
+
 KTAP_TEST(shm_no_leftovers_and_bad_input)
 {
 	const char *const once[] = { "--once", NULL };

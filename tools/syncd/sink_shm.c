@@ -4,18 +4,22 @@
  * file with the mapped page's layout (struct gnomon_page, one page, mode
  * 0644) that libgnomon maps read-only.
  *
- * The file appears atomically: it is built as a temporary file in the same
- * directory, initialised, and renamed over the final name, so a reader sees
- * either no file, an older file, or a complete page, never a partial one.
- * After that the agent updates it in place through a MAP_SHARED mapping with
- * exactly the kernel's writer code (gnomon_page_discipline and
- * gnomon_page_configure, the writer side of the seqcount) after exactly the
- * kernel's checks (gnomon_discipline_check, gnomon_config_check).
+ * A valid page left by an earlier agent is taken over in place, so that
+ * readers who mapped it (a running gnomond, say) follow the new agent too.
+ * Otherwise the file appears atomically: it is built as a temporary file in
+ * the same directory, initialised, and renamed over the final name, so a
+ * reader sees either no file, an older file, or a complete page, never a
+ * partial one.  After that the agent updates it in place through a
+ * MAP_SHARED mapping with exactly the kernel's writer code
+ * (gnomon_page_discipline and gnomon_page_configure, the writer side of the
+ * seqcount) after exactly the kernel's checks (gnomon_discipline_check,
+ * gnomon_config_check).
  *
  * When the agent exits the file stays: readers then see its last update age
  * into free-running and, after the holdover, unsynchronised, which is the
- * truth.  One agent per file: a second one would replace the file and the
- * first would go on writing the replaced copy.
+ * truth.  One agent per file: the agent holds an open-file-description lock
+ * on the page's first byte for its lifetime, and a second agent refuses to
+ * start on the same file.
  *
  * --mark-disrupted does not replace the file: it opens the running agent's
  * page in place.  Writers serialise on flock(LOCK_EX) of the file, as the
@@ -149,6 +153,17 @@ fail:
 	return ret;
 }
 
+/* Become the one agent writing this file; -EBUSY if another one is. */
+static int own_page(int fd)
+{
+	struct flock owner = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
+			       .l_start = 0, .l_len = 1 };
+
+	if (fcntl(fd, F_OFD_SETLK, &owner) < 0)
+		return errno == EAGAIN || errno == EACCES ? -EBUSY : -errno;
+	return 0;
+}
+
 static int shm_open_sink(struct syncd_sink **sink, const struct syncd_options *opt)
 {
 	struct syncd_sink *s = calloc(1, sizeof(*s));
@@ -157,10 +172,22 @@ static int shm_open_sink(struct syncd_sink **sink, const struct syncd_options *o
 	if (!s)
 		return -ENOMEM;
 	s->path = opt->shm_path;
-	if (opt->mark_disrupted)
+	if (opt->mark_disrupted) {
 		ret = open_page(s->path, &s->page, &s->fd);
-	else
-		ret = create_page(s->path, &s->page, &s->fd);
+	} else {
+		ret = open_page(s->path, &s->page, &s->fd);
+		if (ret)
+			ret = create_page(s->path, &s->page, &s->fd);
+		if (!ret) {
+			ret = own_page(s->fd);
+			if (ret) {
+				munmap(s->page, GNOMON_PAGE_SIZE);
+				close(s->fd);
+			}
+			if (ret == -EBUSY)
+				syncd_err("another gnomon-syncd is writing %s", s->path);
+		}
+	}
 	if (ret) {
 		syncd_err("shared-memory file %s: %s", s->path, strerror(-ret));
 		free(s);
