@@ -53,19 +53,6 @@ E() {
 		--command-timeout=10s --dial-timeout=2s "$@" 2>&1
 }
 
-# until_eq SECONDS WANT CMD...: poll until the output equals WANT.
-until_eq()
-{
-	local limit=$(( $1 * 5 )) want=$2 out
-	shift 2
-	for _ in $(seq "$limit"); do
-		out=$("$@")
-		[ "$out" = "$want" ] && { echo "$out"; return 0; }
-		sleep 0.2
-	done
-	echo "$out"
-}
-
 gd_cluster_init 3
 for i in 1 2 3; do gd_start "$i"; done
 if leader=$(gd_wait_leader 15); then
@@ -86,7 +73,7 @@ expect "put through every member (followers forward)" $'v1\nv2\nv3' put_each
 expect "linearizable get through a follower" "v2" \
 	E "$follower" get /each/2 --print-value-only
 expect "serializable get on a follower" "v3" \
-	until_eq 5 v3 E "$follower" get /each/3 --print-value-only --consistency=s
+	gd_until_eq 5 v3 E "$follower" get /each/3 --print-value-only --consistency=s
 rev_get() {
 	gd_etcdctl put /r one >/dev/null
 	local rev
@@ -131,14 +118,14 @@ fi
 status_term=$(E "$leader" endpoint status -w json | sed -n 's/.*"raft_term":\([0-9]*\).*/\1/p')
 expect "Maintenance.Status gives the token as raft_term" "$term2" echo "$status_term"
 expect "writes resume under the new leader" "after" \
-	until_eq 10 after sh -c "ETCDCTL_API=3 timeout 10 etcdctl --endpoints=$(gd_endpoints) \
+	gd_until_eq 10 after sh -c "ETCDCTL_API=3 timeout 10 etcdctl --endpoints=$(gd_endpoints) \
 		--command-timeout=3s put /after after >/dev/null 2>&1 &&
 		ETCDCTL_API=3 timeout 10 etcdctl --endpoints=$(gd_endpoints) get /after --print-value-only 2>&1"
 
 # Restart the killed member: WAL recovery, then catch-up.
 gd_start "$old"
 expect "the restarted member catches up" "after" \
-	until_eq 15 after E "$old" get /after --print-value-only --consistency=s
+	gd_until_eq 15 after E "$old" get /after --print-value-only --consistency=s
 expect "and kept what it had before" "20" \
 	sh -c "ETCDCTL_API=3 timeout 10 etcdctl --endpoints=$(gd_endpoint "$old") get --prefix /before/ --consistency=s --keys-only | grep -c ."
 

@@ -8,6 +8,7 @@
 #	gd_status I FIELD                    # a field of I's status file
 #	gd_endpoints / gd_endpoint I         # etcdctl --endpoints values
 #	gd_etcdctl ARGS...                   # etcdctl against every member
+#	gd_until_eq SECONDS WANT CMD...      # poll CMD until it prints WANT
 #	gd_cluster_cleanup                   # stop everything, remove the dir
 #
 # Members listen on 127.0.0.1 ports picked free at init.  --synchronized
@@ -133,6 +134,20 @@ gd_etcdctl()
 {
 	ETCDCTL_API=3 timeout 30 etcdctl --endpoints="$(gd_endpoints)" \
 		--command-timeout=10s --dial-timeout=2s "$@" 2>&1
+}
+
+# gd_until_eq SECONDS WANT CMD...: poll until the output equals WANT;
+# prints the last output either way.
+gd_until_eq()
+{
+	local limit=$(( $1 * 5 )) want=$2 out
+	shift 2
+	for _ in $(seq "$limit"); do
+		out=$("$@")
+		[ "$out" = "$want" ] && { echo "$out"; return 0; }
+		sleep 0.2
+	done
+	echo "$out"
 }
 
 gd_cluster_cleanup()

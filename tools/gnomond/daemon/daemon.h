@@ -119,8 +119,14 @@ struct gnomond {
 	struct gd_storage *storage;
 	struct mvcc_store *store;
 	uint64_t applied;
-	uint64_t snap_index;		/* of the last snapshot taken */
-	uint8_t *snap_data;		/* its bytes: the core points at them */
+	uint64_t snap_index;		/* of the newest snapshot on disk */
+	/* The core points at the newest snapshot's bytes: the boot one read
+	 * into memory, or a later one mapped from its file (snapshot.c). */
+	uint8_t *snap_data;
+	void *snap_map;
+	size_t snap_map_len;
+	int snap_child;			/* pid of the saving child, 0: none */
+	uint64_t snap_child_index;
 
 	struct peer_codec codec;
 	struct gd_peer peers[RAFT_MAX_MEMBERS + 1];	/* by member id */
@@ -160,10 +166,12 @@ int gd_storage__persist(struct gnomond *d, const struct raft_ready *rd);
 /* Start a chain if none is in flight and something waits; true if a
  * batch completed at once (the core may have more work). */
 bool gd_storage__kick(struct gnomond *d);
-bool gd_storage__idle(const struct gnomond *d);
-/* Write a snapshot the state machine took, then drop covered segments. */
+int gd_storage__dirfd(const struct gnomond *d);
+/* Write a snapshot file, blocking (the snapshot child's job). */
 int gd_storage__save_snapshot(struct gnomond *d,
 			      const struct raft_snapshot *snap);
+/* A snapshot up to index is durable: drop the segments it covers. */
+int gd_storage__compact(struct gnomond *d, uint64_t index);
 
 /* peers.c */
 int gd_peers__init(struct gnomond *d, const uint8_t *key, size_t key_len);
@@ -190,6 +198,12 @@ void gd_node__stop(struct gnomond *d);
 void gd_node__turn(struct gnomond *d);
 void gd_node__tick(struct gnomond *d);
 struct mvcc_header gd_node__header(const struct gnomond *d);
+
+/* snapshot.c: start a snapshot child past --snapshot-count, reap it */
+void gd_snapshot__tick(struct gnomond *d);
+/* Kill a running child (a received snapshot is about to be written). */
+void gd_snapshot__cancel(struct gnomond *d);
+void gd_snapshot__stop(struct gnomond *d);
 
 /* requests.c */
 void gd_requests__deliver(struct gnomond *d, const struct gd_target *t,

@@ -8,10 +8,8 @@
  * caught up with).  A batch the WAL completes at once (nothing to write)
  * is reported at once, and the core asked again, a few times at most.
  *
- * Every --snapshot-count applied entries, with the WAL idle, the store is
- * snapshotted into memory, handed to the core (which keeps pointing at the
- * bytes, to send to followers that fell behind) and written to the
- * snapshot file; covered segments are deleted.
+ * Every --snapshot-count applied entries, a child process snapshots the
+ * store (snapshot.c, reaped from the tick).
  *
  * Status: when the role, term, leader or read mode changes, a log line
  * says so ("leader in term 7, fencing token 7, read mode lease") and the
@@ -150,6 +148,9 @@ static int restore(struct gnomond *d, const struct raft_snapshot *snap)
 	mvcc_store__free(d->store);
 	d->store = s;
 	d->applied = snap->index;
+	/* The storage writes it next: a child's older one must not win. */
+	if (snap->index > d->snap_index)
+		d->snap_index = snap->index;
 	/* Writes waiting at or below the snapshot cannot be answered. */
 	gd_requests__applied(d, &skip, NULL);
 	gd_info("installed a snapshot up to index %llu from the leader",
@@ -200,44 +201,6 @@ static int process(struct gnomond *d, const struct raft_ready *rd)
 	return 0;
 }
 
-static int snapshot_write(void *ctx, const void *buf, size_t len)
-{
-	return gd_buf__append(ctx, buf, len);
-}
-
-static void maybe_snapshot(struct gnomond *d)
-{
-	struct gd_buf b = { 0 };
-	struct raft_snapshot snap;
-	int rc;
-
-	if (d->applied < d->snap_index + d->cfg.snapshot_count ||
-	    !gd_storage__idle(d))
-		return;
-	rc = mvcc_store__snapshot(d->store, snapshot_write, &b);
-	if (!rc)
-		rc = raft__snapshot_taken(d->raft, d->applied, b.p, b.len);
-	if (rc) {
-		gd_buf__free(&b);
-		if (rc != -EBUSY && rc != -EINVAL)
-			gd_warn("snapshot: %s", strerror(-rc));
-		return;
-	}
-	free(d->snap_data);
-	d->snap_data = b.p;
-	d->snap_index = d->applied;
-	snap = (struct raft_snapshot){
-		.index = d->applied, .term = raft__term_at(d->raft, d->applied),
-		.data = b.p, .len = b.len,
-	};
-	rc = gd_storage__save_snapshot(d, &snap);
-	if (rc)
-		gd_loop__fatal(d, "snapshot file", rc);
-	else
-		gd_info("snapshot at index %llu (%zu bytes)",
-			(unsigned long long)snap.index, b.len);
-}
-
 void gd_node__turn(struct gnomond *d)
 {
 	struct raft_ready rd;
@@ -255,7 +218,6 @@ void gd_node__turn(struct gnomond *d)
 			break;
 	}
 	gd_requests__retry_forwards(d);
-	maybe_snapshot(d);
 	report_status(d);
 	gd_peers__flush(d);
 	gd_clients__flush(d);
@@ -267,6 +229,7 @@ void gd_node__tick(struct gnomond *d)
 
 	if (rc)
 		gd_warn("raft__tick: %s", strerror(-rc));
+	gd_snapshot__tick(d);
 }
 
 int gd_node__start(struct gnomond *d, struct wal_loaded *ld)
@@ -316,6 +279,7 @@ int gd_node__start(struct gnomond *d, struct wal_loaded *ld)
 void gd_node__stop(struct gnomond *d)
 {
 	gd_requests__drop_all(d);
+	gd_snapshot__stop(d);
 	raft__free(d->raft);
 	d->raft = NULL;
 	mvcc_store__free(d->store);

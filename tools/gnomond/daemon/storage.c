@@ -19,9 +19,10 @@
  *
  * Rare paths use the blocking helpers of wal_posix.c: a record that does
  * not fit the current segment (a new preallocated segment is made and
- * synced, every 64 MiB), and snapshot files (received from a leader, or
- * taken every --snapshot-count entries), followed by deleting the segments
- * the snapshot covers.
+ * synced, every 64 MiB), and a snapshot received from a leader, followed
+ * by deleting the segments it covers.  Snapshots this member takes are
+ * written by a child process (snapshot.c); this file only drops the
+ * segments they cover.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -165,11 +166,9 @@ int gd_storage__persist(struct gnomond *d, const struct raft_ready *rd)
 	return add_entries(st, rd->entries, rd->n_entries);
 }
 
-bool gd_storage__idle(const struct gnomond *d)
+int gd_storage__dirfd(const struct gnomond *d)
 {
-	const struct gd_storage *st = d->storage;
-
-	return !st->busy && !st->pend_seq;
+	return d->storage->w.dirfd;
 }
 
 static int encode_waiting(struct gd_storage *st, size_t *len)
@@ -284,6 +283,7 @@ bool gd_storage__kick(struct gnomond *d)
 	seq = st->pend_seq;
 	st->pend_seq = 0;
 	if (st->pend_snap_data) {
+		gd_snapshot__cancel(d);
 		rc = wal_writer__save_snapshot(&st->w, &st->pend_snap);
 		free(st->pend_snap_data);
 		st->pend_snap_data = NULL;
@@ -356,13 +356,11 @@ void gd_storage__on_complete(struct gnomond *d, struct gd_op *op, int res,
 int gd_storage__save_snapshot(struct gnomond *d,
 			      const struct raft_snapshot *snap)
 {
-	struct gd_storage *st = d->storage;
-	int rc;
+	return wal_writer__save_snapshot(&d->storage->w, snap);
+}
 
-	if (st->busy || st->pend_seq)
-		return -EBUSY;
-	rc = wal_writer__save_snapshot(&st->w, snap);
-	if (!rc)
-		rc = wal_writer__compact(&st->w, snap->index);
-	return rc;
+int gd_storage__compact(struct gnomond *d, uint64_t index)
+{
+	/* The chain in flight writes only the newest segment, which stays. */
+	return wal_writer__compact(&d->storage->w, index);
 }

@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Snapshots of the state machine, taken in a forked child (as Redis does
+ * its background saves), so that the loop never stalls on them.
+ *
+ * Serializing the whole store and writing and syncing the file cost time
+ * in proportion to the store (seconds for 100 MB on a busy machine), while
+ * the loop must answer within milliseconds.  So, every --snapshot-count
+ * applied entries, the loop forks: the child gets a copy-on-write image of
+ * the store at applied index I, serializes it, writes it as the WAL's
+ * "snapshot" file (wal_writer__save_snapshot: a temporary file, synced,
+ * renamed, the directory synced) and exits; it runs at a
+ * lower priority and dies with its parent.  The loop goes on meanwhile and
+ * reaps the child from the tick.  If the child succeeded, the loop maps the
+ * file read-only and hands the mapped bytes to the core
+ * (raft__snapshot_taken: they are what it sends to followers that fell
+ * behind), then drops the WAL segments the snapshot covers.  A child that
+ * failed is logged; the next tick past the threshold tries again.  Before
+ * the storage writes a snapshot received from the leader (newer than
+ * anything applied here), it kills a running child, so the two never race
+ * for the file.
+ *
+ * The core is told only once the file is durable, so a crash at any point
+ * leaves either the old snapshot and the whole log, or the new one.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../wal/wal_format.h"
+#include "daemon.h"
+#include "log.h"
+
+static int snapshot_write(void *ctx, const void *buf, size_t len)
+{
+	return gd_buf__append(ctx, buf, len);
+}
+
+/* In the child: the store as it was at the fork, durable as "snapshot". */
+static int child_save(struct gnomond *d, uint64_t index, uint64_t term)
+{
+	struct gd_buf b = { 0 };
+	struct raft_snapshot snap = { .index = index, .term = term };
+	int rc = mvcc_store__snapshot(d->store, snapshot_write, &b);
+
+	if (rc)
+		return rc;
+	snap.data = b.p;
+	snap.len = b.len;
+	return gd_storage__save_snapshot(d, &snap);
+}
+
+static void start(struct gnomond *d)
+{
+	uint64_t index = d->applied;
+	uint64_t term = raft__term_at(d->raft, index);
+	int dirfd = gd_storage__dirfd(d);
+	pid_t pid = fork();
+
+	if (pid < 0) {
+		gd_warn("snapshot: fork: %s", strerror(errno));
+		return;
+	}
+	if (!pid) {
+		/* Only the directory is needed: drop sockets and the ring. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() == 1)
+			_exit(1);
+		(void)!setpriority(PRIO_PROCESS, 0, 10);
+		if (dirfd > 3)
+			close_range(3, (unsigned int)dirfd - 1, 0);
+		close_range((unsigned int)dirfd + 1, ~0U, 0);
+		_exit(child_save(d, index, term) ? 1 : 0);
+	}
+	d->snap_child = pid;
+	d->snap_child_index = index;
+}
+
+static void drop_map(struct gnomond *d)
+{
+	if (d->snap_map)
+		munmap(d->snap_map, d->snap_map_len);
+	d->snap_map = NULL;
+	d->snap_map_len = 0;
+}
+
+/* The child's snapshot is durable: hand it to the core. */
+static int install(struct gnomond *d)
+{
+	uint64_t index = d->snap_child_index;
+	struct stat sb;
+	void *map;
+	int fd, rc;
+
+	if (index <= d->snap_index)
+		return 0;	/* one from the leader is newer */
+	d->snap_index = index;
+	fd = openat(gd_storage__dirfd(d), "snapshot", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	rc = fstat(fd, &sb) ? -errno : 0;
+	if (!rc && (size_t)sb.st_size < WAL_SNAP_HEADER_SIZE)
+		rc = -EIO;
+	map = rc ? MAP_FAILED : mmap(NULL, (size_t)sb.st_size, PROT_READ,
+				     MAP_SHARED, fd, 0);
+	close(fd);
+	if (rc)
+		return rc;
+	if (map == MAP_FAILED)
+		return -errno;
+	rc = raft__snapshot_taken(d->raft, index,
+				  (uint8_t *)map + WAL_SNAP_HEADER_SIZE,
+				  (size_t)sb.st_size - WAL_SNAP_HEADER_SIZE);
+	if (rc) {
+		munmap(map, (size_t)sb.st_size);
+		/* -EBUSY: installing one from the leader; -EINVAL: stale. */
+		return rc == -EBUSY || rc == -EINVAL ? 0 : rc;
+	}
+	/* The core points at the new bytes now: the old ones can go. */
+	drop_map(d);
+	free(d->snap_data);
+	d->snap_data = NULL;
+	d->snap_map = map;
+	d->snap_map_len = (size_t)sb.st_size;
+	gd_info("snapshot at index %llu (%zu bytes)",
+		(unsigned long long)index,
+		(size_t)sb.st_size - WAL_SNAP_HEADER_SIZE);
+	return gd_storage__compact(d, index);
+}
+
+void gd_snapshot__tick(struct gnomond *d)
+{
+	int status, rc;
+	pid_t pid;
+
+	if (d->snap_child) {
+		pid = waitpid(d->snap_child, &status, WNOHANG);
+		if (!pid)
+			return;
+		d->snap_child = 0;
+		if (pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) {
+			gd_warn("snapshot at index %llu failed in the child",
+				(unsigned long long)d->snap_child_index);
+			return;
+		}
+		rc = install(d);
+		if (rc)
+			gd_loop__fatal(d, "snapshot file", rc);
+		return;
+	}
+	if (d->applied >= d->snap_index + d->cfg.snapshot_count)
+		start(d);
+}
+
+void gd_snapshot__cancel(struct gnomond *d)
+{
+	if (!d->snap_child)
+		return;
+	kill(d->snap_child, SIGKILL);
+	waitpid(d->snap_child, NULL, 0);
+	d->snap_child = 0;
+}
+
+void gd_snapshot__stop(struct gnomond *d)
+{
+	gd_snapshot__cancel(d);
+	drop_map(d);
+}
