@@ -5,9 +5,23 @@
  * key (hashed first if longer than a block) XORed with 0x36 and 0x5c pads.
  * The padded key states are precomputed once per key, so a MAC costs the
  * message's blocks plus two.  Test vectors: selftests/gnomond/peer_test.c.
+ *
+ * Every peer message is MACed, so on x86-64 CPUs with the SHA extensions
+ * (checked once with CPUID) the blocks go through SHA-NI instead of the
+ * portable rounds: gnomond's leader spent a quarter of its time in them.
+ * With SHA-NI, a 128-bit register holds four message words or half of the
+ * state, as (A, B, E, F) and (C, D, G, H); each SHA256RNDS2 does two rounds
+ * and SHA256MSG1/MSG2 extend the message schedule four words at a time.
  */
+#include <stdbool.h>
 #include <string.h>
 #include "sha256.h"
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+#include <immintrin.h>
+#define SHA256_HAVE_NI 1
+#endif
 
 static const uint32_t K[64] = {
 	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1,
@@ -58,6 +72,79 @@ static void compress(uint32_t h[8], const uint8_t *p)
 	h[4] += e; h[5] += f; h[6] += g; h[7] += hh;
 }
 
+#ifdef SHA256_HAVE_NI
+__attribute__((target("sha,ssse3,sse4.1")))
+static void compress_ni(uint32_t h[8], const uint8_t *p, size_t nblocks)
+{
+	const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bULL,
+					     0x0405060700010203ULL);
+	__m128i abef, cdgh, t, m[4];
+
+	/* (A, B, C, D), (E, F, G, H) -> (F, E, B, A), (H, G, D, C): lane 0
+	 * first, as SHA256RNDS2 wants them. */
+	t = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&h[0]), 0xb1);
+	cdgh = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&h[4]),
+				 0x1b);
+	abef = _mm_alignr_epi8(t, cdgh, 8);
+	cdgh = _mm_blend_epi16(cdgh, t, 0xf0);
+	for (; nblocks; nblocks--, p += SHA256_BLOCK_SIZE) {
+		__m128i abef0 = abef, cdgh0 = cdgh;
+
+		for (int i = 0; i < 16; i++) {
+			__m128i *w = &m[i & 3];
+
+			if (i < 4) {
+				*w = _mm_shuffle_epi8(_mm_loadu_si128(
+					(const __m128i *)(p + 16 * i)), bswap);
+			} else {
+				/* w[t-16] + s0(w[t-15]) + w[t-7] + s1(w[t-2]) */
+				t = _mm_sha256msg1_epu32(*w, m[(i + 1) & 3]);
+				t = _mm_add_epi32(t, _mm_alignr_epi8(
+					m[(i + 3) & 3], m[(i + 2) & 3], 4));
+				*w = _mm_sha256msg2_epu32(t, m[(i + 3) & 3]);
+			}
+			t = _mm_add_epi32(*w, _mm_loadu_si128(
+				(const __m128i *)&K[4 * i]));
+			cdgh = _mm_sha256rnds2_epu32(cdgh, abef, t);
+			abef = _mm_sha256rnds2_epu32(abef, cdgh,
+						     _mm_shuffle_epi32(t, 0x0e));
+		}
+		abef = _mm_add_epi32(abef, abef0);
+		cdgh = _mm_add_epi32(cdgh, cdgh0);
+	}
+	t = _mm_shuffle_epi32(abef, 0x1b);
+	cdgh = _mm_shuffle_epi32(cdgh, 0xb1);
+	_mm_storeu_si128((__m128i *)&h[0], _mm_blend_epi16(t, cdgh, 0xf0));
+	_mm_storeu_si128((__m128i *)&h[4], _mm_alignr_epi8(cdgh, t, 8));
+}
+
+static bool cpu_has_sha_ni(void)
+{
+	unsigned int a, b, c, d;
+
+	if (!__get_cpuid(1, &a, &b, &c, &d) ||
+	    !(c & bit_SSSE3) || !(c & bit_SSE4_1))
+		return false;
+	return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & bit_SHA);
+}
+#endif
+
+static void compress_blocks(uint32_t h[8], const uint8_t *p, size_t nblocks)
+{
+#ifdef SHA256_HAVE_NI
+	static int ni = -1;
+
+	if (ni < 0)
+		ni = cpu_has_sha_ni();
+	if (ni) {
+		compress_ni(h, p, nblocks);
+		return;
+	}
+#endif
+	for (; nblocks; nblocks--, p += SHA256_BLOCK_SIZE)
+		compress(h, p);
+}
+
 void sha256__init(struct sha256 *s)
 {
 	static const uint32_t iv[8] = {
@@ -86,12 +173,12 @@ void sha256__update(struct sha256 *s, const void *data, size_t len)
 		len -= take;
 		if (s->fill < SHA256_BLOCK_SIZE)
 			return;
-		compress(s->h, s->buf);
+		compress_blocks(s->h, s->buf, 1);
 		s->fill = 0;
 	}
-	for (; len >= SHA256_BLOCK_SIZE; p += SHA256_BLOCK_SIZE,
-	     len -= SHA256_BLOCK_SIZE)
-		compress(s->h, p);
+	compress_blocks(s->h, p, len / SHA256_BLOCK_SIZE);
+	p += len - len % SHA256_BLOCK_SIZE;
+	len %= SHA256_BLOCK_SIZE;
 	memcpy(s->buf, p, len);
 	s->fill = len;
 }
