@@ -11,6 +11,9 @@
 #include <string.h>
 #include "raft_internal.h"
 
+/* Compacted entries freed per raft__ready() (raft_log__reclaim). */
+#define RAFT_RECLAIM_PER_READY 256
+
 void raft_config__defaults(struct raft_config *cfg, uint32_t self,
 			   uint32_t n_members)
 {
@@ -445,6 +448,7 @@ int raft__ready(struct raft *r, struct raft_ready *rd)
 
 	memset(rd, 0, sizeof(*rd));
 	raft_reclaim(r);
+	raft_log__reclaim(&r->log, RAFT_RECLAIM_PER_READY);
 	if (r->role == RAFT_LEADER) {
 		rc = raft_replicate__flush(r);
 		if (rc)

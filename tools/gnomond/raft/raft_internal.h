@@ -30,6 +30,9 @@ struct raft_log {
 	size_t len, cap;
 	uint64_t offset;	/* index of the last compacted entry */
 	uint64_t offset_term;	/* its term */
+	/* Data of compacted entries, freed a slice per raft__ready(). */
+	void **garbage;
+	size_t n_garbage, cap_garbage;
 };
 
 struct raft_progress {
@@ -151,6 +154,8 @@ int raft_log__append(struct raft_log *log, uint64_t term, uint32_t type,
 		     const void *data, uint32_t len);
 void raft_log__truncate(struct raft_log *log, uint64_t from);
 void raft_log__compact(struct raft_log *log, uint64_t upto);
+/* Free up to max compacted entries' data. */
+void raft_log__reclaim(struct raft_log *log, size_t max);
 void raft_log__reset(struct raft_log *log, uint64_t offset, uint64_t term);
 bool raft_log__up_to_date(const struct raft_log *log, uint64_t last_index,
 			  uint64_t last_term);

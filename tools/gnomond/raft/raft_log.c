@@ -4,6 +4,12 @@
  * snapshot, each entry owning a heap copy of its data.  Index offset is the
  * last entry the snapshot covers (offset_term its term), so entry i lives at
  * e[i - offset - 1].  Compaction drops a prefix, truncation a suffix.
+ *
+ * Compaction drops up to --snapshot-count entries at once; freeing all of
+ * their copies in one call cost gnomond's loop over a second (each free
+ * touching a page that the snapshot fork left copy-on-write), so their data
+ * pointers go to a garbage list instead, freed a slice at a time
+ * (raft_log__reclaim, from raft__ready).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -34,9 +40,17 @@ static void free_range(struct raft_log *log, size_t from, size_t to)
 		free((void *)log->e[i].data);
 }
 
+void raft_log__reclaim(struct raft_log *log, size_t max)
+{
+	while (max-- && log->n_garbage)
+		free(log->garbage[--log->n_garbage]);
+}
+
 void raft_log__free(struct raft_log *log)
 {
 	free_range(log, 0, log->len);
+	raft_log__reclaim(log, log->n_garbage);
+	free(log->garbage);
 	free(log->e);
 	memset(log, 0, sizeof(*log));
 }
@@ -114,7 +128,24 @@ void raft_log__compact(struct raft_log *log, uint64_t upto)
 	assert(upto <= raft_log__last(log));
 	drop = upto - log->offset;
 	log->offset_term = raft_log__term(log, upto);
-	free_range(log, 0, drop);
+	if (log->n_garbage + drop > log->cap_garbage) {
+		size_t cap = 2 * log->cap_garbage;
+		void *g;
+
+		if (cap < log->n_garbage + drop)
+			cap = log->n_garbage + drop;
+		g = realloc(log->garbage, cap * sizeof(*log->garbage));
+		if (g) {
+			log->garbage = g;
+			log->cap_garbage = cap;
+		}
+	}
+	if (log->n_garbage + drop <= log->cap_garbage) {
+		for (size_t i = 0; i < drop; i++)
+			log->garbage[log->n_garbage++] = (void *)log->e[i].data;
+	} else {
+		free_range(log, 0, drop);	/* no memory for the list */
+	}
 	memmove(log->e, log->e + drop, (log->len - drop) * sizeof(*log->e));
 	log->len -= drop;
 	log->offset = upto;
