@@ -12,6 +12,7 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/selftests/ktap.sh"
 . "$top/tools/gnomond/daemon/cluster-lib.sh"
+. "$top/selftests/gnomond/api_expect.sh"
 
 N=18
 ktap_plan $N
@@ -20,30 +21,6 @@ if ! command -v etcdctl >/dev/null; then
 	ktap_finish
 	exit $?
 fi
-
-expect()
-{
-	local name=$1 want=$2 out
-	shift 2
-	out=$("$@")
-	if [ "$out" = "$want" ]; then
-		ktap_ok "$name"
-	else
-		ktap_fail "$name" "want [$want] got [$out]"
-	fi
-}
-
-expect_match()
-{
-	local name=$1 re=$2 out
-	shift 2
-	out=$("$@")
-	if [[ $out =~ $re ]]; then
-		ktap_ok "$name"
-	else
-		ktap_fail "$name" "want /$re/ got [$out]"
-	fi
-}
 
 # One endpoint only: E I ARGS...
 E() {
