@@ -167,9 +167,6 @@ int gd_storage__persist(struct gnomond *d, const struct raft_ready *rd);
  * batch completed at once (the core may have more work). */
 bool gd_storage__kick(struct gnomond *d);
 int gd_storage__dirfd(const struct gnomond *d);
-/* Write a snapshot file, blocking (the snapshot child's job). */
-int gd_storage__save_snapshot(struct gnomond *d,
-			      const struct raft_snapshot *snap);
 /* A snapshot up to index is durable: drop the segments it covers. */
 int gd_storage__compact(struct gnomond *d, uint64_t index);
 

@@ -353,12 +353,6 @@ void gd_storage__on_complete(struct gnomond *d, struct gd_op *op, int res,
 	finish(d, st->fl_seq);
 }
 
-int gd_storage__save_snapshot(struct gnomond *d,
-			      const struct raft_snapshot *snap)
-{
-	return wal_writer__save_snapshot(&d->storage->w, snap);
-}
-
 int gd_storage__compact(struct gnomond *d, uint64_t index)
 {
 	/* The chain in flight writes only the newest segment, which stays. */
