@@ -127,6 +127,8 @@ struct gnomond {
 	size_t snap_map_len;
 	int snap_child;			/* pid of the saving child, 0: none */
 	uint64_t snap_child_index;
+	uint64_t snap_next;		/* applied index of the next one, 0: */
+					/* the first, staggered (snapshot.c) */
 
 	struct peer_codec codec;
 	struct gd_peer peers[RAFT_MAX_MEMBERS + 1];	/* by member id */

@@ -171,6 +171,7 @@ static int install(struct gnomond *d)
 	if (index <= d->snap_index)
 		return 0;	/* one from the leader is newer */
 	d->snap_index = index;
+	d->snap_next = index + d->cfg.snapshot_count;
 	fd = openat(gd_storage__dirfd(d), "snapshot", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -204,6 +205,22 @@ static int install(struct gnomond *d)
 	return gd_storage__compact(d, index);
 }
 
+/*
+ * Members apply the same entries, so with one threshold all of them would
+ * fork at once and be slowed by copy-on-write together, the quorum with
+ * them.  The first snapshot after start is staggered by member, 1/n of the
+ * interval apart; later ones keep the phase.
+ */
+static uint64_t next_at(const struct gnomond *d)
+{
+	const struct gd_config *c = &d->cfg;
+
+	if (d->snap_next)
+		return d->snap_next;
+	return d->snap_index + c->snapshot_count +
+	       c->snapshot_count * (c->self - 1) / c->n_members;
+}
+
 void gd_snapshot__tick(struct gnomond *d)
 {
 	int status, rc;
@@ -224,7 +241,7 @@ void gd_snapshot__tick(struct gnomond *d)
 			gd_loop__fatal(d, "snapshot file", rc);
 		return;
 	}
-	if (d->applied >= d->snap_index + d->cfg.snapshot_count)
+	if (d->applied >= next_at(d))
 		start(d);
 }
 
