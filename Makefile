@@ -15,11 +15,9 @@
 
 PROJECT_ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 BUILD := $(PROJECT_ROOT)/build
-CACHE := $(PROJECT_ROOT)/.cache
 
 # The kernels the VM tests boot; the first is the default KDIR.
 VM_KERNELS ?= 6.1 6.12
-KERNEL_CACHE := $(CACHE)/kernels
 KDIR ?= $(shell $(PROJECT_ROOT)/tools/vm/kernel-fetch --kdir $(firstword $(VM_KERNELS)) 2>/dev/null)
 # Debian ships no vmlinux with its headers, so module BTF cannot be made.
 KBUILD_OPTS ?= CONFIG_DEBUG_INFO_BTF_MODULES=

@@ -41,7 +41,6 @@ VM_TESTS += $(KMOD_TEST_BINS) selftests/kmod/gnomonctl_vm_test.sh
 
 -include $(wildcard $(BUILD)/obj/selftests/*/*.d $(BUILD)/san/selftests/*/*.d)
 
-TEST_LISTS := $(BUILD)/tests/host.list $(BUILD)/tests/vm.list
 ALL_TARGETS += test-lists
 
 .PHONY: test-lists
