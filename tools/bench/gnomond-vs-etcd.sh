@@ -12,8 +12,9 @@
 #   3. resident memory of each member after loading 1,000,000 keys of 256
 #      bytes (transactions of 128 puts).
 # Figures go to stdout, one "RESULT impl test value" line each; copy them to
-# Documentation/performance.rst ("gnomond vs etcd").  BENCH_SKIP_MEMORY=1
-# and BENCH_SKIP_PERF=1 shorten a run.
+# Documentation/performance.rst ("gnomond vs etcd").  BENCH_SKIP_MEMORY=1,
+# BENCH_SKIP_READS=1 and BENCH_SKIP_PERF=1 shorten a run; BENCH_IMPLS="gnomond" and
+# BENCH_LOADS="xl" narrow one.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 kvbench=$top/tools/bench/gnomond-kvbench.py
@@ -82,12 +83,39 @@ start()
 
 member_pids() { echo "${pids[@]: -3}"; }
 
+# cpu_ticks PID...: user + system clock ticks used so far, one per PID.
+cpu_ticks()
+{
+	local p
+	for p in "$@"; do
+		awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0
+	done
+}
+
 perf()
 {
-	local impl=$1 load=$2 out
+	local impl=$1 load=$2 out before after i=0 cpu=0 hz writes
+	hz=$(getconf CLK_TCK)
+	before=($(cpu_ticks $(member_pids)))
 	# Its progress bar redraws with carriage returns: one line each.
-	out=$(ETCDCTL_API=3 timeout 120 etcdctl --endpoints="$(endpoints)" \
+	out=$(ETCDCTL_API=3 timeout 120 /usr/bin/time -f '%U %S' \
+		-o "$dir/client-cpu" etcdctl --endpoints="$(endpoints)" \
 		check perf --load="$load" 2>&1 | tr '\r' '\n')
+	after=($(cpu_ticks $(member_pids)))
+	for i in 0 1 2; do
+		cpu=$((cpu + (after[i] - before[i])))
+	done
+	# CPU per write: the client's and the three members' together, in
+	# microseconds.  At --load=xl the two must fit in 2 cores / 13,500.
+	writes=$(grep -oE '[0-9]+ writes/s' <<<"$out" | grep -oE '^[0-9]+')
+	if [ -n "$writes" ] && [ "$writes" -gt 0 ]; then
+		awk -v c="$(tail -1 "$dir/client-cpu")" -v m="$cpu" \
+		    -v hz="$hz" -v w="$writes" -v tag="$impl perf-$load" '
+			BEGIN { split(c, t, " "); n = w * 60
+				printf "RESULT %s cpu-per-write client %.0f us," \
+				       " members %.0f us\n", tag,
+				       (t[1] + t[2]) * 1e6 / n, m / hz * 1e6 / n }'
+	fi
 	if grep -qE 'Throughput|Slowest' <<<"$out"; then
 		grep -E 'Throughput|Slowest|Stddev|^(PASS|FAIL)' <<<"$out" |
 			sed "s/^/# $impl $load: /"
@@ -137,27 +165,29 @@ memory()
 	echo "RESULT $impl rss-1M-256B$rss"
 }
 
-for impl in etcd gnomond; do
+for impl in ${BENCH_IMPLS:-etcd gnomond}; do
 	if [ "$impl" = gnomond ] && [ ! -x "$gnomond" ]; then
 		echo "# gnomond is not built; skipping it"
 		continue
 	fi
-	start "$impl" || exit 1
 	if [ -z "${BENCH_SKIP_PERF:-}" ]; then
-		perf "$impl" l
-		start "$impl" || exit 1
-		perf "$impl" xl
+		for load in ${BENCH_LOADS:-l xl}; do
+			start "$impl" || exit 1
+			perf "$impl" "$load"
+		done
 	fi
-	start "$impl" || exit 1
-	if [ "$impl" = gnomond ]; then
-		grep -h "read mode" "$dir"/m*.log | tail -1 | sed 's/^/# /'
-		reads "$impl" linearizable lease
-		reads "$impl" serializable serializable
-		start "$impl" --lease-ms 0 || exit 1
-		reads "$impl" linearizable readindex
-	else
-		reads "$impl" linearizable readindex
-		reads "$impl" serializable serializable
+	if [ -z "${BENCH_SKIP_READS:-}" ]; then
+		start "$impl" || exit 1
+		if [ "$impl" = gnomond ]; then
+			grep -h "read mode" "$dir"/m*.log | tail -1 | sed 's/^/# /'
+			reads "$impl" linearizable lease
+			reads "$impl" serializable serializable
+			start "$impl" --lease-ms 0 || exit 1
+			reads "$impl" linearizable readindex
+		else
+			reads "$impl" linearizable readindex
+			reads "$impl" serializable serializable
+		fi
 	fi
 	if [ -z "${BENCH_SKIP_MEMORY:-}" ]; then
 		start "$impl" || exit 1
