@@ -30,6 +30,7 @@ struct cluster {
 	bool cut[RAFT_MAX_MEMBERS + 1];		/* isolated */
 	bool manual[RAFT_MAX_MEMBERS + 1];	/* persist only when told */
 	uint64_t pending_seq[RAFT_MAX_MEMBERS + 1];
+	size_t lost_log[RAFT_MAX_MEMBERS + 1];	/* -EUCLEAN from step */
 	uint64_t applied[RAFT_MAX_MEMBERS + 1];
 	uint32_t status;
 	uint64_t now;
@@ -132,8 +133,13 @@ static void deliver_all(struct cluster *c)
 		if (peer_codec__decode(&c->codec, f.buf, f.len, &m, NULL))
 			abort();
 		if (!c->cut[f.to] && !c->cut[m.from]) {
+			int rc;
+
 			tt(c, &t);
-			if (raft__step(c->r[f.to], &m, &t))
+			rc = raft__step(c->r[f.to], &m, &t);
+			if (rc == -EUCLEAN)
+				c->lost_log[f.to]++;
+			else if (rc)
 				abort();
 			ready(c, f.to);
 		}
@@ -444,6 +450,83 @@ KTAP_TEST(core_snapshot_to_lagging_follower)
 		    c.applied[lag] == c.applied[l], "lagging member at %llu "
 		    "of %llu", (unsigned long long)raft__commit(c.r[lag]),
 		    (unsigned long long)raft__commit(c.r[l]));
+	cluster_free(&c);
+}
+
+/* Commit n proposals at leader l with every member that is not cut off. */
+static bool commit_some(struct cluster *c, uint32_t l, int n)
+{
+	for (int k = 0; k < n; k++) {
+		if (raft__propose(c->r[l], &k, sizeof(k), NULL))
+			return false;
+		ready(c, l);
+		deliver_all(c);
+	}
+	return true;
+}
+
+/*
+ * Appends lost on the way (a dropped connection) while the follower keeps
+ * answering heartbeats: with no new writes to provoke a rejection, the
+ * heartbeats alone must bring it back (the leader sees no progress and
+ * probes again).
+ */
+KTAP_TEST(core_lost_appends_recovered_by_heartbeats)
+{
+	struct cluster c;
+	uint32_t l, lag;
+
+	cluster_init(&c, 3, 0, 64);
+	KTAP_ASSERT(t, (l = elect(&c, 1)), "no leader");
+	lag = l % 3 + 1;
+	KTAP_ASSERT(t, commit_some(&c, l, 5), "commit");
+	c.cut[lag] = true;
+	KTAP_ASSERT(t, commit_some(&c, l, 10), "commit");
+	c.cut[lag] = false;
+	for (int k = 0; k < 5; k++)
+		tick_all(&c);
+	KTAP_EXPECT(t, raft__commit(c.r[lag]) == raft__commit(c.r[l]),
+		    "the follower is at %llu of %llu",
+		    (unsigned long long)raft__commit(c.r[lag]),
+		    (unsigned long long)raft__commit(c.r[l]));
+	cluster_free(&c);
+}
+
+/*
+ * A follower that comes back without the entries it acknowledged (a wiped
+ * data directory) learns so from the leader's next heartbeat and reports
+ * it; the others, one of which merely lagged, never do.
+ */
+KTAP_TEST(core_follower_detects_lost_log)
+{
+	struct cluster c;
+	struct raft_config cfg;
+	uint32_t l, wiped, lag;
+
+	cluster_init(&c, 3, 0, 64);
+	KTAP_ASSERT(t, (l = elect(&c, 1)), "no leader");
+	wiped = l % 3 + 1;
+	lag = wiped % 3 + 1;
+	KTAP_ASSERT(t, commit_some(&c, l, 10), "commit");
+	tick_all(&c);
+	KTAP_ASSERT(t, raft__last_index(c.r[wiped]) >= 10,
+		    "follower has %llu entries",
+		    (unsigned long long)raft__last_index(c.r[wiped]));
+	c.cut[lag] = true;
+	KTAP_ASSERT(t, commit_some(&c, l, 10), "commit");
+	raft__free(c.r[wiped]);
+	raft_config__defaults(&cfg, wiped, 3);
+	KTAP_ASSERT(t, !raft__new(&c.r[wiped], &cfg, NULL), "restart empty");
+	c.pending_seq[wiped] = 0;
+	c.applied[wiped] = 0;
+	c.cut[lag] = false;
+	for (int k = 0; k < 5; k++)
+		tick_all(&c);
+	KTAP_EXPECT(t, c.lost_log[wiped] > 0,
+		    "the wiped member never noticed (last index %llu)",
+		    (unsigned long long)raft__last_index(c.r[wiped]));
+	KTAP_EXPECT(t, c.lost_log[lag] == 0 && c.lost_log[l] == 0,
+		    "an intact member reported a lost log");
 	cluster_free(&c);
 }
 

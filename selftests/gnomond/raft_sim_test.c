@@ -61,6 +61,9 @@ static void run_seeds(struct ktap *t, uint32_t members)
 		KTAP_ASSERT(t, res.live, "seed %" PRIu64 ": no progress "
 			    "after healing (%" PRIu64 " commits)", seed,
 			    res.committed);
+		KTAP_ASSERT(t, res.converged, "seed %" PRIu64 ": members "
+			    "at different commit indexes after a quiet %"
+			    PRIu64 " ms", seed, cfg.quiet_ns / 1000000);
 		commits += res.committed;
 		lease += res.lease_reads;
 		idx += res.index_reads;

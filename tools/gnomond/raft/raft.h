@@ -97,7 +97,9 @@ enum raft_msg_type {
 
 #define RAFT_MSGF_REJECT	(1U << 0)
 #define RAFT_MSGF_TRANSFER	(1U << 1)
-#define RAFT_MSGF_ALL		(RAFT_MSGF_REJECT | RAFT_MSGF_TRANSFER)
+#define RAFT_MSGF_MATCH		(1U << 2)	/* APPEND: index is your ack */
+#define RAFT_MSGF_ALL		(RAFT_MSGF_REJECT | RAFT_MSGF_TRANSFER | \
+				 RAFT_MSGF_MATCH)
 
 enum raft_entry_type {
 	RAFT_ENTRY_NORMAL	= 0,	/* a client command for the state machine */
@@ -118,7 +120,9 @@ struct raft_entry {
  *   PRE_VOTE, VOTE        index, log_term = candidate's last entry
  *   *_RESP                flags & RAFT_MSGF_REJECT
  *   APPEND                index, log_term = entry before entries[0];
- *                         commit; lease_end (0: no promise asked); read_ctx
+ *                         commit; lease_end (0: no promise asked); read_ctx;
+ *                         RAFT_MSGF_MATCH on a heartbeat: index is the
+ *                         match the receiver acknowledged in this term
  *   APPEND_RESP           index = match (or, rejected, the follower's last
  *                         index as a hint); lease_end promised (0: none);
  *                         read_ctx echoed
@@ -231,6 +235,12 @@ int raft__new(struct raft **r, const struct raft_config *cfg,
 void raft__free(struct raft *r);
 
 int raft__tick(struct raft *r, const struct gnomon_tt *now);
+/*
+ * -EINVAL: a malformed or misaddressed message, ignored.  -EIO: the sender
+ * broke the protocol (asked to drop a committed entry, acked what was never
+ * sent).  -EUCLEAN: the leader holds acknowledgements this member's log no
+ * longer has (its durable state was lost): the driver must stop.
+ */
 int raft__step(struct raft *r, const struct raft_msg *m,
 	       const struct gnomon_tt *now);
 int raft__persisted(struct raft *r, uint64_t seq, const struct gnomon_tt *now);

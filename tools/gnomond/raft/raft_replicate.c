@@ -19,10 +19,16 @@
  *
  * Follower.  Checks the entry before the batch, truncates a conflicting
  * suffix (never a committed one: that would be a protocol violation and is
- * refused with -EIO), appends, and acks once the batch is durable.  Every
+ * refused with -EIO), appends, and acks once the batch is durable.  A
+ * heartbeat names the match the leader holds for us (RAFT_MSGF_MATCH):
+ * entries we acknowledged in this term, which no leader of this term can
+ * have made us drop.  If our log ends before it, this member lost durable
+ * state (a wiped or restored data directory) and step returns -EUCLEAN:
+ * the driver must stop, as carrying on could lose committed writes.  Every
  * ack also grants the lease promise the leader asked for (raft_read.c) and
  * echoes the read context.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include "raft_internal.h"
@@ -97,6 +103,8 @@ int raft_replicate__step_append(struct raft *r, const struct raft_msg *m)
 
 	if (rc <= 0)
 		return rc;
+	if (m->index > last && (m->flags & RAFT_MSGF_MATCH))
+		return -EUCLEAN;	/* lost what it acknowledged */
 	if (m->index > last)
 		return reject(r, m, last);
 	if (m->index >= r->log.offset &&
@@ -165,7 +173,6 @@ int raft_replicate__step_append_resp(struct raft *r, const struct raft_msg *m)
 		p->snap_inflight = false;
 		p->next = p->match + 1;
 	}
-	p->stall = 0;
 	int rc = raft_replicate__maybe_commit(r);
 
 	if (rc)
@@ -279,6 +286,7 @@ static int flush_peer(struct raft *r, uint32_t to, uint64_t lease_ask)
 		struct raft_msg m = { .type = RAFT_MSG_APPEND };
 
 		raft_replicate__fill_leader(r, &m, to, lease_ask);
+		m.flags = RAFT_MSGF_MATCH;
 		m.index = p->match;
 		m.log_term = raft_log__term(&r->log, p->match);
 		return raft_send(r, &m);

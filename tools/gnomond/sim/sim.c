@@ -151,6 +151,7 @@ int sim_net_send(struct sim *s, const struct raft_msg *m)
 {
 	size_t need = peer_msg__encoded_size(m), len;
 	bool faulty = !s->healed;
+	bool drops = faulty || (!s->quiet && s->now >= s->lossy_tail_at);
 	int rc;
 
 	if (sim_grow((void **)&s->enc, &s->enc_cap, need, 1))
@@ -159,7 +160,7 @@ int sim_net_send(struct sim *s, const struct raft_msg *m)
 	if (rc)
 		return rc;
 	sim_trace(s, 1, m->to, m->type);
-	if (faulty && chance(s, s->cfg.drop_pct))
+	if (drops && chance(s, s->cfg.drop_pct))
 		return 0;
 	rc = net_push(s, m->to, s->enc, len,
 		      s->now + sim_between(s, SIM_MS / 10, 8 * SIM_MS));
@@ -189,11 +190,12 @@ static int deliver(struct sim *s, size_t i)
 	sim_trace(s, 2, m.from * 16 + m.to, m.type);
 	sim_tt(s, n, &tt);
 	rc = raft__step(n->r, &m, &tt);
-	if (rc == -EIO) {
+	if (rc == -EIO || rc == -EUCLEAN) {
 		sim_violation(s, "member %u refused %s from %u in term %llu: "
-			      "protocol violated", n->id,
-			      raft_msg_type__name(m.type), m.from,
-			      (unsigned long long)m.term);
+			      "%s", n->id, raft_msg_type__name(m.type),
+			      m.from, (unsigned long long)m.term,
+			      rc == -EIO ? "protocol violated" :
+			      "acknowledged entries lost");
 		rc = 0;
 	} else if (!rc) {
 		rc = sim_node__ready(s, n);
@@ -422,6 +424,7 @@ void sim_config__defaults(struct sim_config *cfg, uint64_t seed,
 	cfg->n_members = n_members;
 	cfg->duration_ns = 2000 * SIM_MS;
 	cfg->heal_ns = 2000 * SIM_MS;
+	cfg->quiet_ns = 500 * SIM_MS;
 	cfg->bound_ns = 5 * SIM_MS;
 	cfg->lease_ns = 250 * SIM_MS;
 	cfg->drop_pct = 5;
@@ -444,6 +447,19 @@ static void sim_free(struct sim *s)
 	sim_check__free(&s->ck);
 }
 
+static bool converged(const struct sim *s)
+{
+	uint64_t commit = 0;
+
+	for (uint32_t i = 1; i <= s->cfg.n_members; i++)
+		if (raft__commit(s->nodes[i].r) > commit)
+			commit = raft__commit(s->nodes[i].r);
+	for (uint32_t i = 1; i <= s->cfg.n_members; i++)
+		if (raft__commit(s->nodes[i].r) != commit)
+			return false;
+	return true;
+}
+
 int sim__run(const struct sim_config *cfg, struct sim_result *res)
 {
 	struct sim s = { .cfg = *cfg, .res = res, .now = SIM_T0 };
@@ -459,6 +475,7 @@ int sim__run(const struct sim_config *cfg, struct sim_result *res)
 	if (rc)
 		return rc;
 	s.next_fault = SIM_T0 + 300 * SIM_MS;
+	s.lossy_tail_at = end - 100 * SIM_MS;
 	s.next_client = SIM_T0 + 50 * SIM_MS;
 	for (uint32_t i = 1; i <= cfg->n_members && !rc; i++) {
 		struct sim_node *n = &s.nodes[i];
@@ -474,6 +491,16 @@ int sim__run(const struct sim_config *cfg, struct sim_result *res)
 			heal(&s);
 		rc = step_world(&s);
 	}
+	/* Quiet: no more client operations and a clean network.  The last
+	 * 100 ms of the healed phase dropped messages again, so some of the
+	 * last writes' appends were lost: heartbeats alone must now bring
+	 * every member to the leader's commit index. */
+	s.quiet = true;
+	s.next_client = UINT64_MAX;
+	while (!rc && s.now < end + cfg->quiet_ns)
+		rc = step_world(&s);
+	if (!rc)
+		res->converged = converged(&s);
 	sim_free(&s);
 	return rc;
 }

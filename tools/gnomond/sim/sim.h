@@ -25,6 +25,7 @@ struct sim_config {
 	uint32_t n_members;
 	uint64_t duration_ns;		/* faulty phase, simulated time */
 	uint64_t heal_ns;		/* healed phase, must make progress */
+	uint64_t quiet_ns;		/* then no clients: must converge */
 	uint64_t bound_ns;		/* TT.now() half-width */
 	uint64_t max_skew_ns;		/* true clock error; 0: bound_ns.
 					 * Beyond the bound, TT.now() lies */
@@ -46,6 +47,7 @@ struct sim_result {
 	uint64_t frames_rejected;
 	uint64_t max_term;
 	bool live;			/* progress after healing */
+	bool converged;			/* all at one commit, once quiet */
 };
 
 void sim_config__defaults(struct sim_config *cfg, uint64_t seed,

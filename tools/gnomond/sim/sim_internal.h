@@ -107,6 +107,8 @@ struct sim {
 	size_t n_props, cap_props;
 	uint64_t next_value, next_read_id;
 	uint64_t heal_first_value;	/* first write proposed after healing */
+	uint64_t lossy_tail_at;		/* drops resume: the last writes' appends */
+	bool quiet;			/* no clients, clean network */
 	uint64_t next_fault, next_client, partition_until;
 	struct sim_check ck;
 };
