@@ -22,4 +22,4 @@ MAN_PAGES += tools/gnomond/daemon/gnomond.8
 -include $(GNOMOND_DAEMON_OBJS:.o=.d)
 
 HOST_TESTS += $(patsubst %,$(PROJECT_ROOT)/selftests/gnomond/daemon_%.sh, \
-	cluster python_etcd3 lease flags snapshot)
+	cluster python_etcd3 lease flags snapshot lost_data_dir)

@@ -90,15 +90,28 @@ static int load(struct gnomond *d, struct wal_loaded *ld)
 	rc = wal_posix__load(d->cfg.data_dir, ld, err, sizeof(err));
 	if (rc == -EUCLEAN) {
 		gd_err("%s: the write-ahead log is corrupt: %s; refusing to "
-		       "start (restore this member from a backup, or remove "
-		       "its data directory and let it catch up from the "
-		       "others)", d->cfg.data_dir, err);
+		       "start (restore this member's data directory from a "
+		       "backup; see \"Losing a data directory\" in "
+		       "Documentation/operations.rst)", d->cfg.data_dir, err);
 		return rc;
 	}
-	if (rc)
+	if (rc) {
 		gd_err("%s: cannot load: %s%s%s", d->cfg.data_dir,
 		       strerror(-rc), err[0] ? ": " : "", err);
-	return rc;
+		return rc;
+	}
+	if (d->cfg.existing && !ld->boot.hs.term && !ld->boot.n_entries &&
+	    !ld->boot.snapshot.index) {
+		gd_err("%s: --initial-cluster-state existing, but the data "
+		       "directory is empty: joining a running cluster as a new "
+		       "or replaced member needs membership changes, which "
+		       "gnomond does not support yet (restore this member's "
+		       "data directory, or start a new cluster with "
+		       "--initial-cluster-state new)", d->cfg.data_dir);
+		wal_loaded__free(ld);
+		return -ENOENT;
+	}
+	return 0;
 }
 
 /* Wait (bounded) for the WAL chain in flight before freeing its buffers. */

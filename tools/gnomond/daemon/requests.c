@@ -18,8 +18,10 @@
  *
  * While no leader is known (an election), a follower holds what it would
  * forward until one is (or it wins itself).  A request forwarded to a
- * member that is no longer the leader gets "not leader".  Every waiting request has a deadline (5 s, in ticks) and gets
- * etcd's "request timed out" after it.  Writes wait in a queue ordered by
+ * member that is no longer the leader gets "not leader".  Every waiting
+ * request has a deadline, etcd's: 5 s plus two election timeouts (7 s with
+ * the defaults), counted in ticks, and gets etcd's "request timed out"
+ * after it.  Writes wait in a queue ordered by
  * log index; reads and forwards in small lists.
  */
 #include <errno.h>
@@ -31,7 +33,7 @@
 #include "local.h"
 #include "log.h"
 
-#define REQUEST_TIMEOUT_MS 5000
+#define REQUEST_TIMEOUT_BASE_MS 5000
 
 static int vec_push(struct gd_pending_vec *v, const struct gd_pending *p)
 {
@@ -85,7 +87,9 @@ static void fail(struct gnomond *d, const struct gd_target *t,
 
 static uint64_t deadline(const struct gnomond *d)
 {
-	return d->ticks + REQUEST_TIMEOUT_MS / d->cfg.heartbeat_ms + 1;
+	uint64_t ms = REQUEST_TIMEOUT_BASE_MS + 2ull * d->cfg.election_ms;
+
+	return d->ticks + ms / d->cfg.heartbeat_ms + 1;
 }
 
 /* Send a waiting forward to the leader: true once it is sent. */
