@@ -36,7 +36,7 @@ get()
 }
 
 # exited I SECONDS: wait for member I to exit by itself; its exit status
-# goes to $status ("running" if it did not).  Not in a subshell: only this
+# goes to $status ("running" if it did not, and then it is killed).  Not in a subshell: only this
 # shell can wait for the member.
 exited()
 {
@@ -51,6 +51,7 @@ exited()
 		fi
 		sleep 0.1
 	done
+	gd_kill "$i" KILL
 }
 
 gd_cluster_init 3

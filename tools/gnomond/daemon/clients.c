@@ -8,17 +8,31 @@
  * number: a late answer for a connection that went away (and whose slot
  * was reused) finds a different generation and is dropped.  Connections
  * with new output are kept in a dirty list and flushed once per turn.
+ *
+ * Receiving.  Where the kernel has them (6.0), each connection keeps one
+ * multishot recv armed for its whole life, and the kernel picks the buffer
+ * from a ring of CLIENT_BUFS shared by all connections (a provided-buffer
+ * ring, group CLIENT_BGID): no SQE per request, and idle connections hold
+ * no memory.  The session parses a buffer at once (nghttp2 copies what it
+ * keeps), so it goes back to the ring in the same completion.  A multishot
+ * recv ends without IORING_CQE_F_MORE when the ring ran dry (-ENOBUFS) or
+ * after some data; it is simply armed again.  Older kernels get one plain
+ * recv at a time into a buffer of the connection's own.
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "daemon.h"
 #include "log.h"
 
-#define CLIENT_RECV_BUF (64 * 1024)
+#define CLIENT_RECV_BUF (16 * 1024)
+#define CLIENT_BUFS	1024		/* a power of two */
+#define CLIENT_BGID	1
 
 struct gd_client {
 	struct gnomond *d;
@@ -27,8 +41,14 @@ struct gd_client {
 	bool dead, recv_busy, send_busy, dirty, closing;
 	struct api_session *s;
 	struct gd_op recv_op, send_op;
-	uint8_t buf[CLIENT_RECV_BUF];
+	uint8_t *buf;			/* plain recv only */
 };
+
+/* The provided-buffer ring; br is NULL where the kernel lacks it. */
+static struct {
+	struct io_uring_buf_ring *br;
+	uint8_t *mem;
+} bufs;
 
 static uint32_t n_dirty;
 /* A slot may come twice if its client closed and another took it. */
@@ -39,6 +59,7 @@ static void client_free_if_idle(struct gd_client *c)
 	if (!c->dead || c->recv_busy || c->send_busy)
 		return;
 	close(c->fd);
+	free(c->buf);
 	free(c);
 }
 
@@ -99,30 +120,68 @@ static void arm_recv(struct gnomond *d, struct gd_client *c)
 	sqe = gd_sqe(d, &c->recv_op);
 	if (!sqe)
 		return;
-	io_uring_prep_recv(sqe, c->fd, c->buf, sizeof(c->buf), 0);
+	if (bufs.br) {
+		io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
+		sqe->flags |= IOSQE_BUFFER_SELECT;
+		sqe->buf_group = CLIENT_BGID;
+	} else {
+		io_uring_prep_recv(sqe, c->fd, c->buf, CLIENT_RECV_BUF, 0);
+	}
 	c->recv_busy = true;
+}
+
+static void give_back(uint32_t bid)
+{
+	io_uring_buf_ring_add(bufs.br, bufs.mem + (size_t)bid * CLIENT_RECV_BUF,
+			      CLIENT_RECV_BUF, (unsigned short)bid,
+			      io_uring_buf_ring_mask(CLIENT_BUFS), 0);
+	io_uring_buf_ring_advance(bufs.br, 1);
 }
 
 static void on_recv(struct gnomond *d, struct gd_op *op, int res,
 		    uint32_t flags)
 {
 	struct gd_client *c = gd_container_of(op, struct gd_client, recv_op);
+	const uint8_t *data = c->buf;
+	uint32_t bid = UINT32_MAX;
+	int rc;
 
-	(void)flags;
-	if (!client_op_done(c, &c->recv_busy))
+	if (flags & IORING_CQE_F_BUFFER) {
+		bid = flags >> IORING_CQE_BUFFER_SHIFT;
+		assert(bufs.br && bid < CLIENT_BUFS);
+		data = bufs.mem + (size_t)bid * CLIENT_RECV_BUF;
+	}
+	if (flags & IORING_CQE_F_MORE) {
+		assert(c->recv_busy);
+	} else if (!client_op_done(c, &c->recv_busy)) {
+		if (bid != UINT32_MAX)
+			give_back(bid);
 		return;
+	}
+	if (c->dead || res == -ENOBUFS) {
+		/* Closing, or the shared ring ran dry for a moment. */
+		if (bid != UINT32_MAX)
+			give_back(bid);
+		if (!c->dead && !c->recv_busy)
+			arm_recv(d, c);
+		return;
+	}
 	if (res <= 0) {
 		client_close(d, c);
 		return;
 	}
-	if (api_session__recv(c->s, c->buf, (size_t)res)) {
+	rc = api_session__recv(c->s, data, (size_t)res);
+	if (bid != UINT32_MAX)
+		give_back(bid);
+	if (rc) {
 		/* Send the GOAWAY the session queued, then close. */
 		c->closing = true;
 		mark_dirty(c);
 		return;
 	}
 	mark_dirty(c);
-	arm_recv(d, c);
+	if (!c->recv_busy)
+		arm_recv(d, c);
 }
 
 /* Send what the session has; close when it is done. */
@@ -177,7 +236,12 @@ void gd_clients__accepted(struct gnomond *d, int fd)
 		if (d->clients[i])
 			continue;
 		c = calloc(1, sizeof(*c));
-		if (!c || api_session__new(&c->s, &client_ops, c, &lim)) {
+		if (c && !bufs.br)
+			c->buf = malloc(CLIENT_RECV_BUF);
+		if (!c || (!bufs.br && !c->buf) ||
+		    api_session__new(&c->s, &client_ops, c, &lim)) {
+			if (c)
+				free(c->buf);
 			free(c);
 			break;
 		}
@@ -226,10 +290,63 @@ void gd_clients__flush(struct gnomond *d)
 	}
 }
 
+/*
+ * The buffers are left out of a snapshot child's address space
+ * (MADV_DONTFORK): it never reads them, and the kernel writes into them.
+ */
+int gd_clients__init(struct gnomond *d)
+{
+	size_t ring_len = CLIENT_BUFS * sizeof(struct io_uring_buf);
+	size_t mem_len = (size_t)CLIENT_BUFS * CLIENT_RECV_BUF;
+	struct io_uring_buf_reg reg = {
+		.ring_entries = CLIENT_BUFS,
+		.bgid = CLIENT_BGID,
+	};
+	void *ring, *mem;
+	int rc;
+
+	ring = mmap(NULL, ring_len + mem_len, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (ring == MAP_FAILED)
+		return -errno;
+	mem = (uint8_t *)ring + ring_len;
+	madvise(ring, ring_len + mem_len, MADV_DONTFORK);
+	reg.ring_addr = (unsigned long)ring;
+	rc = io_uring_register_buf_ring(&d->ring, &reg, 0);
+	if (rc) {
+		munmap(ring, ring_len + mem_len);
+		if (rc != -EINVAL)
+			return rc;
+		gd_info("no provided-buffer rings: one recv at a time");
+		return 0;
+	}
+	bufs.br = ring;
+	bufs.mem = mem;
+	io_uring_buf_ring_init(bufs.br);
+	for (uint32_t i = 0; i < CLIENT_BUFS; i++)
+		io_uring_buf_ring_add(bufs.br, bufs.mem + (size_t)i *
+				      CLIENT_RECV_BUF, CLIENT_RECV_BUF,
+				      (unsigned short)i,
+				      io_uring_buf_ring_mask(CLIENT_BUFS), (int)i);
+	io_uring_buf_ring_advance(bufs.br, CLIENT_BUFS);
+	return 0;
+}
+
 void gd_clients__close_all(struct gnomond *d)
 {
 	for (uint32_t i = 0; i < GD_MAX_CLIENTS; i++)
 		if (d->clients[i])
 			client_close(d, d->clients[i]);
 	n_dirty = 0;
+}
+
+/* After the ring is gone: nothing can complete into the buffers. */
+void gd_clients__exit(void)
+{
+	if (!bufs.br)
+		return;
+	munmap(bufs.br, CLIENT_BUFS * sizeof(struct io_uring_buf) +
+			(size_t)CLIENT_BUFS * CLIENT_RECV_BUF);
+	bufs.br = NULL;
+	bufs.mem = NULL;
 }

@@ -190,6 +190,8 @@ struct api_session *gd_clients__session(struct gnomond *d, uint32_t slot,
 					uint32_t gen);
 void gd_clients__flush(struct gnomond *d);
 void gd_clients__close_all(struct gnomond *d);
+int gd_clients__init(struct gnomond *d);
+void gd_clients__exit(void);
 
 /* node.c */
 int gd_node__start(struct gnomond *d, struct wal_loaded *ld);

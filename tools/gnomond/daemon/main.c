@@ -172,6 +172,8 @@ static int start(struct gnomond *d)
 	if (rc)
 		return rc;
 	rc = gd_loop__init(d);
+	if (!rc)
+		rc = gd_clients__init(d);
 	if (rc) {
 		gd_err("io_uring: %s", strerror(-rc));
 		return rc;
@@ -207,6 +209,7 @@ int main(int argc, char **argv)
 		gd_node__stop(&d);
 	if (d.ring.ring_fd > 0)
 		io_uring_queue_exit(&d.ring);
+	gd_clients__exit();
 	gnomon_client__close(d.clock);
 	gd_info("stopped");
 	return rc ? 1 : 0;
