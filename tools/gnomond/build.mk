@@ -64,7 +64,7 @@ fuzz: gnomond-fuzz
 $(BUILD)/tests/gnomond/raft_sim_bulk: selftests/gnomond/raft_sim_test.c \
 		$(GNOMOND_SIM_OBJS) $(GNOMOND_CORE_A) selftests/ktap.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_REL) -DSIM_DEFAULT_SEEDS=600 -o $@ $< \
+	$(CC) $(CFLAGS_REL) -DSIM_DEFAULT_SEEDS=1000 -o $@ $< \
 		$(GNOMOND_SIM_OBJS) $(GNOMOND_CORE_A)
 
 ALL_TARGETS += $(GNOMOND_CORE_A) $(GNOMOND_CORE_SAN_A) $(GNOMOND_TESTS) \
