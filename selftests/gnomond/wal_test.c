@@ -11,10 +11,17 @@
  *   - a byte flipped in any record but the last (synced data, as later
  *     records' durable_end says): recovery refuses with a reason;
  *   - a byte flipped in the last record or in the zero tail: truncated;
- *   - corruption in an earlier segment: refused.
+ *   - corruption in an earlier segment: refused;
+ *   - segments after the last one in use that were never written to (made
+ *     ahead by the writer, or half made when it crashed: empty, short,
+ *     zero, torn or whole header): not in use, and the one before keeps
+ *     its torn tail; a bad header with data after it: refused;
+ *   - a gap in the log that the snapshot covers (a follower that installed
+ *     its leader's snapshot): the log goes on after it; a gap past the
+ *     snapshot: refused.
  * Then the same through real files (wal_posix.c): writer, reload, cut the
- * last segment with truncate(2), reload and keep writing; the two metadata
- * files; the snapshot file.
+ * last segment with truncate(2), reload and keep writing; unused segments
+ * after a torn one; the two metadata files; the snapshot file.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -138,7 +145,7 @@ static int recover_view(const uint8_t *buf, size_t len,
 {
 	struct wal_segment_view v = { .seg_no = 1, .buf = buf, .len = len };
 
-	return wal__recover(&v, 1, rec);
+	return wal__recover(&v, 1, 0, rec);
 }
 
 static void check_cut(struct ktap *t, const struct built *b, size_t cut,
@@ -265,12 +272,113 @@ KTAP_TEST(wal_corrupt_earlier_segment_refuses)
 	a.seg[a.end[a.n_recs] - 3] ^= 0x40;	/* last record of segment 1 */
 	v[0] = (struct wal_segment_view){ 1, a.seg, a.cap };
 	v[1] = (struct wal_segment_view){ 2, b.seg, b.cap };
-	rc = wal__recover(v, 2, &rec);
+	rc = wal__recover(v, 2, 0, &rec);
 	KTAP_EXPECT(t, rc == -EUCLEAN, "rc %d", rc);
 	ktap_diag("refused: %s", rec.error);
 	wal_recovery__free(&rec);
 	free(a.seg);
 	free(b.seg);
+}
+
+/* The segment after the last one in use, as the writer makes it ahead of
+ * time, or as a crash while making it left it. */
+enum unused_kind {
+	EMPTY_FILE, SHORT_HEADER, ZERO_FILLED, TORN_HEADER, HEADER_ONLY,
+	N_KINDS
+};
+
+static size_t make_unused(uint8_t *buf, size_t cap, int kind, uint64_t no)
+{
+	memset(buf, 0, cap);
+	if (kind != EMPTY_FILE && kind != ZERO_FILLED)
+		wal_segment__encode_header(buf, no);
+	if (kind == SHORT_HEADER)
+		return 10;
+	if (kind == TORN_HEADER)
+		memset(buf + 12, 0, WAL_SEG_HEADER_SIZE - 12);
+	return kind == EMPTY_FILE ? 0 : cap;
+}
+
+KTAP_TEST(wal_unused_next_segment_is_empty)
+{
+	static struct built a;
+	static uint8_t next[4096], after[4096];
+	struct wal_segment_view v[3];
+	struct wal_recovery rec;
+	uint8_t *copy;
+	size_t cut;
+	int rc;
+
+	build(&a, 1 << 14, 8);
+	/* The crash also tore the last record of the segment in use: still
+	 * a torn tail, as nothing after it was ever written. */
+	cut = (a.end[a.n_recs - 1] + a.end[a.n_recs]) / 2;
+	copy = calloc(1, a.cap);
+	memcpy(copy, a.seg, cut);
+	v[0] = (struct wal_segment_view){ 1, copy, a.cap };
+	for (int kind = 0; kind < N_KINDS; kind++) {
+		v[1] = (struct wal_segment_view){
+			2, next, make_unused(next, sizeof(next), kind, 2) };
+		rc = wal__recover(v, 2, 0, &rec);
+		KTAP_EXPECT(t, !rc, "kind %d: %d %s", kind, rc, rec.error);
+		KTAP_EXPECT(t, !rc && rec.n_segs == 1 && rec.n_unused == 1 &&
+			    rec.torn_bytes &&
+			    same_as(&rec, expected_at(&a, cut, true)),
+			    "kind %d: %zu in use, %zu unused, %zu entries",
+			    kind, rec.n_segs, rec.n_unused, rec.n);
+		wal_recovery__free(&rec);
+	}
+	/* Two of them, and none in use at all. */
+	v[2] = (struct wal_segment_view){
+		3, after, make_unused(after, sizeof(after), EMPTY_FILE, 3) };
+	rc = wal__recover(v, 3, 0, &rec);
+	KTAP_EXPECT(t, !rc && rec.n_segs == 1 && rec.n_unused == 2,
+		    "two unused: %d %s", rc, rec.error);
+	wal_recovery__free(&rec);
+	rc = wal__recover(v + 1, 2, 0, &rec);
+	KTAP_EXPECT(t, !rc && rec.n_segs == 0 && rec.n_unused == 2 && !rec.n,
+		    "none in use: %d %s", rc, rec.error);
+	wal_recovery__free(&rec);
+	/* A bad header with data after it is no unused segment. */
+	make_unused(next, sizeof(next), TORN_HEADER, 2);
+	next[100] = 1;
+	v[1] = (struct wal_segment_view){ 2, next, sizeof(next) };
+	rc = wal__recover(v, 2, 0, &rec);
+	KTAP_EXPECT(t, rc == -EUCLEAN, "bad header with data: %d", rc);
+	ktap_diag("refused: %s", rec.error);
+	wal_recovery__free(&rec);
+	free(copy);
+	free(a.seg);
+}
+
+KTAP_TEST(wal_gap_covered_by_snapshot)
+{
+	static struct built a;
+	uint64_t last, term;
+	struct raft_entry e[2];
+	struct wal_segment_view v;
+	struct wal_recovery rec;
+	size_t len;
+	int rc;
+
+	build(&a, 1 << 14, 8);
+	last = a.after[a.n_recs].last;
+	term = a.after[a.n_recs].term[last] + 1;
+	/* A follower installed a snapshot at last + 9 and went on. */
+	for (int i = 0; i < 2; i++)
+		e[i] = (struct raft_entry){ .term = term,
+					    .index = last + 10 + i };
+	KTAP_ASSERT(t, !wal_record__encode(a.seg + a.len, a.cap - a.len, e, 2,
+					   a.len, &len), "encode");
+	v = (struct wal_segment_view){ 1, a.seg, a.cap };
+	rc = wal__recover(&v, 1, last + 8, &rec);
+	KTAP_EXPECT(t, rc == -EUCLEAN, "gap past the snapshot: %d", rc);
+	wal_recovery__free(&rec);
+	rc = wal__recover(&v, 1, last + 9, &rec);
+	KTAP_EXPECT(t, !rc && rec.n == 2 && rec.entries[0].index == last + 10,
+		    "gap covered: %d %s, %zu entries", rc, rec.error, rec.n);
+	wal_recovery__free(&rec);
+	free(a.seg);
 }
 
 static char *tmpdir(void)
@@ -357,6 +465,60 @@ KTAP_TEST(wal_files_reload_and_cut)
 	KTAP_ASSERT(t, !rc, "reload: %d %s", rc, err);
 	KTAP_EXPECT(t, same_as(&ld.rec, &m), "%zu entries, expected %llu",
 		    ld.rec.n, (unsigned long long)m.last);
+	wal_loaded__free(&ld);
+	remove_dir(dir);
+}
+
+static void make_file(const char *dir, uint64_t no, int kind)
+{
+	static uint8_t buf[4096];
+	char path[128];
+	size_t len = make_unused(buf, sizeof(buf), kind, no);
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/wal-%016llx.seg", dir,
+		 (unsigned long long)no);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || write(fd, buf, len) != (ssize_t)len)
+		abort();
+	close(fd);
+}
+
+/* A crash while the next segments were made ahead, and the one in use
+ * torn: the log is the torn one's prefix; the writer removes the unused
+ * files and goes on. */
+KTAP_TEST(wal_files_unused_segments_after_crash)
+{
+	char *dir = tmpdir(), path[128], err[256];
+	struct model m = { 0 };
+	struct wal_loaded ld;
+	uint64_t last_no;
+	int rc;
+
+	KTAP_ASSERT(t, dir && !write_log(dir, &m, 300), "write");
+	KTAP_ASSERT(t, !wal_posix__load(dir, &ld, err, sizeof(err)), "load");
+	last_no = ld.segs[ld.n_segs - 1].seg_no;
+	wal_loaded__free(&ld);
+	snprintf(path, sizeof(path), "%s/wal-%016llx.seg", dir,
+		 (unsigned long long)last_no);
+	KTAP_ASSERT(t, !truncate(path, 200), "truncate");
+	make_file(dir, last_no + 1, HEADER_ONLY);
+	make_file(dir, last_no + 2, EMPTY_FILE);
+	rc = wal_posix__load(dir, &ld, err, sizeof(err));
+	KTAP_ASSERT(t, !rc, "load: %d %s", rc, err);
+	KTAP_EXPECT(t, ld.rec.n_unused == 2 && ld.rec.torn_bytes &&
+		    ld.rec.n > 200 && ld.rec.n < m.last,
+		    "%zu unused, %zu entries", ld.rec.n_unused, ld.rec.n);
+	m.last = ld.rec.n;
+	KTAP_EXPECT(t, same_as(&ld.rec, &m), "prefix differs");
+	wal_loaded__free(&ld);
+	KTAP_ASSERT(t, !write_log(dir, &m, 100), "write after the crash");
+	rc = wal_posix__load(dir, &ld, err, sizeof(err));
+	KTAP_ASSERT(t, !rc, "reload: %d %s", rc, err);
+	KTAP_EXPECT(t, !ld.rec.n_unused && same_as(&ld.rec, &m) &&
+		    ld.segs[ld.n_segs - 1].seg_no > last_no,
+		    "%zu entries, expected %llu", ld.rec.n,
+		    (unsigned long long)m.last);
 	wal_loaded__free(&ld);
 	remove_dir(dir);
 }

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../api/api.h"
 #include "config.h"
 
 #define GD_VERSION "0.1.0"
@@ -24,6 +25,7 @@ enum {
 	OPT_CLUSTER_STATE, OPT_CLUSTER_TOKEN, OPT_ELECTION, OPT_HEARTBEAT,
 	OPT_LEASE, OPT_PEER_KEY, OPT_INSECURE, OPT_QUOTA, OPT_MAX_REQUEST,
 	OPT_SNAPSHOT_COUNT, OPT_LOG_LEVEL, OPT_VERSION, OPT_HELP,
+	OPT_WAL_SEGMENT,
 };
 
 static const struct option options[] = {
@@ -46,6 +48,7 @@ static const struct option options[] = {
 	{ "quota-backend-bytes", required_argument, NULL, OPT_QUOTA },
 	{ "max-request-bytes", required_argument, NULL, OPT_MAX_REQUEST },
 	{ "snapshot-count", required_argument, NULL, OPT_SNAPSHOT_COUNT },
+	{ "wal-segment-bytes", required_argument, NULL, OPT_WAL_SEGMENT },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "help", no_argument, NULL, OPT_HELP },
@@ -236,6 +239,27 @@ static void set_defaults(struct gd_config *cfg)
 	cfg->log_level = GD_LOG_INFO;
 }
 
+/* Room in a WAL segment beyond the largest request: the record and entry
+ * headers and the request's framing inside its entry. */
+#define GD_SEGMENT_SLACK (64u << 10)
+
+/* A WAL segment must hold the largest entry a request can make. */
+static int check_segment(const struct gd_config *cfg)
+{
+	uint64_t req = cfg->max_request_bytes ? cfg->max_request_bytes :
+		       API_DEFAULT_MAX_REQUEST_BYTES;
+
+	if (!cfg->wal_segment_bytes ||
+	    cfg->wal_segment_bytes >= req + GD_SEGMENT_SLACK)
+		return 0;
+	fprintf(stderr, "gnomond: --wal-segment-bytes %llu is too small for "
+		"--max-request-bytes %llu: at least %llu\n",
+		(unsigned long long)cfg->wal_segment_bytes,
+		(unsigned long long)req,
+		(unsigned long long)(req + GD_SEGMENT_SLACK));
+	return -EINVAL;
+}
+
 static int check_cluster(struct gd_config *cfg)
 {
 	for (uint32_t i = 0; i < cfg->n_members; i++)
@@ -359,6 +383,9 @@ static int parse_one(struct gd_config *cfg, int opt, const char *arg,
 	case OPT_SNAPSHOT_COUNT:
 		return parse_u64("snapshot-count", arg, 100, UINT32_MAX,
 				 &cfg->snapshot_count);
+	case OPT_WAL_SEGMENT:
+		return parse_u64("wal-segment-bytes", arg, 64 << 10, 1 << 30,
+				 &cfg->wal_segment_bytes);
 	case OPT_LOG_LEVEL:
 		if (gd_log_level__parse(arg, &cfg->log_level)) {
 			fprintf(stderr, "gnomond: --log-level: '%s' is not "
@@ -420,5 +447,7 @@ int gd_config__parse(struct gd_config *cfg, int argc, char **argv)
 		rc = check_cluster(cfg);
 	if (!rc)
 		rc = check_timing(cfg, lease_set);
+	if (!rc)
+		rc = check_segment(cfg);
 	return rc;
 }

@@ -57,6 +57,7 @@ struct gd_config {
 	uint64_t quota_backend_bytes;	/* 0: etcd's default (2 GiB) */
 	uint64_t max_request_bytes;	/* 0: etcd's default (1.5 MiB) */
 	uint64_t snapshot_count;	/* applied entries between snapshots */
+	uint64_t wal_segment_bytes;	/* 0: 64 MiB (wal_posix.h) */
 	enum gd_log_level log_level;
 };
 

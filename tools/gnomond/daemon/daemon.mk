@@ -23,3 +23,4 @@ MAN_PAGES += tools/gnomond/daemon/gnomond.8
 
 HOST_TESTS += $(patsubst %,$(PROJECT_ROOT)/selftests/gnomond/daemon_%.sh, \
 	cluster python_etcd3 lease flags snapshot lost_data_dir)
+HOST_TESTS += $(PROJECT_ROOT)/selftests/gnomond/daemon_nonblocking.sh

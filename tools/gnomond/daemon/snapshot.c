@@ -18,14 +18,16 @@
  * 8-11 s instead of 6), and once the bytes are out it drops its references
  * to the parent's big anonymous mappings (release_image) before the long
  * write and sync.  The loop goes on meanwhile and
- * reaps the child from the tick.  If the child succeeded, the loop maps the
- * file read-only and hands the mapped bytes to the core
- * (raft__snapshot_taken: they are what it sends to followers that fell
- * behind), then drops the WAL segments the snapshot covers.  A child that
- * failed is logged; the next tick past the threshold tries again.  Before
- * the storage writes a snapshot received from the leader (newer than
- * anything applied here), it kills a running child, so the two never race
- * for the file.
+ * reaps the child from the tick.  If the child succeeded, the loop opens
+ * the file and reads its header through the ring, and if the file still
+ * holds the child's index, maps it read-only and hands the mapped bytes to
+ * the core (raft__snapshot_taken: they are what it sends to followers that
+ * fell behind), then drops the WAL segments the snapshot covers (through
+ * the ring too, storage_files.c).  A child that failed is logged; the next
+ * tick past the threshold tries again.  Before the storage renames a
+ * snapshot received from the leader (newer than anything applied here)
+ * over the file, it kills a running child and waits for it through its
+ * pidfd, so that an older snapshot never replaces a newer one.
  *
  * The core is told only once the file is durable, so a crash at any point
  * leaves either the old snapshot and the whole log, or the new one.
@@ -38,7 +40,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -160,36 +161,74 @@ static void drop_map(struct gnomond *d)
 	d->snap_map_len = 0;
 }
 
-/* The child's snapshot is durable: hand it to the core. */
+/*
+ * Loading the child's file, through the ring: open it, read its header,
+ * and if it still holds the child's index (a snapshot received from the
+ * leader meanwhile replaces it), map it and hand it to the core.
+ */
+static struct {
+	struct gd_op op;
+	int stage;		/* 0: idle, 1: opening, 2: reading, 3: closing */
+	int fd;
+	uint64_t index;
+	uint8_t hdr[WAL_SNAP_HEADER_SIZE];
+} loader = { .fd = -1 };
+
+static void on_loader(struct gnomond *d, struct gd_op *op, int res,
+		      uint32_t flags);
+
+static void loader_submit(struct gnomond *d, int stage)
+{
+	struct io_uring_sqe *sqe;
+
+	loader.op.fn = on_loader;
+	loader.stage = stage;
+	sqe = gd_sqe(d, &loader.op);
+	if (!sqe)
+		return;
+	if (stage == 1)
+		io_uring_prep_openat(sqe, gd_storage__dirfd(d), WAL_SNAP_NAME,
+				     O_RDONLY | O_CLOEXEC, 0);
+	else if (stage == 2)
+		io_uring_prep_read(sqe, loader.fd, loader.hdr,
+				   WAL_SNAP_HEADER_SIZE, 0);
+	else
+		io_uring_prep_close(sqe, loader.fd);
+	if (stage == 3)
+		loader.fd = -1;
+}
+
+/* The file's header is read: -errno to stop, 0 when done or skipped. */
 static int install(struct gnomond *d)
 {
-	uint64_t index = d->snap_child_index;
-	struct stat sb;
+	uint64_t index = loader.index;
+	struct raft_snapshot hdr;
+	const char *why = NULL;
+	size_t len;
 	void *map;
-	int fd, rc;
+	int rc;
 
+	if (wal_snap__decode_header(loader.hdr, &hdr, &why)) {
+		gd_err("snapshot file: %s", why);
+		return -EUCLEAN;
+	}
 	if (index <= d->snap_index)
 		return 0;	/* one from the leader is newer */
-	d->snap_index = index;
-	d->snap_next = index + d->cfg.snapshot_count;
-	fd = openat(gd_storage__dirfd(d), "snapshot", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	rc = fstat(fd, &sb) ? -errno : 0;
-	if (!rc && (size_t)sb.st_size < WAL_SNAP_HEADER_SIZE)
-		rc = -EIO;
-	map = rc ? MAP_FAILED : mmap(NULL, (size_t)sb.st_size, PROT_READ,
-				     MAP_SHARED, fd, 0);
-	close(fd);
-	if (rc)
-		return rc;
+	if (hdr.index != index) {
+		gd_warn("snapshot file holds index %llu, not the child's %llu",
+			(unsigned long long)hdr.index,
+			(unsigned long long)index);
+		return 0;
+	}
+	len = WAL_SNAP_HEADER_SIZE + (size_t)hdr.len;
+	map = mmap(NULL, len, PROT_READ, MAP_SHARED, loader.fd, 0);
 	if (map == MAP_FAILED)
 		return -errno;
 	rc = raft__snapshot_taken(d->raft, index,
 				  (uint8_t *)map + WAL_SNAP_HEADER_SIZE,
-				  (size_t)sb.st_size - WAL_SNAP_HEADER_SIZE);
+				  (size_t)hdr.len);
 	if (rc) {
-		munmap(map, (size_t)sb.st_size);
+		munmap(map, len);
 		/* -EBUSY: installing one from the leader; -EINVAL: stale. */
 		return rc == -EBUSY || rc == -EINVAL ? 0 : rc;
 	}
@@ -198,11 +237,57 @@ static int install(struct gnomond *d)
 	free(d->snap_data);
 	d->snap_data = NULL;
 	d->snap_map = map;
-	d->snap_map_len = (size_t)sb.st_size;
-	gd_info("snapshot at index %llu (%zu bytes)",
-		(unsigned long long)index,
-		(size_t)sb.st_size - WAL_SNAP_HEADER_SIZE);
+	d->snap_map_len = len;
+	d->snap_index = index;
+	gd_info("snapshot at index %llu (%llu bytes)",
+		(unsigned long long)index, (unsigned long long)hdr.len);
 	return gd_storage__compact(d, index);
+}
+
+static void on_loader(struct gnomond *d, struct gd_op *op, int res,
+		      uint32_t flags)
+{
+	int rc = 0;
+
+	(void)op;
+	(void)flags;
+	switch (loader.stage) {
+	case 1:
+		if (res < 0) {
+			rc = res;
+			break;
+		}
+		loader.fd = res;
+		loader_submit(d, 2);
+		return;
+	case 2:
+		rc = res < 0 ? res : res != WAL_SNAP_HEADER_SIZE ? -EIO :
+		     install(d);
+		loader_submit(d, 3);
+		break;
+	default:
+		loader.stage = 0;
+		return;
+	}
+	if (rc)
+		gd_loop__fatal(d, "snapshot file", rc);
+}
+
+/* The child's snapshot is durable: load it, unless a newer one is. */
+static void load(struct gnomond *d)
+{
+	uint64_t index = d->snap_child_index;
+
+	if (index <= d->snap_index)
+		return;
+	if (loader.stage) {
+		gd_warn("snapshot at index %llu: still loading the last one",
+			(unsigned long long)index);
+		return;
+	}
+	d->snap_next = index + d->cfg.snapshot_count;
+	loader.index = index;
+	loader_submit(d, 1);
 }
 
 /*
@@ -223,7 +308,7 @@ static uint64_t next_at(const struct gnomond *d)
 
 void gd_snapshot__tick(struct gnomond *d)
 {
-	int status, rc;
+	int status;
 	pid_t pid;
 
 	if (d->snap_child) {
@@ -236,9 +321,7 @@ void gd_snapshot__tick(struct gnomond *d)
 				(unsigned long long)d->snap_child_index);
 			return;
 		}
-		rc = install(d);
-		if (rc)
-			gd_loop__fatal(d, "snapshot file", rc);
+		load(d);
 		return;
 	}
 	if (d->applied >= next_at(d))
@@ -258,4 +341,7 @@ void gd_snapshot__stop(struct gnomond *d)
 {
 	gd_snapshot__cancel(d);
 	drop_map(d);
+	if (loader.fd >= 0)
+		close(loader.fd);
+	loader.fd = -1;
 }

@@ -17,13 +17,22 @@
  * and one sync covers every client write of the chain.  A failed write or
  * sync stops the member: it cannot know what the disk holds.
  *
- * Rare paths use the blocking helpers of wal_posix.c: a record that does
- * not fit the current segment (a new preallocated segment is made and
- * synced, every 64 MiB), and a snapshot received from a leader, followed
- * by deleting the segments it covers.  Snapshots this member takes are
- * written by a child process (snapshot.c); this file only drops the
- * segments they cover.
+ * Nothing here blocks the loop: the rare file operations go through the
+ * ring too (storage_files.c).  The next segment is made ahead of time, so
+ * a record that does not fit the current segment is written after a mere
+ * switch to it (the entries that fit go first, the rest with the next
+ * chain, and the batch is reported once all are durable); if the next
+ * segment is not ready yet, the batch waits for it.  A snapshot received
+ * from the leader is written (and renamed, and its directory synced)
+ * before anything that came with or after it: the hard state and entries
+ * of its batch wait meanwhile, and the segments it covers are deleted only
+ * then.  Snapshots this member takes are written by a child process
+ * (snapshot.c); storage_files.c drops the segments they cover.
+ *
+ * Start-up (wal_posix.c: loading, opening the writer) blocks; it runs
+ * before the loop does.
  */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -42,6 +51,12 @@ static bool hs_differs(const struct raft_hard_state *a,
 	       a->promise_end != b->promise_end;
 }
 
+void gd_storage__update_busy(struct gd_storage *st)
+{
+	st->busy = st->wr.busy || st->seg.busy || st->drop.busy ||
+		   st->snap.busy;
+}
+
 int gd_storage__open(struct gnomond *d, struct wal_loaded *ld)
 {
 	struct gd_storage *st = calloc(1, sizeof(*st));
@@ -52,7 +67,9 @@ int gd_storage__open(struct gnomond *d, struct wal_loaded *ld)
 		return -ENOMEM;
 	d->storage = st;
 	st->meta_fd[0] = st->meta_fd[1] = -1;
-	rc = wal_writer__open(&st->w, d->cfg.data_dir, ld, 0);
+	st->next_fd = st->old_fd = st->snap_fd = st->child_pidfd = -1;
+	rc = wal_writer__open(&st->w, d->cfg.data_dir, ld,
+			      d->cfg.wal_segment_bytes);
 	if (rc)
 		return rc;
 	for (int i = 0; i < 2; i++) {
@@ -64,8 +81,6 @@ int gd_storage__open(struct gnomond *d, struct wal_loaded *ld)
 	if (fsync(st->w.dirfd))
 		return -errno;
 	st->last_hs = st->w.hs;
-	for (int i = 0; i < 4; i++)
-		st->ops[i].fn = gd_storage__on_complete;
 	return 0;
 }
 
@@ -75,6 +90,7 @@ void gd_storage__close(struct gnomond *d)
 
 	if (!st)
 		return;
+	gd_storage__files_close(st);
 	wal_writer__close(&st->w);
 	for (int i = 0; i < 2; i++)
 		if (st->meta_fd[i] >= 0)
@@ -171,47 +187,82 @@ int gd_storage__dirfd(const struct gnomond *d)
 	return d->storage->w.dirfd;
 }
 
-static int encode_waiting(struct gd_storage *st, size_t *len)
+/*
+ * How many waiting entries fit in the current segment, after a roll if
+ * none does: -EAGAIN while the next segment is still being made (its
+ * completion comes back here), -EMSGSIZE for an entry larger than a
+ * segment.
+ */
+static int fit_waiting(struct gnomond *d, size_t *n_fit)
+{
+	struct gd_storage *st = d->storage;
+	int rc;
+
+	for (;;) {
+		uint64_t room = st->w.seg_size - st->w.off;
+		uint64_t size = WAL_REC_HEADER_SIZE;
+		size_t n = 0;
+
+		while (n < st->n_pe &&
+		       wal_align(size + WAL_ENTRY_HEADER_SIZE + st->pe[n].len) <=
+		       room)
+			size += WAL_ENTRY_HEADER_SIZE + st->pe[n++].len;
+		*n_fit = n;
+		if (n || !st->n_pe)
+			return 0;
+		if (st->w.off == WAL_SEG_HEADER_SIZE)
+			return -EMSGSIZE;
+		rc = gd_storage__roll(d);
+		if (rc)
+			return rc;
+	}
+}
+
+static int encode_waiting(struct gd_storage *st, size_t n, size_t *len)
 {
 	uint64_t size;
 
-	if (st->n_pe > st->cap_enc) {
-		void *v = realloc(st->enc, st->n_pe * sizeof(*st->enc));
+	if (n > st->cap_enc) {
+		void *v = realloc(st->enc, n * sizeof(*st->enc));
 
 		if (!v)
 			return -ENOMEM;
 		st->enc = v;
-		st->cap_enc = st->n_pe;
+		st->cap_enc = n;
 	}
-	for (size_t i = 0; i < st->n_pe; i++)
+	for (size_t i = 0; i < n; i++)
 		st->enc[i] = (struct raft_entry){
 			.term = st->pe[i].term, .index = st->pe[i].index,
 			.type = st->pe[i].type, .len = st->pe[i].len,
 			.data = st->pdata.p + st->pe[i].off,
 		};
-	size = wal_record__size(st->enc, st->n_pe);
-	if (st->w.off + size > st->w.seg_size)
-		return -ENOSPC;
+	size = wal_record__size(st->enc, n);
+	assert(st->w.off + size <= st->w.seg_size);
 	st->rec.off = st->rec.len = 0;
 	if (gd_buf__reserve(&st->rec, size))
 		return -ENOMEM;
-	return wal_record__encode(st->rec.p, size, st->enc, st->n_pe,
-				  st->w.durable, len);
+	return wal_record__encode(st->rec.p, size, st->enc, n, st->w.durable,
+				  len);
 }
 
-/* A record that does not fit the segment: the blocking writer rolls to a
- * new segment (rare: once per segment). */
-static int persist_blocking(struct gd_storage *st)
+/* The first n waiting entries are in the chain: keep the rest waiting. */
+static void keep_rest(struct gd_storage *st, size_t n)
 {
-	int rc = 0;
+	size_t base;
 
-	if (st->pend_hs_set)
-		rc = wal_writer__save_hard_state(&st->w, &st->pend_hs);
-	if (!rc)
-		rc = wal_writer__append(&st->w, st->enc, st->n_pe);
-	if (!rc)
-		rc = wal_writer__sync(&st->w);
-	return rc;
+	if (n == st->n_pe) {
+		st->n_pe = 0;
+		st->pdata.len = 0;
+		return;
+	}
+	base = st->pe[n].off;
+	memmove(st->pdata.p, st->pdata.p + base, st->pdata.len - base);
+	st->pdata.len -= base;
+	for (size_t i = n; i < st->n_pe; i++) {
+		st->pe[i - n] = st->pe[i];
+		st->pe[i - n].off -= base;
+	}
+	st->n_pe -= n;
 }
 
 static void finish(struct gnomond *d, uint64_t seq)
@@ -223,96 +274,98 @@ static void finish(struct gnomond *d, uint64_t seq)
 			strerror(-rc));
 }
 
+static void wrote(struct gnomond *d, struct gd_chain *c)
+{
+	struct gd_storage *st = d->storage;
+	struct wal_seg_info *cur = &st->w.segs[st->w.n_segs - 1];
+
+	if (c->err) {
+		gd_loop__fatal(d, "WAL write or sync", c->err);
+		return;
+	}
+	if (st->fl_hs)
+		st->w.hs = st->fl_hs_val;
+	if (st->fl_len) {
+		st->w.off += st->fl_len;
+		st->w.durable = st->w.off;
+		if (st->fl_last > cur->max_index)
+			cur->max_index = st->fl_last;
+	}
+	if (st->fl_seq)
+		finish(d, st->fl_seq);
+}
+
 static void submit_chain(struct gnomond *d, size_t rec_len)
 {
 	struct gd_storage *st = d->storage;
-	struct io_uring_sqe *sqe[4];
-	int n = 0, fd;
+	struct io_uring_sqe *sqe;
+	int fd;
 
-	/* The chain's links are set at the end: it must not be split by a
-	 * submission in between. */
-	if (io_uring_sq_space_left(&d->ring) < 4)
-		io_uring_submit(&d->ring);
+	gd_chain__begin(d, &st->wr, 4, wrote);
 	if (st->fl_hs) {
 		wal_meta__encode(st->meta_buf, &st->fl_hs_val,
 				 ++st->w.meta_seq);
 		fd = st->meta_fd[st->w.meta_next - 1];
 		st->w.meta_next = 3 - st->w.meta_next;
-		sqe[n] = gd_sqe(d, &st->ops[n]);
-		if (sqe[n])
-			io_uring_prep_write(sqe[n], fd, st->meta_buf,
-					    WAL_META_SIZE, 0);
-		n++;
-		sqe[n] = gd_sqe(d, &st->ops[n]);
-		if (sqe[n])
-			io_uring_prep_fsync(sqe[n], fd, IORING_FSYNC_DATASYNC);
-		n++;
+		sqe = gd_chain__add(d, &st->wr, WAL_META_SIZE, true);
+		if (!sqe)
+			return;
+		io_uring_prep_write(sqe, fd, st->meta_buf, WAL_META_SIZE, 0);
+		sqe = gd_chain__add(d, &st->wr, 0, rec_len != 0);
+		if (!sqe)
+			return;
+		io_uring_prep_fsync(sqe, fd, IORING_FSYNC_DATASYNC);
 	}
 	if (rec_len) {
-		sqe[n] = gd_sqe(d, &st->ops[n]);
-		if (sqe[n])
-			io_uring_prep_write(sqe[n], st->w.fd, st->rec.p,
-					    (unsigned int)rec_len, st->w.off);
-		n++;
-		sqe[n] = gd_sqe(d, &st->ops[n]);
-		if (sqe[n])
-			io_uring_prep_fsync(sqe[n], st->w.fd,
-					    IORING_FSYNC_DATASYNC);
-		n++;
+		sqe = gd_chain__add(d, &st->wr, (uint32_t)rec_len, true);
+		if (!sqe)
+			return;
+		io_uring_prep_write(sqe, st->w.fd, st->rec.p,
+				    (unsigned int)rec_len, st->w.off);
+		sqe = gd_chain__add(d, &st->wr, 0, false);
+		if (!sqe)
+			return;
+		io_uring_prep_fsync(sqe, st->w.fd, IORING_FSYNC_DATASYNC);
 	}
-	for (int i = 0; i < n; i++)
-		if (!sqe[i])
-			return;	/* the ring failed: the loop is stopping */
-	for (int i = 0; i + 1 < n; i++)
-		sqe[i]->flags |= IOSQE_IO_LINK;
-	st->expect = n;
-	st->got = 0;
-	st->err = 0;
-	st->busy = true;
+	gd_chain__end(st, &st->wr);
 }
 
 bool gd_storage__kick(struct gnomond *d)
 {
 	struct gd_storage *st = d->storage;
-	size_t rec_len = 0;
+	size_t rec_len = 0, n = 0;
 	uint64_t seq;
-	int rc = 0;
+	int rc;
 
-	if (st->busy || !st->pend_seq || d->stop)
+	if (d->stop)
 		return false;
-	seq = st->pend_seq;
-	st->pend_seq = 0;
+	gd_storage__prepare_next(d);
+	if (st->wr.busy || st->snap_stage || !st->pend_seq)
+		return false;
 	if (st->pend_snap_data) {
-		gd_snapshot__cancel(d);
-		rc = wal_writer__save_snapshot(&st->w, &st->pend_snap);
-		free(st->pend_snap_data);
-		st->pend_snap_data = NULL;
-		if (!rc)
-			rc = wal_writer__compact(&st->w, st->pend_snap.index);
+		/* The rest of the batch waits until the snapshot is durable. */
+		gd_storage__save_snapshot(d);
+		return false;
 	}
-	if (!rc && st->n_pe)
-		rc = encode_waiting(st, &rec_len);
-	if (rc == -ENOSPC) {
-		rc = persist_blocking(st);
-		st->pend_hs_set = false;
-		st->n_pe = 0;
-		rec_len = 0;
-		if (!rc) {
-			finish(d, seq);
-			return true;
-		}
-	}
+	rc = fit_waiting(d, &n);
+	if (rc == -EAGAIN)
+		return false;
+	if (!rc && n)
+		rc = encode_waiting(st, n, &rec_len);
 	if (rc) {
 		gd_loop__fatal(d, "WAL write", rc);
 		return false;
 	}
-	st->fl_seq = seq;
+	/* A batch split across segments is reported by its last chain. */
+	seq = st->pend_seq;
+	st->fl_seq = n == st->n_pe ? seq : 0;
+	st->pend_seq = st->fl_seq ? 0 : seq;
 	st->fl_hs = st->pend_hs_set;
 	st->fl_hs_val = st->pend_hs;
 	st->fl_len = rec_len;
-	st->fl_last = st->n_pe ? st->pe[st->n_pe - 1].index : 0;
+	st->fl_last = n ? st->pe[n - 1].index : 0;
 	st->pend_hs_set = false;
-	st->n_pe = 0;
+	keep_rest(st, n);
 	if (!st->fl_hs && !rec_len) {
 		finish(d, seq);
 		return true;
@@ -321,40 +374,3 @@ bool gd_storage__kick(struct gnomond *d)
 	return false;
 }
 
-void gd_storage__on_complete(struct gnomond *d, struct gd_op *op, int res,
-			     uint32_t flags)
-{
-	struct gd_storage *st = d->storage;
-	bool is_write = (op == &st->ops[0] && st->fl_hs) ||
-			(op == &st->ops[st->fl_hs ? 2 : 0] && st->fl_len);
-	size_t want = op == &st->ops[0] && st->fl_hs ? WAL_META_SIZE :
-		      st->fl_len;
-
-	(void)flags;
-	if (res < 0 && !st->err)
-		st->err = res;
-	else if (is_write && res >= 0 && (size_t)res != want && !st->err)
-		st->err = -EIO;
-	if (++st->got < st->expect)
-		return;
-	st->busy = false;
-	if (st->err) {
-		gd_loop__fatal(d, "WAL write or sync", st->err);
-		return;
-	}
-	if (st->fl_hs)
-		st->w.hs = st->fl_hs_val;
-	if (st->fl_len) {
-		st->w.off += st->fl_len;
-		st->w.durable = st->w.off;
-		if (st->fl_last > st->w.segs[st->w.n_segs - 1].max_index)
-			st->w.segs[st->w.n_segs - 1].max_index = st->fl_last;
-	}
-	finish(d, st->fl_seq);
-}
-
-int gd_storage__compact(struct gnomond *d, uint64_t index)
-{
-	/* The chain in flight writes only the newest segment, which stays. */
-	return wal_writer__compact(&d->storage->w, index);
-}

@@ -1,9 +1,38 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* The WAL writer's state inside gnomond (storage.c). */
+/*
+ * The WAL writer's state inside gnomond: the group-commit chain
+ * (storage.c) and the rare file operations (storage_files.c), all through
+ * the ring.
+ */
 #ifndef GNOMOND_DAEMON_STORAGE_H
 #define GNOMOND_DAEMON_STORAGE_H
 
 #include "daemon.h"
+
+#define GD_CHAIN_MAX 8
+
+struct gd_chain;
+typedef void (*gd_chain_fn)(struct gnomond *d, struct gd_chain *c);
+
+struct gd_chain_op {
+	struct gd_op op;
+	struct gd_chain *c;
+	uint32_t want;		/* a write's length; 0: any result >= 0 */
+	bool may_be_gone;	/* -ENOENT is no failure (an unlink) */
+	int res;
+};
+
+/*
+ * Operations submitted together (linked or not) and counted: done runs
+ * once all have completed, with err the first real failure (a link's
+ * -ECANCELED only if nothing else failed).
+ */
+struct gd_chain {
+	struct gd_chain_op ops[GD_CHAIN_MAX];
+	int n, got, err;
+	bool busy;
+	gd_chain_fn done;
+};
 
 /* An entry waiting for the next chain; its bytes are in pdata at off. */
 struct gd_pentry {
@@ -12,10 +41,13 @@ struct gd_pentry {
 	size_t off;
 };
 
+enum gd_next_state { GD_NEXT_NONE, GD_NEXT_MAKING, GD_NEXT_READY };
+
 struct gd_storage {
 	struct wal_writer w;
 	int meta_fd[2];			/* meta1, meta2 */
 	struct raft_hard_state last_hs;	/* newest handed in */
+	bool busy;			/* any operation in flight */
 
 	/* Waiting for the next chain. */
 	uint64_t pend_seq;		/* 0: nothing */
@@ -29,19 +61,63 @@ struct gd_storage {
 	struct raft_entry *enc;
 	size_t cap_enc;
 
-	/* In flight. */
-	bool busy;
-	uint64_t fl_seq, fl_last;
+	/* The group-commit chain in flight. */
+	struct gd_chain wr;
+	uint64_t fl_seq, fl_last;	/* fl_seq 0: part of a batch */
 	bool fl_hs;
 	struct raft_hard_state fl_hs_val;
 	size_t fl_len;
 	uint8_t meta_buf[WAL_META_SIZE];
 	struct gd_buf rec;
-	struct gd_op ops[4];
-	int expect, got, err;
+
+	/* The next segment, made ahead (storage_files.c). */
+	struct gd_chain seg;
+	enum gd_next_state next;
+	int next_fd, old_fd;		/* old_fd: closed by the next chain */
+	uint64_t next_no;
+	bool no_fallocate;		/* the file system has none */
+	char next_name[WAL_SEG_NAME_SIZE];
+	uint8_t next_hdr[WAL_SEG_HEADER_SIZE];
+
+	/* Deleting the segments a durable snapshot covers. */
+	struct gd_chain drop;
+	uint64_t drop_upto;		/* the highest index asked for */
+	bool drop_synced;		/* stage: unlinks, then the dir sync */
+	char drop_names[GD_CHAIN_MAX][WAL_SEG_NAME_SIZE];
+
+	/* Writing a snapshot received from the leader. */
+	struct gd_chain snap;
+	int snap_stage;			/* 0: idle, 1: open, 2: data, 3: */
+					/* rename, 4: durable */
+	int snap_fd;
+	bool snap_child_gone;		/* no child can rename over it */
+	uint8_t *snap_data;
+	struct raft_snapshot snap_meta;
+	uint8_t snap_hdr[WAL_SNAP_HEADER_SIZE];
+	struct gd_op child_op;		/* poll on the killed child's pidfd */
+	int child_pidfd;
+	int child_pid;
 };
 
-void gd_storage__on_complete(struct gnomond *d, struct gd_op *op, int res,
-			     uint32_t flags);
+void gd_storage__update_busy(struct gd_storage *st);
+
+/* storage_files.c: the chains. */
+/* Make room for n operations submitted together (never split). */
+void gd_chain__begin(struct gnomond *d, struct gd_chain *c, int n,
+		     gd_chain_fn done);
+/* The next operation; NULL if the ring failed (the loop is stopping). */
+struct io_uring_sqe *gd_chain__add(struct gnomond *d, struct gd_chain *c,
+				   uint32_t want, bool link);
+void gd_chain__end(struct gd_storage *st, struct gd_chain *c);
+
+/* storage_files.c: the rare file operations. */
+/* Start making the next segment if none is made or being made. */
+void gd_storage__prepare_next(struct gnomond *d);
+/* Go on in the next segment, if it is ready: 0, -EAGAIN (not yet, a
+ * completion will come), or -errno. */
+int gd_storage__roll(struct gnomond *d);
+/* Start writing the waiting received snapshot. */
+void gd_storage__save_snapshot(struct gnomond *d);
+void gd_storage__files_close(struct gd_storage *st);
 
 #endif /* GNOMOND_DAEMON_STORAGE_H */

@@ -6,6 +6,7 @@
  * handing out any data.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include "crc32c.h"
 #include "wal_format.h"
@@ -45,6 +46,12 @@ void wal_segment__encode_header(uint8_t buf[WAL_SEG_HEADER_SIZE],
 	le_put32(buf + 4, WAL_VERSION);
 	le_put64(buf + 8, seg_no);
 	seal(buf, WAL_SEG_HEADER_SIZE);
+}
+
+void wal_segment__name(char name[WAL_SEG_NAME_SIZE], uint64_t seg_no)
+{
+	snprintf(name, WAL_SEG_NAME_SIZE, "wal-%016llx.seg",
+		 (unsigned long long)seg_no);
 }
 
 int wal_segment__decode_header(const uint8_t *buf, size_t len,
@@ -213,11 +220,9 @@ void wal_snap__encode_header(uint8_t buf[WAL_SNAP_HEADER_SIZE],
 	seal(buf, WAL_SNAP_HEADER_SIZE);
 }
 
-int wal_snap__decode(const uint8_t *buf, size_t len,
-		     struct raft_snapshot *snap, const char **why)
+int wal_snap__decode_header(const uint8_t buf[WAL_SNAP_HEADER_SIZE],
+			    struct raft_snapshot *snap, const char **why)
 {
-	if (len < WAL_SNAP_HEADER_SIZE)
-		return corrupt(why, "snapshot shorter than its header");
 	if (!sealed(buf, WAL_SNAP_HEADER_SIZE) || le_get32(buf) != WAL_SNAP_MAGIC)
 		return corrupt(why, "snapshot header checksum mismatch");
 	if (le_get32(buf + 4) != WAL_VERSION)
@@ -225,12 +230,26 @@ int wal_snap__decode(const uint8_t *buf, size_t len,
 	snap->index = le_get64(buf + 8);
 	snap->term = le_get64(buf + 16);
 	snap->len = le_get64(buf + 24);
+	snap->data = NULL;
+	if (!snap->index || !snap->term)
+		return corrupt(why, "snapshot index or term 0");
+	return 0;
+}
+
+int wal_snap__decode(const uint8_t *buf, size_t len,
+		     struct raft_snapshot *snap, const char **why)
+{
+	int rc;
+
+	if (len < WAL_SNAP_HEADER_SIZE)
+		return corrupt(why, "snapshot shorter than its header");
+	rc = wal_snap__decode_header(buf, snap, why);
+	if (rc)
+		return rc;
 	if (snap->len != len - WAL_SNAP_HEADER_SIZE)
 		return corrupt(why, "snapshot length does not match the file");
 	snap->data = buf + WAL_SNAP_HEADER_SIZE;
 	if (crc32c(0, snap->data, (size_t)snap->len) != le_get32(buf + 32))
 		return corrupt(why, "snapshot data checksum mismatch");
-	if (!snap->index || !snap->term)
-		return corrupt(why, "snapshot index or term 0");
 	return 0;
 }

@@ -37,6 +37,10 @@
 #define WAL_SNAP_HEADER_SIZE	40
 #define WAL_REC_ENTRIES		1
 #define WAL_ALIGN		8
+#define WAL_SEG_NAME_SIZE	25	/* "wal-%016x.seg" and its NUL */
+#define WAL_SNAP_NAME		"snapshot"
+#define WAL_SNAP_TMP		"snapshot.tmp"	/* the member's own */
+#define WAL_SNAP_RECV_TMP	"snapshot.recv"	/* one from the leader */
 
 struct wal_record {
 	uint64_t first_index;
@@ -53,6 +57,7 @@ static inline uint64_t wal_align(uint64_t n)
 
 void wal_segment__encode_header(uint8_t buf[WAL_SEG_HEADER_SIZE],
 				uint64_t seg_no);
+void wal_segment__name(char name[WAL_SEG_NAME_SIZE], uint64_t seg_no);
 int wal_segment__decode_header(const uint8_t *buf, size_t len,
 			       uint64_t *seg_no, const char **why);
 
@@ -78,6 +83,9 @@ int wal_meta__decode(const uint8_t *buf, size_t len,
 
 void wal_snap__encode_header(uint8_t buf[WAL_SNAP_HEADER_SIZE],
 			     const struct raft_snapshot *snap);
+/* The header alone (index, term, len; data NULL): what a file holds. */
+int wal_snap__decode_header(const uint8_t buf[WAL_SNAP_HEADER_SIZE],
+			    struct raft_snapshot *snap, const char **why);
 /* Checks the header and the data's CRC; snap->data points into buf. */
 int wal_snap__decode(const uint8_t *buf, size_t len,
 		     struct raft_snapshot *snap, const char **why);

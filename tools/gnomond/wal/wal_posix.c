@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Blocking POSIX implementation of loading and writing a gnomond data
- * directory (wal_posix.h).  Every decision about what the bytes mean is
- * made by wal_format.c and wal_recover.c; this file only moves bytes.
+ * directory (wal_posix.h), for start-up, tools and tests: gnomond's loop
+ * does the same operations through its ring (daemon/storage_files.c) and
+ * uses only the bookkeeping here.  Every decision about what the bytes
+ * mean is made by wal_format.c and wal_recover.c; this file only moves
+ * bytes.
  */
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -137,7 +141,7 @@ static int load_snapshot(int dirfd, struct wal_loaded *ld, char *err,
 	uint8_t *buf = NULL;
 	const char *why = NULL;
 	size_t len;
-	int rc = read_at(dirfd, "snapshot", &buf, &len);
+	int rc = read_at(dirfd, WAL_SNAP_NAME, &buf, &len);
 
 	if (rc == -ENOENT)
 		return 0;
@@ -171,7 +175,8 @@ int wal_posix__load(const char *dir, struct wal_loaded *ld, char *err,
 		rc = load_snapshot(dirfd, ld, err, errlen);
 	close(dirfd);
 	if (!rc) {
-		rc = wal__recover(ld->segs, ld->n_segs, &ld->rec);
+		rc = wal__recover(ld->segs, ld->n_segs,
+				  ld->boot.snapshot.index, &ld->rec);
 		if (rc == -EUCLEAN)
 			snprintf(err, errlen, "%s", ld->rec.error);
 	}
@@ -238,21 +243,27 @@ static int track_segment(struct wal_writer *w, uint64_t seg_no,
 	return 0;
 }
 
-static void segment_name(char *name, size_t len, uint64_t seg_no)
+int wal_writer__switch(struct wal_writer *w, int fd, uint64_t seg_no,
+		       int *old_fd)
 {
-	snprintf(name, len, "wal-%016llx.seg", (unsigned long long)seg_no);
+	int rc = track_segment(w, seg_no, 0);
+
+	if (rc)
+		return rc;
+	*old_fd = w->fd;
+	w->fd = fd;
+	w->seg_no = seg_no;
+	w->off = w->durable = WAL_SEG_HEADER_SIZE;
+	return 0;
 }
 
 static int new_segment(struct wal_writer *w, uint64_t seg_no)
 {
 	uint8_t hdr[WAL_SEG_HEADER_SIZE];
-	char name[32];
-	int fd, rc;
+	char name[WAL_SEG_NAME_SIZE];
+	int fd, old, rc;
 
-	rc = track_segment(w, seg_no, 0);
-	if (rc)
-		return rc;
-	segment_name(name, sizeof(name), seg_no);
+	wal_segment__name(name, seg_no);
 	fd = openat(w->dirfd, name, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
@@ -264,15 +275,14 @@ static int new_segment(struct wal_writer *w, uint64_t seg_no)
 		rc = -rc;
 	if (!rc && (fdatasync(fd) || fsync(w->dirfd)))
 		rc = -errno;
+	if (!rc)
+		rc = wal_writer__switch(w, fd, seg_no, &old);
 	if (rc) {
 		close(fd);
 		return rc;
 	}
-	if (w->fd >= 0)
-		close(w->fd);
-	w->fd = fd;
-	w->seg_no = seg_no;
-	w->off = w->durable = WAL_SEG_HEADER_SIZE;
+	if (old >= 0)
+		close(old);
 	return 0;
 }
 
@@ -281,7 +291,7 @@ int wal_writer__open(struct wal_writer *w, const char *dir,
 {
 	const struct wal_segment_view *last;
 	uint8_t zero[4096] = { 0 };
-	char name[32];
+	char name[WAL_SEG_NAME_SIZE];
 	int rc = 0;
 
 	memset(w, 0, sizeof(*w));
@@ -298,11 +308,19 @@ int wal_writer__open(struct wal_writer *w, const char *dir,
 	w->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (w->dirfd < 0)
 		return -errno;
-	if (!ld->n_segs || ld->rec.fresh_tail)
-		return new_segment(w, ld->n_segs ?
-				   ld->segs[ld->n_segs - 1].seg_no : 1);
-	last = &ld->segs[ld->n_segs - 1];
-	segment_name(name, sizeof(name), last->seg_no);
+	/* Segments made ahead and never written to go: they are made again
+	 * when needed. */
+	for (size_t i = ld->rec.n_segs; i < ld->n_segs; i++) {
+		wal_segment__name(name, ld->segs[i].seg_no);
+		if (unlinkat(w->dirfd, name, 0) && errno != ENOENT)
+			return -errno;
+	}
+	if (ld->rec.n_unused && fsync(w->dirfd))
+		return -errno;
+	if (!ld->rec.n_segs)
+		return new_segment(w, ld->n_segs ? ld->segs[0].seg_no : 1);
+	last = &ld->segs[ld->rec.n_segs - 1];
+	wal_segment__name(name, last->seg_no);
 	w->fd = openat(w->dirfd, name, O_RDWR | O_CLOEXEC);
 	if (w->fd < 0)
 		return -errno;
@@ -386,7 +404,7 @@ int wal_writer__save_snapshot(struct wal_writer *w,
 	int fd, rc;
 
 	wal_snap__encode_header(hdr, snap);
-	fd = openat(w->dirfd, "snapshot.tmp",
+	fd = openat(w->dirfd, WAL_SNAP_TMP,
 		    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
@@ -397,7 +415,7 @@ int wal_writer__save_snapshot(struct wal_writer *w,
 	if (!rc && fsync(fd))
 		rc = -errno;
 	close(fd);
-	if (!rc && (renameat(w->dirfd, "snapshot.tmp", w->dirfd, "snapshot") ||
+	if (!rc && (renameat(w->dirfd, WAL_SNAP_TMP, w->dirfd, WAL_SNAP_NAME) ||
 		    fsync(w->dirfd)))
 		rc = -errno;
 	return rc;
@@ -422,19 +440,34 @@ int wal_writer__persist(struct wal_writer *w, const struct raft_ready *rd)
 	return rc;
 }
 
+size_t wal_writer__droppable(const struct wal_writer *w, uint64_t upto)
+{
+	size_t n = 0;
+
+	while (n + 1 < w->n_segs && w->segs[n].max_index <= upto)
+		n++;
+	return n;
+}
+
+void wal_writer__forget(struct wal_writer *w, size_t n)
+{
+	assert(n < w->n_segs);
+	memmove(w->segs, w->segs + n, (w->n_segs - n) * sizeof(*w->segs));
+	w->n_segs -= n;
+}
+
 int wal_writer__compact(struct wal_writer *w, uint64_t upto)
 {
-	size_t drop = 0;
-	char name[32];
+	size_t drop = 0, n = wal_writer__droppable(w, upto);
+	char name[WAL_SEG_NAME_SIZE];
 
-	while (drop + 1 < w->n_segs && w->segs[drop].max_index <= upto) {
-		segment_name(name, sizeof(name), w->segs[drop].seg_no);
+	while (drop < n) {
+		wal_segment__name(name, w->segs[drop].seg_no);
 		if (unlinkat(w->dirfd, name, 0) && errno != ENOENT)
 			break;
 		drop++;
 	}
-	memmove(w->segs, w->segs + drop, (w->n_segs - drop) * sizeof(*w->segs));
-	w->n_segs -= drop;
+	wal_writer__forget(w, drop);
 	if (drop && fsync(w->dirfd))
 		return -errno;
 	return 0;

@@ -1,14 +1,21 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Thin POSIX file helpers around the pure WAL logic: load a data directory
- * into a raft_boot, and a blocking writer (pwrite + fdatasync) for tests
- * and tools.  The io_uring driver does its own writes with the same
- * encoders (wal_format.h) and the same rules:
+ * into a raft_boot, and a blocking writer (pwrite + fdatasync) for tests,
+ * tools and gnomond's start-up (before its loop runs).  gnomond's loop
+ * never calls the blocking ones: its io_uring driver (daemon/storage.c,
+ * storage_files.c) does every file operation through the ring with the
+ * same encoders (wal_format.h), keeps its books with wal_writer__switch(),
+ * __droppable() and __forget(), and follows the same rules:
  *
  *   - a segment is preallocated with fallocate() and starts with its
  *     header; records are appended at wal_writer.off;
  *   - a record's durable_end is the offset synced before it was written;
- *   - a full segment is synced before the next one is created;
+ *   - a new segment is made, synced and its directory synced before
+ *     anything is written to it (the driver makes it ahead of time), and a
+ *     full segment is synced before the next one is written to; segments
+ *     after the last one written to hold nothing (wal_recover.h), and
+ *     opening the writer deletes them;
  *   - hard state goes to meta1 and meta2 alternately, each write synced;
  *   - a snapshot is written to a temporary file, synced, renamed, and the
  *     directory synced;
@@ -68,6 +75,16 @@ int wal_writer__save_snapshot(struct wal_writer *w,
 int wal_writer__persist(struct wal_writer *w, const struct raft_ready *rd);
 /* Delete the oldest segments holding nothing above index upto. */
 int wal_writer__compact(struct wal_writer *w, uint64_t upto);
+
+/* For a driver that does its own I/O (gnomond's storage.c): */
+/* Go on in segment seg_no, made and synced on fd; *old_fd is the file
+ * to close (-1: none). */
+int wal_writer__switch(struct wal_writer *w, int fd, uint64_t seg_no,
+		       int *old_fd);
+/* How many of the oldest segments hold nothing above upto (never the one
+ * being written); forget the first n once their deletion is under way. */
+size_t wal_writer__droppable(const struct wal_writer *w, uint64_t upto);
+void wal_writer__forget(struct wal_writer *w, size_t n);
 void wal_writer__close(struct wal_writer *w);
 
 #endif /* GNOMOND_WAL_POSIX_H */

@@ -47,6 +47,12 @@ static int apply(struct wal_recovery *rec, const struct wal_record *r,
 	size_t pos = 0;
 	int rc;
 
+	/* A gap the snapshot covers: the entries before it are in the
+	 * snapshot (a follower that installed one from its leader). */
+	if (r->first_index > last + 1 && r->first_index <= rec->snap_index + 1) {
+		first = r->first_index;
+		last = first - 1;
+	}
 	if (r->first_index > last + 1)
 		return refuse(rec, "segment %llu offset %llu: entry %llu after "
 			      "%llu leaves a gap", (unsigned long long)seg_no,
@@ -105,6 +111,17 @@ static bool covered_later(const struct wal_segment_view *s, size_t bad)
 	return false;
 }
 
+/*
+ * Never written to: too short for a header, or nothing after the header
+ * (which may be whole, torn or missing).  The writer makes the next segment
+ * ahead of time, so one such segment (or a half-made one, after a crash)
+ * may follow the last segment in use.
+ */
+static bool unused_segment(const struct wal_segment_view *s)
+{
+	return s->len < WAL_SEG_HEADER_SIZE || zero_from(s, WAL_SEG_HEADER_SIZE);
+}
+
 static int scan_segment(struct wal_recovery *rec,
 			const struct wal_segment_view *s, bool last)
 {
@@ -117,11 +134,6 @@ static int scan_segment(struct wal_recovery *rec,
 	info->seg_no = s->seg_no;
 	info->max_index = 0;
 	rc = wal_segment__decode_header(s->buf, s->len, &seg_no, &why);
-	if (rc == -ENODATA && last && zero_from(s, 0)) {
-		rec->fresh_tail = true;
-		rec->tail_offset = 0;
-		return 0;
-	}
 	if (rc == -ENODATA)
 		why = "segment header missing";
 	if (rc)
@@ -165,19 +177,25 @@ static int scan_segment(struct wal_recovery *rec,
 }
 
 int wal__recover(const struct wal_segment_view *segs, size_t n_segs,
-		 struct wal_recovery *rec)
+		 uint64_t snap_index, struct wal_recovery *rec)
 {
+	size_t used = n_segs;
 	int rc = 0;
 
 	memset(rec, 0, sizeof(*rec));
+	rec->snap_index = snap_index;
 	rec->segs = calloc(n_segs ? n_segs : 1, sizeof(*rec->segs));
 	if (!rec->segs)
 		return -ENOMEM;
-	for (size_t i = 0; i < n_segs && !rc; i++) {
-		if (i && segs[i].seg_no <= segs[i - 1].seg_no)
+	for (size_t i = 1; i < n_segs; i++)
+		if (segs[i].seg_no <= segs[i - 1].seg_no)
 			return refuse(rec, "segments out of order");
-		rc = scan_segment(rec, &segs[i], i == n_segs - 1);
-	}
+	while (used && unused_segment(&segs[used - 1]))
+		used--;
+	rec->n_unused = n_segs - used;
+	rec->tail_offset = used ? 0 : WAL_SEG_HEADER_SIZE;
+	for (size_t i = 0; i < used && !rc; i++)
+		rc = scan_segment(rec, &segs[i], i == used - 1);
 	return rc;
 }
 

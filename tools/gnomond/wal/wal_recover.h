@@ -10,9 +10,15 @@
  *     treated as never written, unless a valid record after it says (by its
  *     durable_end) that X had already been synced: then it is corruption of
  *     acknowledged data and recovery refuses.
+ *   - Segments after the last one holding a record were never written to:
+ *     the writer makes the next segment ahead of time (a header, or a
+ *     half-made file after a crash).  They are not scanned, only counted
+ *     (n_unused), and the segment before them is the last one.
  *   - A record starting at or below the log's end replaces the entries from
- *     there (follower truncation); a record that would leave a gap, or
- *     entries whose terms go down, is corruption.
+ *     there (follower truncation); a record that would leave a gap is
+ *     corruption unless the snapshot covers the gap (a follower that
+ *     installed its leader's snapshot goes on after it), and entries whose
+ *     terms go down are corruption.
  */
 #ifndef GNOMOND_WAL_RECOVER_H
 #define GNOMOND_WAL_RECOVER_H
@@ -36,16 +42,17 @@ struct wal_seg_info {
 struct wal_recovery {
 	struct raft_entry *entries;	/* data points into the segments */
 	size_t n, cap;
-	struct wal_seg_info *segs;	/* one per segment scanned */
+	struct wal_seg_info *segs;	/* one per segment in use */
 	size_t n_segs;
+	size_t n_unused;	/* segments after those, never written to */
+	uint64_t snap_index;	/* of the snapshot that goes with the log */
 	uint64_t tail_offset;	/* where appends continue in the last segment */
 	uint64_t torn_bytes;	/* bytes discarded at the tail (0: clean) */
-	bool fresh_tail;	/* last segment's header never written */
 	char error[256];
 };
 
 int wal__recover(const struct wal_segment_view *segs, size_t n_segs,
-		 struct wal_recovery *rec);
+		 uint64_t snap_index, struct wal_recovery *rec);
 void wal_recovery__free(struct wal_recovery *rec);
 
 #endif /* GNOMOND_WAL_RECOVER_H */
