@@ -34,13 +34,14 @@ TRACED="openat,open,fallocate,fsync,fdatasync,renameat,renameat2,unlinkat"
 TRACED="$TRACED,pwrite64,write,read,pread64,io_uring_setup"
 REAL_BIN=${GD_BIN:-$top/build/bin/gnomond}
 # The members run under strace, one output file per member ($2 is nI).
-GD_BIN=$(mktemp /tmp/gnomond-strace.XXXXXX)
-cat >"$GD_BIN" <<EOF
+WRAPPER=$(mktemp /tmp/gnomond-strace.XXXXXX)
+GD_BIN=$WRAPPER
+cat >"$WRAPPER" <<EOF
 #!/bin/sh
 exec strace -f --seccomp-bpf -qq -e signal=none -e trace=$TRACED \
 	-o "\$GD_TRACE_DIR/\$2.strace" "$REAL_BIN" "\$@"
 EOF
-chmod +x "$GD_BIN"
+chmod +x "$WRAPPER"
 . "$top/tools/gnomond/daemon/cluster-lib.sh"
 FLAGS=(--snapshot-count 200 --wal-segment-bytes 131072
        --max-request-bytes 65536)
@@ -48,7 +49,7 @@ FLAGS=(--snapshot-count 200 --wal-segment-bytes 131072
 cleanup()
 {
 	gd_cluster_cleanup
-	rm -f "$GD_BIN"
+	rm -f "$WRAPPER"
 }
 
 # gnomond's own pid under strace I (strace's only child).
