@@ -20,7 +20,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/selftests/ktap.sh"
 . "$top/selftests/gnomond/api_expect.sh"
 
-N=11
+N=12
 ktap_plan $N
 missing=
 command -v etcdctl >/dev/null || missing="etcdctl is not installed"
@@ -132,6 +132,17 @@ violations()
 	$2 ~ /^(openat|open|fallocate|fsync|fdatasync|renameat2?|unlinkat|pwrite64|write|read|pread64)\(/ { print }
 	' "$GD_DIR/n$1.strace"
 }
+
+# A segment must hold the largest request: exit 2 and why.
+segment_refused()
+{
+	local out rc
+	out=$("$REAL_BIN" --wal-segment-bytes 131071 --max-request-bytes 65536 \
+		--insecure-no-peer-auth 2>&1)
+	rc=$?
+	echo "$rc $(echo "$out" | grep -c 'at least 131072')"
+}
+expect "too small a --wal-segment-bytes is refused" "2 1" segment_refused
 
 gd_cluster_init 3
 trap cleanup EXIT
