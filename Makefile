@@ -7,7 +7,8 @@
 #   make check      every test: host tests, then VM tests on each kernel
 #   make bench      benchmarks (tools/bench/), figures for performance.rst
 #   make demo       the guided tour
-#   make install    libraries, headers, tools, man pages (PREFIX, DESTDIR)
+#   make install    libraries, headers, tools, man pages, systemd units
+#                   (PREFIX, DESTDIR, SYSTEMD_UNIT_DIR)
 #
 # Userspace objects go to build/; Kbuild objects stay beside their sources,
 # so the two never clash.  Each part adds its targets through a build.mk
@@ -23,6 +24,10 @@ KDIR ?= $(shell $(PROJECT_ROOT)/tools/vm/kernel-fetch --kdir $(firstword $(VM_KE
 KBUILD_OPTS ?= CONFIG_DEBUG_INFO_BTF_MODULES=
 
 PREFIX ?= /usr/local
+# systemd reads units from /usr/local/lib/systemd/system too.
+SYSTEMD_UNIT_DIR ?= $(PREFIX)/lib/systemd/system
+SYSTEMD_UNITS := tools/gnomond/daemon/gnomond.service \
+	tools/syncd/gnomon-syncd.service
 DESTDIR ?=
 
 CC ?= cc
@@ -97,6 +102,10 @@ install: userspace
 	for m in $(MAN_PAGES); do \
 		s=$${m##*.}; install -d $(DESTDIR)$(PREFIX)/share/man/man$$s; \
 		install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/; done
+	install -d $(DESTDIR)$(SYSTEMD_UNIT_DIR)
+	for u in $(SYSTEMD_UNITS); do \
+		sed 's|/usr/local/|$(PREFIX)/|g' $$u > \
+			$(DESTDIR)$(SYSTEMD_UNIT_DIR)/$${u##*/}; done
 
 # The module's sources for dkms: then `dkms install gnomon/VERSION`.
 DKMS_SRC := $(DESTDIR)/usr/src/gnomon-$(LIBGNOMON_VERSION)

@@ -34,13 +34,19 @@ make -s -C "$top" install DESTDIR="$tmp/inst" PREFIX=/usr > "$tmp/ilog" 2>&1
 missing=
 for f in usr/lib/libgnomon.a usr/lib/libgnomon.so.0 usr/lib/pkgconfig/libgnomon.pc \
 	 usr/include/gnomon.h usr/include/linux/gnomon.h usr/bin/gnomonctl \
-	 usr/share/man/man1/gnomonctl.1; do
+	 usr/share/man/man1/gnomonctl.1 usr/sbin/gnomond usr/sbin/gnomon-syncd \
+	 usr/share/man/man8/gnomond.8 usr/lib/systemd/system/gnomond.service \
+	 usr/lib/systemd/system/gnomon-syncd.service; do
 	[ -e "$tmp/inst/$f" ] || missing="$missing $f"
 done
-if [ -z "$missing" ] && grep -q 'prefix=/usr' "$tmp/inst/usr/lib/pkgconfig/libgnomon.pc"; then
-	ktap_ok "make install lays out library, headers, tools and man pages"
+units=$(cat "$tmp"/inst/usr/lib/systemd/system/*.service 2>/dev/null)
+if [ -z "$missing" ] && grep -q 'prefix=/usr' "$tmp/inst/usr/lib/pkgconfig/libgnomon.pc" &&
+   grep -q '^ExecStart=/usr/sbin/gnomond ' <<<"$units" &&
+   ! grep -q /usr/local <<<"$units"; then
+	ktap_ok "make install lays out library, headers, tools, man pages and units"
 else
 	sed 's/^/# /' "$tmp/ilog" | tail -n 20
-	ktap_fail "make install lays out library, headers, tools and man pages" "missing:$missing"
+	ktap_fail "make install lays out library, headers, tools, man pages and units" \
+		"missing:$missing; $(grep -h '^ExecStart' <<<"$units")"
 fi
 ktap_finish
