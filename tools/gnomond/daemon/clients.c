@@ -51,6 +51,7 @@ static struct {
 } bufs;
 
 static uint32_t n_dirty;
+static uint32_t n_clients;	/* allocated, closing ones included */
 /* A slot may come twice if its client closed and another took it. */
 static uint32_t dirty[2 * GD_MAX_CLIENTS];
 
@@ -61,6 +62,7 @@ static void client_free_if_idle(struct gd_client *c)
 	close(c->fd);
 	free(c->buf);
 	free(c);
+	n_clients--;
 }
 
 /* An operation of c completed: false if c is closing (and maybe freed). */
@@ -245,6 +247,7 @@ void gd_clients__accepted(struct gnomond *d, int fd)
 			free(c);
 			break;
 		}
+		n_clients++;
 		c->d = d;
 		c->fd = fd;
 		c->slot = i;
@@ -338,6 +341,11 @@ void gd_clients__close_all(struct gnomond *d)
 		if (d->clients[i])
 			client_close(d, d->clients[i]);
 	n_dirty = 0;
+}
+
+uint32_t gd_clients__allocated(void)
+{
+	return n_clients;
 }
 
 /* After the ring is gone: nothing can complete into the buffers. */

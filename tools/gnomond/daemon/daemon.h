@@ -174,7 +174,10 @@ int gd_storage__compact(struct gnomond *d, uint64_t index);
 
 /* peers.c */
 int gd_peers__init(struct gnomond *d, const uint8_t *key, size_t key_len);
+/* Close every connection; each is freed when its operations complete. */
 void gd_peers__close(struct gnomond *d);
+/* Connections not freed yet (the exit waits for 0). */
+unsigned int gd_peers__allocated(void);
 void gd_peers__tick(struct gnomond *d);
 void gd_peers__accepted(struct gnomond *d, int fd);
 void gd_peers__send_raft(struct gnomond *d, const struct raft_msg *m);
@@ -190,6 +193,8 @@ struct api_session *gd_clients__session(struct gnomond *d, uint32_t slot,
 					uint32_t gen);
 void gd_clients__flush(struct gnomond *d);
 void gd_clients__close_all(struct gnomond *d);
+/* Connections not freed yet (the exit waits for 0). */
+uint32_t gd_clients__allocated(void);
 int gd_clients__init(struct gnomond *d);
 void gd_clients__exit(void);
 

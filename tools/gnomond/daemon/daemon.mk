@@ -21,6 +21,23 @@ MAN_PAGES += tools/gnomond/daemon/gnomond.8
 
 -include $(GNOMOND_DAEMON_OBJS:.o=.d)
 
+# The same daemon under ASan and UBSan, for daemon_sanitized.sh (valgrind
+# cannot follow io_uring's asynchronous writes into user memory).
+GNOMOND_DAEMON_SAN_OBJS := $(patsubst %.c,$(BUILD)/san/%.o,$(GNOMOND_DAEMON_SRCS))
+GNOMOND_SAN_BIN := $(BUILD)/san-bin/gnomond
+
+$(GNOMOND_DAEMON_SAN_OBJS): | $(GNOMOND_PROTO_HDRS)
+
+$(GNOMOND_SAN_BIN): $(GNOMOND_DAEMON_SAN_OBJS) $(GNOMOND_KV_SAN_A) \
+		$(GNOMOND_CORE_SAN_A) $(LIBGNOMON_SAN_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_SAN) -o $@ $^ $(GNOMOND_KV_LIBS) -luring -lpthread
+
+ALL_TARGETS += $(GNOMOND_SAN_BIN)
+
+-include $(GNOMOND_DAEMON_SAN_OBJS:.o=.d)
+
 HOST_TESTS += $(patsubst %,$(PROJECT_ROOT)/selftests/gnomond/daemon_%.sh, \
 	cluster python_etcd3 lease flags snapshot lost_data_dir)
+HOST_TESTS += $(PROJECT_ROOT)/selftests/gnomond/daemon_sanitized.sh
 HOST_TESTS += $(PROJECT_ROOT)/selftests/gnomond/daemon_nonblocking.sh

@@ -31,8 +31,11 @@ int gd_buf__reserve(struct gd_buf *b, size_t n)
 
 int gd_buf__append(struct gd_buf *b, const void *data, size_t n)
 {
-	int rc = gd_buf__reserve(b, n);
+	int rc;
 
+	if (!n)
+		return 0;	/* data may be NULL (an empty entry) */
+	rc = gd_buf__reserve(b, n);
 	if (rc)
 		return rc;
 	memcpy(b->p + b->len, data, n);

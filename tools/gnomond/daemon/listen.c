@@ -45,7 +45,9 @@ static void on_accept(struct gnomond *d, struct gd_op *op, int res,
 		arm_accept(d, l);
 		return;
 	}
-	if (res >= 0) {
+	if (res >= 0 && d->stop) {
+		close(res);	/* exiting: no new connections */
+	} else if (res >= 0) {
 		setsockopt(res, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		if (l->client)
 			gd_clients__accepted(d, res);

@@ -114,13 +114,22 @@ static int load(struct gnomond *d, struct wal_loaded *ld)
 	return 0;
 }
 
-/* Wait (bounded) for the WAL chain in flight before freeing its buffers. */
+/*
+ * Wait (bounded) for the WAL chain in flight before freeing its buffers,
+ * and for the operations of closed connections, which free them.
+ */
+static bool draining(const struct gnomond *d)
+{
+	return (d->storage && d->storage->busy) || gd_peers__allocated() ||
+	       gd_clients__allocated();
+}
+
 static void drain(struct gnomond *d)
 {
 	struct __kernel_timespec ts = { .tv_nsec = 100000000 };
 	struct io_uring_cqe *cqe;
 
-	for (int i = 0; i < 50 && d->storage && d->storage->busy; i++) {
+	for (int i = 0; i < 50 && draining(d); i++) {
 		if (io_uring_submit_and_wait_timeout(&d->ring, &cqe, 1, &ts,
 						     NULL) < 0)
 			continue;
@@ -200,9 +209,9 @@ int main(int argc, char **argv)
 		rc = 1;
 	d.stop = true;
 	gd_clients__close_all(&d);
+	gd_peers__close(&d);
 	if (d.ring.ring_fd > 0)
 		drain(&d);
-	gd_peers__close(&d);
 	gd_listen__close(&d);
 	gd_storage__close(&d);
 	if (d.raft)

@@ -43,6 +43,7 @@ struct gd_conn {
 };
 
 static uint64_t rejected_fwd;
+static unsigned int n_conns;	/* allocated, closing ones included */
 
 static void conn_free_if_idle(struct gd_conn *c)
 {
@@ -53,6 +54,7 @@ static void conn_free_if_idle(struct gd_conn *c)
 	gd_buf__free(&c->out);
 	gd_buf__free(&c->sending);
 	free(c);
+	n_conns--;
 }
 
 /* An operation of c completed: false if c is closing (and maybe freed). */
@@ -128,6 +130,7 @@ static struct gd_conn *conn_new(int fd, bool outgoing)
 
 	if (!c)
 		return NULL;
+	n_conns++;
 	c->fd = fd;
 	c->outgoing = outgoing;
 	c->accepted_slot = -1;
@@ -376,6 +379,7 @@ static void start_connect(struct gnomond *d, uint32_t id)
 	if (!sqe) {
 		close(fd);
 		free(c);
+		n_conns--;
 		return;
 	}
 	io_uring_prep_connect(sqe, fd, (struct sockaddr *)&c->addr,
@@ -386,6 +390,8 @@ static void start_connect(struct gnomond *d, uint32_t id)
 
 void gd_peers__tick(struct gnomond *d)
 {
+	if (d->stop)
+		return;
 	for (uint32_t id = 1; id <= d->cfg.n_members; id++)
 		if (id != d->cfg.self && !d->peers[id].out &&
 		    d->ticks >= d->peers[id].retry_tick)
@@ -482,4 +488,9 @@ void gd_peers__close(struct gnomond *d)
 		if (d->accepted[i])
 			conn_close(d, d->accepted[i], NULL);
 	peer_codec__free(&d->codec);
+}
+
+unsigned int gd_peers__allocated(void)
+{
+	return n_conns;
 }
