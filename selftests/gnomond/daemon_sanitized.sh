@@ -9,10 +9,12 @@
 # follower is stopped (SIGSTOP), so that the leader snapshots, compacts
 # past what it keeps for slow followers and, after SIGCONT, sends that
 # follower the snapshot; a leader SIGKILL, re-election and restart; bad
-# input on a client port (garbage, a truncated HTTP/2 frame, a gRPC request
-# with an undecodable message) and on a peer port.  Then every member gets
-# SIGTERM, so LeakSanitizer runs at exit, and the test asserts that each
-# exited with status 0 and that no member log holds a sanitizer report.
+# input on client ports (garbage, truncated HTTP/2 frames, empty,
+# undecodable and truncated gRPC messages, also ones a follower forwards)
+# and on peer ports.  Then every member gets SIGTERM with a client
+# connection open, so LeakSanitizer runs at exit; all restart (recovery
+# from snapshot and WAL) and get SIGTERM again.  The test asserts that each
+# exit had status 0 and that no member log holds a sanitizer report.
 # Sanitizer reports go to stderr, which cluster-lib.sh appends to the
 # member's log.  GD_BIN overrides the binary (the first line checks that it
 # is sanitized); GD_KEEP=1 keeps the logs.
@@ -25,7 +27,7 @@ GD_BIN=${GD_BIN:-$top/build/san-bin/gnomond}
 export ASAN_OPTIONS=halt_on_error=1:abort_on_error=0:detect_leaks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 SNAP=(--snapshot-count 100)
-N=12
+N=13
 ktap_plan $N
 if ! command -v etcdctl >/dev/null ||
    ! /usr/bin/python3 -c 'import etcd3' 2>/dev/null; then
@@ -70,12 +72,17 @@ poll()
 	echo "$out"
 }
 
-# stop I: SIGTERM; status[I] is the exit status ("hung", and SIGKILL,
-# after 30 s).  Not in a subshell: wait needs the member as a child.
+# stop I: SIGTERM; appends the exit status to status[I] ("hung", and
+# SIGKILL, after 30 s).  Not in a subshell: wait needs the member as a
+# child.
 declare -a status held
 stop()
 {
 	local pid=${GD_PIDS[$1]} rc
+	if [ -z "$pid" ]; then
+		status[$1]+="none "
+		return
+	fi
 	kill -TERM "$pid" 2>/dev/null
 	poll 30 gone sh -c "kill -0 $pid 2>/dev/null || echo gone" >/dev/null
 	if kill -0 "$pid" 2>/dev/null; then
@@ -87,7 +94,25 @@ stop()
 		rc=$?
 	fi
 	GD_PIDS[$1]=
-	status[$1]=$rc
+	status[$1]+="$rc "
+}
+
+# stop_all: stop every member, each with a client connection open (its
+# session must be freed too); LeakSanitizer runs at exit.
+stop_all()
+{
+	local i fd
+	held=()
+	for i in 1 2 3; do
+		exec {fd}<>"/dev/tcp/127.0.0.1/$(gd_client_port "$i")" &&
+			printf 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n' >&"$fd" &&
+			held+=("$fd")
+	done
+	sleep 0.2
+	for i in 1 2 3; do
+		stop "$i"
+	done
+	for fd in "${held[@]}"; do exec {fd}>&-; done
 }
 
 syms=$(nm "$GD_BIN" 2>/dev/null | grep -c -e ' __asan_init$' -e ' __ubsan_handle_type_mismatch')
@@ -230,19 +255,16 @@ for i in 1 2 3; do gd_alive "$i" && alive=$((alive + 1)); done
 check "garbage on client and peer ports: all members up, writes go on" \
 	"value answered 18 sent 3 1302" "$out $alive $(poll 20 1302 count "$new")"
 
-# SIGTERM every member, each with a client connection open (its session
-# must be freed too); LeakSanitizer runs at exit.
+# SIGTERM all, restart all (recovery from snapshot and WAL), SIGTERM all.
+stop_all
+for i in 1 2 3; do gd_start "$i" "${SNAP[@]}"; done
+leader=$(gd_wait_leader 20)
+check "a full-cluster restart keeps every write" 1302 \
+	"$(poll 30 1302 count "${leader:-1}")"
+stop_all
 for i in 1 2 3; do
-	exec {fd}<>"/dev/tcp/127.0.0.1/$(gd_client_port "$i")" &&
-		printf 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n' >&"$fd" && held+=("$fd")
-done
-sleep 0.2
-for i in 1 2 3; do
-	stop "$i"
-done
-for fd in "${held[@]}"; do exec {fd}>&-; done
-for i in 1 2 3; do
-	check "member $i exits with status 0 after SIGTERM" 0 "${status[$i]}"
+	check "member $i exits with status 0 after each SIGTERM" "0 0 " \
+		"${status[$i]}"
 done
 for i in 1 2 3; do
 	reports=$(grep -E -c 'Sanitizer|runtime error:' "$GD_DIR/n$i.log")
