@@ -18,8 +18,9 @@
  *               lease or ReadIndex, served locally, or forwarded to the
  *               leader, and how its answer finds its way back
  *
- * Nothing here blocks in the loop except the rare paths storage.c names
- * (a new WAL segment, a snapshot file) and start-up.
+ * Nothing here blocks in the loop: files, sockets and timers all go
+ * through the ring (selftests/gnomond/daemon_nonblocking.sh checks it);
+ * only start-up and shutdown make blocking calls.
  */
 #ifndef GNOMOND_DAEMON_H
 #define GNOMOND_DAEMON_H
@@ -207,8 +208,6 @@ struct mvcc_header gd_node__header(const struct gnomond *d);
 
 /* snapshot.c: start a snapshot child past --snapshot-count, reap it */
 void gd_snapshot__tick(struct gnomond *d);
-/* Kill a running child (a received snapshot is about to be written). */
-void gd_snapshot__cancel(struct gnomond *d);
 void gd_snapshot__stop(struct gnomond *d);
 
 /* requests.c */

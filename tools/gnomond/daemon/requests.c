@@ -120,7 +120,8 @@ static void forward(struct gnomond *d, const struct gd_target *t,
 		fail(d, t, ETCD_ERR_TIMEOUT);
 		return;
 	}
-	memcpy(p.body, body, len);
+	if (len)
+		memcpy(p.body, body, len);
 	if (!forward_send(d, &p))
 		d->n_unsent++;
 	if (vec_push(&d->forwards, &p)) {

@@ -328,7 +328,8 @@ void gd_snapshot__tick(struct gnomond *d)
 		start(d);
 }
 
-void gd_snapshot__cancel(struct gnomond *d)
+/* Kill a running child and wait for it (shutdown). */
+static void cancel(struct gnomond *d)
 {
 	if (!d->snap_child)
 		return;
@@ -339,7 +340,7 @@ void gd_snapshot__cancel(struct gnomond *d)
 
 void gd_snapshot__stop(struct gnomond *d)
 {
-	gd_snapshot__cancel(d);
+	cancel(d);
 	drop_map(d);
 	if (loader.fd >= 0)
 		close(loader.fd);

@@ -167,7 +167,8 @@ int gd_storage__persist(struct gnomond *d, const struct raft_ready *rd)
 		copy = malloc(rd->snapshot->len ? rd->snapshot->len : 1);
 		if (!copy)
 			return -ENOMEM;
-		memcpy(copy, rd->snapshot->data, rd->snapshot->len);
+		if (rd->snapshot->len)
+			memcpy(copy, rd->snapshot->data, rd->snapshot->len);
 		free(st->pend_snap_data);
 		st->pend_snap_data = copy;
 		st->pend_snap = *rd->snapshot;
