@@ -16,8 +16,9 @@
  * no memory.  The session parses a buffer at once (nghttp2 copies what it
  * keeps), so it goes back to the ring in the same completion.  A multishot
  * recv ends without IORING_CQE_F_MORE when the ring ran dry (-ENOBUFS) or
- * after some data; it is simply armed again.  Older kernels get one plain
- * recv at a time into a buffer of the connection's own.
+ * after some data; it is simply armed again.  Older kernels get one recv
+ * at a time, from the shared ring (5.19) or into a buffer of the
+ * connection's own.
  */
 #include <assert.h>
 #include <errno.h>
@@ -44,10 +45,14 @@ struct gd_client {
 	uint8_t *buf;			/* plain recv only */
 };
 
-/* The provided-buffer ring; br is NULL where the kernel lacks it. */
+/*
+ * The provided-buffer ring; br is NULL where the kernel lacks it (5.19),
+ * multishot false where it has the ring but not multishot recv (6.0).
+ */
 static struct {
 	struct io_uring_buf_ring *br;
 	uint8_t *mem;
+	bool multishot;
 } bufs;
 
 static uint32_t n_dirty;
@@ -123,7 +128,10 @@ static void arm_recv(struct gnomond *d, struct gd_client *c)
 	if (!sqe)
 		return;
 	if (bufs.br) {
-		io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
+		if (bufs.multishot)
+			io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
+		else
+			io_uring_prep_recv(sqe, c->fd, NULL, 0, 0);
 		sqe->flags |= IOSQE_BUFFER_SELECT;
 		sqe->buf_group = CLIENT_BGID;
 	} else {
@@ -158,6 +166,12 @@ static void on_recv(struct gnomond *d, struct gd_op *op, int res,
 	} else if (!client_op_done(c, &c->recv_busy)) {
 		if (bid != UINT32_MAX)
 			give_back(bid);
+		return;
+	}
+	if (res == -EINVAL && bufs.multishot && !c->dead) {
+		gd_info("no multishot recv: one recv at a time");
+		bufs.multishot = false;
+		arm_recv(d, c);
 		return;
 	}
 	if (c->dead || res == -ENOBUFS) {
@@ -325,6 +339,7 @@ int gd_clients__init(struct gnomond *d)
 	}
 	bufs.br = ring;
 	bufs.mem = mem;
+	bufs.multishot = true;
 	io_uring_buf_ring_init(bufs.br);
 	for (uint32_t i = 0; i < CLIENT_BUFS; i++)
 		io_uring_buf_ring_add(bufs.br, bufs.mem + (size_t)i *
