@@ -51,6 +51,16 @@ ktap_check()
 	fi
 }
 
+# ktap_eq NAME WANT GOT: ok if the two strings are equal.
+ktap_eq()
+{
+	if [ "$2" = "$3" ]; then
+		ktap_ok "$1"
+	else
+		ktap_fail "$1" "want [$2] got [$3]"
+	fi
+}
+
 ktap_finish()
 {
 	ktap_diag "$KTAP_INDEX tests, $KTAP_FAILED failed"

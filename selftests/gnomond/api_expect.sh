@@ -8,14 +8,9 @@
 # expect NAME WANT CMD...: the command's output must equal WANT.
 expect()
 {
-	local name=$1 want=$2 out
+	local name=$1 want=$2
 	shift 2
-	out=$("$@")
-	if [ "$out" = "$want" ]; then
-		ktap_ok "$name"
-	else
-		ktap_fail "$name" "want [$want] got [$out]"
-	fi
+	ktap_eq "$name" "$want" "$("$@")"
 }
 
 # expect_match NAME REGEX CMD...: the output must match REGEX.

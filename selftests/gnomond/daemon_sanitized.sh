@@ -36,10 +36,6 @@ if ! command -v etcdctl >/dev/null ||
 	exit $?
 fi
 
-# check NAME WANT GOT
-eq() { [ "$1" = "$2" ] || { echo "want [$1] got [$2]"; return 1; }; }
-check() { ktap_check "$1" eq "$2" "$3"; }
-
 # Every client call and wait is bounded in wall time, so a crashed
 # member fails the test quickly instead of stalling it.
 ctl()
@@ -116,7 +112,7 @@ stop_all()
 }
 
 syms=$(nm "$GD_BIN" 2>/dev/null | grep -c -e ' __asan_init$' -e ' __ubsan_handle_type_mismatch')
-check "the daemon is built with ASan and UBSan" "2" "$(( syms >= 2 ? 2 : syms ))"
+ktap_eq "the daemon is built with ASan and UBSan" "2" "$(( syms >= 2 ? 2 : syms ))"
 
 gd_cluster_init 3
 # A member left stopped (SIGSTOP) would hang the cleanup's wait.
@@ -133,7 +129,7 @@ sleep 0.5
 out=$(ctl put /k/a 1; ctl put /k/b 2; ctl get /k/a --print-value-only
       printf 'value("/k/a") = "1"\n\nput /k/t yes\n\nput /k/t no\n\n' | ctl txn
       ctl get /k/t --print-value-only; ctl del --prefix /k/)
-check "etcdctl put, get, txn and del" "$(printf 'OK\nOK\n1\nSUCCESS\n\nOK\nyes\n3')" "$out"
+ktap_eq "etcdctl put, get, txn and del" "$(printf 'OK\nOK\n1\nSUCCESS\n\nOK\nyes\n3')" "$out"
 
 # Stop a follower; the burst must go past the 1024 entries the leader keeps
 # for slow followers plus a snapshot interval.
@@ -160,11 +156,11 @@ for t in ts:
 print(errors[0] if errors else "done")
 PY
 )
-check "a 6-thread python3-etcd3 burst with a follower stopped" "done" "$out"
+ktap_eq "a 6-thread python3-etcd3 burst with a follower stopped" "done" "$out"
 kill -CONT "${GD_PIDS[$follower]}"
 got=$(poll 30 1300 count "$follower")
 installed=$(grep -c "installed a snapshot up to index" "$GD_DIR/n$follower.log")
-check "the stopped follower catches up from the leader's snapshot" "1300 1" \
+ktap_eq "the stopped follower catches up from the leader's snapshot" "1300 1" \
 	"$got $(( installed >= 1 ))"
 
 gd_kill "$leader" KILL
@@ -176,7 +172,7 @@ else
 	got="no new leader"
 	new=$follower
 fi
-check "a new leader after SIGKILL; the old one rejoins" "1301" "$got"
+ktap_eq "a new leader after SIGKILL; the old one rejoins" "1301" "$got"
 
 # Bad input: each connection is answered or closed, never crashes a
 # member.  The hand-made HTTP/2 is checked on a good request first (a
@@ -252,18 +248,18 @@ out=$(echo $out)
 ctl put /b/after-garbage y >/dev/null
 alive=0
 for i in 1 2 3; do gd_alive "$i" && alive=$((alive + 1)); done
-check "garbage on client and peer ports: all members up, writes go on" \
+ktap_eq "garbage on client and peer ports: all members up, writes go on" \
 	"value answered 18 sent 3 1302" "$out $alive $(poll 20 1302 count "$new")"
 
 # SIGTERM all, restart all (recovery from snapshot and WAL), SIGTERM all.
 stop_all
 for i in 1 2 3; do gd_start "$i" "${SNAP[@]}"; done
 leader=$(gd_wait_leader 20)
-check "a full-cluster restart keeps every write" 1302 \
+ktap_eq "a full-cluster restart keeps every write" 1302 \
 	"$(poll 30 1302 count "${leader:-1}")"
 stop_all
 for i in 1 2 3; do
-	check "member $i exits with status 0 after each SIGTERM" "0 0 " \
+	ktap_eq "member $i exits with status 0 after each SIGTERM" "0 0 " \
 		"${status[$i]}"
 done
 for i in 1 2 3; do

@@ -32,16 +32,6 @@ count()
 		${2:+--consistency=s} 2>/dev/null | grep -c .
 }
 
-check()
-{
-	local name=$1 want=$2 got=$3
-	if [ "$want" = "$got" ]; then
-		ktap_ok "$name"
-	else
-		ktap_fail "$name" "want [$want] got [$got]"
-	fi
-}
-
 gd_cluster_init 3
 for i in 1 2 3; do gd_start "$i" --snapshot-count 200; done
 if ! leader=$(gd_wait_leader 15); then
@@ -67,7 +57,7 @@ for t in ts:
 print("done")
 PY
 )
-check "1300 writes with one follower down" "done" "$out"
+ktap_eq "1300 writes with one follower down" "done" "$out"
 
 got=$(gd_until_eq 15 1 sh -c "[ \$(grep -c 'snapshot at index' '$GD_DIR/n$leader.log') -ge 1 ] && echo 1")
 if [ "$got" = 1 ] && [ -s "$GD_DIR/n$leader/snapshot" ] &&
@@ -78,20 +68,20 @@ else
 		"$(ls -l "$GD_DIR/n$leader"; tail -n 5 "$GD_DIR/n$leader.log")"
 fi
 zombies=$(ps -o stat= --ppid "${GD_PIDS[$leader]}" | grep -c Z)
-check "the snapshot child is reaped" "0" "$zombies"
+ktap_eq "the snapshot child is reaped" "0" "$zombies"
 
 ETCDCTL_API=3 timeout 20 etcdctl --endpoints="$(gd_endpoint "$leader")" \
 	--command-timeout=10s put /s/after after >/dev/null 2>&1
-check "writes go on after the snapshot" "1301" "$(count "$leader")"
+ktap_eq "writes go on after the snapshot" "1301" "$(count "$leader")"
 
 gd_start "$follower" --snapshot-count 200
-check "a member behind the compacted log catches up" "1301" "$(gd_until_eq 30 1301 count "$follower" s)"
+ktap_eq "a member behind the compacted log catches up" "1301" "$(gd_until_eq 30 1301 count "$follower" s)"
 installed=$(grep -c "installed a snapshot up to index" "$GD_DIR/n$follower.log")
-check "from the leader's snapshot" "1" "$(( installed >= 1 ))"
+ktap_eq "from the leader's snapshot" "1" "$(( installed >= 1 ))"
 
 for i in 1 2 3; do gd_kill "$i" KILL; done
 for i in 1 2 3; do gd_start "$i" --snapshot-count 200; done
 leader=$(gd_wait_leader 15)
-check "a full-cluster restart keeps every write" "1301" \
+ktap_eq "a full-cluster restart keeps every write" "1301" \
 	"$(gd_until_eq 20 1301 count "${leader:-1}")"
 ktap_finish
