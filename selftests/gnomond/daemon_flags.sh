@@ -3,7 +3,8 @@
 #
 # gnomond refuses bad command lines with a clear message and exit status 2
 # (no cluster key, bad URLs, a name missing from --initial-cluster, bad
-# numbers), a too-short key with status 1; and members authenticate each
+# numbers, a request that cannot fit a WAL segment), a too-short key with
+# status 1; and members authenticate each
 # other: a member started with a different cluster key gets its messages
 # rejected (and logged) and never joins.
 set -u
@@ -11,7 +12,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/selftests/ktap.sh"
 . "$top/tools/gnomond/daemon/cluster-lib.sh"
 
-N=9
+N=10
 ktap_plan $N
 gd_cluster_init 3
 
@@ -40,6 +41,9 @@ refused "heartbeat too long for the election timeout" 2 "at least 5 times" \
 	--insecure-no-peer-auth --heartbeat-interval 300 --election-timeout 1000
 refused "a bad number" 2 "'1x' is not a number" \
 	--insecure-no-peer-auth --election-timeout 1x
+refused "a request larger than the default WAL segment" 2 \
+	"67108864 \(the default\) is too small" \
+	--insecure-no-peer-auth --max-request-bytes 67108864
 printf short > "$GD_DIR/short.key"
 refused "a key shorter than 16 bytes" 1 "at least 16 bytes" \
 	--peer-key-file "$GD_DIR/short.key" --name default \

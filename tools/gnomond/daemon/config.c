@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "../api/api.h"
+#include "../wal/wal_posix.h"
 #include "config.h"
 
 #define GD_VERSION "0.1.0"
@@ -243,18 +244,21 @@ static void set_defaults(struct gd_config *cfg)
  * headers and the request's framing inside its entry. */
 #define GD_SEGMENT_SLACK (64u << 10)
 
-/* A WAL segment must hold the largest entry a request can make. */
+/* A WAL segment, given or default, must hold the largest entry a request
+ * can make. */
 static int check_segment(const struct gd_config *cfg)
 {
 	uint64_t req = cfg->max_request_bytes ? cfg->max_request_bytes :
 		       API_DEFAULT_MAX_REQUEST_BYTES;
+	uint64_t seg = cfg->wal_segment_bytes ? cfg->wal_segment_bytes :
+		       WAL_DEFAULT_SEGMENT_SIZE;
 
-	if (!cfg->wal_segment_bytes ||
-	    cfg->wal_segment_bytes >= req + GD_SEGMENT_SLACK)
+	if (seg >= req + GD_SEGMENT_SLACK)
 		return 0;
-	fprintf(stderr, "gnomond: --wal-segment-bytes %llu is too small for "
+	fprintf(stderr, "gnomond: --wal-segment-bytes %llu%s is too small for "
 		"--max-request-bytes %llu: at least %llu\n",
-		(unsigned long long)cfg->wal_segment_bytes,
+		(unsigned long long)seg,
+		cfg->wal_segment_bytes ? "" : " (the default)",
 		(unsigned long long)req,
 		(unsigned long long)(req + GD_SEGMENT_SLACK));
 	return -EINVAL;
