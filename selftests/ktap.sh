@@ -4,12 +4,16 @@
 #	ktap_plan 3
 #	ktap_check "name" command args...   # ok if the command exits 0
 #	ktap_ok "name" / ktap_fail "name" "why" / ktap_skip "name" "why"
+#	ktap_eq "name" want got              # ok if the strings are equal
+#	ktap_skip_all "name" "why"            # skip the rest of the plan, exit
 #	ktap_finish                           # exit status: 0 if nothing failed
 KTAP_INDEX=0
 KTAP_FAILED=0
+KTAP_PLANNED=0
 
 ktap_plan()
 {
+	KTAP_PLANNED=$1
 	echo "KTAP version 1"
 	echo "1..$1"
 }
@@ -65,4 +69,16 @@ ktap_finish()
 {
 	ktap_diag "$KTAP_INDEX tests, $KTAP_FAILED failed"
 	[ "$KTAP_FAILED" -eq 0 ]
+}
+
+# ktap_skip_all NAME WHY: the host lacks what the test needs: skip every
+# planned test not run yet (as NAME-1, NAME-2, ...), finish, exit 0.
+ktap_skip_all()
+{
+	local i
+	for i in $(seq $((KTAP_INDEX + 1)) "$KTAP_PLANNED"); do
+		ktap_skip "$1-$i" "$2"
+	done
+	ktap_finish
+	exit 0
 }

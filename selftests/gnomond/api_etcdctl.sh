@@ -16,9 +16,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 N=19
 ktap_plan $N
 if ! command -v etcdctl >/dev/null; then
-	for i in $(seq $N); do ktap_skip "etcdctl-$i" "etcdctl is not installed"; done
-	ktap_finish
-	exit $?
+	ktap_skip_all etcdctl "etcdctl is not installed"
 fi
 export ETCDCTL_API=3
 E() { timeout 20 etcdctl --endpoints="127.0.0.1:$API_PORT" --command-timeout=10s "$@" 2>&1; }

@@ -17,9 +17,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 N=18
 ktap_plan $N
 if ! command -v etcdctl >/dev/null; then
-	for i in $(seq $N); do ktap_skip "daemon-cluster-$i" "etcdctl is not installed"; done
-	ktap_finish
-	exit $?
+	ktap_skip_all daemon-cluster "etcdctl is not installed"
 fi
 
 # One endpoint only: E I ARGS...

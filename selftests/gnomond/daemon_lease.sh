@@ -15,9 +15,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 N=6
 ktap_plan $N
 if ! command -v etcdctl >/dev/null || [ ! -x "$GD_SYNCD" ]; then
-	for i in $(seq $N); do ktap_skip "daemon-lease-$i" "etcdctl or gnomon-syncd missing"; done
-	ktap_finish
-	exit $?
+	ktap_skip_all daemon-lease "etcdctl or gnomon-syncd missing"
 fi
 
 # wait_field SECONDS I FIELD WANT

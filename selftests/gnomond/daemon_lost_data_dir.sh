@@ -20,11 +20,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 N=8
 ktap_plan $N
 if ! command -v etcdctl >/dev/null; then
-	for i in $(seq $N); do
-		ktap_skip "daemon-lost-data-dir-$i" "etcdctl is not installed"
-	done
-	ktap_finish
-	exit $?
+	ktap_skip_all daemon-lost-data-dir "etcdctl is not installed"
 fi
 
 # get I KEY: the value member I holds, read locally (serializable).

@@ -28,9 +28,7 @@ command -v etcdctl >/dev/null || missing="etcdctl is not installed"
 	missing="python3-etcd3 is not installed"
 command -v strace >/dev/null || missing="strace is not installed"
 if [ -n "$missing" ]; then
-	for i in $(seq $N); do ktap_skip "daemon-nonblocking-$i" "$missing"; done
-	ktap_finish
-	exit $?
+	ktap_skip_all daemon-nonblocking "$missing"
 fi
 
 TRACED="openat,open,fallocate,fsync,fdatasync,renameat,renameat2,unlinkat"

@@ -13,25 +13,15 @@ stamp_begin()
 	shift
 	ktap_plan "$ntests"
 	[ -x "$TRACE_BIN" ] || { ktap_fail "gnomon-trace is built" "$TRACE_BIN missing"; exit 1; }
-	[ -r /sys/kernel/btf/vmlinux ] || stamp_skip_all "$ntests" "kernel without BTF"
-	[ -n "$(trace_cgroot)" ] || stamp_skip_all "$ntests" "no cgroup v2 mount"
+	[ -r /sys/kernel/btf/vmlinux ] || ktap_skip_all "stamp test" "kernel without BTF"
+	[ -n "$(trace_cgroot)" ] || ktap_skip_all "stamp test" "no cgroup v2 mount"
 	for tool in "$@"; do
-		command -v "$tool" > /dev/null || stamp_skip_all "$ntests" "$tool is not installed"
+		command -v "$tool" > /dev/null || ktap_skip_all "stamp test" "$tool is not installed"
 	done
 	work=$(mktemp -d "${TMPDIR:-/tmp}/gnomon-stamp.XXXXXX")
 	trap 'trace_cleanup; rm -rf "$work"' EXIT
 	warnings_before=$(dmesg 2>/dev/null | grep -c 'WARNING:')
-	trace_setup "$work" || stamp_skip_all "$ntests" "cannot create namespaces and cgroups"
-}
-
-stamp_skip_all()
-{
-	local i
-	for i in $(seq "$1"); do
-		ktap_skip "stamp test $i" "$2"
-	done
-	ktap_finish
-	exit 0
+	trace_setup "$work" || ktap_skip_all "stamp test" "cannot create namespaces and cgroups"
 }
 
 no_new_warning()
