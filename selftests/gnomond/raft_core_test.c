@@ -194,6 +194,18 @@ static void cluster_free(struct cluster *c)
 	peer_codec__free(&c->codec);
 }
 
+/* Commit n proposals at leader l with every member that is not cut off. */
+static bool commit_some(struct cluster *c, uint32_t l, int n)
+{
+	for (int k = 0; k < n; k++) {
+		if (raft__propose(c->r[l], &k, sizeof(k), NULL))
+			return false;
+		ready(c, l);
+		deliver_all(c);
+	}
+	return true;
+}
+
 /* Let member i time out first, and run until a leader emerges. */
 static uint32_t elect(struct cluster *c, uint32_t i)
 {
@@ -428,12 +440,7 @@ KTAP_TEST(core_snapshot_to_lagging_follower)
 	KTAP_ASSERT(t, (l = elect(&c, 1)), "no leader");
 	lag = l % 3 + 1;
 	c.cut[lag] = true;
-	for (int k = 0; k < 50; k++) {
-		KTAP_ASSERT(t, !raft__propose(c.r[l], &k, sizeof(k), NULL),
-			    "propose");
-		ready(&c, l);
-		deliver_all(&c);
-	}
+	KTAP_ASSERT(t, commit_some(&c, l, 50), "propose");
 	KTAP_ASSERT(t, c.applied[l] == raft__commit(c.r[l]), "applied");
 	KTAP_ASSERT(t, !raft__snapshot_taken(c.r[l], c.applied[l],
 					     "state machine image", 19),
@@ -451,18 +458,6 @@ KTAP_TEST(core_snapshot_to_lagging_follower)
 		    "of %llu", (unsigned long long)raft__commit(c.r[lag]),
 		    (unsigned long long)raft__commit(c.r[l]));
 	cluster_free(&c);
-}
-
-/* Commit n proposals at leader l with every member that is not cut off. */
-static bool commit_some(struct cluster *c, uint32_t l, int n)
-{
-	for (int k = 0; k < n; k++) {
-		if (raft__propose(c->r[l], &k, sizeof(k), NULL))
-			return false;
-		ready(c, l);
-		deliver_all(c);
-	}
-	return true;
 }
 
 /*
