@@ -57,9 +57,27 @@ MAN_PAGES :=
 
 all: module userspace
 
+# Any C file of the tree, release and sanitized; generated C files (protoc-c
+# output in $(BUILD)/gen) likewise.  A fragment adds only prerequisites.
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_REL) -MMD -MP -c $< -o $@
+
+$(BUILD)/san/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_SAN) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_REL) -c $< -o $@
+
+$(BUILD)/san/gen/%.o: $(BUILD)/gen/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_SAN) -c $< -o $@
+
 include lib/build.mk
 include $(wildcard tools/*/build.mk)
-include $(wildcard bpf/build.mk)
+include bpf/build.mk
 include selftests/build.mk
 
 userspace: $(ALL_TARGETS)

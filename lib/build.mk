@@ -12,14 +12,6 @@ LIBGNOMON_PC := $(BUILD)/lib/libgnomon.pc
 
 ALL_TARGETS += $(LIBGNOMON_A) $(LIBGNOMON_SO) $(LIBGNOMON_PC) $(LIBGNOMON_SAN_A)
 
-$(BUILD)/obj/%.o: %.c
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_REL) -MMD -MP -c $< -o $@
-
-$(BUILD)/san/%.o: %.c
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_SAN) -MMD -MP -c $< -o $@
-
 $(LIBGNOMON_A): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^

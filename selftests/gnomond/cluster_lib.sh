@@ -1,8 +1,26 @@
 # SPDX-License-Identifier: GPL-2.0
-# Fault-test clusters: every member in its own network namespace, joined by
-# a bridge in a hub namespace where the clients run; faults are nftables
-# rules on that bridge and signals to the member processes.  Source it.
+# Run gnomond (or etcd) clusters for the tests and the demo; source it.
+# Two shapes share the member flags, the peer key, the clock agent and the
+# status reader below.
 #
+# Loopback (gd_*): members on 127.0.0.1, ports picked free at init.
+#	gd_cluster_init N [--synchronized]   # temp dir, ports, key, (clock)
+#	gd_start I [gnomond flags...]        # start member I (1..N)
+#	gd_kill I [SIGNAL]                   # default SIGKILL; waits for it
+#	gd_wait_leader [SECONDS]             # prints the leader's number
+#	gd_status I FIELD                    # a field of I's status file
+#	gd_endpoints / gd_endpoint I         # etcdctl --endpoints values
+#	gd_etcdctl ARGS...                   # etcdctl against every member
+#	gd_until_eq SECONDS WANT CMD...      # poll CMD until it prints WANT
+#	gd_cluster_cleanup                   # stop everything, remove the dir
+# --synchronized runs gnomon-syncd with a static 1 ms source into a private
+# shared-memory file (GNOMON_SHM) so that TT.now() is SYNCHRONIZED and
+# leases can work; without it, on a host with no synchronized clock, reads
+# use ReadIndex.  GD_BIN picks another binary, GD_KEEP=1 keeps the dir.
+#
+# Namespaced, for fault tests (cl_*): every member in its own network
+# namespace, joined by a bridge in a hub namespace where the clients run;
+# faults are nftables rules on that bridge and signals to the members.
 #	cl_init N                 # namespaces, addresses 10.77.0.1..N
 #	cl_start I                # start member I (etcd or gnomond)
 #	cl_leader [SECONDS]       # the leader's number, waiting for one
@@ -14,10 +32,188 @@
 #	cl_clock I ERROR_NS [ARGS] # gnomond: member I's own clock file, kept
 #	                          # SYNCHRONIZED with that error by gnomon-syncd
 #	cl_status I FIELD         # gnomond: a field of member I's status file
-#
 # GNOMON_CLUSTER_IMPL=gnomond|etcd picks the store (default gnomond when
 # build/bin/gnomond exists, else etcd).  Members are numbered from 1.
 CL_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+CL_SYNCD=$CL_TOP/build/bin/gnomon-syncd
+
+# cluster_key DIR: a fresh peer key, DIR/cluster.key.
+cluster_key()
+{
+	head -c 32 /dev/urandom > "$1/cluster.key"
+	chmod 600 "$1/cluster.key"
+}
+
+# cluster_member_flags NAME DATA_DIR CLIENT_URL PEER_URL INITIAL_CLUSTER:
+# the flags every member starts with, in CLUSTER_FLAGS.
+cluster_member_flags()
+{
+	CLUSTER_FLAGS=(--name "$1" --data-dir "$2"
+		--listen-client-urls "$3" --advertise-client-urls "$3"
+		--listen-peer-urls "$4" --initial-advertise-peer-urls "$4"
+		--initial-cluster "$5" --initial-cluster-state new
+		--heartbeat-interval 50 --election-timeout 500)
+}
+
+# cluster_syncd FILE ERROR_NS LOG [ARGS...]: gnomon-syncd with a static
+# source keeps FILE SYNCHRONIZED with that error (CLUSTER_SYNCD_ENV before
+# the command, e.g. LD_PRELOAD=...); its pid in CLUSTER_SYNCD_PID.  Fails if
+# the file does not appear within 5 s.
+cluster_syncd()
+{
+	local f=$1 err=$2 log=$3
+	shift 3
+	env ${CLUSTER_SYNCD_ENV:-} "$CL_SYNCD" --foreground --source static \
+		--error-ns "$err" --interval 100ms --shm "$f" "$@" \
+		>>"$log" 2>&1 &
+	CLUSTER_SYNCD_PID=$!
+	for _ in $(seq 50); do
+		[ -s "$f" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# cluster_status_field FILE FIELD: a top-level field of a member's JSON
+# status file, unquoted; nothing if absent.
+cluster_status_field()
+{
+	sed -n "s/.*\"$2\":\"\{0,1\}\([^,\"}]*\).*/\1/p" "$1" 2>/dev/null
+}
+
+# ---- loopback ----
+GD_BIN=${GD_BIN:-$CL_TOP/build/bin/gnomond}
+GD_SYNCD=$CL_SYNCD
+GD_DIR=
+GD_N=0
+GD_PORT0=0
+GD_SYNCD_PID=
+declare -a GD_PIDS
+
+gd_port_free()
+{
+	! ss -Htan 2>/dev/null | awk '{print $4}' | grep -q ":$1\$"
+}
+
+gd_cluster_init()
+{
+	local n=$1 base tries
+	GD_N=$n
+	GD_DIR=$(mktemp -d /tmp/gnomond-cluster.XXXXXX)
+	cluster_key "$GD_DIR"
+	for tries in $(seq 50); do
+		base=$(( 21000 + (RANDOM % 400) * 50 ))
+		local ok=1 i
+		for i in $(seq "$n"); do
+			gd_port_free $((base + i)) && gd_port_free $((base + 20 + i)) || ok=0
+		done
+		[ $ok = 1 ] && break
+	done
+	GD_PORT0=$base
+	trap gd_cluster_cleanup EXIT
+	if [ "${2:-}" = --synchronized ]; then
+		export GNOMON_SHM=$GD_DIR/clock
+		cluster_syncd "$GNOMON_SHM" 1000000 "$GD_DIR/syncd.log"
+		GD_SYNCD_PID=$CLUSTER_SYNCD_PID
+	fi
+}
+
+gd_client_port() { echo $((GD_PORT0 + $1)); }
+gd_peer_port() { echo $((GD_PORT0 + 20 + $1)); }
+gd_endpoint() { echo "127.0.0.1:$(gd_client_port "$1")"; }
+
+gd_endpoints()
+{
+	local i out=
+	for i in $(seq "$GD_N"); do
+		out=${out:+$out,}$(gd_endpoint "$i")
+	done
+	echo "$out"
+}
+
+gd_initial_cluster()
+{
+	local i out=
+	for i in $(seq "$GD_N"); do
+		out=${out:+$out,}n$i=http://127.0.0.1:$(gd_peer_port "$i")
+	done
+	echo "$out"
+}
+
+gd_start()
+{
+	local i=$1
+	shift
+	cluster_member_flags "n$i" "$GD_DIR/n$i" \
+		"http://127.0.0.1:$(gd_client_port "$i")" \
+		"http://127.0.0.1:$(gd_peer_port "$i")" "$(gd_initial_cluster)"
+	"$GD_BIN" "${CLUSTER_FLAGS[@]}" --peer-key-file "$GD_DIR/cluster.key" \
+		"$@" >>"$GD_DIR/n$i.log" 2>&1 &
+	GD_PIDS[$i]=$!
+}
+
+gd_kill()
+{
+	local i=$1 sig=${2:-KILL} pid=${GD_PIDS[$1]:-}
+	[ -n "$pid" ] || return 0
+	kill -s "$sig" "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	GD_PIDS[$i]=
+}
+
+gd_alive() { [ -n "${GD_PIDS[$1]:-}" ] && kill -0 "${GD_PIDS[$1]}" 2>/dev/null; }
+
+gd_status() { cluster_status_field "$GD_DIR/n$1/status" "$2"; }
+
+gd_wait_leader()
+{
+	local limit=$(( ${1:-10} * 10 )) t i
+	for t in $(seq "$limit"); do
+		for i in $(seq "$GD_N"); do
+			if gd_alive "$i" && [ "$(gd_status "$i" role)" = leader ]; then
+				echo "$i"
+				return 0
+			fi
+		done
+		sleep 0.1
+	done
+	return 1
+}
+
+gd_etcdctl()
+{
+	ETCDCTL_API=3 timeout 30 etcdctl --endpoints="$(gd_endpoints)" \
+		--command-timeout=10s --dial-timeout=2s "$@" 2>&1
+}
+
+# gd_until_eq SECONDS WANT CMD...: poll until the output equals WANT;
+# prints the last output either way.
+gd_until_eq()
+{
+	local limit=$(( $1 * 5 )) want=$2 out
+	shift 2
+	for _ in $(seq "$limit"); do
+		out=$("$@")
+		[ "$out" = "$want" ] && { echo "$out"; return 0; }
+		sleep 0.2
+	done
+	echo "$out"
+}
+
+gd_cluster_cleanup()
+{
+	local i
+	for i in $(seq "$GD_N"); do
+		gd_kill "$i" TERM
+	done
+	if [ -n "$GD_SYNCD_PID" ]; then
+		kill "$GD_SYNCD_PID" 2>/dev/null
+		wait "$GD_SYNCD_PID" 2>/dev/null
+	fi
+	[ -n "${GD_KEEP:-}" ] || { [ -n "$GD_DIR" ] && rm -rf "$GD_DIR"; }
+}
+
+# ---- namespaced ----
 CL_LINCHECK=$CL_TOP/build/bin/gnomon-lincheck
 CL_WORKLOAD=$CL_TOP/tools/gnomond/lincheck/kv_workload.py
 CL_GNOMOND=$CL_TOP/build/bin/gnomond
@@ -30,7 +226,6 @@ CL_NS=gncl$$
 CL_N=0
 CL_DIR=
 declare -a CL_PIDS CL_ENV CL_CLOCK_PIDS
-
 cl_ns() { echo "$CL_NS-$1"; }
 cl_addr() { echo "10.77.0.$1"; }
 cl_hub() { ip netns exec "$CL_NS-hub" "$@"; }
@@ -111,8 +306,7 @@ cl_init()
 		chain forward_filter { type filter hook forward priority 0; policy accept; }
 	}
 	NFT
-	head -c 32 /dev/urandom > "$CL_DIR/cluster.key"
-	chmod 600 "$CL_DIR/cluster.key"
+	cluster_key "$CL_DIR"
 }
 
 # Member I reads TT.now() from its own page ($CL_DIR/clockI), written by a
@@ -121,22 +315,17 @@ cl_init()
 # whose offset cl_skew sets.
 cl_clock()
 {
-	local i=$1 f=$CL_DIR/clock$1 err=$2 pre=
+	local i=$1 f=$CL_DIR/clock$1 err=$2 pre= rc
 	shift 2
 	if [ "${CL_SKEW:-0}" = 1 ]; then
 		[ -f "$CL_DIR/skew$i" ] || head -c 8 /dev/zero > "$CL_DIR/skew$i"
 		pre="LD_PRELOAD=$CL_TOP/build/tests/gnomond/libskew.so GNOMON_TEST_SKEW_FILE=$CL_DIR/skew$i"
 	fi
-	env $pre "$CL_TOP/build/bin/gnomon-syncd" --foreground --source static \
-		--error-ns "$err" --interval 100ms --shm "$f" "$@" \
-		>>"$CL_DIR/syncd$i.log" 2>&1 &
-	CL_CLOCK_PIDS[$i]=$!
+	CLUSTER_SYNCD_ENV=$pre cluster_syncd "$f" "$err" "$CL_DIR/syncd$i.log" "$@"
+	rc=$?
+	CL_CLOCK_PIDS[$i]=$CLUSTER_SYNCD_PID
 	CL_ENV[$i]="$pre GNOMON_SHM=$f GNOMON_DEVICE=$CL_DIR/no-device"
-	for _ in $(seq 50); do
-		[ -s "$f" ] && return 0
-		sleep 0.1
-	done
-	return 1
+	return $rc
 }
 
 # Member I's CLOCK_REALTIME (and its agent's) is off by NS (signed).
@@ -147,10 +336,7 @@ with open(sys.argv[1], "r+b") as f:
     f.write(struct.pack("<q", int(sys.argv[2])))' "$CL_DIR/skew$1" "$2"
 }
 
-cl_status()
-{
-	jq -r ".$2" "$CL_DIR/m$1/status" 2>/dev/null
-}
+cl_status() { cluster_status_field "$CL_DIR/m$1/status" "$2"; }
 
 cl_endpoints()
 {
@@ -168,19 +354,14 @@ cl_start()
 	for j in $(seq "$CL_N"); do
 		cluster=${cluster:+$cluster,}m$j=http://$(cl_addr "$j"):2380
 	done
-	set -- --name "m$i" --data-dir "$CL_DIR/m$i" \
-		--listen-client-urls "http://$a:2379" \
-		--advertise-client-urls "http://$a:2379" \
-		--listen-peer-urls "http://$a:2380" \
-		--initial-advertise-peer-urls "http://$a:2380" \
-		--initial-cluster "$cluster" --initial-cluster-state new \
-		--heartbeat-interval 50 --election-timeout 500
+	cluster_member_flags "m$i" "$CL_DIR/m$i" "http://$a:2379" \
+		"http://$a:2380" "$cluster"
 	if [ "$CL_IMPL" = etcd ]; then
-		ip netns exec "$(cl_ns "$i")" etcd "$@" \
+		ip netns exec "$(cl_ns "$i")" etcd "${CLUSTER_FLAGS[@]}" \
 			>>"$CL_DIR/m$i.log" 2>&1 &
 	else
 		ip netns exec "$(cl_ns "$i")" env ${CL_ENV[$i]:-} "$CL_GNOMOND" \
-			"$@" --peer-key-file "$CL_DIR/cluster.key" \
+			"${CLUSTER_FLAGS[@]}" --peer-key-file "$CL_DIR/cluster.key" \
 			>>"$CL_DIR/m$i.log" 2>&1 &
 	fi
 	CL_PIDS[$i]=$!

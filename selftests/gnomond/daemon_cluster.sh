@@ -11,7 +11,7 @@
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/selftests/ktap.sh"
-. "$top/tools/gnomond/daemon/cluster-lib.sh"
+. "$top/selftests/gnomond/cluster_lib.sh"
 . "$top/selftests/gnomond/api_expect.sh"
 
 N=18

@@ -15,7 +15,7 @@
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/selftests/ktap.sh"
-. "$top/tools/gnomond/daemon/cluster-lib.sh"
+. "$top/selftests/gnomond/cluster_lib.sh"
 
 N=8
 ktap_plan $N

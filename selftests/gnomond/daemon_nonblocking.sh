@@ -43,7 +43,7 @@ exec strace -f --seccomp-bpf -qq -e signal=none -e trace=$TRACED \
 	-o "\$GD_TRACE_DIR/\$2.strace" "$REAL_BIN" "\$@"
 EOF
 chmod +x "$WRAPPER"
-. "$top/tools/gnomond/daemon/cluster-lib.sh"
+. "$top/selftests/gnomond/cluster_lib.sh"
 FLAGS=(--snapshot-count 200 --wal-segment-bytes 131072
        --max-request-bytes 65536)
 

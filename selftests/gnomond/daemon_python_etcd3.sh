@@ -7,7 +7,7 @@
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/selftests/ktap.sh"
-. "$top/tools/gnomond/daemon/cluster-lib.sh"
+. "$top/selftests/gnomond/cluster_lib.sh"
 
 if ! /usr/bin/python3 -c 'import etcd3' 2>/dev/null; then
 	ktap_plan 1

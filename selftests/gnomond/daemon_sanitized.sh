@@ -15,14 +15,14 @@
 # connection open, so LeakSanitizer runs at exit; all restart (recovery
 # from snapshot and WAL) and get SIGTERM again.  The test asserts that each
 # exit had status 0 and that no member log holds a sanitizer report.
-# Sanitizer reports go to stderr, which cluster-lib.sh appends to the
+# Sanitizer reports go to stderr, which cluster_lib.sh appends to the
 # member's log.  GD_BIN overrides the binary (the first line checks that it
 # is sanitized); GD_KEEP=1 keeps the logs.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 GD_BIN=${GD_BIN:-$top/build/san-bin/gnomond}
 . "$top/selftests/ktap.sh"
-. "$top/tools/gnomond/daemon/cluster-lib.sh"
+. "$top/selftests/gnomond/cluster_lib.sh"
 
 export ASAN_OPTIONS=halt_on_error=1:abort_on_error=0:detect_leaks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

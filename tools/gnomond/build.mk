@@ -73,6 +73,6 @@ HOST_TESTS += $(GNOMOND_TESTS) $(PROJECT_ROOT)/selftests/gnomond/peer_fuzz.sh
 
 -include $(GNOMOND_CORE_OBJS:.o=.d) $(GNOMOND_CORE_SAN_OBJS:.o=.d) \
 	$(GNOMOND_SIM_SAN_OBJS:.o=.d) $(GNOMOND_SIM_OBJS:.o=.d)
--include tools/gnomond/api/api.mk
--include tools/gnomond/lincheck/lincheck.mk
--include tools/gnomond/daemon/daemon.mk
+include tools/gnomond/api/api.mk
+include tools/gnomond/lincheck/lincheck.mk
+include tools/gnomond/daemon/daemon.mk

@@ -37,16 +37,10 @@ $(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: $(GNOMOND_PROTO_DIR)/%.proto
 	@mkdir -p $(BUILD)/gen
 	protoc-c --c_out=$(BUILD)/gen -I$(GNOMOND_PROTO_DIR) $<
 
-$(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c $(GNOMOND_PROTO_HDRS)
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_REL) -c $< -o $@
-
-$(BUILD)/san/gen/%.o: $(BUILD)/gen/%.c $(GNOMOND_PROTO_HDRS)
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_SAN) -c $< -o $@
-
-$(filter-out $(BUILD)/%/gen/%,$(GNOMOND_KV_OBJS) $(GNOMOND_KV_SAN_OBJS)): \
-	| $(GNOMOND_PROTO_HDRS)
+$(filter $(BUILD)/obj/gen/% $(BUILD)/san/gen/%,$(GNOMOND_KV_OBJS) \
+	$(GNOMOND_KV_SAN_OBJS)): $(GNOMOND_PROTO_HDRS)
+$(filter-out $(BUILD)/obj/gen/% $(BUILD)/san/gen/%,$(GNOMOND_KV_OBJS) \
+	$(GNOMOND_KV_SAN_OBJS)): | $(GNOMOND_PROTO_HDRS)
 
 $(GNOMOND_KV_A): $(GNOMOND_KV_OBJS)
 	@mkdir -p $(dir $@)
@@ -56,15 +50,14 @@ $(GNOMOND_KV_SAN_A): $(GNOMOND_KV_SAN_OBJS)
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
 
-# The single-node, no-Raft test fixture that real clients talk to.
+# The single-node, no-Raft test fixture that real clients talk to
+# (selftests/gnomond/api_test_server.c).
 GNOMOND_API_TEST_SERVER := $(BUILD)/gnomond-api-test-server
 ALL_TARGETS += $(GNOMOND_API_TEST_SERVER)
 
-$(GNOMOND_API_TEST_SERVER): $(BUILD)/obj/tools/gnomond/api/test_server.o \
+$(GNOMOND_API_TEST_SERVER): $(BUILD)/obj/selftests/gnomond/api_test_server.o \
 		$(GNOMOND_KV_A)
 	$(CC) -o $@ $^ $(GNOMOND_KV_LIBS)
-
-$(BUILD)/obj/tools/gnomond/api/test_server.o: | $(GNOMOND_PROTO_HDRS)
 
 # Unit tests (sanitized).
 GNOMOND_KV_TESTS := $(patsubst selftests/gnomond/%.c,$(BUILD)/selftests/gnomond/%,\
@@ -100,8 +93,7 @@ $(patsubst %.c,$(BUILD)/san/%.o,$(wildcard selftests/gnomond/mvcc_*.c \
 $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard selftests/gnomond/mvcc_*.c \
 	selftests/gnomond/api_*.c)): | $(GNOMOND_PROTO_HDRS)
 
--include $(GNOMOND_KV_OBJS:.o=.d) $(GNOMOND_KV_SAN_OBJS:.o=.d) \
-	$(BUILD)/obj/tools/gnomond/api/test_server.d
+-include $(GNOMOND_KV_OBJS:.o=.d) $(GNOMOND_KV_SAN_OBJS:.o=.d)
 
 # libFuzzer on the gRPC request path: a bounded run in `make check`, a long
 # one in `make fuzz` (FUZZ_SECONDS, default 600).

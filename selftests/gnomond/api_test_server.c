@@ -29,7 +29,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "api.h"
+#include "../../tools/gnomond/api/api.h"
 
 #define MAX_CONNS 64
 #define MAX_PENDING 4096
