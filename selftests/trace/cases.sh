@@ -246,6 +246,62 @@ pinned()
 	[ -z "$(status_count "$cg" stamped)" ]
 }
 
+# mount_ns BPFFS: a process holding a private mount namespace in which
+# /sys/fs/bpf has a fresh bpffs (BPFFS=yes) or none (no), whatever the host
+# has (its mounts are never touched), and $work/in-ns, which runs
+# gnomon-trace in it; prints the holder's pid after checking the mount.
+mount_ns()
+{
+	local setup='umount /sys/fs/bpf 2>/dev/null' want=other pid fs
+	[ "$1" = yes ] && setup="$setup; mount -t bpf bpf /sys/fs/bpf" want=bpf_fs
+	unshare -m --propagation private sh -c "$setup; echo ready; exec sleep 300" \
+		> "$work/mntns.out" 2>&1 &
+	pid=$!
+	trace_wait_for "$work/mntns.out" ready > /dev/null || return 1
+	printf '#!/bin/sh\nexec nsenter -t %s -m -- "%s" "$@"\n' "$pid" "$TRACE_BIN" > "$work/in-ns"
+	chmod +x "$work/in-ns"
+	fs=$(nsenter -t "$pid" -m stat -f -c %T /sys/fs/bpf)
+	[ "$fs" = bpf_fs ] || fs=other
+	[ "$fs" = "$want" ] || { echo "/sys/fs/bpf: want $want, got $fs" >&2; return 1; }
+	echo "$pid"
+}
+
+# pinned_in_ns BPFFS: pinned, in a mount namespace with or without bpffs
+# on /sys/fs/bpf; without, --pin mounts it there and says so.
+pinned_in_ns()
+{
+	local ns fs
+	ns=$(mount_ns "$1") || return 1
+	TRACE_PIDS+=("$ns")
+	TRACE_BIN=$work/in-ns pinned || return 1
+	fs=$(nsenter -t "$ns" -m stat -f -c %T /sys/fs/bpf)
+	[ "$fs" = bpf_fs ] || { echo "/sys/fs/bpf is $fs after --pin"; return 1; }
+	if [ "$1" = no ]; then
+		grep -q "mounted bpffs on /sys/fs/bpf" "$work/pin.err"
+	else
+		! grep -q "mounted bpffs" "$work/pin.err"
+	fi || { echo "pin.err: $(cat "$work/pin.err")"; return 1; }
+}
+
+# pin_refused: without the privilege to mount bpffs, --pin exits non-zero
+# before attaching and says what to run.
+pin_refused()
+{
+	local ns cg
+	cg=$(trace_cgroup a)
+	ns=$(mount_ns no) || return 1
+	TRACE_PIDS+=("$ns")
+	if nsenter -t "$ns" -m -- setpriv --inh-caps -sys_admin \
+		--bounding-set -sys_admin -- "$TRACE_BIN" record --cgroup "$cg" \
+		--pin --duration 1 -o "$work/refused.jsonl" 2> "$work/refused.err"; then
+		echo "--pin succeeded without bpffs and without CAP_SYS_ADMIN"
+		return 1
+	fi
+	cat "$work/refused.err"
+	grep -q "mount -t bpf bpf /sys/fs/bpf" "$work/refused.err" || return 1
+	[ -z "$(status_count "$cg" stamped)" ] || { echo "left attached"; return 1; }
+}
+
 # ipv6: one round of ping-pong over IPv6, rebuilt exactly, with IPv6
 # addresses in the records.
 ipv6()

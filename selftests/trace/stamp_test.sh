@@ -15,7 +15,10 @@
 #   - IPv6 works as IPv4 does;
 #   - crafted segments with malformed, truncated and far-ahead options are
 #     delivered, ignored and counted, with no kernel warning;
-#   - record leaves nothing attached; --pin keeps stamping, unpin ends it.
+#   - record leaves nothing attached; --pin keeps stamping, unpin ends it,
+#     with bpffs on /sys/fs/bpf and without (each in a private mount
+#     namespace, so the host's mounts neither matter nor change): --pin
+#     mounts it, or without the privilege refuses and says how.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/selftests/ktap.sh"
@@ -23,7 +26,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 
 . "$top/selftests/trace/cases.sh"
 
-stamp_begin 17 tshark tcpdump python3 jq ip bpftool
+stamp_begin 19 tshark tcpdump python3 jq ip bpftool
 
 if trace_case pingpong; then
 	ktap_ok "ping-pong between two stamped hosts"
@@ -44,7 +47,9 @@ ktap_check "crafted segments are delivered" trace_case crafted
 ktap_check "malformed and far-ahead options are ignored and counted" craft_counts
 ktap_check "no kernel warning" no_new_warning
 ktap_check "record leaves nothing attached" nothing_attached
-ktap_check "--pin keeps stamping without the recorder; unpin detaches" trace_case pinned
+ktap_check "--pin keeps stamping without the recorder; unpin detaches" trace_case pinned_in_ns yes
+ktap_check "without bpffs, --pin mounts it on /sys/fs/bpf and keeps stamping" trace_case pinned_in_ns no
+ktap_check "without bpffs and CAP_SYS_ADMIN, --pin refuses and says what to run" trace_case pin_refused
 ktap_check "nothing attached at the end" nothing_attached
 
 ktap_finish

@@ -170,6 +170,22 @@ static const struct option record_opts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+/* --pin: bpffs on /sys/fs/bpf, mounted here if missing; 0 or exit status. */
+static int ensure_bpffs(void)
+{
+	bool mounted;
+	int err = stamper__ensure_bpffs(&mounted);
+
+	if (err)
+		return trace_error(err, "--pin needs bpffs on %s, which is not "
+				   "mounted and could not be mounted; mount it "
+				   "(mount -t bpf bpf %s) and retry",
+				   TRACE_BPFFS, TRACE_BPFFS);
+	if (mounted)
+		fprintf(stderr, "gnomon-trace: mounted bpffs on %s\n", TRACE_BPFFS);
+	return 0;
+}
+
 int trace_cmd_record(int argc, char **argv)
 {
 	struct gnomon_stamp_config cfg = { .max_jump = GNOMON_DEFAULT_MAX_JUMP, .events = 1 };
@@ -223,6 +239,8 @@ int trace_cmd_record(int argc, char **argv)
 	if (gethostname(h.host, sizeof(h.host) - 1))
 		snprintf(h.host, sizeof(h.host), "?");
 	cfg.node_id = node > 0 ? (__u32)node : default_node_id(h.host, cgroup);
+	if (pin && (err = ensure_bpffs()))
+		return err;
 
 	err = stamper__open(&s, cgroup, &cfg, pin);
 	if (err) {

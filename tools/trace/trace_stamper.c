@@ -7,15 +7,20 @@
  * recorder that finds those pins reuses them (it opens the maps and turns
  * events on) instead of loading a second program; otherwise it loads the
  * skeleton, writes the configuration and attaches a cgroup link, which
- * dies with the recorder unless it is pinned.
+ * dies with the recorder unless it is pinned.  Pins need bpffs on
+ * /sys/fs/bpf: systemd mounts it at boot, but a minimal host or a container
+ * may not have, so `record --pin` mounts it there first when it is missing.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
+#include <linux/magic.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -71,6 +76,21 @@ int trace_pin_dir(const char *cgroup, char *buf, size_t len)
 	n = snprintf(buf, len, "%s/cg%llu", TRACE_PIN_ROOT,
 		     (unsigned long long)st.st_ino);
 	return n > 0 && (size_t)n < len ? 0 : -ENAMETOOLONG;
+}
+
+int stamper__ensure_bpffs(bool *mounted)
+{
+	struct statfs st;
+
+	*mounted = false;
+	if (statfs(TRACE_BPFFS, &st))
+		return -errno;
+	if (st.f_type == BPF_FS_MAGIC)
+		return 0;
+	if (mount("bpf", TRACE_BPFFS, "bpf", 0, "mode=0700"))
+		return -errno;
+	*mounted = true;
+	return 0;
 }
 
 static int pin_path(const struct stamper *s, const char *name, char *buf)

@@ -15,7 +15,8 @@
 
 #include "../../bpf/gnomon_stamp.h"
 
-#define TRACE_PIN_ROOT	"/sys/fs/bpf/gnomon"
+#define TRACE_BPFFS	"/sys/fs/bpf"
+#define TRACE_PIN_ROOT	TRACE_BPFFS "/gnomon"
 
 struct gnomon_stamp;
 struct bpf_link;
@@ -29,6 +30,12 @@ struct stamper {
 	char pin_dir[PATH_MAX];
 };
 
+/*
+ * Make sure bpffs is mounted on TRACE_BPFFS, mounting it (mode 0700, as
+ * bpftool does) if not; *mounted says whether it had to.  -errno if it is
+ * missing and cannot be mounted.
+ */
+int stamper__ensure_bpffs(bool *mounted);
 /* Load and attach (or reuse the pinned program of) the cgroup; pin if asked. */
 int stamper__open(struct stamper *s, const char *cgroup,
 		  const struct gnomon_stamp_config *cfg, bool pin);
