@@ -23,6 +23,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,6 +111,18 @@ static inline void ktap_skip(struct ktap *t, const char *fmt, ...)
 	putchar('\n');
 	fflush(stdout);
 	exit(KTAP_EXIT_SKIP);
+}
+
+/*
+ * The tests' pseudo-random numbers: xorshift64 (Marsaglia 2003) on the state
+ * *s, which must start non-zero.  A fixed seed makes a failure replay.
+ */
+static inline uint64_t ktap_rng(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
 }
 
 static inline bool ktap_selected(int argc, char **argv, const char *name)

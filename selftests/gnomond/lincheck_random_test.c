@@ -19,17 +19,9 @@
 #include "../ktap.h"
 #include "lincheck.h"
 
-static uint64_t rng_next(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
-
 static uint64_t rng_below(uint64_t *s, uint64_t n)
 {
-	return rng_next(s) % n;
+	return ktap_rng(s) % n;
 }
 
 #define GEN_MAX_OPS 400

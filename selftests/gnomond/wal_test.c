@@ -54,10 +54,7 @@ static uint64_t rng = 88172645463325252ULL;
 
 static uint64_t rnd(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return ktap_rng(&rng);
 }
 
 static void build(struct built *b, size_t cap, int n_recs)

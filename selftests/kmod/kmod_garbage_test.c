@@ -19,14 +19,11 @@ static const unsigned long known[] = {
 	GNOMON_IOC_SET_CONFIG,
 };
 
-static __u64 rng_state = 0x9e3779b97f4a7c15ULL;
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
 
-static __u64 rng(void)
+static uint64_t rng(void)
 {
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
+	return ktap_rng(&rng_state);
 }
 
 static int hammer(void)
