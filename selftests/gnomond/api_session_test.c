@@ -3,7 +3,8 @@
  * The gRPC/HTTP2 session of gnomond's etcd API, driven in memory by an
  * nghttp2 client (api_h2client.h): routing, framing, etcd's errors with
  * their gRPC codes, size limits, answers given later and out of order,
- * answers to streams the client reset, and HTTP/2 garbage.
+ * answers to streams the client reset, streams (several messages each way,
+ * cut anywhere, ended by the client), and HTTP/2 garbage.
  */
 #include "../ktap.h"
 #include "api_h2client.h"
@@ -19,6 +20,7 @@ struct backend {
 	struct held held[H2C_MAX];
 	int nheld;
 	int calls;
+	int closed;
 };
 
 static const struct mvcc_header hdr = { .cluster_id = 5, .member_id = 6,
@@ -31,8 +33,16 @@ static void serve(void *ctx, struct api_session *s, struct api_request *req)
 
 	b->calls++;
 	h->id = req->stream_id;
-	if (api_serve_local(b->store, &hdr, req, &h->res))
+	if (req->method == API_LEASE_KEEPALIVE) {
+		const Etcdserverpb__LeaseKeepAliveRequest *k =
+			(const void *)req->decoded;
+
+		if (mvcc_store__lease_keepalive(b->store, &hdr, k->id, 1,
+						&h->res))
+			abort();
+	} else if (api_serve_local(b->store, &hdr, req, &h->res)) {
 		abort();
+	}
 	if (!b->defer) {
 		api_session__answer(s, h->id, &h->res);
 		mvcc_result__release(&h->res);
@@ -41,7 +51,16 @@ static void serve(void *ctx, struct api_session *s, struct api_request *req)
 	b->nheld++;
 }
 
-static const struct api_ops ops = { .request = serve };
+static void closed(void *ctx, struct api_session *s, int32_t id)
+{
+	struct backend *b = ctx;
+
+	(void)s;
+	(void)id;
+	b->closed++;
+}
+
+static const struct api_ops ops = { .request = serve, .closed = closed };
 
 static void setup_limits(struct backend *b, struct api_session **s,
 			 struct h2c *h, const struct api_limits *lim)
@@ -281,6 +300,131 @@ KTAP_TEST(api_connection_buffer_budget)
 	KTAP_ASSERT(t, !h2c_pump(&h, s), "pump");
 	KTAP_EXPECT(t, answer_ok(b2), "the budget is given back");
 	KTAP_EXPECT(t, be.calls == 1, "only the small put was served");
+	teardown(&be, s, &h);
+}
+
+/* A LeaseKeepAlive stream whose body is @n requests for IDs @ids (0 packs
+ * to an empty message), all in one go, then the client's END_STREAM. */
+static struct h2c_stream *keepalive_stream(struct h2c *h, const int64_t *ids,
+					   int n)
+{
+	struct h2c_stream *st = h2c_call_raw(h,
+		"/etcdserverpb.Lease/LeaseKeepAlive", NULL, 0, 0);
+	uint8_t *body = malloc(n * 16 + 1);
+	size_t len = 0;
+
+	for (int i = 0; i < n; i++) {
+		Etcdserverpb__LeaseKeepAliveRequest r =
+			ETCDSERVERPB__LEASE_KEEP_ALIVE_REQUEST__INIT;
+		size_t m;
+
+		r.id = ids[i];
+		m = etcdserverpb__lease_keep_alive_request__pack(&r,
+							body + len + 5);
+		body[len] = 0;
+		body[len + 1] = body[len + 2] = body[len + 3] = 0;
+		body[len + 4] = m;
+		len += 5 + m;
+	}
+	free(st->body);
+	st->body = body;
+	st->blen = len;
+	return st;
+}
+
+/* The IDs of the keepalive answers in @st's data, in order. */
+static int answered_ids(const struct h2c_stream *st, int64_t *ids, int max)
+{
+	size_t off = 0;
+	int n = 0;
+
+	while (off + 5 <= st->rlen && n < max) {
+		size_t m = st->resp[off + 4];
+		Etcdserverpb__LeaseKeepAliveResponse *r =
+			etcdserverpb__lease_keep_alive_response__unpack(NULL, m,
+				st->resp + off + 5);
+
+		if (!r)
+			break;
+		ids[n++] = r->id;
+		etcdserverpb__lease_keep_alive_response__free_unpacked(r, NULL);
+		off += 5 + m;
+	}
+	return off == st->rlen ? n : -1;
+}
+
+KTAP_TEST(api_stream_messages_each_way)
+{
+	const int64_t ids[] = { 5, 0, 7 };
+	int64_t got[4];
+	struct h2c_stream *a;
+	struct api_session *s;
+	struct backend be;
+	struct h2c h;
+
+	setup(&be, &s, &h, 0);
+	a = keepalive_stream(&h, ids, 3);
+	KTAP_ASSERT(t, !h2c_pump(&h, s), "pump");
+	KTAP_EXPECT(t, be.calls == 3, "three requests, the empty one too: %d",
+		    be.calls);
+	KTAP_EXPECT(t, answered_ids(a, got, 4) == 3 && got[0] == 5 &&
+		    !got[1] && got[2] == 7, "three answers, in order");
+	KTAP_EXPECT(t, a->closed && a->grpc_status == 0,
+		    "the client ended its side: the stream ends OK (%d)",
+		    a->grpc_status);
+	KTAP_EXPECT(t, be.closed == 1, "the daemon hears of the close");
+	teardown(&be, s, &h);
+}
+
+KTAP_TEST(api_stream_waits_for_its_answers)
+{
+	const int64_t ids[] = { 1, 2 };
+	int64_t got[4];
+	struct h2c_stream *a;
+	struct api_session *s;
+	struct backend be;
+	struct h2c h;
+
+	setup(&be, &s, &h, 0);
+	be.defer = true;
+	a = keepalive_stream(&h, ids, 2);
+	KTAP_ASSERT(t, !h2c_pump(&h, s), "pump");
+	KTAP_EXPECT(t, be.nheld == 2 && !a->closed,
+		    "half-closed with two requests unanswered: still open");
+	api_session__answer(s, be.held[1].id, &be.held[1].res);
+	KTAP_ASSERT(t, !h2c_pump(&h, s), "pump");
+	KTAP_EXPECT(t, !a->closed && answered_ids(a, got, 4) == 1 &&
+		    got[0] == 2, "one answer, out of order, still open");
+	api_session__answer(s, be.held[0].id, &be.held[0].res);
+	KTAP_ASSERT(t, !h2c_pump(&h, s), "pump");
+	KTAP_EXPECT(t, a->closed && a->grpc_status == 0 &&
+		    answered_ids(a, got, 4) == 2, "the last answer ends it");
+	KTAP_EXPECT(t, api_session__send(s, a->id, NULL, 0) == -ENOENT,
+		    "nothing more can be sent");
+	teardown(&be, s, &h);
+}
+
+KTAP_TEST(api_stream_error_ends_it)
+{
+	const int64_t ids[] = { 1 };
+	struct h2c_stream *a;
+	struct api_session *s;
+	struct backend be;
+	struct h2c h;
+
+	setup(&be, &s, &h, 0);
+	be.defer = true;
+	a = keepalive_stream(&h, ids, 1);
+	a->blen--;	/* the client ends inside a message */
+	KTAP_ASSERT(t, !h2c_pump(&h, s), "pump");
+	KTAP_EXPECT(t, a->closed && a->grpc_status == 0 && !be.calls,
+		    "a partial message is not a request");
+	a = keepalive_stream(&h, ids, 1);
+	a->body[1] = 0x7f;	/* a 2 GB message */
+	KTAP_ASSERT(t, !h2c_pump(&h, s), "pump");
+	KTAP_EXPECT(t, a->closed && a->grpc_status == GRPC_RESOURCE_EXHAUSTED,
+		    "an oversized message ends the stream: %d %s",
+		    a->grpc_status, a->grpc_message);
 	teardown(&be, s, &h);
 }
 

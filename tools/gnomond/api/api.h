@@ -15,6 +15,18 @@
  * may come in any order.  If the client resets the stream or the
  * connection goes away first, reply/fail return -ENOENT: the daemon keeps
  * (session, stream id) pairs and drops those of a freed session itself.
+ *
+ * Streams (LeaseKeepAlive and Watch both ways, Observe from the server):
+ * every message the client sends on the stream is a request of its own,
+ * handed to ops->request() as soon as it is complete, with the stream's
+ * id.  api_session__reply() answers one of them with one message and
+ * leaves the stream open; api_session__send() adds a message nobody asked
+ * for (a watch event); api_session__end() / __fail() end the stream with
+ * its status.  When the client ends its side of a two-way stream, the
+ * session ends the stream (status OK) once every request on it has been
+ * answered, as etcd's server returns when its receive loop ends.
+ * ops->closed(), if set, hears of every stream that got a request and
+ * then went away, however (reset, ended, connection freed).
  */
 #ifndef GNOMOND_API_H
 #define GNOMOND_API_H
@@ -47,6 +59,11 @@ enum api_method {
 	API_MAINTENANCE_STATUS,
 	API_CLUSTER_MEMBER_LIST,
 	API_MAINTENANCE_DEFRAGMENT,	/* a no-op: compaction frees at once */
+	API_LEASE_GRANT,
+	API_LEASE_REVOKE,
+	API_LEASE_KEEPALIVE,		/* a two-way stream */
+	API_LEASE_TIME_TO_LIVE,
+	API_LEASE_LEASES,
 	API_METHOD__COUNT,
 };
 
@@ -67,6 +84,8 @@ struct api_request {
 struct api_ops {
 	void (*request)(void *ctx, struct api_session *s,
 			struct api_request *req);
+	/* A stream that got requests is gone (may be NULL). */
+	void (*closed)(void *ctx, struct api_session *s, int32_t stream_id);
 };
 
 struct api_limits {
@@ -76,6 +95,9 @@ struct api_limits {
 	 * requests" (RESOURCE_EXHAUSTED) instead of memory. */
 	size_t max_buffered_bytes;
 };
+
+/* Does @m stream (each client message a request, answers kept open)? */
+bool api_method__streams(enum api_method m);
 
 /* The command type a write method travels as, or 0 for a read. */
 enum mvcc_cmd_type api_method__cmd_type(enum api_method m,
@@ -105,7 +127,14 @@ bool api_session__done(const struct api_session *s);
 /* Answer a request with its packed response message. */
 int api_session__reply(struct api_session *s, int32_t stream_id,
 		       const uint8_t *msg, size_t len);
-/* Answer with a gRPC error / an etcd error / an mvcc_result. */
+/* Streams: one more message, unasked; end with status OK; the bytes
+ * queued on the stream and not yet handed to HTTP/2 (0 if none). */
+int api_session__send(struct api_session *s, int32_t stream_id,
+		      const uint8_t *msg, size_t len);
+int api_session__end(struct api_session *s, int32_t stream_id);
+size_t api_session__queued(const struct api_session *s, int32_t stream_id);
+/* Answer with a gRPC error / an etcd error / an mvcc_result (an error
+ * ends a stream). */
 int api_session__fail(struct api_session *s, int32_t stream_id,
 		      enum grpc_status code, const char *message);
 int api_session__fail_etcd(struct api_session *s, int32_t stream_id,

@@ -14,6 +14,8 @@
 
 #include "grpc.h"
 
+enum method_kind { UNARY, BIDI, SERVER_STREAM };
+
 static const struct {
 	const char *path;
 	const ProtobufCMessageDescriptor *desc;
@@ -39,11 +41,38 @@ static const struct {
 		&etcdserverpb__member_list_request__descriptor, 0 },
 	[API_MAINTENANCE_DEFRAGMENT] = { "/etcdserverpb.Maintenance/Defragment",
 		&etcdserverpb__defragment_request__descriptor, 0 },
+	[API_LEASE_GRANT] = { "/etcdserverpb.Lease/LeaseGrant",
+		&etcdserverpb__lease_grant_request__descriptor,
+		MVCC_CMD_LEASE_GRANT },
+	[API_LEASE_REVOKE] = { "/etcdserverpb.Lease/LeaseRevoke",
+		&etcdserverpb__lease_revoke_request__descriptor,
+		MVCC_CMD_LEASE_REVOKE },
+	[API_LEASE_KEEPALIVE] = { "/etcdserverpb.Lease/LeaseKeepAlive",
+		&etcdserverpb__lease_keep_alive_request__descriptor, 0 },
+	[API_LEASE_TIME_TO_LIVE] = { "/etcdserverpb.Lease/LeaseTimeToLive",
+		&etcdserverpb__lease_time_to_live_request__descriptor, 0 },
+	[API_LEASE_LEASES] = { "/etcdserverpb.Lease/LeaseLeases",
+		&etcdserverpb__lease_leases_request__descriptor, 0 },
 };
 
 static const char *const services[] = {
 	"etcdserverpb.KV", "etcdserverpb.Maintenance", "etcdserverpb.Cluster",
+	"etcdserverpb.Lease",
 };
+
+static const enum method_kind kinds[API_METHOD__COUNT] = {
+	[API_LEASE_KEEPALIVE] = BIDI,
+};
+
+bool api_method__streams(enum api_method m)
+{
+	return m >= 0 && m < API_METHOD__COUNT && kinds[m] != UNARY;
+}
+
+bool grpc_method__ends_with_client(enum api_method m)
+{
+	return m >= 0 && m < API_METHOD__COUNT && kinds[m] == BIDI;
+}
 
 enum mvcc_cmd_type api_method__cmd_type(enum api_method m,
 					const ProtobufCMessage *decoded)

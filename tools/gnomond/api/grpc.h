@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Internal to the API layer: gRPC's side of a request, apart from HTTP/2.
- * Routing a :path to a method, unwrapping the one length-prefixed message
- * of a unary call, decoding and checking it, and the percent-encoding of
+ * Routing a :path to a method, unwrapping one length-prefixed message
+ * (a unary call's only one, or one of a stream's), decoding and checking it, and the percent-encoding of
  * grpc-message.  Errors carry gRPC's or etcd's exact text.
  */
 #ifndef GNOMOND_API_GRPC_H
@@ -17,6 +17,10 @@
 int grpc_route(const char *path, size_t len, char *buf, size_t bufsize,
 	       const char **why);
 
+/* A two-way stream, which ends when the client's side has ended and every
+ * request on it is answered. */
+bool grpc_method__ends_with_client(enum api_method m);
+
 struct grpc_error {
 	enum grpc_status code;
 	const char *msg;	/* static, or in buf */
@@ -24,7 +28,8 @@ struct grpc_error {
 };
 
 /*
- * Unwrap and decode the body of a unary call to @m.  On success returns
+ * Unwrap and decode the body of a unary call to @m, or one whole message
+ * of a stream.  On success returns
  * the decoded message and points *msg and *len at its bytes in @body; on
  * failure returns NULL with @err filled (err->code 0 with NULL: no memory).
  */

@@ -16,6 +16,13 @@
  * "Trailers-Only" HEADERS frame with grpc-status and grpc-message.  The
  * stream's memory goes when nghttp2 closes the stream, whichever side
  * ends it; a late answer then finds no stream and gets -ENOENT.
+ *
+ * A streaming method's body is cut into messages as it arrives: each
+ * whole one is decoded and dispatched at once, and the buffer keeps only
+ * the part of the next.  Its answers queue in the stream's output buffer
+ * as gRPC frames behind one HEADERS; nghttp2's data source reads the queue
+ * and defers while it is empty (api_session__send resumes it), and when
+ * the stream ends the trailers follow the last queued byte.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -32,18 +39,26 @@
 
 struct api_stream {
 	struct api_stream *prev, *next;	/* the session's list */
+	int32_t id;
 	int method;			/* -1: unknown :path */
 	const char *route_err;
 	char route_buf[128];
 	bool grpc_content;		/* content-type application/grpc... */
 	bool dispatched;		/* request went to the daemon */
 	bool answered;
+	/* Streams: requests dispatched and not answered; the client ended
+	 * its side; HEADERS sent; trailers decided (status in end_*); the
+	 * data source waits for resume. */
+	bool streaming, half_closed, started, ending, deferred;
+	uint32_t inflight;
+	int end_code;
+	char *end_msg;
 	uint8_t *body;
 	size_t blen, bcap;
 	size_t dropped;			/* body bytes past the limit */
 	bool over_budget;		/* the session's budget was full */
-	uint8_t *resp;			/* gRPC frame being sent */
-	size_t rlen, roff;
+	uint8_t *resp;			/* gRPC frames being sent */
+	size_t rlen, roff, rcap;
 };
 
 struct api_session {
@@ -69,8 +84,11 @@ static void stream_free(struct api_session *s, struct api_stream *st)
 	if (st->next)
 		st->next->prev = st->prev;
 	s->buffered -= st->bcap;
+	if (st->streaming && st->dispatched && s->ops->closed)
+		s->ops->closed(s->ctx, s, st->id);
 	free(st->body);
 	free(st->resp);
+	free(st->end_msg);
 	free(st);
 }
 
@@ -86,6 +104,7 @@ static int on_begin_headers(nghttp2_session *h2, const nghttp2_frame *f,
 	st = calloc(1, sizeof(*st));
 	if (!st)
 		return NGHTTP2_ERR_CALLBACK_FAILURE;
+	st->id = f->hd.stream_id;
 	st->method = -1;
 	st->route_err = "malformed method name: (none)";
 	st->next = s->streams;
@@ -122,11 +141,87 @@ static int on_header(nghttp2_session *h2, const nghttp2_frame *f,
 		st->method = grpc_route((const char *)value, valuelen,
 					st->route_buf, sizeof(st->route_buf),
 					&st->route_err);
+	if (header_is(name, namelen, ":path") && st->method >= 0)
+		st->streaming = api_method__streams(st->method);
 	else if (header_is(name, namelen, "content-type"))
 		st->grpc_content = valuelen >= 16 &&
 			!memcmp(value, "application/grpc", 16) &&
 			(valuelen == 16 || value[16] == '+' || value[16] == ';');
 	return 0;
+}
+
+static int stream_end(struct api_session *s, struct api_stream *st,
+		      int code, const char *message);
+
+/* One whole message of a stream to the daemon. */
+static void stream_dispatch(struct api_session *s, struct api_stream *st,
+			    size_t n)
+{
+	struct api_request req = { .stream_id = st->id, .method = st->method };
+	struct grpc_error err;
+
+	st->dispatched = true;
+	if (!st->grpc_content) {
+		stream_end(s, st, GRPC_UNKNOWN,
+			   "content-type is not application/grpc");
+		return;
+	}
+	req.decoded = grpc_decode(st->method, st->body, n, s->max_request,
+				  &req.msg, &req.len, &err);
+	if (!req.decoded) {
+		stream_end(s, st, err.code ? err.code : GRPC_INTERNAL,
+			   err.msg ? err.msg : "out of memory");
+		return;
+	}
+	st->inflight++;
+	s->ops->request(s->ctx, s, &req);
+	if (req.decoded)
+		protobuf_c_message_free_unpacked(req.decoded, NULL);
+}
+
+/* Append a chunk of a stream's body; dispatch every whole message. */
+static int stream_data(struct api_session *s, struct api_stream *st,
+		       const uint8_t *data, size_t len)
+{
+	size_t limit = s->max_request + API_GRPC_OVERHEAD_BYTES;
+
+	for (;;) {
+		size_t want = GRPC_FRAME_HDR, take;
+
+		if (st->ending)
+			return 0;
+		if (st->blen >= GRPC_FRAME_HDR) {
+			want += (size_t)st->body[1] << 24 |
+				(size_t)st->body[2] << 16 |
+				(size_t)st->body[3] << 8 | st->body[4];
+			if (want - GRPC_FRAME_HDR > limit) {
+				/* grpc_decode words the refusal. */
+				stream_dispatch(s, st, GRPC_FRAME_HDR);
+				return 0;
+			}
+			if (st->blen == want) {
+				stream_dispatch(s, st, want);
+				st->blen = 0;
+				continue;
+			}
+		}
+		if (!len)
+			return 0;
+		if (st->bcap < want) {
+			uint8_t *b = realloc(st->body, want);
+
+			if (!b)
+				return NGHTTP2_ERR_CALLBACK_FAILURE;
+			s->buffered += want - st->bcap;
+			st->body = b;
+			st->bcap = want;
+		}
+		take = want - st->blen < len ? want - st->blen : len;
+		memcpy(st->body + st->blen, data, take);
+		st->blen += take;
+		data += take;
+		len -= take;
+	}
 }
 
 static int on_data(nghttp2_session *h2, uint8_t flags, int32_t id,
@@ -137,6 +232,8 @@ static int on_data(nghttp2_session *h2, uint8_t flags, int32_t id,
 	size_t limit = s->max_request + API_GRPC_OVERHEAD_BYTES + GRPC_FRAME_HDR;
 
 	(void)flags;
+	if (st && st->streaming)
+		return stream_data(s, st, data, len);
 	if (!st || st->dispatched)
 		return 0;
 	if (st->dropped || st->blen + len > limit) {
@@ -219,8 +316,13 @@ static int on_frame_recv(nghttp2_session *h2, const nghttp2_frame *f,
 	    !(f->hd.flags & NGHTTP2_FLAG_END_STREAM))
 		return 0;
 	st = nghttp2_session_get_stream_user_data(h2, f->hd.stream_id);
-	if (st && !st->dispatched)
+	if (st && st->streaming) {
+		st->half_closed = true;
+		if (grpc_method__ends_with_client(st->method) && !st->inflight)
+			stream_end(user, st, GRPC_OK, NULL);
+	} else if (st && !st->dispatched) {
 		dispatch(user, f->hd.stream_id, st);
+	}
 	return 0;
 }
 
@@ -400,7 +502,164 @@ static struct api_stream *pending(struct api_session *s, int32_t id)
 {
 	struct api_stream *st = nghttp2_session_get_stream_user_data(s->h2, id);
 
+	if (st && st->streaming)
+		return st->ending ? NULL : st;
 	return st && st->dispatched && !st->answered ? st : NULL;
+}
+
+/* A length-prefixed gRPC frame of @msg appended to @st's output. */
+static int frame_append(struct api_stream *st, const uint8_t *msg, size_t len)
+{
+	size_t need = len + GRPC_FRAME_HDR;
+	uint8_t *p;
+
+	if (len > UINT32_MAX)
+		return -EINVAL;
+	if (st->roff && st->roff == st->rlen)
+		st->roff = st->rlen = 0;
+	if (st->roff > st->rlen / 2) {
+		memmove(st->resp, st->resp + st->roff, st->rlen - st->roff);
+		st->rlen -= st->roff;
+		st->roff = 0;
+	}
+	if (st->rlen + need > st->rcap) {
+		size_t cap = st->rcap ? st->rcap : 256;
+
+		while (cap < st->rlen + need)
+			cap *= 2;
+		p = realloc(st->resp, cap);
+		if (!p)
+			return -ENOMEM;
+		st->resp = p;
+		st->rcap = cap;
+	}
+	p = st->resp + st->rlen;
+	p[0] = 0;
+	p[1] = len >> 24;
+	p[2] = len >> 16;
+	p[3] = len >> 8;
+	p[4] = len;
+	if (len)
+		memcpy(p + GRPC_FRAME_HDR, msg, len);
+	st->rlen += need;
+	return 0;
+}
+
+static ssize_t read_stream(nghttp2_session *h2, int32_t id, uint8_t *buf,
+			   size_t length, uint32_t *flags,
+			   nghttp2_data_source *src, void *user)
+{
+	struct api_stream *st = src->ptr;
+	size_t n = st->rlen - st->roff;
+	char status[12];
+
+	(void)user;
+	if (!n && !st->ending) {
+		st->deferred = true;
+		return NGHTTP2_ERR_DEFERRED;
+	}
+	if (n > length)
+		n = length;
+	memcpy(buf, st->resp + st->roff, n);
+	st->roff += n;
+	if (st->roff == st->rlen && st->ending) {
+		snprintf(status, sizeof(status), "%d", st->end_code);
+		{
+			nghttp2_nv t[] = { NV("grpc-status", status),
+					   NV("grpc-message",
+					      st->end_msg ? st->end_msg : "") };
+
+			*flags |= NGHTTP2_DATA_FLAG_EOF;
+			if (!nghttp2_submit_trailer(h2, id, t,
+						    st->end_msg ? 2 : 1))
+				*flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+		}
+	}
+	return n;
+}
+
+/* Queue one message on a stream; the first sends the HEADERS. */
+static int stream_push(struct api_session *s, struct api_stream *st,
+		       const uint8_t *msg, size_t len)
+{
+	nghttp2_nv hdrs[] = { NV(":status", "200"),
+			      NV("content-type", "application/grpc") };
+	nghttp2_data_provider prd = { .source.ptr = st,
+				      .read_callback = read_stream };
+	int rc = frame_append(st, msg, len);
+
+	if (rc)
+		return rc;
+	if (!st->started) {
+		if (nghttp2_submit_response(s->h2, st->id, hdrs, 2, &prd))
+			return -ENOMEM;
+		st->started = true;
+	} else if (st->deferred) {
+		st->deferred = false;
+		if (nghttp2_session_resume_data(s->h2, st->id))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* A "Trailers-Only" answer: one HEADERS frame with the status and the
+ * (percent-encoded, NULL: none) message. */
+static int trailers_only(struct api_session *s, int32_t id, int code,
+			 const char *enc)
+{
+	char status[12];
+
+	snprintf(status, sizeof(status), "%d", code);
+	{
+		nghttp2_nv hdrs[] = { NV(":status", "200"),
+				      NV("content-type", "application/grpc"),
+				      NV("grpc-status", status),
+				      NV("grpc-message", enc ? enc : "") };
+
+		if (nghttp2_submit_response(s->h2, id, hdrs, enc ? 4 : 3, NULL))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Error or not, the trailers of a stream: in a Trailers-Only HEADERS if
+ * nothing was sent yet, else after the queued messages. */
+static int stream_end(struct api_session *s, struct api_stream *st,
+		      int code, const char *message)
+{
+	char *enc = NULL;
+	int rc = 0;
+
+	if (st->ending)
+		return -ENOENT;
+	st->ending = true;
+	if (message && *message) {
+		enc = malloc(strlen(message) * 3 + 1);
+		if (!enc)
+			return -ENOMEM;
+		grpc_percent_encode(message, enc);
+	}
+	st->end_code = code;
+	st->end_msg = enc;
+	if (st->started) {
+		if (st->deferred) {
+			st->deferred = false;
+			rc = nghttp2_session_resume_data(s->h2, st->id);
+		}
+		return rc ? -ENOMEM : 0;
+	}
+	return trailers_only(s, st->id, code, enc);
+}
+
+/* A request on a stream is answered: end the stream if it was the last
+ * one and the client has ended its side. */
+static void stream_answered(struct api_session *s, struct api_stream *st)
+{
+	if (st->inflight)
+		st->inflight--;
+	if (!st->inflight && st->half_closed && !st->ending &&
+	    grpc_method__ends_with_client(st->method))
+		stream_end(s, st, GRPC_OK, NULL);
 }
 
 int api_session__reply(struct api_session *s, int32_t stream_id,
@@ -410,23 +669,18 @@ int api_session__reply(struct api_session *s, int32_t stream_id,
 	nghttp2_nv hdrs[] = { NV(":status", "200"),
 			      NV("content-type", "application/grpc") };
 	nghttp2_data_provider prd;
+	int rc;
 
 	if (!st)
 		return -ENOENT;
-	if (len > UINT32_MAX)
-		return -EINVAL;
-	st->resp = malloc(len + GRPC_FRAME_HDR);
-	if (!st->resp)
-		return -ENOMEM;
-	st->resp[0] = 0;
-	st->resp[1] = len >> 24;
-	st->resp[2] = len >> 16;
-	st->resp[3] = len >> 8;
-	st->resp[4] = len;
-	if (len)
-		memcpy(st->resp + GRPC_FRAME_HDR, msg, len);
-	st->rlen = len + GRPC_FRAME_HDR;
-	st->roff = 0;
+	if (st->streaming) {
+		rc = stream_push(s, st, msg, len);
+		stream_answered(s, st);
+		return rc;
+	}
+	rc = frame_append(st, msg, len);
+	if (rc)
+		return rc;
 	prd.source.ptr = st;
 	prd.read_callback = read_resp;
 	if (nghttp2_submit_response(s->h2, stream_id, hdrs, 2, &prd))
@@ -435,33 +689,53 @@ int api_session__reply(struct api_session *s, int32_t stream_id,
 	return 0;
 }
 
+int api_session__send(struct api_session *s, int32_t stream_id,
+		      const uint8_t *msg, size_t len)
+{
+	struct api_stream *st = pending(s, stream_id);
+
+	if (!st || !st->streaming)
+		return -ENOENT;
+	return stream_push(s, st, msg, len);
+}
+
+int api_session__end(struct api_session *s, int32_t stream_id)
+{
+	struct api_stream *st = pending(s, stream_id);
+
+	if (!st || !st->streaming)
+		return -ENOENT;
+	return stream_end(s, st, GRPC_OK, NULL);
+}
+
+size_t api_session__queued(const struct api_session *s, int32_t stream_id)
+{
+	const struct api_stream *st =
+		nghttp2_session_get_stream_user_data(s->h2, stream_id);
+
+	return st ? st->rlen - st->roff : 0;
+}
+
 int api_session__fail(struct api_session *s, int32_t stream_id,
 		      enum grpc_status code, const char *message)
 {
 	struct api_stream *st = pending(s, stream_id);
-	char status[12], *enc;
+	char *enc;
 	int rc;
 
 	if (!st)
 		return -ENOENT;
+	if (st->streaming)
+		return stream_end(s, st, code, message);
 	enc = malloc(strlen(message) * 3 + 1);
 	if (!enc)
 		return -ENOMEM;
 	grpc_percent_encode(message, enc);
-	snprintf(status, sizeof(status), "%d", (int)code);
-	{
-		nghttp2_nv hdrs[] = { NV(":status", "200"),
-				      NV("content-type", "application/grpc"),
-				      NV("grpc-status", status),
-				      NV("grpc-message", enc) };
-
-		rc = nghttp2_submit_response(s->h2, stream_id, hdrs, 4, NULL);
-	}
+	rc = trailers_only(s, stream_id, code, enc);
 	free(enc);
-	if (rc)
-		return -ENOMEM;
-	st->answered = true;
-	return 0;
+	if (!rc)
+		st->answered = true;
+	return rc;
 }
 
 int api_session__fail_etcd(struct api_session *s, int32_t stream_id,

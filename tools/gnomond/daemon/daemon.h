@@ -17,6 +17,8 @@
  *   requests.c  where a client request goes: proposed, read under the
  *               lease or ReadIndex, served locally, or forwarded to the
  *               leader, and how its answer finds its way back
+ *   leases.c    the leader's side of etcd leases: minimum TTL, renewal
+ *               at a new term, expiry on bounded time
  *
  * Nothing here blocks in the loop: files, sockets and timers all go
  * through the ring (selftests/gnomond/daemon_nonblocking.sh checks it);
@@ -66,6 +68,9 @@ struct gd_pending {
 	uint64_t deadline;		/* in ticks */
 	bool read_ready;
 	Etcdserverpb__RangeRequest *range;	/* reads: owned */
+	/* Lease reads (range NULL): KeepAlive or TimeToLive of this lease. */
+	int64_t lease_id;
+	bool lease_keys;
 	/* Forwards waiting for a leader: the request, owned. */
 	uint8_t *body;
 	size_t body_len;
@@ -146,6 +151,8 @@ struct gnomond {
 	size_t n_unsent;		/* forwards waiting for a leader */
 	uint64_t next_id;
 
+	uint64_t lease_term;		/* leases renewed for this term */
+
 	/* What the status line last said. */
 	enum raft_role last_role;
 	uint64_t last_term;
@@ -209,6 +216,10 @@ struct mvcc_header gd_node__header(const struct gnomond *d);
 /* snapshot.c: start a snapshot child past --snapshot-count, reap it */
 void gd_snapshot__tick(struct gnomond *d);
 void gd_snapshot__stop(struct gnomond *d);
+
+/* leases.c */
+int64_t gd_leases__min_ttl(const struct gnomond *d);
+void gd_leases__tick(struct gnomond *d);
 
 /* requests.c */
 void gd_requests__deliver(struct gnomond *d, const struct gd_target *t,

@@ -40,4 +40,6 @@ ALL_TARGETS += $(GNOMOND_SAN_BIN)
 HOST_TESTS += $(patsubst %,$(PROJECT_ROOT)/selftests/gnomond/daemon_%.sh, \
 	cluster python_etcd3 lease flags snapshot lost_data_dir)
 HOST_TESTS += $(PROJECT_ROOT)/selftests/gnomond/daemon_sanitized.sh
+# Coordination: etcd's Lease, Watch, Lock and Election.
+HOST_TESTS += $(PROJECT_ROOT)/selftests/gnomond/daemon_etcd_lease.sh
 HOST_TESTS += $(PROJECT_ROOT)/selftests/gnomond/daemon_nonblocking.sh

@@ -3,8 +3,8 @@
  * What any member answers from its own state, without Raft: serializable
  * reads (possibly stale, as etcd's), Maintenance.Status (raft_term is this
  * member's term; asked of the leader it is the fencing token), the member
- * list (client URLs of other members as their hello frames gave them), and
- * the raised alarms.
+ * list (client URLs of other members as their hello frames gave them), the
+ * raised alarms, and the leases (LeaseLeases, from the applied state).
  */
 #include <stdio.h>
 #include <string.h>
@@ -102,6 +102,9 @@ void gd_local__serve(struct gnomond *d, const struct gd_target *t,
 		break;
 	case API_CLUSTER_MEMBER_LIST:
 		rc = members(d, &hdr, &res);
+		break;
+	case API_LEASE_LEASES:
+		rc = mvcc_store__lease_leases(d->store, &hdr, &res);
 		break;
 	default:
 		res.err = ETCD_ERR_NOT_CAPABLE;

@@ -229,6 +229,7 @@ void gd_node__tick(struct gnomond *d)
 
 	if (rc)
 		gd_warn("raft__tick: %s", strerror(-rc));
+	gd_leases__tick(d);
 	gd_snapshot__tick(d);
 }
 

@@ -13,7 +13,11 @@
  *                 after a quorum round (ReadIndex); served from the local
  *                 store once it has applied the read index
  *       follower: forwarded to the leader like a write
- *   serializable Range, Status, MemberList, Alarm GET
+ *   LeaseKeepAlive (each message of the stream), LeaseTimeToLive
+ *       leader:   raft__read() like a linearizable Range, then answered
+ *                 from the leader's renewal times (leases.c)
+ *       follower: forwarded to the leader like a write
+ *   serializable Range, Status, MemberList, Alarm GET, LeaseLeases
  *       served at once by the member that got it (local.c)
  *
  * While no leader is known (an election), a follower holds what it would
@@ -167,22 +171,85 @@ static void submit_write(struct gnomond *d, const struct gd_target *t,
 		fail(d, t, ETCD_ERR_TIMEOUT);
 }
 
-/* A linearizable read; takes range. */
-static void submit_read(struct gnomond *d, const struct gd_target *t,
-			Etcdserverpb__RangeRequest *range)
+static void free_read(struct gd_pending *p)
 {
-	struct gd_pending p = { .t = *t, .deadline = deadline(d),
-				.range = range };
+	if (p->range)
+		protobuf_c_message_free_unpacked(&p->range->base, NULL);
+	p->range = NULL;
+}
+
+/* A linearizable read (@p: what to serve then); takes p->range. */
+static void submit_read(struct gnomond *d, const struct gd_target *t,
+			struct gd_pending *p)
+{
 	int rc;
 
-	p.read_id = ++d->next_id;
-	rc = raft__read(d->raft, p.read_id, &d->now);
+	p->t = *t;
+	p->deadline = deadline(d);
+	p->read_id = ++d->next_id;
+	rc = raft__read(d->raft, p->read_id, &d->now);
 	if (!rc)
-		rc = vec_push(&d->reads, &p);
+		rc = vec_push(&d->reads, p);
 	if (rc) {
 		fail(d, t, raft_error(rc));
-		protobuf_c_message_free_unpacked(&range->base, NULL);
+		free_read(p);
 	}
+}
+
+static void submit_range(struct gnomond *d, const struct gd_target *t,
+			 Etcdserverpb__RangeRequest *range)
+{
+	struct gd_pending p = { .range = range, .method = API_KV_RANGE };
+
+	submit_read(d, t, &p);
+}
+
+/* A KeepAlive or TimeToLive on the leader, or one to forward. */
+static void lease_read(struct gnomond *d, const struct gd_target *t,
+		       uint32_t method, const uint8_t *body, size_t len)
+{
+	struct gd_pending p = { .method = method };
+	ProtobufCMessage *m;
+
+	if (raft__role(d->raft) != RAFT_LEADER) {
+		if (t->peer)
+			fail(d, t, ETCD_ERR_NOT_LEADER);
+		else
+			forward(d, t, method, body, len);
+		return;
+	}
+	m = protobuf_c_message_unpack(method == API_LEASE_KEEPALIVE ?
+		&etcdserverpb__lease_keep_alive_request__descriptor :
+		&etcdserverpb__lease_time_to_live_request__descriptor,
+		NULL, len, body);
+	if (!m) {
+		fail(d, t, ETCD_ERR_BAD_COMMAND);
+		return;
+	}
+	if (method == API_LEASE_KEEPALIVE) {
+		p.lease_id = ((Etcdserverpb__LeaseKeepAliveRequest *)m)->id;
+	} else {
+		p.lease_id = ((Etcdserverpb__LeaseTimeToLiveRequest *)m)->id;
+		p.lease_keys = ((Etcdserverpb__LeaseTimeToLiveRequest *)m)->keys;
+	}
+	protobuf_c_message_free_unpacked(m, NULL);
+	/* The leadership check must read the clock after the request came
+	 * (lease-safety.rst, K1): the turn's reading may be older. */
+	gd_now(d);
+	submit_read(d, t, &p);
+}
+
+/* A grant's TTL raised to the minimum before it is proposed. */
+static int grant_cmd(struct gnomond *d, const ProtobufCMessage *decoded,
+		     uint8_t **cmd, size_t *len)
+{
+	Etcdserverpb__LeaseGrantRequest r =
+		*(const Etcdserverpb__LeaseGrantRequest *)decoded;
+	int64_t min = gd_leases__min_ttl(d);
+
+	if (r.ttl < min)
+		r.ttl = min;
+	return mvcc_cmd__encode(MVCC_CMD_LEASE_GRANT, &r.base, cmd, len);
 }
 
 void gd_requests__client(struct gnomond *d, uint32_t slot, uint32_t gen,
@@ -197,12 +264,19 @@ void gd_requests__client(struct gnomond *d, uint32_t slot, uint32_t gen,
 	size_t len;
 
 	if (type) {
-		if (mvcc_cmd__wrap(type, req->msg, req->len, &cmd, &len)) {
+		if (type == MVCC_CMD_LEASE_GRANT ?
+		    grant_cmd(d, req->decoded, &cmd, &len) :
+		    mvcc_cmd__wrap(type, req->msg, req->len, &cmd, &len)) {
 			fail(d, &t, ETCD_ERR_TIMEOUT);
 			return;
 		}
 		submit_write(d, &t, req->method, cmd, len);
 		free(cmd);
+		return;
+	}
+	if (req->method == API_LEASE_KEEPALIVE ||
+	    req->method == API_LEASE_TIME_TO_LIVE) {
+		lease_read(d, &t, req->method, req->msg, req->len);
 		return;
 	}
 	range = (Etcdserverpb__RangeRequest *)req->decoded;
@@ -211,8 +285,8 @@ void gd_requests__client(struct gnomond *d, uint32_t slot, uint32_t gen,
 		return;
 	}
 	if (raft__role(d->raft) == RAFT_LEADER)
-		submit_read(d, &t, (Etcdserverpb__RangeRequest *)
-			    api_request__take(req));
+		submit_range(d, &t, (Etcdserverpb__RangeRequest *)
+			     api_request__take(req));
 	else
 		forward(d, &t, API_KV_RANGE, req->msg, req->len);
 }
@@ -236,8 +310,14 @@ static void route(struct gnomond *d, const struct gd_target *t,
 			fail(d, t, ETCD_ERR_NOT_LEADER);
 			return;
 		}
-		submit_read(d, t, range);
+		submit_range(d, t, range);
 		return;
+	case API_LEASE_KEEPALIVE:
+	case API_LEASE_TIME_TO_LIVE:
+		lease_read(d, t, method, body, len);
+		return;
+	case API_LEASE_GRANT:
+	case API_LEASE_REVOKE:
 	case API_KV_PUT:
 	case API_KV_DELETE_RANGE:
 	case API_KV_TXN:
@@ -336,13 +416,33 @@ void gd_requests__read_index(struct gnomond *d, const struct raft_read *rd)
 			continue;
 		if (rd->status) {
 			fail(d, &p->t, ETCD_ERR_LEADER_CHANGED);
-			protobuf_c_message_free_unpacked(&p->range->base, NULL);
+			free_read(p);
 			vec_remove(r, i);
 			return;
 		}
 		p->index = rd->index;
 		p->read_ready = true;
 		return;
+	}
+}
+
+static int serve_read(struct gnomond *d, const struct mvcc_header *hdr,
+		      const struct gd_pending *p, struct mvcc_result *res)
+{
+	Etcdserverpb__LeaseTimeToLiveRequest ttl =
+		ETCDSERVERPB__LEASE_TIME_TO_LIVE_REQUEST__INIT;
+
+	switch (p->method) {
+	case API_LEASE_KEEPALIVE:
+		return mvcc_store__lease_keepalive(d->store, hdr, p->lease_id,
+						   d->now.latest_ns, res);
+	case API_LEASE_TIME_TO_LIVE:
+		ttl.id = p->lease_id;
+		ttl.keys = p->lease_keys;
+		return mvcc_store__lease_time_to_live(d->store, hdr, &ttl,
+						      d->now.earliest_ns, res);
+	default:
+		return mvcc_store__range(d->store, hdr, p->range, res);
 	}
 }
 
@@ -359,12 +459,12 @@ void gd_requests__serve_reads(struct gnomond *d)
 			i++;
 			continue;
 		}
-		if (mvcc_store__range(d->store, &hdr, p->range, &res))
+		if (serve_read(d, &hdr, p, &res))
 			fail(d, &p->t, ETCD_ERR_TIMEOUT);
 		else
 			gd_requests__deliver(d, &p->t, &res);
 		mvcc_result__release(&res);
-		protobuf_c_message_free_unpacked(&p->range->base, NULL);
+		free_read(p);
 		vec_remove(r, i);
 	}
 }
@@ -381,9 +481,7 @@ static void expire_list(struct gnomond *d, struct gd_pending_vec *v)
 			free(v->v[i].body);
 			d->n_unsent--;
 		}
-		if (v->v[i].range)
-			protobuf_c_message_free_unpacked(&v->v[i].range->base,
-							 NULL);
+		free_read(&v->v[i]);
 		vec_remove(v, i);
 	}
 }
@@ -401,8 +499,7 @@ void gd_requests__expire(struct gnomond *d)
 void gd_requests__drop_all(struct gnomond *d)
 {
 	for (size_t i = 0; i < d->reads.len; i++)
-		protobuf_c_message_free_unpacked(&d->reads.v[i].range->base,
-						 NULL);
+		free_read(&d->reads.v[i]);
 	for (size_t i = 0; i < d->forwards.len; i++)
 		free(d->forwards.v[i].body);
 	d->n_unsent = 0;

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lease.h"
 #include "ops.h"
 #include "txn.h"
 
@@ -34,6 +35,7 @@ void mvcc_store__free(struct mvcc_store *s)
 	if (!s)
 		return;
 	mvcc_core__destroy(s);
+	lease_table__destroy(&s->leases);
 	free(s);
 }
 
@@ -210,6 +212,12 @@ static int apply_msg(struct mvcc_store *s, const struct mvcc_header *hdr,
 				     res);
 	case MVCC_CMD_ALARM:
 		return apply_alarm(s, hdr, (Etcdserverpb__AlarmRequest *)m, res);
+	case MVCC_CMD_LEASE_GRANT:
+		return lease_grant(s, hdr, (Etcdserverpb__LeaseGrantRequest *)m,
+				   res);
+	case MVCC_CMD_LEASE_REVOKE:
+		return lease_revoke(s, hdr,
+				    (Etcdserverpb__LeaseRevokeRequest *)m, res);
 	}
 	assert(0);
 	return -EINVAL;
@@ -228,6 +236,10 @@ static const ProtobufCMessageDescriptor *cmd_descriptor(unsigned int type)
 		return &etcdserverpb__compaction_request__descriptor;
 	case MVCC_CMD_ALARM:
 		return &etcdserverpb__alarm_request__descriptor;
+	case MVCC_CMD_LEASE_GRANT:
+		return &etcdserverpb__lease_grant_request__descriptor;
+	case MVCC_CMD_LEASE_REVOKE:
+		return &etcdserverpb__lease_revoke_request__descriptor;
 	default:
 		return NULL;
 	}

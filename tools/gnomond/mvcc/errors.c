@@ -52,6 +52,10 @@ static const struct {
 	[ETCD_ERR_TIMEOUT_LEADER_FAIL] = { GRPC_UNAVAILABLE,
 		"etcdserver: request timed out, possibly due to previous leader failure" },
 	[ETCD_ERR_CORRUPT] = { GRPC_DATA_LOSS, "etcdserver: corrupt cluster" },
+	[ETCD_ERR_LEASE_EXISTS] = { GRPC_FAILED_PRECONDITION,
+		"etcdserver: lease already exists" },
+	[ETCD_ERR_LEASE_TTL_TOO_LARGE] = { GRPC_OUT_OF_RANGE,
+		"etcdserver: too large lease TTL" },
 	[ETCD_ERR_BAD_COMMAND] = { GRPC_INTERNAL,
 		"gnomond: undecodable command in the log" },
 };

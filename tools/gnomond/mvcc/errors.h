@@ -54,6 +54,8 @@ enum etcd_err {
 	ETCD_ERR_BAD_COMMAND,
 	ETCD_ERR_INVALID_SORT,
 	ETCD_ERR_TOO_MANY_REQUESTS,
+	ETCD_ERR_LEASE_EXISTS,
+	ETCD_ERR_LEASE_TTL_TOO_LARGE,
 	/* New errors go here: members exchange these numbers. */
 	ETCD_ERR__COUNT,
 };

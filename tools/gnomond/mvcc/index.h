@@ -23,6 +23,7 @@ struct mvcc_rev {
 	int64_t main;		/* the store revision that wrote it */
 	int64_t create;		/* create_revision of its generation */
 	int64_t version;	/* 1 on creation, +1 per put, 0 = tombstone */
+	int64_t lease;		/* the lease it is attached to, 0: none */
 	uint32_t sub;		/* order within the main revision's txn */
 	uint32_t vlen;
 	uint8_t *value;		/* malloc'd, NULL when vlen == 0 */

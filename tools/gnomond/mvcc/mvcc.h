@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "etcdserverpb/lease.pb-c.h"
 #include "etcdserverpb/rpc.pb-c.h"
 #include "errors.h"
 
@@ -80,6 +81,8 @@ enum mvcc_cmd_type {
 	MVCC_CMD_TXN = 3,
 	MVCC_CMD_COMPACT = 4,
 	MVCC_CMD_ALARM = 5,
+	MVCC_CMD_LEASE_GRANT = 6,	/* LeaseGrantRequest */
+	MVCC_CMD_LEASE_REVOKE = 7,	/* LeaseRevokeRequest: revoke, expiry */
 };
 
 #define MVCC_CMD_VERSION 1
@@ -115,6 +118,60 @@ enum etcd_err mvcc_validate__txn(const Etcdserverpb__TxnRequest *r);
  */
 bool mvcc_wire__txn_depth_ok(const uint8_t *buf, size_t len,
 			     unsigned int max_depth);
+
+/*
+ * Leases (lease.c).  Grant and revoke are commands: every member applies
+ * them, and a revoke (a client's, or the leader's expiry) deletes the
+ * lease's keys in one revision.  The grant's TTL is taken as it is in the
+ * command: the proposer raises it to the cluster's minimum first.
+ *
+ * Renewal is not replicated: the leader keeps, per lease, the latest
+ * instant at which it may have been renewed (TT.now().latest of the
+ * renewal; 0 until the leader first looks at the lease, which then counts
+ * as renewed at that look) and proposes the expiry once its
+ * TT.now().earliest is past that instant plus the TTL
+ * (Documentation/lease-safety.rst).  A new leader renews every lease at
+ * its election with mvcc_leases__renew_all().
+ */
+#define MVCC_LEASE_MAX_TTL 9000000000LL	/* etcd's MaxLeaseTTL, seconds */
+#define MVCC_MAX_LEASES (1u << 20)
+
+size_t mvcc_store__lease_count(const struct mvcc_store *s);
+/* The TTL of lease @id, 0 if there is none. */
+int64_t mvcc_store__lease_ttl_of(const struct mvcc_store *s, int64_t id);
+
+/* LeaseLeases and LeaseTimeToLive answers (TTL: seconds left, rounded
+ * up, judged at @earliest_ns; -1 for a missing lease, as etcd).  0 or
+ * -ENOMEM. */
+int mvcc_store__lease_leases(struct mvcc_store *s,
+			     const struct mvcc_header *hdr,
+			     struct mvcc_result *res);
+int mvcc_store__lease_time_to_live(struct mvcc_store *s,
+				   const struct mvcc_header *hdr,
+				   const Etcdserverpb__LeaseTimeToLiveRequest *r,
+				   uint64_t earliest_ns, struct mvcc_result *res);
+
+/* A keepalive the leader has confirmed it may answer (its leadership
+ * checked after the request arrived): renew lease @id at @latest_ns and
+ * answer with its TTL, or TTL 0 when it is gone or its expiry has been
+ * proposed.  0 or -ENOMEM. */
+int mvcc_store__lease_keepalive(struct mvcc_store *s,
+				const struct mvcc_header *hdr, int64_t id,
+				uint64_t latest_ns, struct mvcc_result *res);
+
+/* A new leader: every lease counts as renewed at @latest_ns. */
+void mvcc_leases__renew_all(struct mvcc_store *s, uint64_t latest_ns);
+
+/*
+ * The leader's expiry scan at tick @tick: up to @max IDs of leases whose
+ * renewal instant plus TTL is before @earliest_ns, to be proposed for
+ * revocation; a lease is handed out again only after @retry_ticks (the
+ * proposal may have been lost).  Leases not looked at yet count as
+ * renewed at @latest_ns.
+ */
+size_t mvcc_leases__due(struct mvcc_store *s, uint64_t earliest_ns,
+			uint64_t latest_ns, uint64_t tick,
+			uint64_t retry_ticks, int64_t *ids, size_t max);
 
 /* Snapshots. */
 typedef int (*mvcc_write_fn)(void *ctx, const void *buf, size_t len);

@@ -68,6 +68,7 @@ Mvccpb__KeyValue *ops_kv(struct arena *a, const struct mvcc_key *k,
 	kv->create_revision = r->create;
 	kv->mod_revision = r->main;
 	kv->version = r->version;
+	kv->lease = r->lease;
 	if (!keys_only) {
 		kv->value.data = r->value;
 		kv->value.len = r->vlen;

@@ -6,18 +6,26 @@
  *	rev, compact_rev, flags, nkeys          u64 little endian each
  *	nkeys times, in key order:
  *	  klen, key bytes, nrevs                varints, bytes
- *	  nrevs times: main, sub, create, version, vlen (varints), value
+ *	  nrevs times: main, sub, create, version, [lease,] vlen
+ *	               (varints), value
+ *	[nleases, seq (u64), nleases times: id, ttl (varints)]
  *	crc32 (zlib) of everything above        u32 little endian
  *
  * Restore checks everything it reads (bounds, key order, revision order,
  * revisions within the store's, the checksum) and returns -EINVAL without
- * a half-built store on any mismatch.  flags bit 0: NOSPACE alarm raised.
+ * a half-built store on any mismatch.  flags bit 0: NOSPACE alarm raised;
+ * bit 1: the bracketed lease parts are present (snapshots from before
+ * leases lack them).  Restore attaches every live key to the lease its
+ * latest revision names, which must exist.  The leader's renewal times
+ * are not in a snapshot: a restored lease counts as renewed when the
+ * leader first looks at it.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
+#include "lease.h"
 #include "store.h"
 #include "mvcc.h"
 
@@ -25,6 +33,7 @@ static const uint8_t snap_magic[8] = { 'G', 'N', 'M', 'V', 'C', 'C', 0, 1 };
 
 #define SNAP_BUF (64 * 1024)
 #define SNAP_FLAG_NOSPACE 1u
+#define SNAP_FLAG_LEASES 2u
 
 struct snap_writer {
 	mvcc_write_fn write;
@@ -102,7 +111,7 @@ int mvcc_store__snapshot(const struct mvcc_store *s, mvcc_write_fn write,
 	w_bytes(w, snap_magic, sizeof(snap_magic));
 	w_u64(w, s->rev);
 	w_u64(w, s->compact_rev);
-	w_u64(w, s->nospace ? SNAP_FLAG_NOSPACE : 0);
+	w_u64(w, (s->nospace ? SNAP_FLAG_NOSPACE : 0) | SNAP_FLAG_LEASES);
 	w_u64(w, s->idx.count);
 	mvcc_index__seek(&s->idx, NULL, 0, &it);
 	while ((k = mvcc_iter__next(&it)) && !w->err) {
@@ -116,9 +125,16 @@ int mvcc_store__snapshot(const struct mvcc_store *s, mvcc_write_fn write,
 			w_varint(w, r->sub);
 			w_varint(w, r->create);
 			w_varint(w, r->version);
+			w_varint(w, (uint64_t)r->lease);
 			w_varint(w, r->vlen);
 			w_bytes(w, r->value, r->vlen);
 		}
+	}
+	w_varint(w, s->leases.n);
+	w_u64(w, s->leases.seq);
+	for (size_t i = 0; i < s->leases.n; i++) {
+		w_varint(w, (uint64_t)s->leases.v[i]->id);
+		w_varint(w, (uint64_t)s->leases.v[i]->ttl);
 	}
 	for (int i = 0; i < 4; i++)
 		crc[i] = w->crc >> (8 * i);
@@ -177,7 +193,8 @@ static const uint8_t *r_bytes(struct snap_reader *r, uint64_t len)
 
 /* Read one key record; NULL with r->bad set on malformed input. */
 static struct mvcc_key *read_key(struct snap_reader *r, int64_t rev,
-				 const struct mvcc_key *prev, int *err)
+				 bool leases, const struct mvcc_key *prev,
+				 int *err)
 {
 	uint64_t klen = r_varint(r), nrevs;
 	const uint8_t *key = r_bytes(r, klen);
@@ -207,12 +224,14 @@ static struct mvcc_key *read_key(struct snap_reader *r, int64_t rev,
 		v->sub = r_varint(r);
 		v->create = r_varint(r);
 		v->version = r_varint(r);
+		v->lease = leases ? (int64_t)r_varint(r) : 0;
 		vlen = r_varint(r);
 		val = r_bytes(r, vlen);
 		v->vlen = vlen;
 		v->value = NULL;
 		if (r->bad || vlen > UINT32_MAX || v->main < 1 || v->main > rev ||
 		    v->create > v->main || v->version < 0 || (!v->version && vlen) ||
+		    v->lease < 0 || (!v->version && v->lease) ||
 		    (pv && (pv->main > v->main ||
 			    (pv->main == v->main && pv->sub >= v->sub)))) {
 			r->bad = true;
@@ -233,6 +252,44 @@ static struct mvcc_key *read_key(struct snap_reader *r, int64_t rev,
 		return NULL;
 	}
 	return k;
+}
+
+/* The lease section, then every live key attached to its lease. */
+static int read_leases(struct snap_reader *r, struct mvcc_store *s)
+{
+	uint64_t n = r_varint(r);
+	struct mvcc_iter it;
+	struct mvcc_key *k;
+	int err = 0;
+
+	s->leases.seq = r_u64(r);
+	for (uint64_t i = 0; i < n && !r->bad && !err; i++) {
+		int64_t id = (int64_t)r_varint(r);
+		int64_t ttl = (int64_t)r_varint(r);
+
+		if (r->bad || id <= 0 || ttl <= 0 || ttl > MVCC_LEASE_MAX_TTL) {
+			r->bad = true;
+			break;
+		}
+		err = lease_insert(s, id, ttl);
+		if (err == -EEXIST) {
+			r->bad = true;
+			err = 0;
+		}
+	}
+	mvcc_index__seek(&s->idx, NULL, 0, &it);
+	while (!err && !r->bad && (k = mvcc_iter__next(&it))) {
+		int64_t lease = k->revs[k->nrevs - 1].lease;
+
+		if (!lease)
+			continue;
+		err = lease_attach(s, lease, k);
+		if (err == -ENOENT) {
+			r->bad = true;
+			err = 0;
+		}
+	}
+	return err;
 }
 
 int mvcc_store__restore(struct mvcc_store **out, const uint8_t *buf,
@@ -261,11 +318,13 @@ int mvcc_store__restore(struct mvcc_store **out, const uint8_t *buf,
 	flags = r_u64(&r);
 	nkeys = r_u64(&r);
 	if (s->rev < 1 || s->compact_rev < 0 || s->compact_rev > s->rev ||
-	    flags & ~(uint64_t)SNAP_FLAG_NOSPACE)
+	    flags & ~(uint64_t)(SNAP_FLAG_NOSPACE | SNAP_FLAG_LEASES))
 		r.bad = true;
 	s->nospace = flags & SNAP_FLAG_NOSPACE;
 	for (uint64_t i = 0; i < nkeys && !r.bad && !err; i++) {
-		struct mvcc_key *k = read_key(&r, s->rev, prev, &err);
+		struct mvcc_key *k = read_key(&r, s->rev,
+					      flags & SNAP_FLAG_LEASES, prev,
+					      &err);
 
 		if (!k)
 			break;
@@ -276,6 +335,8 @@ int mvcc_store__restore(struct mvcc_store **out, const uint8_t *buf,
 		}
 		prev = k;
 	}
+	if (!err && !r.bad && flags & SNAP_FLAG_LEASES)
+		err = read_leases(&r, s);
 	if (!err && (r.bad || r.p != r.end))
 		err = -EINVAL;
 	if (err) {

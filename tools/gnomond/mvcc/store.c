@@ -138,7 +138,8 @@ bool mvcc_core__over_quota(const struct mvcc_store *s, uint64_t bytes)
 }
 
 static int append_rev(struct mvcc_store *s, struct mvcc_key *k,
-		      const uint8_t *val, uint32_t vlen, bool tombstone)
+		      const uint8_t *val, uint32_t vlen, int64_t lease,
+		      bool tombstone)
 {
 	const struct mvcc_rev *last = k->nrevs ? &k->revs[k->nrevs - 1] : NULL;
 	bool live = last && last->version;
@@ -146,6 +147,7 @@ static int append_rev(struct mvcc_store *s, struct mvcc_key *k,
 		.main = s->txn_main,
 		.sub = s->txn_sub,
 		.vlen = vlen,
+		.lease = lease,
 	};
 
 	assert(s->in_txn);
@@ -172,16 +174,16 @@ static int append_rev(struct mvcc_store *s, struct mvcc_key *k,
 
 int mvcc_core__put(struct mvcc_store *s, struct mvcc_key *k,
 		   const uint8_t *key, uint32_t klen, const uint8_t *val,
-		   uint32_t vlen)
+		   uint32_t vlen, int64_t lease)
 {
 	int err;
 
 	if (k)
-		return append_rev(s, k, val, vlen, false);
+		return append_rev(s, k, val, vlen, lease, false);
 	k = mvcc_key__new(key, klen);
 	if (!k)
 		return -ENOMEM;
-	err = append_rev(s, k, val, vlen, false);
+	err = append_rev(s, k, val, vlen, lease, false);
 	if (!err)
 		err = mvcc_index__insert(&s->idx, k);
 	if (err) {
@@ -199,7 +201,7 @@ int mvcc_core__put(struct mvcc_store *s, struct mvcc_key *k,
 int mvcc_core__tombstone(struct mvcc_store *s, struct mvcc_key *k)
 {
 	assert(k->nrevs && k->revs[k->nrevs - 1].version);
-	return append_rev(s, k, NULL, 0, true);
+	return append_rev(s, k, NULL, 0, 0, true);
 }
 
 struct compact_ctx {

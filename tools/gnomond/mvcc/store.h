@@ -33,8 +33,26 @@
 /* etcd's default --quota-backend-bytes: 2 GiB. */
 #define MVCC_DEFAULT_QUOTA (2ULL << 30)
 
+/* A lease (lease.c): its replicated part, and the leader's renewal
+ * bookkeeping, which only the daemon's clock readings change. */
+struct mvcc_lease {
+	int64_t id;
+	int64_t ttl;			/* seconds, as granted */
+	struct mvcc_key **keys;		/* the live keys attached to it */
+	uint32_t nkeys, capkeys;
+	uint64_t renew_ns;		/* latest renewal instant, 0: unset */
+	uint64_t expire_tick;		/* expiry proposed then, 0: not */
+};
+
+struct mvcc_leases {
+	struct mvcc_lease **v;		/* ascending by id */
+	size_t n, cap;
+	uint64_t seq;			/* IDs the store has picked */
+};
+
 struct mvcc_store {
 	struct mvcc_index idx;
+	struct mvcc_leases leases;
 	int64_t rev;		/* current main revision, 1 when empty */
 	int64_t compact_rev;	/* 0: never compacted */
 	uint64_t used;		/* accounted bytes */
@@ -68,12 +86,12 @@ void mvcc_core__txn_begin(struct mvcc_store *s);
 int64_t mvcc_core__txn_rev(const struct mvcc_store *s);
 void mvcc_core__txn_end(struct mvcc_store *s);
 
-/* Put in the current txn; @k is the key's record, NULL when the key has
+/* Put in the current txn (attached to @lease, 0: none); @k is the key's record, NULL when the key has
  * none yet (the caller looked it up: one tree descent less).  0 or -ENOMEM
  * (nothing changed). */
 int mvcc_core__put(struct mvcc_store *s, struct mvcc_key *k,
 		   const uint8_t *key, uint32_t klen, const uint8_t *val,
-		   uint32_t vlen);
+		   uint32_t vlen, int64_t lease);
 
 /* Tombstone the live key @k in the current txn.  0 or -ENOMEM. */
 int mvcc_core__tombstone(struct mvcc_store *s, struct mvcc_key *k);

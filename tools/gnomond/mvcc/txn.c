@@ -3,12 +3,13 @@
  * The write operations of the MVCC state machine, with etcd's semantics:
  *
  * Put: new generation (create_revision = this revision, version 1) when
- * the key is absent or deleted, else version + 1; lease must be 0 (gnomond
- * has no leases: "requested lease not found"); ignore_value reuses the
- * current value ("key not found" if there is none).
+ * the key is absent or deleted, else version + 1; a lease must exist
+ * ("requested lease not found"), and the key moves to it from the lease
+ * it had; ignore_value and ignore_lease reuse the current value or lease
+ * ("key not found" if there is none).
  *
- * DeleteRange: tombstones every live key of the range; the revision moves
- * only if something was deleted.
+ * DeleteRange: tombstones every live key of the range, detaching it from
+ * its lease; the revision moves only if something was deleted.
  *
  * Txn: every compare reads the store as the txn starts; a compare on a
  * missing key is made against an empty key-value, except that a VALUE
@@ -27,15 +28,16 @@
 #include <errno.h>
 #include <string.h>
 
+#include "lease.h"
 #include "ops.h"
 #include "txn.h"
 
 static enum etcd_err check_put(struct mvcc_store *s,
 			       const Etcdserverpb__PutRequest *r)
 {
-	if (r->lease && !r->ignore_lease)
+	if (r->lease && !lease_find(s, r->lease))
 		return ETCD_ERR_LEASE_NOT_FOUND;
-	if (r->ignore_value) {
+	if (r->ignore_value || r->ignore_lease) {
 		const struct mvcc_key *k =
 			mvcc_index__find(&s->idx, r->key.data, r->key.len);
 
@@ -135,6 +137,7 @@ static int do_put(struct mvcc_store *s, struct arena *a,
 	const struct mvcc_rev *prev = NULL;
 	const uint8_t *val = r->value.data;
 	uint32_t vlen = r->value.len;
+	int64_t lease = r->lease, old = 0;
 
 	if (!resp)
 		return -ENOMEM;
@@ -152,8 +155,20 @@ static int do_put(struct mvcc_store *s, struct arena *a,
 		val = prev->value;
 		vlen = prev->vlen;
 	}
-	if (mvcc_core__put(s, k, r->key.data, r->key.len, val, vlen))
+	if (prev)
+		old = prev->lease;
+	if (r->ignore_lease)
+		lease = old;
+	if (mvcc_core__put(s, k, r->key.data, r->key.len, val, vlen, lease))
 		return -ENOMEM;
+	if (old != lease) {
+		if (!k)
+			k = mvcc_index__find(&s->idx, r->key.data, r->key.len);
+		if (old)
+			lease_detach(s, old, k);
+		if (lease && lease_attach(s, lease, k))
+			return -ENOMEM;
+	}
 	resp->header = ops_header(a, NULL, s->txn_main);
 	*out = resp;
 	return resp->header ? 0 : -ENOMEM;
@@ -198,6 +213,8 @@ static int do_delete(struct mvcc_store *s, struct arena *a,
 			if (!resp->prev_kvs[resp->n_prev_kvs++])
 				return -ENOMEM;
 		}
+		if (live->lease)
+			lease_detach(s, live->lease, k);
 		if (mvcc_core__tombstone(s, k))
 			return -ENOMEM;
 		resp->deleted++;
@@ -246,7 +263,7 @@ static bool compare_kv(const Etcdserverpb__Compare *c,
 	case ETCDSERVERPB__COMPARE__COMPARE_TARGET__LEASE:
 		if (c->target_union_case == ETCDSERVERPB__COMPARE__TARGET_UNION_LEASE)
 			iwant = c->lease;
-		res = compare_int(0, iwant);	/* no leases: always 0 */
+		res = compare_int(r ? r->lease : 0, iwant);
 		break;
 	default:
 		return false;

@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The leader's side of etcd leases (Documentation/lease-safety.rst,
+ * "Lease expiry"): what the state machine cannot decide because it needs
+ * a clock.
+ *
+ *   - A grant's TTL is raised to etcd's minimum, 1.5 election timeouts
+ *     rounded up to whole seconds, before it is proposed.
+ *   - A keepalive or TimeToLive is answered by the leader only after
+ *     raft__read() confirmed its leadership (under its Raft lease, or a
+ *     quorum round), which happens after the request arrived; the renewal
+ *     is recorded at TT.now().latest.  A follower forwards them.
+ *   - When a member becomes leader (a new term), every lease counts as
+ *     renewed at its TT.now().latest: any keepalive the old leader
+ *     answered arrived before this member was elected.
+ *   - Every tick the leader proposes a revoke for each lease whose
+ *     renewal instant plus TTL lies before its TT.now().earliest, and
+ *     never while its clock gives no bound.
+ * Keepalives write nothing to the log.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon.h"
+#include "log.h"
+
+/* A lost expiry proposal is made again after this many election timeouts. */
+#define EXPIRY_RETRY_ELECTIONS 2
+#define EXPIRY_BATCH 64
+
+int64_t gd_leases__min_ttl(const struct gnomond *d)
+{
+	uint64_t election_ticks = d->cfg.election_ms / d->cfg.heartbeat_ms;
+	uint64_t ms = 3 * election_ticks / 2 * d->cfg.heartbeat_ms;
+
+	return (int64_t)((ms + 999) / 1000);
+}
+
+static void propose_expiry(struct gnomond *d, int64_t id)
+{
+	Etcdserverpb__LeaseRevokeRequest r =
+		ETCDSERVERPB__LEASE_REVOKE_REQUEST__INIT;
+	uint64_t index;
+	uint8_t *cmd;
+	size_t len;
+	int rc;
+
+	r.id = id;
+	rc = mvcc_cmd__encode(MVCC_CMD_LEASE_REVOKE, &r.base, &cmd, &len);
+	if (!rc) {
+		rc = raft__propose(d->raft, cmd, (uint32_t)len, &index);
+		free(cmd);
+	}
+	if (rc)
+		gd_warn("proposing the expiry of lease %llx: %s",
+			(unsigned long long)id, strerror(-rc));
+}
+
+void gd_leases__tick(struct gnomond *d)
+{
+	uint64_t retry = (uint64_t)EXPIRY_RETRY_ELECTIONS *
+			 (d->cfg.election_ms / d->cfg.heartbeat_ms);
+	uint64_t term = raft__term(d->raft);
+	int64_t ids[EXPIRY_BATCH];
+	size_t n;
+
+	if (raft__role(d->raft) != RAFT_LEADER) {
+		d->lease_term = 0;
+		return;
+	}
+	if (d->lease_term != term) {
+		mvcc_leases__renew_all(d->store, d->now.latest_ns);
+		d->lease_term = term;
+		return;
+	}
+	if (d->now.bound_ns == GNOMON_BOUND_INFINITE)
+		return;
+	n = mvcc_leases__due(d->store, d->now.earliest_ns, d->now.latest_ns,
+			     d->ticks, retry, ids, EXPIRY_BATCH);
+	for (size_t i = 0; i < n; i++)
+		propose_expiry(d, ids[i]);
+}
