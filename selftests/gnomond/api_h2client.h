@@ -30,6 +30,7 @@ struct h2c_stream {
 	size_t rlen;
 	bool closed;
 	uint32_t close_code;
+	bool keep_open;			/* send body, but not END_STREAM */
 };
 
 struct h2c {
@@ -113,7 +114,9 @@ static ssize_t h2c_read(nghttp2_session *c, int32_t id, uint8_t *buf,
 		n = length;
 	memcpy(buf, st->body + st->boff, n);
 	st->boff += n;
-	if (st->boff == st->blen)
+	if (!n && st->keep_open)
+		return NGHTTP2_ERR_DEFERRED;
+	if (st->boff == st->blen && !st->keep_open)
 		*flags |= NGHTTP2_DATA_FLAG_EOF;
 	return n;
 }

@@ -108,6 +108,38 @@ static bool answer_ok(const struct h2c_stream *st)
 		(size_t)st->resp[3] << 8 | st->resp[4]) == st->rlen - 5;
 }
 
+/* Does the HTTP/2 byte stream d hold a frame of this type? */
+static bool has_frame(const uint8_t *d, size_t len, uint8_t type)
+{
+	size_t off = 0;
+
+	while (len - off >= 9) {
+		size_t flen = (size_t)d[off] << 16 | (size_t)d[off + 1] << 8 |
+			      d[off + 2];
+
+		if (d[off + 3] == type)
+			return true;
+		off += 9 + flen;
+		if (off > len)
+			break;
+	}
+	return false;
+}
+
+/* Take the session's output: does it hold a frame of this type? */
+static bool output_has(struct api_session *s, uint8_t type)
+{
+	const uint8_t *d;
+	size_t len;
+	bool found;
+
+	if (api_session__output(s, &d, &len))
+		return false;
+	found = has_frame(d, len, type);
+	api_session__consume(s, len);
+	return found;
+}
+
 KTAP_TEST(api_put_then_range)
 {
 	Etcdserverpb__PutRequest p = put_req("alpha", "one");
@@ -119,10 +151,13 @@ KTAP_TEST(api_put_then_range)
 	struct h2c h;
 
 	setup(&be, &s, &h, 0);
+	KTAP_EXPECT(t, !api_session__handshaken(s), "not handshaken at first");
 	a = h2c_call(&h, "/etcdserverpb.KV/Put", &p.base);
 	KTAP_ASSERT(t, !h2c_pump(&h, s), "pump");
 	KTAP_EXPECT(t, answer_ok(a), "put answered: status %d grpc %d",
 		    a->http_status, a->grpc_status);
+	KTAP_EXPECT(t, api_session__handshaken(s) && api_session__idle(s),
+		    "handshaken, and idle once answered");
 	r.key = p.key;
 	b2 = h2c_call(&h, "/etcdserverpb.KV/Range", &r.base);
 	KTAP_ASSERT(t, !h2c_pump(&h, s), "pump");
@@ -134,6 +169,9 @@ KTAP_TEST(api_put_then_range)
 		    rr->header->revision == 2 && rr->header->member_id == 6,
 		    "value and header");
 	etcdserverpb__range_response__free_unpacked(rr, NULL);
+	api_session__goaway(s);
+	KTAP_EXPECT(t, output_has(s, NGHTTP2_GOAWAY) && api_session__done(s),
+		    "a GOAWAY, then done");
 	teardown(&be, s, &h);
 }
 
@@ -244,17 +282,38 @@ KTAP_TEST(api_http2_garbage_is_refused)
 	static const uint8_t junk[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
 	struct api_session *s;
 	struct backend be;
-	const uint8_t *d;
-	size_t len;
 	struct h2c h;
 
 	setup(&be, &s, &h, 0);
 	KTAP_EXPECT(t, api_session__recv(s, junk, sizeof(junk) - 1) == -EPROTO,
 		    "not HTTP/2");
 	KTAP_EXPECT(t, api_session__recv(s, junk, 1) == -EPROTO, "stays broken");
-	KTAP_EXPECT(t, !api_session__output(s, &d, &len), "output");
-	api_session__consume(s, len);
+	KTAP_EXPECT(t, output_has(s, NGHTTP2_GOAWAY),
+		    "a GOAWAY before the close");
 	KTAP_EXPECT(t, api_session__done(s), "done after flushing");
+	teardown(&be, s, &h);
+}
+
+/* The length prefix alone is enough to refuse a message past gRPC's limit:
+ * the answer comes while the client is still sending. */
+KTAP_TEST(api_too_large_answered_at_the_prefix)
+{
+	static const uint8_t part[100];
+	struct h2c_stream *st;
+	struct api_session *s;
+	struct backend be;
+	struct h2c h;
+
+	setup(&be, &s, &h, 2048);
+	st = h2c_call_raw(&h, "/etcdserverpb.KV/Put", part, sizeof(part), 0);
+	st->body[1] = 4;	/* declares 64 MiB */
+	st->keep_open = true;
+	KTAP_ASSERT(t, !h2c_pump(&h, s), "pump");
+	KTAP_EXPECT(t, st->grpc_status == GRPC_RESOURCE_EXHAUSTED &&
+		    strstr(st->grpc_message, "larger than max"),
+		    "refused before the stream ends: %d %s", st->grpc_status,
+		    st->grpc_message);
+	KTAP_EXPECT(t, be.calls == 0, "nothing reached the backend");
 	teardown(&be, s, &h);
 }
 

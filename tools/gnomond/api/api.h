@@ -123,6 +123,12 @@ void api_session__consume(struct api_session *s, size_t n);
 
 /* Neither side wants more: close the connection. */
 bool api_session__done(const struct api_session *s);
+/* The client's connection preface and first SETTINGS are in. */
+bool api_session__handshaken(const struct api_session *s);
+/* No stream open and no output waiting. */
+bool api_session__idle(const struct api_session *s);
+/* Queue a GOAWAY (NO_ERROR): the session is done once it is sent. */
+void api_session__goaway(struct api_session *s);
 
 /* Answer a request with its packed response message. */
 int api_session__reply(struct api_session *s, int32_t stream_id,

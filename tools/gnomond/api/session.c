@@ -70,6 +70,7 @@ struct api_session {
 	uint8_t *out;
 	size_t olen, ooff, ocap;
 	bool broken;
+	bool settings_seen;		/* the client's first SETTINGS */
 	/* Every stream alive, so that freeing the session frees them:
 	 * nghttp2_session_del() does not report closes. */
 	struct api_stream *streams;
@@ -224,6 +225,22 @@ static int stream_data(struct api_session *s, struct api_stream *st,
 	}
 }
 
+static void dispatch(struct api_session *s, int32_t id, struct api_stream *st);
+
+/* gRPC refuses a message past its limit as soon as the length prefix is
+ * in, without waiting for the rest. */
+static bool prefix_too_large(const struct api_session *s,
+			     const struct api_stream *st)
+{
+	size_t n;
+
+	if (st->blen < GRPC_FRAME_HDR)
+		return false;
+	n = (size_t)st->body[1] << 24 | (size_t)st->body[2] << 16 |
+	    (size_t)st->body[3] << 8 | st->body[4];
+	return n > s->max_request + API_GRPC_OVERHEAD_BYTES;
+}
+
 static int on_data(nghttp2_session *h2, uint8_t flags, int32_t id,
 		   const uint8_t *data, size_t len, void *user)
 {
@@ -263,6 +280,10 @@ static int on_data(nghttp2_session *h2, uint8_t flags, int32_t id,
 	}
 	memcpy(st->body + st->blen, data, len);
 	st->blen += len;
+	if (prefix_too_large(s, st)) {
+		st->blen = GRPC_FRAME_HDR;
+		dispatch(s, id, st);
+	}
 	return 0;
 }
 
@@ -310,8 +331,11 @@ static void dispatch(struct api_session *s, int32_t id, struct api_stream *st)
 static int on_frame_recv(nghttp2_session *h2, const nghttp2_frame *f,
 			 void *user)
 {
+	struct api_session *s = user;
 	struct api_stream *st;
 
+	if (f->hd.type == NGHTTP2_SETTINGS && !(f->hd.flags & NGHTTP2_FLAG_ACK))
+		s->settings_seen = true;
 	if ((f->hd.type != NGHTTP2_DATA && f->hd.type != NGHTTP2_HEADERS) ||
 	    !(f->hd.flags & NGHTTP2_FLAG_END_STREAM))
 		return 0;
@@ -319,9 +343,9 @@ static int on_frame_recv(nghttp2_session *h2, const nghttp2_frame *f,
 	if (st && st->streaming) {
 		st->half_closed = true;
 		if (grpc_method__ends_with_client(st->method) && !st->inflight)
-			stream_end(user, st, GRPC_OK, NULL);
+			stream_end(s, st, GRPC_OK, NULL);
 	} else if (st && !st->dispatched) {
-		dispatch(user, f->hd.stream_id, st);
+		dispatch(s, f->hd.stream_id, st);
 	}
 	return 0;
 }
@@ -417,9 +441,30 @@ int api_session__recv(struct api_session *s, const uint8_t *buf, size_t len)
 	n = nghttp2_session_mem_recv(s->h2, buf, len);
 	if (n < 0) {
 		s->broken = true;
-		return n == NGHTTP2_ERR_NOMEM ? -ENOMEM : -EPROTO;
+		if (n == NGHTTP2_ERR_NOMEM)
+			return -ENOMEM;
+		/* Tell the client why before the connection closes: nghttp2
+		 * queues no GOAWAY for a bad preface. */
+		nghttp2_session_terminate_session(s->h2,
+						  NGHTTP2_PROTOCOL_ERROR);
+		return -EPROTO;
 	}
 	return 0;
+}
+
+bool api_session__handshaken(const struct api_session *s)
+{
+	return s->settings_seen;
+}
+
+bool api_session__idle(const struct api_session *s)
+{
+	return !s->streams && s->olen == s->ooff;
+}
+
+void api_session__goaway(struct api_session *s)
+{
+	nghttp2_session_terminate_session(s->h2, NGHTTP2_NO_ERROR);
 }
 
 int api_session__output(struct api_session *s, const uint8_t **data,
