@@ -19,12 +19,28 @@
  * after some data; it is simply armed again.  Older kernels get one recv
  * at a time, from the shared ring (5.19) or into a buffer of the
  * connection's own.
+ *
+ * What clients may hold.  Clients never get the descriptors the member
+ * needs to stay up: at start the soft RLIMIT_NOFILE is raised to the hard
+ * one, and the client cap (--max-client-conns, by default all that is
+ * left) is what remains after the descriptors open then, FD_RESERVE_FILES
+ * for the WAL's next segments and snapshots, and every peer connection
+ * (GD_MAX_ACCEPTED + members).  At the cap a new connection takes the
+ * place of the oldest one that has not finished its HTTP/2 handshake, or
+ * else of the one idle longest (sent a GOAWAY); with neither it is refused.
+ * Once a second the tick closes connections past
+ * --client-handshake-timeout without the client's preface and SETTINGS,
+ * and, with --client-idle-timeout, sends a GOAWAY to those with no stream
+ * open and nothing received for that long (and closes them a second later
+ * if they are still there).
  */
 #include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -34,12 +50,20 @@
 #define CLIENT_RECV_BUF (16 * 1024)
 #define CLIENT_BUFS	1024		/* a power of two */
 #define CLIENT_BGID	1
+/* Descriptors kept for the WAL (segments being made), snapshots (the
+ * file, its child's pidfd, a received one), the status file and the
+ * ring. */
+#define FD_RESERVE_FILES 32
+/* Connections past the cap while evicted ones finish closing. */
+#define EVICT_SLACK	8
+#define MIN_CLIENTS	8
 
 struct gd_client {
 	struct gnomond *d;
 	int fd;
 	uint32_t slot, gen;
 	bool dead, recv_busy, send_busy, dirty, closing;
+	uint64_t born, last_rx, goaway;	/* ticks; goaway 0: none sent */
 	struct api_session *s;
 	struct gd_op recv_op, send_op;
 	uint8_t *buf;			/* plain recv only */
@@ -57,6 +81,8 @@ static struct {
 
 static uint32_t n_dirty;
 static uint32_t n_clients;	/* allocated, closing ones included */
+static uint32_t max_clients;
+static struct gd_ratelimit refusals;
 /* A slot may come twice if its client closed and another took it. */
 static uint32_t dirty[2 * GD_MAX_CLIENTS];
 
@@ -186,6 +212,7 @@ static void on_recv(struct gnomond *d, struct gd_op *op, int res,
 		client_close(d, c);
 		return;
 	}
+	c->last_rx = d->ticks;
 	rc = api_session__recv(c->s, data, (size_t)res);
 	if (bid != UINT32_MAX)
 		give_back(bid);
@@ -241,6 +268,39 @@ static void on_send(struct gnomond *d, struct gd_op *op, int res,
 	pump(d, c);
 }
 
+static void say_goaway(struct gnomond *d, struct gd_client *c)
+{
+	api_session__goaway(c->s);
+	c->goaway = d->ticks ? d->ticks : 1;
+	c->closing = true;
+	mark_dirty(c);
+}
+
+/* At the cap: make room by closing the oldest connection still in its
+ * handshake, else by sending a GOAWAY to the one idle longest. */
+static void evict_one(struct gnomond *d)
+{
+	struct gd_client *young = NULL, *idle = NULL;
+
+	for (uint32_t i = 0; i < GD_MAX_CLIENTS; i++) {
+		struct gd_client *c = d->clients[i];
+
+		if (!c || c->closing)
+			continue;
+		if (!api_session__handshaken(c->s)) {
+			if (!young || c->born < young->born)
+				young = c;
+		} else if (api_session__idle(c->s) && !c->send_busy &&
+			   (!idle || c->last_rx < idle->last_rx)) {
+			idle = c;
+		}
+	}
+	if (young)
+		client_close(d, young);
+	else if (idle)
+		say_goaway(d, idle);
+}
+
 void gd_clients__accepted(struct gnomond *d, int fd)
 {
 	struct api_limits lim = {
@@ -248,6 +308,15 @@ void gd_clients__accepted(struct gnomond *d, int fd)
 	};
 	struct gd_client *c;
 
+	if (n_clients >= max_clients)
+		evict_one(d);
+	if (n_clients >= max_clients + EVICT_SLACK) {
+		gd_warn_ratelimited(&refusals, "%u client connections (the cap, "
+				    "--max-client-conns): refusing one",
+				    max_clients);
+		close(fd);
+		return;
+	}
 	for (uint32_t i = 0; i < GD_MAX_CLIENTS; i++) {
 		if (d->clients[i])
 			continue;
@@ -265,6 +334,7 @@ void gd_clients__accepted(struct gnomond *d, int fd)
 		c->d = d;
 		c->fd = fd;
 		c->slot = i;
+		c->born = c->last_rx = d->ticks;
 		c->gen = ++d->client_gen;
 		c->recv_op.fn = on_recv;
 		c->send_op.fn = on_send;
@@ -274,8 +344,42 @@ void gd_clients__accepted(struct gnomond *d, int fd)
 		mark_dirty(c);
 		return;
 	}
-	gd_warn("cannot take another client connection");
+	gd_warn_ratelimited(&refusals, "cannot take another client "
+			    "connection: out of memory");
 	close(fd);
+}
+
+static uint64_t ms_ticks(const struct gnomond *d, uint32_t ms)
+{
+	return ((uint64_t)ms + d->cfg.heartbeat_ms - 1) / d->cfg.heartbeat_ms;
+}
+
+static void check_timeouts(struct gnomond *d, struct gd_client *c)
+{
+	uint64_t hs = ms_ticks(d, d->cfg.client_handshake_timeout_ms);
+	uint64_t idle = ms_ticks(d, d->cfg.client_idle_timeout_ms);
+
+	if (c->goaway) {
+		if (d->ticks - c->goaway > ms_ticks(d, 1000))
+			client_close(d, c);
+	} else if (hs && !api_session__handshaken(c->s) &&
+		   d->ticks - c->born >= hs) {
+		gd_debug("client connection: no HTTP/2 handshake in %u ms",
+			 d->cfg.client_handshake_timeout_ms);
+		client_close(d, c);
+	} else if (idle && api_session__idle(c->s) && !c->send_busy &&
+		   d->ticks - c->last_rx >= idle) {
+		say_goaway(d, c);
+	}
+}
+
+void gd_clients__tick(struct gnomond *d)
+{
+	if (d->ticks % ms_ticks(d, 1000))
+		return;
+	for (uint32_t i = 0; i < GD_MAX_CLIENTS; i++)
+		if (d->clients[i])
+			check_timeouts(d, d->clients[i]);
 }
 
 struct api_session *gd_clients__session(struct gnomond *d, uint32_t slot,
@@ -305,6 +409,57 @@ void gd_clients__flush(struct gnomond *d)
 		c->dirty = false;
 		pump(d, c);
 	}
+}
+
+static uint32_t fds_open(void)
+{
+	DIR *dir = opendir("/proc/self/fd");
+	uint32_t n = 0;
+	struct dirent *e;
+
+	if (!dir)
+		return 64;	/* no /proc: a generous guess */
+	while ((e = readdir(dir)))
+		n += e->d_name[0] != '.';
+	closedir(dir);
+	return n - 1;		/* the directory's own */
+}
+
+/* The client cap from RLIMIT_NOFILE and --max-client-conns; before the
+ * ring exists (its descriptor is one of FD_RESERVE_FILES), since the loop
+ * thread makes no blocking file call once the ring runs. */
+int gd_clients__set_cap(struct gnomond *d)
+{
+	uint32_t reserve = fds_open() + FD_RESERVE_FILES + GD_MAX_ACCEPTED +
+			   d->cfg.n_members, room;
+	struct rlimit rl;
+
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return -errno;
+	if (rl.rlim_cur < (rlim_t)reserve + EVICT_SLACK + MIN_CLIENTS) {
+		gd_err("the descriptor limit (RLIMIT_NOFILE, %llu) leaves no "
+		       "room for clients: %u are kept for the WAL, snapshots "
+		       "and peers; raise it to %u or more (LimitNOFILE=)",
+		       (unsigned long long)rl.rlim_cur, reserve,
+		       reserve + EVICT_SLACK + MIN_CLIENTS);
+		return -EMFILE;
+	}
+	room = rl.rlim_cur - reserve - EVICT_SLACK > GD_MAX_CLIENTS ?
+	       GD_MAX_CLIENTS : (uint32_t)(rl.rlim_cur - reserve - EVICT_SLACK);
+	max_clients = d->cfg.max_client_conns ? d->cfg.max_client_conns : room;
+	if (max_clients > room) {
+		gd_warn("--max-client-conns %u: the descriptor limit (%llu) "
+			"leaves room for %u: using %u", max_clients,
+			(unsigned long long)rl.rlim_cur, room, room);
+		max_clients = room;
+	}
+	gd_info("at most %u client connections (descriptor limit %llu)",
+		max_clients, (unsigned long long)rl.rlim_cur);
+	return 0;
 }
 
 /*

@@ -26,7 +26,8 @@ enum {
 	OPT_CLUSTER_STATE, OPT_CLUSTER_TOKEN, OPT_ELECTION, OPT_HEARTBEAT,
 	OPT_LEASE, OPT_PEER_KEY, OPT_INSECURE, OPT_QUOTA, OPT_MAX_REQUEST,
 	OPT_SNAPSHOT_COUNT, OPT_LOG_LEVEL, OPT_VERSION, OPT_HELP,
-	OPT_WAL_SEGMENT,
+	OPT_WAL_SEGMENT, OPT_MAX_CLIENTS, OPT_HANDSHAKE_TIMEOUT,
+	OPT_IDLE_TIMEOUT,
 };
 
 static const struct option options[] = {
@@ -50,6 +51,10 @@ static const struct option options[] = {
 	{ "max-request-bytes", required_argument, NULL, OPT_MAX_REQUEST },
 	{ "snapshot-count", required_argument, NULL, OPT_SNAPSHOT_COUNT },
 	{ "wal-segment-bytes", required_argument, NULL, OPT_WAL_SEGMENT },
+	{ "max-client-conns", required_argument, NULL, OPT_MAX_CLIENTS },
+	{ "client-handshake-timeout", required_argument, NULL,
+	  OPT_HANDSHAKE_TIMEOUT },
+	{ "client-idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "help", no_argument, NULL, OPT_HELP },
@@ -68,6 +73,8 @@ static void usage(FILE *f)
 "               (--peer-key-file FILE | --insecure-no-peer-auth)\n"
 "               [--quota-backend-bytes N] [--max-request-bytes N]\n"
 "               [--snapshot-count N] [--log-level error|warn|info|debug]\n"
+"               [--max-client-conns N] [--client-handshake-timeout MS]\n"
+"               [--client-idle-timeout MS]\n"
 "See gnomond(8).\n");
 }
 
@@ -230,6 +237,18 @@ static int parse_u64(const char *flag, const char *text, uint64_t min,
 	return 0;
 }
 
+/* A number in [0, max] that fits 32 bits. */
+static int parse_u32(const char *flag, const char *text, uint32_t max,
+		     uint32_t *out)
+{
+	uint64_t v;
+	int rc = parse_u64(flag, text, 0, max, &v);
+
+	if (!rc)
+		*out = (uint32_t)v;
+	return rc;
+}
+
 static void set_defaults(struct gd_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
@@ -238,6 +257,9 @@ static void set_defaults(struct gd_config *cfg)
 	cfg->election_ms = 1000;
 	cfg->snapshot_count = 100000;
 	cfg->log_level = GD_LOG_INFO;
+	/* grpc-go's ConnectionTimeout, which etcd leaves at its default;
+	 * etcd closes no idle connection (MaxConnectionIdle: infinity). */
+	cfg->client_handshake_timeout_ms = 120000;
 }
 
 /* Room in a WAL segment beyond the largest request: the record and entry
@@ -390,6 +412,15 @@ static int parse_one(struct gd_config *cfg, int opt, const char *arg,
 	case OPT_WAL_SEGMENT:
 		return parse_u64("wal-segment-bytes", arg, 64 << 10, 1 << 30,
 				 &cfg->wal_segment_bytes);
+	case OPT_MAX_CLIENTS:
+		return parse_u32("max-client-conns", arg, GD_MAX_CLIENT_CONNS,
+				 &cfg->max_client_conns);
+	case OPT_HANDSHAKE_TIMEOUT:
+		return parse_u32("client-handshake-timeout", arg, 3600000,
+				 &cfg->client_handshake_timeout_ms);
+	case OPT_IDLE_TIMEOUT:
+		return parse_u32("client-idle-timeout", arg, 86400000,
+				 &cfg->client_idle_timeout_ms);
 	case OPT_LOG_LEVEL:
 		if (gd_log_level__parse(arg, &cfg->log_level)) {
 			fprintf(stderr, "gnomond: --log-level: '%s' is not "

@@ -24,6 +24,7 @@
 #define GD_MAX_URLS	4
 #define GD_URL_LEN	128
 #define GD_NAME_LEN	64
+#define GD_MAX_CLIENT_CONNS 4096	/* the most --max-client-conns allows */
 
 struct gd_url {
 	char text[GD_URL_LEN];
@@ -58,6 +59,11 @@ struct gd_config {
 	uint64_t max_request_bytes;	/* 0: etcd's default (1.5 MiB) */
 	uint64_t snapshot_count;	/* applied entries between snapshots */
 	uint64_t wal_segment_bytes;	/* 0: 64 MiB (wal_posix.h) */
+	/* Client connections: 0 derives the cap from RLIMIT_NOFILE
+	 * (clients.c); a timeout of 0 is none. */
+	uint32_t max_client_conns;
+	uint32_t client_handshake_timeout_ms;
+	uint32_t client_idle_timeout_ms;
 	enum gd_log_level log_level;
 };
 

@@ -88,6 +88,8 @@ struct gd_storage;	/* storage.c */
 
 struct gd_listener {
 	struct gd_op op;
+	struct gd_op pause_op;		/* accept paused after a failure */
+	struct __kernel_timespec pause_ts;
 	int fd;
 	bool multishot;
 	bool client;
@@ -102,7 +104,7 @@ struct gd_peer {
 	bool logged_down;
 };
 
-#define GD_MAX_CLIENTS	4096
+#define GD_MAX_CLIENTS	GD_MAX_CLIENT_CONNS
 #define GD_MAX_LISTENERS (2 * GD_MAX_URLS)
 #define GD_MAX_ACCEPTED	64
 
@@ -196,10 +198,14 @@ bool gd_peers__send_fwd(struct gnomond *d, uint32_t peer, uint32_t type,
 void gd_peers__flush(struct gnomond *d);
 
 /* clients.c */
+/* At start, before the ring: the cap on client connections. */
+int gd_clients__set_cap(struct gnomond *d);
 void gd_clients__accepted(struct gnomond *d, int fd);
 struct api_session *gd_clients__session(struct gnomond *d, uint32_t slot,
 					uint32_t gen);
 void gd_clients__flush(struct gnomond *d);
+/* Handshake and idle timeouts (once a second). */
+void gd_clients__tick(struct gnomond *d);
 void gd_clients__close_all(struct gnomond *d);
 /* Connections not freed yet (the exit waits for 0). */
 uint32_t gd_clients__allocated(void);

@@ -5,6 +5,13 @@
  * it (5.19+), which stays armed across connections; if the kernel refuses
  * it (-EINVAL), the listener falls back to one single-shot accept re-armed
  * after each connection.
+ *
+ * An accept that fails for want of resources (EMFILE, ENFILE, ENOBUFS,
+ * ENOMEM) ends a multishot accept; re-arming it at once would fail again
+ * at once, so the listener pauses for LISTEN_PAUSE_MS (a timeout on the
+ * ring) while the pending connections wait in the backlog, and the
+ * warning is rate-limited.  The client cap (clients.c) keeps descriptors
+ * back so that this is the exception, not the way connections are refused.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -16,6 +23,10 @@
 #include "daemon.h"
 #include "listen.h"
 #include "log.h"
+
+#define LISTEN_PAUSE_MS	100
+
+static struct gd_ratelimit accept_warnings;
 
 static void on_accept(struct gnomond *d, struct gd_op *op, int res,
 		      uint32_t flags);
@@ -31,6 +42,35 @@ static void arm_accept(struct gnomond *d, struct gd_listener *l)
 					       SOCK_CLOEXEC);
 	else
 		io_uring_prep_accept(sqe, l->fd, NULL, NULL, SOCK_CLOEXEC);
+}
+
+static void on_pause_end(struct gnomond *d, struct gd_op *op, int res,
+			 uint32_t flags)
+{
+	struct gd_listener *l = gd_container_of(op, struct gd_listener,
+						pause_op);
+
+	(void)res;
+	(void)flags;
+	if (!d->stop)
+		arm_accept(d, l);
+}
+
+static bool out_of_resources(int res)
+{
+	return res == -EMFILE || res == -ENFILE || res == -ENOBUFS ||
+	       res == -ENOMEM;
+}
+
+static void pause_accept(struct gnomond *d, struct gd_listener *l)
+{
+	struct io_uring_sqe *sqe = gd_sqe(d, &l->pause_op);
+
+	if (!sqe)
+		return;
+	l->pause_ts.tv_sec = 0;
+	l->pause_ts.tv_nsec = LISTEN_PAUSE_MS * 1000000L;
+	io_uring_prep_timeout(sqe, &l->pause_ts, 0, 0);
 }
 
 static void on_accept(struct gnomond *d, struct gd_op *op, int res,
@@ -54,11 +94,17 @@ static void on_accept(struct gnomond *d, struct gd_op *op, int res,
 		else
 			gd_peers__accepted(d, res);
 	} else if (res != -ECANCELED) {
-		gd_warn("accept: %s", strerror(-res));
+		gd_warn_ratelimited(&accept_warnings, "accept on %s: %s%s",
+				    l->client ? "the client port" :
+				    "the peer port", strerror(-res),
+				    out_of_resources(res) ?
+				    ": pausing accepts" : "");
 	}
-	if (d->stop)
+	if (d->stop || (l->multishot && (flags & IORING_CQE_F_MORE)))
 		return;
-	if (!l->multishot || !(flags & IORING_CQE_F_MORE))
+	if (res < 0 && out_of_resources(res))
+		pause_accept(d, l);
+	else
 		arm_accept(d, l);
 }
 
@@ -93,6 +139,7 @@ static int open_list(struct gnomond *d, const struct gd_url_list *urls,
 			return fd;
 		}
 		l->op.fn = on_accept;
+		l->pause_op.fn = on_pause_end;
 		l->fd = fd;
 		l->client = client;
 		l->multishot = true;

@@ -83,6 +83,7 @@ static void on_tick(struct gnomond *d, struct gd_op *op, int res,
 	gd_now(d);
 	gd_node__tick(d);
 	gd_peers__tick(d);
+	gd_clients__tick(d);
 	gd_requests__expire(d);
 	arm_tick(d);
 }

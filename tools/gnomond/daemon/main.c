@@ -178,6 +178,8 @@ static int start(struct gnomond *d)
 		return rc;
 	}
 	rc = gd_listen__open(d);
+	if (!rc)
+		rc = gd_clients__set_cap(d);
 	if (rc)
 		return rc;
 	rc = gd_loop__init(d);
