@@ -48,7 +48,8 @@ static __u64 drift_growth(__u64 age_ns, __u32 drift_ppb)
 		return age_ns * drift_ppb / GNOMON_NSEC_PER_SEC;	/* < 2^63 */
 	secs = age_ns / GNOMON_NSEC_PER_SEC;
 	rem = age_ns % GNOMON_NSEC_PER_SEC;
-	if (drift_ppb > GNOMON_U64_MAX / secs)
+	/* Under a second (secs == 0) only the remainder's part grows. */
+	if (secs && drift_ppb > GNOMON_U64_MAX / secs)
 		return GNOMON_U64_MAX;
 	/* rem < 1e9 and drift_ppb < 2^32: the product fits in 64 bits. */
 	return sat_add(secs * drift_ppb, rem * drift_ppb / GNOMON_NSEC_PER_SEC);

@@ -257,6 +257,71 @@ KTAP_TEST(huge_values_saturate_instead_of_wrapping)
 	KTAP_EXPECT(t, tt.status == GNOMON_STATUS_DISRUPTED, "one clock without STEP_WATCH");
 }
 
+/* drift * age / 1e9, exactly, saturating at U64_MAX: the reference. */
+static __u64 drift_reference(__u64 age_ns, __u32 drift_ppb)
+{
+	unsigned __int128 g = (unsigned __int128)age_ns * drift_ppb / SEC;
+
+	return g > ~0ULL ? ~0ULL : (__u64)g;
+}
+
+/*
+ * Every drift an agent file can carry, at every kind of age: from 0 (the
+ * sub-second ages divided by zero once), across the 1 s and the fast-path
+ * (2^43 ns) boundaries, up to U64_MAX.  The bound is the exact growth
+ * plus the error, or void when that saturates; never a crash.
+ */
+KTAP_TEST(any_drift_at_any_age_gives_the_exact_bound_or_none)
+{
+	static const __u64 ages[] = {
+		0, 1, 2, 999, SEC / 2, SEC - 1, SEC, SEC + 1, 2 * SEC - 1,
+		3 * SEC, 1000 * SEC, (1ULL << 43) - 1, 1ULL << 43,
+		(1ULL << 43) + 1, 1ULL << 52, 1ULL << 62, ~0ULL / 2, ~0ULL - 1,
+		~0ULL,
+	};
+	static const __u32 edges[] = {
+		0, 1, 2, GNOMON_DEFAULT_DRIFT_PPB, GNOMON_MAX_DRIFT_PPB,
+		GNOMON_MAX_DRIFT_PPB + 1, 1U << 31, ~0U - 1, ~0U,
+	};
+	unsigned long checked = 0, wrong = 0;
+	struct gnomon_page p = { 0 };
+
+	gnomon_page_init(&p);
+	p.flags = GNOMON_PAGE_DISCIPLINED;
+	p.error_ns = MS;
+	p.interval_ns = SEC;
+	p.holdover_ns = ~0ULL;
+	for (__u64 d = 0; d < (1ULL << 32) + sizeof(edges) / sizeof(edges[0]);
+	     d += d < (1ULL << 32) ? 1048573 : 1) {
+		__u32 drift = d < (1ULL << 32) ? (__u32)d : edges[d - (1ULL << 32)];
+
+		p.drift_ppb = drift;
+		for (unsigned int i = 0; i < sizeof(ages) / sizeof(ages[0]); i++) {
+			/* Smaller ages too: every age below 1 s by a stride. */
+			for (__u64 a = ages[i], n = 0; n < (i ? 1 : 64); n++, a += 15624997) {
+				__u64 want = drift_reference(a, drift);
+				struct gnomon_tt tt;
+
+				want = want > ~0ULL - MS ? ~0ULL : want + MS;
+				gnomon_tt_compute(&p, a, a, &tt);
+				checked++;
+				if (want == ~0ULL ? tt.bound_ns == GNOMON_BOUND_INFINITE &&
+						    tt.status == GNOMON_STATUS_UNSYNCHRONIZED
+						  : tt.bound_ns == want &&
+						    tt.earliest_ns == (a > want ? a - want : 0))
+					continue;
+				if (wrong++ < 5)
+					ktap_diag("drift %u age %llu: bound %llu, want %llu",
+						  drift, (unsigned long long)a,
+						  (unsigned long long)tt.bound_ns,
+						  (unsigned long long)want);
+			}
+		}
+	}
+	ktap_diag("%lu (drift, age) pairs checked", checked);
+	KTAP_EXPECT(t, wrong == 0, "%lu wrong bounds", wrong);
+}
+
 /* Seqcount torture: a writer keeps the invariant error_ns == interval_ns;
  * readers must never see a torn snapshot. */
 static struct gnomon_page shared_page;
