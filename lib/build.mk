@@ -2,7 +2,8 @@
 # libgnomon: static and shared library, pkg-config file, host unit tests.
 
 LIBGNOMON_VERSION := 0.1.0
-LIB_SRCS := lib/core/hlc.c lib/core/truetime.c lib/client.c lib/client_fallback.c
+LIB_SRCS := lib/core/hlc.c lib/core/truetime.c lib/client.c lib/client_agent.c \
+	lib/client_fallback.c
 LIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 LIB_SAN_OBJS := $(patsubst %.c,$(BUILD)/san/%.o,$(LIB_SRCS))
 LIBGNOMON_A := $(BUILD)/lib/libgnomon.a

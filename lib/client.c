@@ -4,9 +4,11 @@
  *
  * Sources, in order (see gnomon.h): the kernel device (mapped page for
  * TT.now(), ioctls for the host HLC and commit-wait), the agent's
- * shared-memory file (the same page layout), and adjtimex.  TT.now() from a
- * page is the lock-free seqcount snapshot plus lib/core's gnomon_tt_compute,
- * the very code the kernel runs, so both paths agree by construction.
+ * shared-memory file (the same page layout, read rather than mapped: see
+ * client_agent.c), and adjtimex.  TT.now() from a page is a bounded
+ * seqcount snapshot plus lib/core's gnomon_tt_compute, the very code the
+ * kernel runs, so both paths agree by construction; the copy's magic,
+ * version, size and seq are judged there on every read.
  * Without the kernel, the HLC and commit-wait fall back to per-process
  * implementations in client_fallback.c.
  */
@@ -16,7 +18,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,13 +30,6 @@ static const char *env_or(const char *name, const char *fallback)
 	return v && *v ? v : fallback;
 }
 
-static bool page_valid(const struct gnomon_page *page)
-{
-	return page->magic == GNOMON_PAGE_MAGIC &&
-	       page->version == GNOMON_PAGE_VERSION &&
-	       page->size >= sizeof(struct gnomon_page);
-}
-
 /* Map a page read-only from fd; the caller owns fd. */
 static int map_page(int fd, const struct gnomon_page **page)
 {
@@ -43,7 +37,7 @@ static int map_page(int fd, const struct gnomon_page **page)
 
 	if (p == MAP_FAILED)
 		return -errno;
-	if (!page_valid(p)) {
+	if (!gnomon_page_valid(p)) {
 		munmap(p, GNOMON_PAGE_SIZE);
 		return -EPROTO;
 	}
@@ -72,26 +66,11 @@ static int open_kernel(struct gnomon_client *c)
 
 static int open_agent(struct gnomon_client *c)
 {
-	int fd = open(env_or("GNOMON_SHM", GNOMON_SHM_PATH), O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	int err;
+	int err = gnomon_agent__open(&c->agent,
+				     env_or("GNOMON_SHM", GNOMON_SHM_PATH));
 
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0) {
-		err = -errno;
-		goto close_fd;
-	}
-	if (st.st_size < (off_t)sizeof(struct gnomon_page)) {
-		err = -EPROTO;
-		goto close_fd;
-	}
-	err = map_page(fd, &c->page);
 	if (!err)
 		c->source = GNOMON_FROM_AGENT;
-close_fd:
-	/* The mapping stays valid without the descriptor. */
-	close(fd);
 	return err;
 }
 
@@ -120,6 +99,7 @@ void gnomon_client__close(struct gnomon_client *c)
 		return;
 	if (c->page)
 		munmap((void *)c->page, GNOMON_PAGE_SIZE);
+	gnomon_agent__close(&c->agent);
 	if (c->fd >= 0)
 		close(c->fd);
 	pthread_mutex_destroy(&c->hlc_lock);
@@ -145,26 +125,55 @@ uint64_t gnomon_clock_ns(clockid_t id)
 	return (uint64_t)ts.tv_sec * GNOMON_NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
 }
 
+/* A copy of the page of the kernel or the agent; -ENODEV for adjtimex. */
+static int client_snapshot(struct gnomon_client *c, struct gnomon_page *snap)
+{
+	if (c->page)
+		gnomon_page_snapshot(c->page, snap);
+	else if (c->agent.path)
+		gnomon_agent__snapshot(&c->agent, snap);
+	else
+		return -ENODEV;
+	return 0;
+}
+
+/* The kernel flags steps in the page: one clock read, tied to the
+ * snapshot by the seqcount (bounded: see gnomon_core.h). */
+static void now_step_watch(struct gnomon_client *c, struct gnomon_tt *now)
+{
+	struct gnomon_page snap;
+	unsigned int tries;
+	uint64_t real = 0;
+	uint32_t seq;
+
+	for (tries = 0; tries < GNOMON_PAGE_READ_TRIES; tries++) {
+		seq = gnomon_page_read_begin(c->page, &snap);
+		real = gnomon_clock_ns(CLOCK_REALTIME);
+		if (!gnomon_page_read_retry(c->page, seq))
+			break;
+	}
+	if (tries == GNOMON_PAGE_READ_TRIES)
+		snap.seq |= 1;
+	gnomon_tt_compute_realtime(&snap, real, now);
+}
+
 int gnomon_client__now(struct gnomon_client *c, struct gnomon_tt *now)
 {
 	struct gnomon_page snap;
 	uint64_t mono, real;
-	uint32_t seq;
 
-	if (!c->page)
-		return gnomon_fallback_now(now);
 	if (c->step_watch) {
-		/* The kernel flags steps in the page: one clock read, tied
-		 * to the snapshot by the seqcount. */
-		do {
-			seq = gnomon_page_read_begin(c->page, &snap);
-			real = gnomon_clock_ns(CLOCK_REALTIME);
-		} while (gnomon_page_read_retry(c->page, seq));
-		gnomon_tt_compute_realtime(&snap, real, now);
+		now_step_watch(c, now);
 		return 0;
 	}
-	gnomon_page_snapshot(c->page, &snap);
+	if (client_snapshot(c, &snap))
+		return gnomon_fallback_now(now);
 	mono = gnomon_clock_ns(CLOCK_MONOTONIC);
+	/* The agent's file may have been replaced: read the new one. */
+	if (c->agent.path && gnomon_agent__follow(&c->agent, mono)) {
+		gnomon_agent__snapshot(&c->agent, &snap);
+		mono = gnomon_clock_ns(CLOCK_MONOTONIC);
+	}
 	real = gnomon_clock_ns(CLOCK_REALTIME);
 	gnomon_tt_compute(&snap, mono, real, now);
 	return 0;
@@ -202,8 +211,7 @@ int gnomon_client__hlc_update(struct gnomon_client *c,
 	err = gnomon_client__now(c, &now);
 	if (err)
 		return err;
-	if (c->page)
-		gnomon_client__get_config(c, &cfg);
+	gnomon_client__get_config(c, &cfg);
 	return gnomon_fallback_hlc_update(c, remote, now.realtime_ns,
 					  gnomon_hlc_max_wall(&now, cfg.max_offset_ns),
 					  ts);
@@ -248,10 +256,13 @@ int gnomon_client__get_config(struct gnomon_client *c,
 			      struct gnomon_config *config)
 {
 	struct gnomon_page snap;
+	int err = client_snapshot(c, &snap);
 
-	if (!c->page)
-		return -ENODEV;
-	gnomon_page_snapshot(c->page, &snap);
+	if (err)
+		return err;
+	/* A copy that is no consistent page configures nothing. */
+	if (!gnomon_page_valid(&snap) || (snap.seq & 1))
+		return -EPROTO;
 	gnomon_page_get_config(&snap, config);
 	return 0;
 }
@@ -260,9 +271,10 @@ uint32_t gnomon_client__clock_source(struct gnomon_client *c)
 {
 	struct gnomon_page snap;
 
-	if (!c->page)
+	if (client_snapshot(c, &snap))
 		return GNOMON_SOURCE_NTP;
-	gnomon_page_snapshot(c->page, &snap);
+	if (!gnomon_page_valid(&snap) || (snap.seq & 1))
+		return GNOMON_SOURCE_NONE;
 	return snap.source;
 }
 

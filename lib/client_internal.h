@@ -4,20 +4,42 @@
 #define GNOMON_CLIENT_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
+#include <sys/types.h>
+#include <time.h>
 
 #include "gnomon.h"
 #include "core/gnomon_core.h"
 
+/* The agent's file, read with pread and followed by name (client_agent.c). */
+struct gnomon_agent {
+	char *path;			/* NULL: not open */
+	int fd;				/* its number never changes */
+	pthread_mutex_t lock;		/* guards dev, ino and re-opening */
+	dev_t dev;
+	ino_t ino;
+	_Atomic uint64_t checked_ns;	/* CLOCK_MONOTONIC of the last stat */
+	_Atomic uint32_t stuck_seq;	/* odd seq a dead writer left, or 0 */
+};
+
 struct gnomon_client {
 	enum gnomon_time_source source;
 	int fd;				/* /dev/gnomon, or -1 */
-	const struct gnomon_page *page;	/* kernel page or agent file */
+	const struct gnomon_page *page;	/* the kernel's mapped page */
+	struct gnomon_agent agent;	/* GNOMON_FROM_AGENT */
 	bool step_watch;		/* the page's writer flags clock steps */
 	pthread_mutex_t hlc_lock;	/* guards hlc when per-process */
 	struct gnomon_hlc hlc;
 };
 
-#include <time.h>
+int gnomon_agent__open(struct gnomon_agent *a, const char *path);
+void gnomon_agent__close(struct gnomon_agent *a);
+/* A copy of the file's page: true if consistent; a truncated file gives
+ * a zeroed copy (no page), a writer that does not finish an odd seq. */
+bool gnomon_agent__snapshot(struct gnomon_agent *a, struct gnomon_page *snap);
+/* At most every 100 ms: true if the path now names another file, which
+ * the agent's descriptor now reads. */
+bool gnomon_agent__follow(struct gnomon_agent *a, uint64_t mono_ns);
 
 uint64_t gnomon_clock_ns(clockid_t id);
 int gnomon_fallback_now(struct gnomon_tt *now);

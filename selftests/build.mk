@@ -4,8 +4,8 @@
 # one executable per line, each printing KTAP.
 
 # Host: unit tests under ASan+UBSan, and the same programs under valgrind.
-CORE_TESTS := core_hlc_test core_truetime_test
-LIB_TESTS := lib_fallback_test
+CORE_TESTS := core_hlc_test core_truetime_test core_page_test
+LIB_TESTS := lib_fallback_test lib_agent_test
 SELFTEST_SAN_BINS := $(addprefix $(BUILD)/selftests/san/,$(CORE_TESTS) $(LIB_TESTS))
 SELFTEST_PLAIN_BINS := $(addprefix $(BUILD)/selftests/plain/,$(CORE_TESTS) $(LIB_TESTS))
 
@@ -51,7 +51,7 @@ $(BUILD)/selftests/vm/kmod_%: $(BUILD)/obj/selftests/kmod/kmod_%.o $(LIBGNOMON_A
 ALL_TARGETS += $(SELFTEST_SAN_BINS) $(SELFTEST_PLAIN_BINS) $(CORE_CLANG_BINS) \
 	$(KMOD_TEST_BINS)
 HOST_TESTS += $(SELFTEST_SAN_BINS) $(CORE_CLANG_BINS) selftests/valgrind_test.sh selftests/dkms_test.sh \
-	selftests/docs_test.sh
+	selftests/docs_test.sh selftests/gnomond/clock_page_faults.sh
 VM_TESTS += $(KMOD_TEST_BINS) selftests/kmod/gnomonctl_vm_test.sh
 
 -include $(wildcard $(BUILD)/obj/selftests/*/*.d $(BUILD)/san/selftests/*/*.d \

@@ -87,21 +87,42 @@ void gnomon_page_get_config(const struct gnomon_page *page,
 			    struct gnomon_config *cfg);
 /* Writer side: the wall clock was just set (kernel, from timekeeping). */
 void gnomon_page_mark_stepped(struct gnomon_page *page);
+/* Writer side, holding the writers' lock: a page whose seq is odd was left
+ * by a writer that died mid-update; reset what it holds (unsynchronized,
+ * default configuration) and make seq even again.  No-op if seq is even. */
+void gnomon_page_recover(struct gnomon_page *page);
+
+/* magic, version and size say this is a page of this layout. */
+bool gnomon_page_valid(const struct gnomon_page *snap);
+
 /*
- * Reader side.  A consistent copy of the page:
+ * Reader side, bounded: a reader never waits on a writer for good.
+ * read_begin polls an odd seq at most GNOMON_PAGE_READ_SPINS times, then
+ * copies anyway and returns the odd seq, which stays in the copy, so
+ * gnomon_tt_compute() reports it DISRUPTED.  A consistent copy:
  *
- *	do {
+ *	for (tries = 0; tries < GNOMON_PAGE_READ_TRIES; tries++) {
  *		seq = gnomon_page_read_begin(page, &snap);
  *		... read a clock here to tie it to this copy ...
- *	} while (gnomon_page_read_retry(page, seq));
+ *		if (!gnomon_page_read_retry(page, seq))
+ *			break;
+ *	}
+ *	(out of tries: snap.seq |= 1)
+ *
+ * gnomon_page_snapshot() is that loop; false if the copy is not consistent
+ * (its seq is then odd).  Magic, version and size are checked on every
+ * copy by gnomon_tt_compute(), not only when the page is opened.
  */
+#define GNOMON_PAGE_READ_SPINS	4096U
+#define GNOMON_PAGE_READ_TRIES	64U
 __u32 gnomon_page_read_begin(const struct gnomon_page *page,
 			     struct gnomon_page *snap);
 bool gnomon_page_read_retry(const struct gnomon_page *page, __u32 seq);
-void gnomon_page_snapshot(const struct gnomon_page *page,
+bool gnomon_page_snapshot(const struct gnomon_page *page,
 			  struct gnomon_page *snap);
 
-/* TT.now() from a snapshot and the two clocks read at (almost) one instant. */
+/* TT.now() from a snapshot and the two clocks read at (almost) one instant;
+ * an invalid copy is UNSYNCHRONIZED, an odd seq DISRUPTED. */
 void gnomon_tt_compute(const struct gnomon_page *snap, __u64 mono_ns,
 		       __u64 real_ns, struct gnomon_tt *out);
 /* TT.now() from CLOCK_REALTIME alone, read inside the snapshot's seq

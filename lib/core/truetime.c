@@ -18,6 +18,10 @@
  *	age > freerun_intervals * interval ................ FREE_RUNNING
  *	otherwise ......................................... SYNCHRONIZED
  *
+ * A copy of the page that is no page (bad magic, version or size) reads as
+ * UNSYNCHRONIZED, and one taken while a writer never finished (odd seq) as
+ * DISRUPTED: a reader never waits for a writer without bound.
+ *
  * UNSYNCHRONIZED and DISRUPTED report the void interval [0, U64_MAX]: with no
  * bound we know nothing, and a narrow interval would be a lie.
  *
@@ -117,9 +121,29 @@ static void tt_from_age(const struct gnomon_page *snap, __u64 age,
 	gnomon_assert(out->earliest_ns <= real_ns && real_ns <= out->latest_ns);
 }
 
-/* The update's own verdict: false if it leaves no interval to compute. */
+bool gnomon_page_valid(const struct gnomon_page *snap)
+{
+	return snap->magic == GNOMON_PAGE_MAGIC &&
+	       snap->version == GNOMON_PAGE_VERSION &&
+	       snap->size >= sizeof(*snap) && snap->size <= GNOMON_PAGE_SIZE;
+}
+
+/*
+ * The update's own verdict: false if it leaves no interval to compute.  A
+ * copy that is not a page (an agent file truncated or overwritten) says
+ * nothing; one whose seq is odd comes from a writer that never finished
+ * (see gnomon_page_read_begin), and nothing it holds can be trusted.
+ */
 static bool tt_usable(const struct gnomon_page *snap, struct gnomon_tt *out)
 {
+	if (!gnomon_page_valid(snap)) {
+		void_interval(out, GNOMON_STATUS_UNSYNCHRONIZED);
+		return false;
+	}
+	if (snap->seq & 1) {
+		void_interval(out, GNOMON_STATUS_DISRUPTED);
+		return false;
+	}
 	if (!(snap->flags & GNOMON_PAGE_DISCIPLINED) ||
 	    (snap->flags & GNOMON_PAGE_UNSYNC)) {
 		void_interval(out, GNOMON_STATUS_UNSYNCHRONIZED);
@@ -309,15 +333,36 @@ void gnomon_page_mark_stepped(struct gnomon_page *page)
 	page_write_end(page);
 }
 
+void gnomon_page_recover(struct gnomon_page *page)
+{
+	if (!(page->seq & 1))
+		return;
+	/* The dead writer's section is still open: close it on a page that
+	 * says nothing until the next update. */
+	page->flags &= GNOMON_PAGE_STEP_WATCH;
+	page->as_of_mono_ns = 0;
+	page->as_of_real_ns = 0;
+	page->error_ns = 0;
+	page->interval_ns = 0;
+	page->holdover_ns = GNOMON_DEFAULT_HOLDOVER_NS;
+	page->max_offset_ns = GNOMON_DEFAULT_MAX_OFFSET_NS;
+	page->drift_ppb = GNOMON_DEFAULT_DRIFT_PPB;
+	page->freerun_intervals = GNOMON_DEFAULT_FREERUN_INTERVALS;
+	page->source = GNOMON_SOURCE_NONE;
+	page_write_end(page);
+}
+
 __u32 gnomon_page_read_begin(const struct gnomon_page *page,
 			     struct gnomon_page *snap)
 {
 	const volatile struct gnomon_page *vp = page;
-	__u32 seq;
+	__u32 seq, spins = 0;
 
+	/* A writer is done within nanoseconds; one that is not after this
+	 * many polls has died half-way, and the odd seq stays in the copy. */
 	do {
 		seq = GNOMON_READ_ONCE(page->seq);
-	} while (seq & 1);
+	} while ((seq & 1) && ++spins < GNOMON_PAGE_READ_SPINS);
 	gnomon_rmb();
 	snap->magic = vp->magic;
 	snap->version = vp->version;
@@ -344,14 +389,20 @@ bool gnomon_page_read_retry(const struct gnomon_page *page, __u32 seq)
 	return GNOMON_READ_ONCE(page->seq) != seq;
 }
 
-void gnomon_page_snapshot(const struct gnomon_page *page,
+bool gnomon_page_snapshot(const struct gnomon_page *page,
 			  struct gnomon_page *snap)
 {
+	unsigned int tries;
 	__u32 seq;
 
-	do {
+	for (tries = 0; tries < GNOMON_PAGE_READ_TRIES; tries++) {
 		seq = gnomon_page_read_begin(page, snap);
-	} while (gnomon_page_read_retry(page, seq));
+		if (!gnomon_page_read_retry(page, seq))
+			return !(seq & 1);
+	}
+	/* Never still between two reads: as good as a writer stuck. */
+	snap->seq |= 1;
+	return false;
 }
 
 const char *gnomon_status_name(__u32 status)

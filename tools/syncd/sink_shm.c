@@ -24,6 +24,20 @@
  * --mark-disrupted does not replace the file: it opens the running agent's
  * page in place.  Writers serialise on flock(LOCK_EX) of the file, as the
  * seqcount needs one writer at a time.
+ *
+ * Damage.  Under that lock an odd seq can only have been left by a writer
+ * that died between its two increments: the next writer (this agent
+ * restarted, or a --mark-disrupted) closes the dead one's section with
+ * gnomon_page_recover(), in place, so readers see the page say nothing
+ * (unsynchronized) and then follow the new updates.  Before every write
+ * the agent also checks that its file still has a page's size and that the
+ * path still names it: a file truncated (writing through the mapping would
+ * then raise SIGBUS) or replaced is attached again as at start, taking
+ * over a valid page or putting a new one in place, with the last
+ * configuration re-applied.  Readers read the file rather than map it and
+ * follow it by name (lib/client_agent.c).  A truncation between that
+ * check and the write still kills the agent, not the readers; a restarted
+ * agent repairs the file.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -44,6 +58,8 @@ struct syncd_sink {
 	struct gnomon_page *page;
 	const char *path;
 	int fd;
+	bool configured;
+	struct gnomon_config cfg;	/* the last configuration applied */
 };
 
 /* mkdir the file's directory (one level; its parent must exist). */
@@ -164,6 +180,25 @@ static int own_page(int fd)
 	return 0;
 }
 
+/* Take over the valid page at s->path in place, or put a new one there. */
+static int attach_page(struct syncd_sink *s)
+{
+	int ret = open_page(s->path, &s->page, &s->fd);
+
+	if (ret)
+		ret = create_page(s->path, &s->page, &s->fd);
+	if (ret)
+		return ret;
+	ret = own_page(s->fd);
+	if (ret) {
+		munmap(s->page, GNOMON_PAGE_SIZE);
+		close(s->fd);
+		if (ret == -EBUSY)
+			syncd_err("another gnomon-syncd is writing %s", s->path);
+	}
+	return ret;
+}
+
 static int shm_open_sink(struct syncd_sink **sink, const struct syncd_options *opt)
 {
 	struct syncd_sink *s = calloc(1, sizeof(*s));
@@ -172,22 +207,10 @@ static int shm_open_sink(struct syncd_sink **sink, const struct syncd_options *o
 	if (!s)
 		return -ENOMEM;
 	s->path = opt->shm_path;
-	if (opt->mark_disrupted) {
+	if (opt->mark_disrupted)
 		ret = open_page(s->path, &s->page, &s->fd);
-	} else {
-		ret = open_page(s->path, &s->page, &s->fd);
-		if (ret)
-			ret = create_page(s->path, &s->page, &s->fd);
-		if (!ret) {
-			ret = own_page(s->fd);
-			if (ret) {
-				munmap(s->page, GNOMON_PAGE_SIZE);
-				close(s->fd);
-			}
-			if (ret == -EBUSY)
-				syncd_err("another gnomon-syncd is writing %s", s->path);
-		}
-	}
+	else
+		ret = attach_page(s);
 	if (ret) {
 		syncd_err("shared-memory file %s: %s", s->path, strerror(-ret));
 		free(s);
@@ -198,6 +221,61 @@ static int shm_open_sink(struct syncd_sink **sink, const struct syncd_options *o
 	return 0;
 }
 
+/* Our file still has a page's size and the path still names it. */
+static bool page_in_place(const struct syncd_sink *s)
+{
+	struct stat ours, named;
+
+	return fstat(s->fd, &ours) == 0 && ours.st_size == GNOMON_PAGE_SIZE &&
+	       stat(s->path, &named) == 0 && named.st_dev == ours.st_dev &&
+	       named.st_ino == ours.st_ino;
+}
+
+/*
+ * Become the writer: the writers' lock, a file that is still ours and a
+ * page with no section left open.  -errno if the file cannot be attached
+ * again (then nothing is locked).
+ */
+static int shm_lock(struct syncd_sink *s)
+{
+	int ret;
+
+	flock(s->fd, LOCK_EX);
+	if (!page_in_place(s)) {
+		syncd_warn("%s was truncated or replaced: attaching it again",
+			   s->path);
+		/* Not one byte of the old mapping may be touched now. */
+		if (s->page)
+			munmap(s->page, GNOMON_PAGE_SIZE);
+		if (s->fd >= 0)
+			close(s->fd);
+		ret = attach_page(s);
+		if (ret) {
+			syncd_err("shared-memory file %s: %s", s->path,
+				  strerror(-ret));
+			s->fd = -1;
+			s->page = NULL;
+			return ret;
+		}
+		flock(s->fd, LOCK_EX);
+		if (s->configured)
+			gnomon_page_configure(s->page, &s->cfg);
+	}
+	if (s->page->seq & 1) {
+		syncd_warn("%s: a writer died mid-update (odd counter %u): "
+			   "repairing the page in place", s->path, s->page->seq);
+		gnomon_page_recover(s->page);
+		if (s->configured)
+			gnomon_page_configure(s->page, &s->cfg);
+	}
+	return 0;
+}
+
+static void shm_unlock(struct syncd_sink *s)
+{
+	flock(s->fd, LOCK_UN);
+}
+
 static int shm_configure(struct syncd_sink *s, const struct gnomon_config *cfg)
 {
 	int ret = gnomon_config_check(cfg);
@@ -206,9 +284,13 @@ static int shm_configure(struct syncd_sink *s, const struct gnomon_config *cfg)
 		syncd_err("configuration refused: %s", strerror(-ret));
 		return ret;
 	}
-	flock(s->fd, LOCK_EX);
+	ret = shm_lock(s);
+	if (ret)
+		return ret;
 	gnomon_page_configure(s->page, cfg);
-	flock(s->fd, LOCK_UN);
+	s->cfg = *cfg;
+	s->configured = true;
+	shm_unlock(s);
 	return 0;
 }
 
@@ -217,13 +299,15 @@ static int shm_discipline(struct syncd_sink *s, const struct gnomon_discipline *
 	uint64_t mono, real;
 	int ret;
 
-	flock(s->fd, LOCK_EX);
+	ret = shm_lock(s);
+	if (ret)
+		return ret;
 	mono = syncd_mono_ns();
 	real = syncd_real_ns();
 	ret = gnomon_discipline_check(s->page, d, mono);
 	if (!ret)
 		gnomon_page_discipline(s->page, d, mono, real);
-	flock(s->fd, LOCK_UN);
+	shm_unlock(s);
 	if (ret)
 		syncd_err("discipline update refused: %s", strerror(-ret));
 	return ret;
@@ -231,8 +315,10 @@ static int shm_discipline(struct syncd_sink *s, const struct gnomon_discipline *
 
 static void shm_close(struct syncd_sink *s)
 {
-	munmap(s->page, GNOMON_PAGE_SIZE);
-	close(s->fd);
+	if (s->page)
+		munmap(s->page, GNOMON_PAGE_SIZE);
+	if (s->fd >= 0)
+		close(s->fd);
 	free(s);
 }
 
