@@ -125,6 +125,22 @@ uint64_t gnomon_clock_ns(clockid_t id)
 	return (uint64_t)ts.tv_sec * GNOMON_NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
 }
 
+/* Tries at a pair of readings no preemption came between. */
+#define CLOCK_PAIR_TRIES	8
+
+void gnomon_clock_pair(uint64_t *mono, uint64_t *real)
+{
+	unsigned int i;
+
+	for (i = 0; i < CLOCK_PAIR_TRIES; i++) {
+		*mono = gnomon_clock_ns(CLOCK_MONOTONIC);
+		*real = gnomon_clock_ns(CLOCK_REALTIME);
+		if (gnomon_clock_ns(CLOCK_MONOTONIC) - *mono <
+		    GNOMON_STEP_SLACK_NS / 4)
+			return;
+	}
+}
+
 /* A copy of the page of the kernel or the agent; -ENODEV for adjtimex. */
 static int client_snapshot(struct gnomon_client *c, struct gnomon_page *snap)
 {
@@ -168,13 +184,12 @@ int gnomon_client__now(struct gnomon_client *c, struct gnomon_tt *now)
 	}
 	if (client_snapshot(c, &snap))
 		return gnomon_fallback_now(now);
-	mono = gnomon_clock_ns(CLOCK_MONOTONIC);
+	gnomon_clock_pair(&mono, &real);
 	/* The agent's file may have been replaced: read the new one. */
 	if (c->agent.path && gnomon_agent__follow(&c->agent, mono)) {
 		gnomon_agent__snapshot(&c->agent, &snap);
-		mono = gnomon_clock_ns(CLOCK_MONOTONIC);
+		gnomon_clock_pair(&mono, &real);
 	}
-	real = gnomon_clock_ns(CLOCK_REALTIME);
 	gnomon_tt_compute(&snap, mono, real, now);
 	return 0;
 }

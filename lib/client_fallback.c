@@ -27,8 +27,7 @@ int gnomon_fallback_now(struct gnomon_tt *now)
 	state = adjtimex(&tx);
 	if (state < 0)
 		return -errno;
-	mono = gnomon_clock_ns(CLOCK_MONOTONIC);
-	real = gnomon_clock_ns(CLOCK_REALTIME);
+	gnomon_clock_pair(&mono, &real);
 
 	gnomon_page_init(&snap);
 	snap.flags = GNOMON_PAGE_DISCIPLINED;

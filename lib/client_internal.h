@@ -42,6 +42,12 @@ bool gnomon_agent__snapshot(struct gnomon_agent *a, struct gnomon_page *snap);
 bool gnomon_agent__follow(struct gnomon_agent *a, uint64_t mono_ns);
 
 uint64_t gnomon_clock_ns(clockid_t id);
+/*
+ * CLOCK_MONOTONIC and CLOCK_REALTIME read as one instant: a pair that a
+ * preemption of more than the step slack came between would read as a
+ * clock step (DISRUPTED), so such a pair is read again (bounded).
+ */
+void gnomon_clock_pair(uint64_t *mono, uint64_t *real);
 int gnomon_fallback_now(struct gnomon_tt *now);
 int gnomon_fallback_hlc_tick(struct gnomon_client *c, uint64_t physical_ns,
 			     struct gnomon_hlc *ts);

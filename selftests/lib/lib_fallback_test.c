@@ -45,14 +45,32 @@ static struct gnomon_page *make_agent_file(char *path, size_t len)
 	return page;
 }
 
+/*
+ * The two clocks read as one instant: a pair read across a preemption (a
+ * slow valgrind run) would put a step of that gap into the page, and
+ * readers would rightly call the clock disrupted for good.
+ */
+static void clock_pair(__u64 *mono, __u64 *real)
+{
+	for (int i = 0; i < 100; i++) {
+		__u64 before = now_ns(CLOCK_MONOTONIC);
+
+		*real = now_ns(CLOCK_REALTIME);
+		*mono = now_ns(CLOCK_MONOTONIC);
+		if (*mono - before < GNOMON_STEP_SLACK_NS / 10)
+			return;
+	}
+}
+
 static void discipline_now(struct gnomon_page *page, __u64 error_ns)
 {
 	struct gnomon_discipline d = { .error_ns = error_ns,
 				       .interval_ns = 1000 * MS,
 				       .source = GNOMON_SOURCE_STATIC };
+	__u64 mono, real;
 
-	gnomon_page_discipline(page, &d, now_ns(CLOCK_MONOTONIC),
-			       now_ns(CLOCK_REALTIME));
+	clock_pair(&mono, &real);
+	gnomon_page_discipline(page, &d, mono, real);
 }
 
 KTAP_TEST(open_rejects_unknown_flags)
