@@ -2,6 +2,10 @@
 # libgnomon: static and shared library, pkg-config file, host unit tests.
 
 LIBGNOMON_VERSION := 0.1.0
+# The soname's number: bumped when an exported function changes meaning
+# or goes away (lib/libgnomon.map).
+LIBGNOMON_SOVERSION := 0
+LIBGNOMON_MAP := lib/libgnomon.map
 LIB_SRCS := lib/core/hlc.c lib/core/truetime.c lib/client.c lib/client_agent.c \
 	lib/client_fallback.c
 LIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
@@ -13,6 +17,10 @@ LIBGNOMON_PC := $(BUILD)/lib/libgnomon.pc
 
 ALL_TARGETS += $(LIBGNOMON_A) $(LIBGNOMON_SO) $(LIBGNOMON_PC) $(LIBGNOMON_SAN_A)
 
+# Hidden by default: only what gnomon.h marks GNOMON_API is exported.
+$(LIB_OBJS) $(LIB_SAN_OBJS): CFLAGS_REL += -fvisibility=hidden
+$(LIB_OBJS) $(LIB_SAN_OBJS): CFLAGS_SAN += -fvisibility=hidden
+
 $(LIBGNOMON_A): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
@@ -21,11 +29,13 @@ $(LIBGNOMON_SAN_A): $(LIB_SAN_OBJS)
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
 
-$(LIBGNOMON_SO): $(LIB_OBJS)
+$(LIBGNOMON_SO): $(LIB_OBJS) $(LIBGNOMON_MAP)
 	@mkdir -p $(dir $@)
-	$(CC) -shared -Wl,-soname,libgnomon.so.0 -o $@ $^ -lpthread
-	ln -sf libgnomon.so.$(LIBGNOMON_VERSION) $(BUILD)/lib/libgnomon.so.0
-	ln -sf libgnomon.so.0 $(BUILD)/lib/libgnomon.so
+	$(CC) -shared -Wl,-soname,libgnomon.so.$(LIBGNOMON_SOVERSION) \
+		-Wl,--version-script=$(LIBGNOMON_MAP) -Wl,--no-undefined \
+		-o $@ $(LIB_OBJS) -lpthread
+	ln -sf libgnomon.so.$(LIBGNOMON_VERSION) $(BUILD)/lib/libgnomon.so.$(LIBGNOMON_SOVERSION)
+	ln -sf libgnomon.so.$(LIBGNOMON_SOVERSION) $(BUILD)/lib/libgnomon.so
 
 $(LIBGNOMON_PC): lib/libgnomon.pc.in
 	@mkdir -p $(dir $@)

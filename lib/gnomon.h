@@ -30,6 +30,10 @@ extern "C" {
 
 #define GNOMON_SHM_PATH	"/run/gnomon/clock"
 
+/* libgnomon is built with hidden visibility: these are all it exports
+ * (lib/libgnomon.map names the same set). */
+#define GNOMON_API	__attribute__((visibility("default")))
+
 enum gnomon_time_source {
 	GNOMON_FROM_KERNEL	= 0,
 	GNOMON_FROM_AGENT	= 1,
@@ -47,42 +51,52 @@ enum gnomon_hlc_scope {
 
 struct gnomon_client;
 
-int gnomon_client__open(struct gnomon_client **client, unsigned int flags);
-void gnomon_client__close(struct gnomon_client *client);
+GNOMON_API int gnomon_client__open(struct gnomon_client **client,
+				   unsigned int flags);
+GNOMON_API void gnomon_client__close(struct gnomon_client *client);
 
-enum gnomon_time_source gnomon_client__source(const struct gnomon_client *client);
-enum gnomon_hlc_scope gnomon_client__hlc_scope(const struct gnomon_client *client);
-const char *gnomon_time_source__name(enum gnomon_time_source source);
-const char *gnomon_hlc_scope__name(enum gnomon_hlc_scope scope);
-const char *gnomon_status__name(uint32_t status);
-const char *gnomon_clock_source__name(uint32_t source);
+GNOMON_API enum gnomon_time_source
+gnomon_client__source(const struct gnomon_client *client);
+GNOMON_API enum gnomon_hlc_scope
+gnomon_client__hlc_scope(const struct gnomon_client *client);
+GNOMON_API const char *gnomon_time_source__name(enum gnomon_time_source source);
+GNOMON_API const char *gnomon_hlc_scope__name(enum gnomon_hlc_scope scope);
+GNOMON_API const char *gnomon_status__name(uint32_t status);
+GNOMON_API const char *gnomon_clock_source__name(uint32_t source);
 
-/* TT.now(). */
-int gnomon_client__now(struct gnomon_client *client, struct gnomon_tt *now);
+/* TT.now().  A damaged agent file never hangs or kills the caller: a page
+ * left mid-update reads as DISRUPTED, a truncated or garbled one as
+ * UNSYNCHRONIZED, until a valid page is back. */
+GNOMON_API int gnomon_client__now(struct gnomon_client *client,
+				  struct gnomon_tt *now);
 
 /* HLC: a local or send event; merge a received timestamp (-ERANGE if it is
  * further ahead than the configured max offset beyond TT.now().latest). */
-int gnomon_client__hlc_tick(struct gnomon_client *client, struct gnomon_hlc *ts);
-int gnomon_client__hlc_update(struct gnomon_client *client,
-			      const struct gnomon_hlc *remote,
-			      struct gnomon_hlc *ts);
-int gnomon_hlc__compare(const struct gnomon_hlc *a, const struct gnomon_hlc *b);
+GNOMON_API int gnomon_client__hlc_tick(struct gnomon_client *client,
+				       struct gnomon_hlc *ts);
+GNOMON_API int gnomon_client__hlc_update(struct gnomon_client *client,
+					 const struct gnomon_hlc *remote,
+					 struct gnomon_hlc *ts);
+GNOMON_API int gnomon_hlc__compare(const struct gnomon_hlc *a,
+				   const struct gnomon_hlc *b);
 
 /* Commit-wait: return once TT.now().earliest > until_ns.  timeout_ns 0 waits
  * without a limit; -ETIMEDOUT when it runs out, -EINTR on a signal. */
-int gnomon_client__wait_until(struct gnomon_client *client, uint64_t until_ns,
-			      uint64_t timeout_ns);
+GNOMON_API int gnomon_client__wait_until(struct gnomon_client *client,
+					 uint64_t until_ns, uint64_t timeout_ns);
 
 /* Kernel only (-ENODEV otherwise); CAP_SYS_TIME (-EPERM otherwise). */
-int gnomon_client__discipline(struct gnomon_client *client,
-			      const struct gnomon_discipline *update);
-int gnomon_client__set_config(struct gnomon_client *client,
-			      const struct gnomon_config *config);
-/* Kernel or agent; -ENODEV from adjtimex. */
-int gnomon_client__get_config(struct gnomon_client *client,
-			      struct gnomon_config *config);
-/* What disciplined the clock last (enum gnomon_source; adjtimex: NTP). */
-uint32_t gnomon_client__clock_source(struct gnomon_client *client);
+GNOMON_API int gnomon_client__discipline(struct gnomon_client *client,
+					 const struct gnomon_discipline *update);
+GNOMON_API int gnomon_client__set_config(struct gnomon_client *client,
+					 const struct gnomon_config *config);
+/* Kernel or agent; -ENODEV from adjtimex, -EPROTO while the agent's file
+ * holds no consistent page. */
+GNOMON_API int gnomon_client__get_config(struct gnomon_client *client,
+					 struct gnomon_config *config);
+/* What disciplined the clock last (enum gnomon_source; adjtimex: NTP;
+ * GNOMON_SOURCE_NONE while the agent's file holds no consistent page). */
+GNOMON_API uint32_t gnomon_client__clock_source(struct gnomon_client *client);
 
 #ifdef __cplusplus
 }
