@@ -5,12 +5,16 @@
  * The kernel's page cannot shrink, but the agent's file is a file: anyone
  * with the right to write it can truncate it, and a process that has it
  * mapped then dies of SIGBUS at its next read.  So the file is read, never
- * mapped: two pread()s of the whole page, and the copy counts only when the
- * two are equal and seq is even.  A write overlapping the first copy shows
- * in the second (the second read starts after the first ends, and the
- * writer makes seq odd before it changes a byte and even after), so equal
- * copies with an even seq are a consistent snapshot, as in the seqcount
- * protocol.  That costs two system calls per TT.now() on this path only.
+ * mapped: a pread() of the whole page counts only when it equals a copy
+ * read before it and its seq is even.  A write overlapping the earlier
+ * copy shows in the later one (the later read starts after the earlier
+ * ends, and the writer makes seq odd before it changes a byte and even
+ * after, so a finished write changes seq), so equal copies with an even
+ * seq are a consistent snapshot, as in the seqcount protocol.  The copy
+ * kept is the previous call's, so while the agent does not write (it
+ * updates every 100 ms to 1 s) one system call per TT.now() suffices, two
+ * after an update.  Readers of one client take turns (read_lock), which
+ * keeps "before" true between threads.
  *
  * Bounds (a reader never hangs on a writer):
  *  - copies that keep differing: GNOMON_PAGE_READ_TRIES tries;
@@ -72,6 +76,7 @@ int gnomon_agent__open(struct gnomon_agent *a, const char *path)
 	a->ino = st.st_ino;
 	a->checked_ns = gnomon_clock_ns(CLOCK_MONOTONIC);
 	pthread_mutex_init(&a->lock, NULL);
+	pthread_mutex_init(&a->read_lock, NULL);
 	return 0;
 
 close_fd:
@@ -88,6 +93,7 @@ void gnomon_agent__close(struct gnomon_agent *a)
 		return;
 	close(a->fd);
 	pthread_mutex_destroy(&a->lock);
+	pthread_mutex_destroy(&a->read_lock);
 	free(a->path);
 	a->path = NULL;
 }
@@ -99,32 +105,52 @@ static void nap(uint64_t ns)
 	nanosleep(&ts, NULL);
 }
 
+/* One read compared with the one before it; under read_lock. */
+static int read_once(struct gnomon_agent *a, struct gnomon_page *snap)
+{
+	bool same;
+
+	if (pread(a->fd, snap, sizeof(*snap), 0) != (ssize_t)sizeof(*snap)) {
+		/* Truncated: no page at all, and no copy to trust next. */
+		memset(snap, 0, sizeof(*snap));
+		a->have_last = false;
+		return -EPROTO;
+	}
+	same = a->have_last && !memcmp(snap, &a->last, sizeof(*snap));
+	a->last = *snap;
+	a->have_last = true;
+	return same ? 0 : -EAGAIN;
+}
+
 bool gnomon_agent__snapshot(struct gnomon_agent *a, struct gnomon_page *snap)
 {
-	struct gnomon_page again;
 	unsigned int tries, odd = 0;
+	bool ok = false;
+	int err;
 
+	pthread_mutex_lock(&a->read_lock);
 	for (tries = 0; tries < GNOMON_PAGE_READ_TRIES; tries++) {
-		if (pread(a->fd, snap, sizeof(*snap), 0) != (ssize_t)sizeof(*snap) ||
-		    pread(a->fd, &again, sizeof(again), 0) != (ssize_t)sizeof(again)) {
-			/* Truncated: no page at all. */
-			memset(snap, 0, sizeof(*snap));
-			return false;
-		}
-		if (memcmp(snap, &again, sizeof(again)))
+		err = read_once(a, snap);
+		if (err == -EPROTO)
+			goto unlock;
+		if (err)
 			continue;
-		if (!(snap->seq & 1))
-			return true;
-		if (snap->seq == atomic_load(&a->stuck_seq))
+		if (!(snap->seq & 1)) {
+			ok = true;
+			goto unlock;
+		}
+		if (snap->seq == a->stuck_seq)
 			break;
 		if (++odd == AGENT_ODD_WAITS) {
-			atomic_store(&a->stuck_seq, snap->seq);
+			a->stuck_seq = snap->seq;
 			break;
 		}
 		nap(AGENT_ODD_NAP_NS);
 	}
 	snap->seq |= 1;
-	return false;
+unlock:
+	pthread_mutex_unlock(&a->read_lock);
+	return ok;
 }
 
 bool gnomon_agent__follow(struct gnomon_agent *a, uint64_t mono_ns)

@@ -19,7 +19,10 @@ struct gnomon_agent {
 	dev_t dev;
 	ino_t ino;
 	_Atomic uint64_t checked_ns;	/* CLOCK_MONOTONIC of the last stat */
-	_Atomic uint32_t stuck_seq;	/* odd seq a dead writer left, or 0 */
+	pthread_mutex_t read_lock;	/* guards what follows: one reader */
+	uint32_t stuck_seq;		/* odd seq a dead writer left, or 0 */
+	bool have_last;
+	struct gnomon_page last;	/* the previous read, to compare with */
 };
 
 struct gnomon_client {

@@ -14,11 +14,13 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include "../ktap.h"
 #include "gnomon.h"
 #include "gnomon_core.h"
+#include "client_internal.h"	/* the agent reader, for the torture test */
 
 #define MS	1000000ULL
 /* How long a reader may take to notice a replaced file (100 ms) and more. */
@@ -277,6 +279,65 @@ KTAP_TEST(threads_survive_the_file_changing_under_them)
 	snprintf(path, sizeof(path), "%s/new", dir);
 	unlink(path);
 	rmdir(dir);
+}
+
+/* The pread protocol under a writer that never rests: a copy it calls
+ * consistent must keep the writer's invariant error == interval == updates. */
+static atomic_bool writer_done;
+
+static void *writer(void *arg)
+{
+	struct gnomon_page *page = arg;
+	struct gnomon_discipline d = { .source = GNOMON_SOURCE_STATIC };
+
+	for (__u64 i = 1; i <= 100000; i++) {
+		d.error_ns = i;
+		d.interval_ns = i;
+		gnomon_page_discipline(page, &d, i, i);
+	}
+	atomic_store(&writer_done, true);
+	return NULL;
+}
+
+KTAP_TEST(copies_read_under_a_busy_writer_are_never_torn)
+{
+	long reads = 0, consistent = 0, torn = 0, unmarked = 0;
+	char dir[64], path[96];
+	struct gnomon_agent a = { 0 };
+	struct gnomon_page *page, snap;
+	pthread_t w;
+	int fd;
+
+	KTAP_ASSERT(t, agent_file(dir, sizeof(dir), path, sizeof(path), MS) == 0, "file");
+	fd = open(path, O_RDWR);
+	KTAP_ASSERT(t, fd >= 0, "open");
+	page = mmap(NULL, GNOMON_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	KTAP_ASSERT(t, page != MAP_FAILED, "map");
+	*page = (struct gnomon_page){ 0 };
+	gnomon_page_init(page);
+	KTAP_ASSERT(t, gnomon_agent__open(&a, path) == 0, "agent reader");
+	KTAP_ASSERT(t, pthread_create(&w, NULL, writer, page) == 0, "thread");
+	while (!atomic_load(&writer_done)) {
+		reads++;
+		if (!gnomon_agent__snapshot(&a, &snap)) {
+			unmarked += !(snap.seq & 1);
+			continue;
+		}
+		consistent++;
+		if (snap.updates && (snap.error_ns != snap.interval_ns ||
+				     snap.updates != snap.error_ns ||
+				     snap.as_of_mono_ns != snap.error_ns))
+			torn++;
+	}
+	pthread_join(w, NULL);
+	ktap_diag("%ld reads, %ld consistent, %ld torn", reads, consistent, torn);
+	KTAP_EXPECT(t, torn == 0, "%ld torn copies taken for consistent", torn);
+	KTAP_EXPECT(t, unmarked == 0, "%ld unsettled copies with an even seq", unmarked);
+	KTAP_EXPECT(t, consistent > 0, "no consistent copy at all");
+	gnomon_agent__close(&a);
+	munmap(page, GNOMON_PAGE_SIZE);
+	remove_files(dir, path);
 }
 
 int main(int argc, char **argv)
