@@ -16,6 +16,7 @@ LIBGNOMON_SAN_A := $(BUILD)/san/lib/libgnomon.a
 LIBGNOMON_PC := $(BUILD)/lib/libgnomon.pc
 
 ALL_TARGETS += $(LIBGNOMON_A) $(LIBGNOMON_SO) $(LIBGNOMON_PC) $(LIBGNOMON_SAN_A)
+MAN_PAGES += lib/libgnomon.3
 
 # Hidden by default: only what gnomon.h marks GNOMON_API is exported.
 $(LIB_OBJS) $(LIB_SAN_OBJS): CFLAGS_REL += -fvisibility=hidden
