@@ -52,7 +52,7 @@ ALL_TARGETS += $(SELFTEST_SAN_BINS) $(SELFTEST_PLAIN_BINS) $(CORE_CLANG_BINS) \
 	$(KMOD_TEST_BINS)
 HOST_TESTS += $(SELFTEST_SAN_BINS) $(CORE_CLANG_BINS) selftests/valgrind_test.sh selftests/dkms_test.sh \
 	selftests/docs_test.sh selftests/gnomond/clock_page_faults.sh \
-	selftests/lib/lib_exports_test.sh
+	selftests/lib/lib_exports_test.sh lib/demo-damaged-page
 VM_TESTS += $(KMOD_TEST_BINS) selftests/kmod/gnomonctl_vm_test.sh
 
 -include $(wildcard $(BUILD)/obj/selftests/*/*.d $(BUILD)/san/selftests/*/*.d \

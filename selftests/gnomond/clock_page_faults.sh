@@ -78,11 +78,15 @@ expect_leader()
 	ktap_eq "$1: leader m$l has $2 $3" "$3" "$(wait_status "$l" "$2" "$3")"
 }
 
-# The agent's log says PATTERN (KTAP).
+# The agent's log says PATTERN (KTAP; bounded wait for it).
 expect_agent_said()
 {
+	for _ in $(seq 30); do
+		grep -q "$2" "$CL_DIR/syncd1.log" && break
+		sleep 0.1
+	done
 	grep -q "$2" "$CL_DIR/syncd1.log" && ktap_ok "$1" ||
-		ktap_fail "$1" "$(tail -n 3 "$CL_DIR/syncd1.log")"
+		ktap_fail "$1" "$(tail -n 3 "$CL_DIR/syncd1.log" | tr '\n' ' ')"
 }
 
 # Every member answers a write, a linearizable and a serializable read.
