@@ -39,6 +39,8 @@ struct h2c {
 	int n;
 	uint8_t *sent;			/* everything sent, for seeds */
 	size_t sent_len;
+	/* For the next calls; NULL: "localhost" and "POST". */
+	const char *authority, *method;
 };
 
 static struct h2c_stream *h2c_find(struct h2c *h, int32_t id)
@@ -153,8 +155,9 @@ static inline struct h2c_stream *h2c_call_raw(struct h2c *h, const char *path,
 {
 	struct h2c_stream *st = &h->st[h->n];
 	nghttp2_nv nv[] = {
-		H2C_NV(":method", "POST"), H2C_NV(":scheme", "http"),
-		H2C_NV(":path", path), H2C_NV(":authority", "localhost"),
+		H2C_NV(":method", h->method ? h->method : "POST"),
+		H2C_NV(":scheme", "http"), H2C_NV(":path", path),
+		H2C_NV(":authority", h->authority ? h->authority : "localhost"),
 		H2C_NV("content-type", "application/grpc"),
 		H2C_NV("te", "trailers"),
 	};

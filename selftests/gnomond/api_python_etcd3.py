@@ -7,16 +7,15 @@ etcd's errors.  Prints KTAP.
 
 usage: python3 api_python_etcd3.py PORT
 """
+import os
 import sys
 
 import etcd3
 import etcd3.exceptions
 
-results = []
-
-
-def check(name, cond, why=""):
-    results.append((name, bool(cond), why))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                ".."))
+from ktap import check, finish  # noqa: E402  (selftests/ktap.py)
 
 
 def run(port):
@@ -111,18 +110,8 @@ def main():
     try:
         run(port)
     except Exception as e:
-        results.append(("client raised", False, repr(e)))
-    print("KTAP version 1")
-    print("1..%d" % len(results))
-    failed = 0
-    for i, (name, ok, why) in enumerate(results, 1):
-        if not ok:
-            failed += 1
-            if why:
-                print("# %s: %s" % (name, why))
-        print("%s %d %s" % ("ok" if ok else "not ok", i, name))
-    print("# %d tests, %d failed" % (len(results), failed))
-    return 1 if failed else 0
+        check("client raised", False, repr(e))
+    return finish()
 
 
 if __name__ == "__main__":

@@ -228,6 +228,32 @@ KTAP_TEST(api_errors_as_etcd_sends_them)
 	teardown(&be, s, &h);
 }
 
+/* etcdctl endpoint status --cluster sends :authority in URL form. */
+KTAP_TEST(api_authority_in_url_form_is_served)
+{
+	Etcdserverpb__RangeRequest r = ETCDSERVERPB__RANGE_REQUEST__INIT;
+	struct h2c_stream *url, *get;
+	struct api_session *s;
+	struct backend be;
+	struct h2c h;
+
+	setup(&be, &s, &h, 0);
+	r.key.data = (uint8_t *)"k";
+	r.key.len = 1;
+	h.authority = "http://127.0.0.1:2379";
+	url = h2c_call(&h, "/etcdserverpb.KV/Range", &r.base);
+	h.authority = NULL;
+	h.method = "GET";
+	get = h2c_call(&h, "/etcdserverpb.KV/Range", &r.base);
+	KTAP_ASSERT(t, !h2c_pump(&h, s), "pump");
+	KTAP_EXPECT(t, answer_ok(url), "URL-form :authority answered: %d %u",
+		    url->grpc_status, url->close_code);
+	KTAP_EXPECT(t, get->closed && get->close_code == NGHTTP2_PROTOCOL_ERROR &&
+		    get->grpc_status == -1, "GET is reset: %u", get->close_code);
+	KTAP_EXPECT(t, be.calls == 1, "only the POST reached the backend");
+	teardown(&be, s, &h);
+}
+
 KTAP_TEST(api_answers_later_in_any_order)
 {
 	Etcdserverpb__PutRequest p1 = put_req("a", "1"), p2 = put_req("b", "2");

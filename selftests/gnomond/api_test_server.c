@@ -67,6 +67,27 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
+/* A write was refused for space: raise this member's alarm, as etcd. */
+static int raise_nospace(struct server *sv)
+{
+	Etcdserverpb__AlarmRequest a = ETCDSERVERPB__ALARM_REQUEST__INIT;
+	struct mvcc_result res = { 0 };
+	uint8_t *cmd;
+	size_t len;
+	int rc;
+
+	a.memberid = sv->hdr.member_id;
+	a.action = ETCDSERVERPB__ALARM_REQUEST__ALARM_ACTION__ACTIVATE;
+	a.alarm = ETCDSERVERPB__ALARM_TYPE__NOSPACE;
+	rc = mvcc_cmd__encode(MVCC_CMD_ALARM, &a.base, &cmd, &len);
+	if (rc)
+		return rc;
+	rc = mvcc_store__apply(sv->store, &sv->hdr, cmd, len, &res);
+	mvcc_result__release(&res);
+	free(cmd);
+	return rc;
+}
+
 /* Status and MemberList describe this one member; the rest is the store's. */
 static int serve(struct server *sv, struct api_request *req,
 		       struct mvcc_result *res)
@@ -82,25 +103,32 @@ static int serve(struct server *sv, struct api_request *req,
 		.leader = sv->hdr.member_id,
 		.raft_term = sv->hdr.raft_term,
 	};
-	char alarm[64];
-	const char *errs[1] = { alarm };
+	char alarm[MVCC_MAX_ALARMS][64];
+	const char *errs[MVCC_MAX_ALARMS];
 	int64_t rev = mvcc_store__revision(sv->store);
+	int rc;
 
 	switch (req->method) {
 	case API_MAINTENANCE_STATUS:
-		if (mvcc_store__nospace(sv->store)) {
-			snprintf(alarm, sizeof(alarm), "memberID:%llu alarm:NOSPACE",
-				 (unsigned long long)sv->hdr.member_id);
-			st.errors = errs;
-			st.n_errors = 1;
+		while (st.n_errors < MVCC_MAX_ALARMS &&
+		       mvcc_store__alarm_text(sv->store, st.n_errors,
+					      alarm[st.n_errors],
+					      sizeof(alarm[0]))) {
+			errs[st.n_errors] = alarm[st.n_errors];
+			st.n_errors++;
 		}
+		st.errors = errs;
 		return api_status__pack(&sv->hdr, rev, &st, &res->resp,
 					&res->len);
 	case API_CLUSTER_MEMBER_LIST:
 		return api_members__pack(&sv->hdr, rev, &me, 1, &res->resp,
 					 &res->len);
 	default:
-		return api_serve_local(sv->store, &sv->hdr, req, res);
+		rc = api_serve_local(sv->store, &sv->hdr, req, res);
+		if (!rc && res->err == ETCD_ERR_NO_SPACE &&
+		    !mvcc_store__nospace(sv->store))
+			rc = raise_nospace(sv);
+		return rc;
 	}
 }
 

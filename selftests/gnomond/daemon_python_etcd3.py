@@ -6,15 +6,14 @@ compares.  Prints KTAP.
 
 usage: python3 daemon_python_etcd3.py PORT1 PORT2 PORT3
 """
+import os
 import sys
 
 import etcd3
 
-results = []
-
-
-def check(name, cond, why=""):
-    results.append((name, bool(cond), why))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                ".."))
+from ktap import check, finish  # noqa: E402  (selftests/ktap.py)
 
 
 def member(port, i):
@@ -59,15 +58,7 @@ def main():
               keys == [b"/py/%d/txn" % j for j in range(1, len(ports) + 1)],
               "got %r" % (keys,))
         c.close()
-    print("KTAP version 1")
-    print("1..%d" % len(results))
-    failed = 0
-    for n, (name, ok, why) in enumerate(results, 1):
-        if not ok:
-            failed += 1
-            print("# %s: %s" % (name, why))
-        print("%sok %d %s" % ("" if ok else "not ", n, name))
-    return 1 if failed else 0
+    return finish()
 
 
 if __name__ == "__main__":

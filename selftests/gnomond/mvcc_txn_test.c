@@ -269,14 +269,82 @@ KTAP_TEST(mvcc_txn_nesting_is_bounded_on_the_wire)
 	KTAP_EXPECT(t, !mvcc_wire__txn_depth_ok(buf, 1, 64), "truncated varint");
 }
 
-KTAP_TEST(mvcc_quota_nospace_alarm)
+/* Apply an Alarm request; the alarms it answers with, as "member:type"
+ * words in @out. */
+static void alarm_do(struct mvcc_store *s, int action, uint64_t member,
+		     char *out, size_t size)
 {
 	Etcdserverpb__AlarmRequest a = ETCDSERVERPB__ALARM_REQUEST__INIT;
-	Etcdserverpb__DeleteRangeResponse *d;
+	Etcdserverpb__AlarmResponse *r;
 	struct mvcc_result res;
+	size_t n = 0;
+
+	a.action = action;
+	a.memberid = member;
+	a.alarm = action == ETCDSERVERPB__ALARM_REQUEST__ALARM_ACTION__GET ?
+		  ETCDSERVERPB__ALARM_TYPE__NONE : ETCDSERVERPB__ALARM_TYPE__NOSPACE;
+	if (th_apply(s, MVCC_CMD_ALARM, &a.base, &res))
+		abort();
+	r = etcdserverpb__alarm_response__unpack(NULL, res.len, res.resp);
+	if (!r)
+		abort();
+	out[0] = 0;
+	for (size_t i = 0; i < r->n_alarms; i++)
+		n += snprintf(out + n, size - n, "%s%llu:%d", i ? " " : "",
+			      (unsigned long long)r->alarms[i]->memberid,
+			      (int)r->alarms[i]->alarm);
+	etcdserverpb__alarm_response__free_unpacked(r, NULL);
+	mvcc_result__release(&res);
+}
+
+#define ALARM_GET ETCDSERVERPB__ALARM_REQUEST__ALARM_ACTION__GET
+#define ALARM_ON ETCDSERVERPB__ALARM_REQUEST__ALARM_ACTION__ACTIVATE
+#define ALARM_OFF ETCDSERVERPB__ALARM_REQUEST__ALARM_ACTION__DEACTIVATE
+
+/* Alarms are per member, as etcd's: two members' are two alarms, and the
+ * writes stay refused until the last NOSPACE one is disarmed. */
+KTAP_TEST(mvcc_alarms_per_member)
+{
+	struct mvcc_store *s;
+	char got[256], text[64];
+
+	KTAP_ASSERT(t, !mvcc_store__new(&s, 0), "new");
+	alarm_do(s, ALARM_ON, 7, got, sizeof(got));
+	KTAP_EXPECT(t, !strcmp(got, "7:1"), "ACTIVATE answers the alarm: %s", got);
+	alarm_do(s, ALARM_ON, 7, got, sizeof(got));
+	KTAP_EXPECT(t, !strcmp(got, ""), "raised once only: %s", got);
+	alarm_do(s, ALARM_ON, 11, got, sizeof(got));
+	alarm_do(s, ALARM_GET, 0, got, sizeof(got));
+	KTAP_EXPECT(t, !strcmp(got, "7:1 11:1"), "two members, two alarms: %s",
+		    got);
+	KTAP_EXPECT(t, mvcc_store__alarm_text(s, 1, text, sizeof(text)) &&
+		    !strcmp(text, "memberID:11 alarm:NOSPACE") &&
+		    !mvcc_store__alarm_text(s, 2, text, sizeof(text)),
+		    "Status text: %s", text);
+	KTAP_EXPECT(t, th_put(s, "k", "v") == -1, "writes refused");
+	alarm_do(s, ALARM_OFF, 7, got, sizeof(got));
+	KTAP_EXPECT(t, !strcmp(got, "7:1"), "DEACTIVATE answers it: %s", got);
+	alarm_do(s, ALARM_GET, 0, got, sizeof(got));
+	KTAP_EXPECT(t, !strcmp(got, "11:1"), "the other stays: %s", got);
+	KTAP_EXPECT(t, th_put(s, "k", "v") == -1, "writes still refused");
+	alarm_do(s, ALARM_OFF, 7, got, sizeof(got));
+	KTAP_EXPECT(t, !strcmp(got, ""), "nothing to disarm twice: %s", got);
+	alarm_do(s, ALARM_OFF, 11, got, sizeof(got));
+	KTAP_EXPECT(t, !mvcc_store__nospace(s) && th_put(s, "k", "v") > 0,
+		    "writes resume once none stands");
+	for (uint64_t m = 1; m <= MVCC_MAX_ALARMS + 5; m++)
+		alarm_do(s, ALARM_ON, m, got, sizeof(got));
+	KTAP_EXPECT(t, !strcmp(got, ""), "bounded: past %d, none raised",
+		    MVCC_MAX_ALARMS);
+	mvcc_store__free(s);
+}
+
+KTAP_TEST(mvcc_quota_nospace_alarm)
+{
+	Etcdserverpb__DeleteRangeResponse *d;
 	struct mvcc_store *s;
 	enum etcd_err err = ETCD_OK;
-	char key[16], val[200];
+	char key[16], val[200], got[64];
 	int i;
 
 	KTAP_ASSERT(t, !mvcc_store__new(&s, 4096), "new");
@@ -292,7 +360,10 @@ KTAP_TEST(mvcc_quota_nospace_alarm)
 	}
 	KTAP_ASSERT(t, err == ETCD_ERR_NO_SPACE, "quota hit after %d puts", i);
 	KTAP_EXPECT(t, i > 5 && i < 30, "%d puts of 200 bytes fit 4 KiB", i);
-	KTAP_EXPECT(t, mvcc_store__nospace(s), "alarm raised");
+	KTAP_EXPECT(t, !mvcc_store__nospace(s),
+		    "the store raises no alarm itself (a member does)");
+	KTAP_EXPECT(t, th_put(s, "tiny", "") > 0, "a put that fits still fits");
+	alarm_do(s, ALARM_ON, 9, got, sizeof(got));
 	KTAP_EXPECT(t, mvcc_store__size(s) <= 4096, "never past the quota");
 	KTAP_EXPECT(t, !strcmp(etcd_err__message(err),
 			       "etcdserver: mvcc: database space exceeded") &&
@@ -305,11 +376,7 @@ KTAP_TEST(mvcc_quota_nospace_alarm)
 	KTAP_EXPECT(t, th_compact(s, mvcc_store__revision(s)) == ETCD_OK,
 		    "compaction still works");
 	KTAP_EXPECT(t, th_put(s, "tiny", "") == -1, "alarm holds until disarmed");
-	a.action = ETCDSERVERPB__ALARM_REQUEST__ALARM_ACTION__DEACTIVATE;
-	a.alarm = ETCDSERVERPB__ALARM_TYPE__NOSPACE;
-	KTAP_EXPECT(t, th_apply(s, MVCC_CMD_ALARM, &a.base, &res) == ETCD_OK,
-		    "disarm");
-	mvcc_result__release(&res);
+	alarm_do(s, ALARM_OFF, 9, got, sizeof(got));
 	KTAP_EXPECT(t, !mvcc_store__nospace(s), "alarm cleared");
 	KTAP_EXPECT(t, th_put(s, "tiny", "") > 0, "writes resume");
 	mvcc_store__free(s);
@@ -373,6 +440,8 @@ KTAP_TEST(mvcc_snapshot_round_trip)
 		if (i == 1500)
 			th_compact(s, mvcc_store__revision(s) - 200);
 	}
+	alarm_do(s, ALARM_ON, 5, k, sizeof(k));
+	alarm_do(s, ALARM_ON, 3, k, sizeof(k));
 	KTAP_ASSERT(t, !mvcc_store__snapshot(s, mem_write, &m), "snapshot");
 	KTAP_ASSERT(t, !mvcc_store__restore(&r, m.p, m.len, 0), "restore");
 	KTAP_EXPECT(t, mvcc_store__revision(r) == mvcc_store__revision(s) &&
@@ -381,6 +450,12 @@ KTAP_TEST(mvcc_snapshot_round_trip)
 		    mvcc_store__size(r) == mvcc_store__size(s) &&
 		    mvcc_store__key_records(r) == mvcc_store__key_records(s),
 		    "same revisions, size and keys");
+	alarm_do(r, ALARM_GET, 0, v, sizeof(v));
+	KTAP_EXPECT(t, !strcmp(v, "5:1 3:1"), "the same alarms: %s", v);
+	alarm_do(r, ALARM_OFF, 5, k, sizeof(k));
+	alarm_do(r, ALARM_OFF, 3, k, sizeof(k));
+	alarm_do(s, ALARM_OFF, 5, k, sizeof(k));
+	alarm_do(s, ALARM_OFF, 3, k, sizeof(k));
 	for (int64_t rev = mvcc_store__compact_revision(s) - 1;
 	     rev <= mvcc_store__revision(s) + 1; rev += 97)
 		KTAP_EXPECT(t, same_range(s, r, rev), "same answer at %ld",

@@ -53,8 +53,6 @@ int api_serve_local(struct mvcc_store *store, const struct mvcc_header *hdr,
 	case API_KV_RANGE:
 		return mvcc_store__range(store, hdr,
 			(const Etcdserverpb__RangeRequest *)req->decoded, res);
-	case API_MAINTENANCE_ALARM:
-		return mvcc_store__alarms(store, hdr, res);
 	case API_MAINTENANCE_DEFRAGMENT:
 		return defragment(store, hdr, res);
 	default:

@@ -23,6 +23,12 @@
  * as gRPC frames behind one HEADERS; nghttp2's data source reads the queue
  * and defers while it is empty (api_session__send resumes it), and when
  * the stream ends the trailers follow the last queued byte.
+ *
+ * nghttp2's HTTP messaging checks are off: they refuse an :authority in
+ * URL form ("http://127.0.0.1:2379", which etcdctl's endpoint status
+ * --cluster sends and etcd serves) with RST_STREAM.  What gRPC needs of
+ * the request is checked here instead: :method POST (else RST_STREAM
+ * PROTOCOL_ERROR, as grpc-go does), :path, content-type.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -44,6 +50,7 @@ struct api_stream {
 	const char *route_err;
 	char route_buf[128];
 	bool grpc_content;		/* content-type application/grpc... */
+	bool post;			/* :method POST */
 	bool dispatched;		/* request went to the daemon */
 	bool answered;
 	/* Streams: requests dispatched and not answered; the client ended
@@ -138,13 +145,14 @@ static int on_header(nghttp2_session *h2, const nghttp2_frame *f,
 	st = nghttp2_session_get_stream_user_data(h2, f->hd.stream_id);
 	if (!st)
 		return 0;
-	if (header_is(name, namelen, ":path"))
+	if (header_is(name, namelen, ":path")) {
 		st->method = grpc_route((const char *)value, valuelen,
 					st->route_buf, sizeof(st->route_buf),
 					&st->route_err);
-	if (header_is(name, namelen, ":path") && st->method >= 0)
 		st->streaming = api_method__streams(st->method);
-	else if (header_is(name, namelen, "content-type"))
+	} else if (header_is(name, namelen, ":method")) {
+		st->post = header_is(value, valuelen, "POST");
+	} else if (header_is(name, namelen, "content-type"))
 		st->grpc_content = valuelen >= 16 &&
 			!memcmp(value, "application/grpc", 16) &&
 			(valuelen == 16 || value[16] == '+' || value[16] == ';');
@@ -332,14 +340,24 @@ static int on_frame_recv(nghttp2_session *h2, const nghttp2_frame *f,
 			 void *user)
 {
 	struct api_session *s = user;
-	struct api_stream *st;
+	struct api_stream *st = nghttp2_session_get_stream_user_data(h2,
+							f->hd.stream_id);
 
 	if (f->hd.type == NGHTTP2_SETTINGS && !(f->hd.flags & NGHTTP2_FLAG_ACK))
 		s->settings_seen = true;
+	if (st && f->hd.type == NGHTTP2_HEADERS &&
+	    f->headers.cat == NGHTTP2_HCAT_REQUEST && !st->post) {
+		/* gRPC is POST only: reset, as grpc-go does. */
+		st->dispatched = true;
+		st->streaming = false;
+		return nghttp2_submit_rst_stream(h2, NGHTTP2_FLAG_NONE,
+						 f->hd.stream_id,
+						 NGHTTP2_PROTOCOL_ERROR) ?
+		       NGHTTP2_ERR_CALLBACK_FAILURE : 0;
+	}
 	if ((f->hd.type != NGHTTP2_DATA && f->hd.type != NGHTTP2_HEADERS) ||
 	    !(f->hd.flags & NGHTTP2_FLAG_END_STREAM))
 		return 0;
-	st = nghttp2_session_get_stream_user_data(h2, f->hd.stream_id);
 	if (st && st->streaming) {
 		st->half_closed = true;
 		if (grpc_method__ends_with_client(st->method) && !st->inflight)
@@ -375,6 +393,7 @@ int api_session__new(struct api_session **out, const struct api_ops *ops,
 		     void *ctx, const struct api_limits *limits)
 {
 	nghttp2_session_callbacks *cbs;
+	nghttp2_option *opt;
 	struct api_session *s;
 	nghttp2_settings_entry iv[] = {
 		{ NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS,
@@ -404,7 +423,12 @@ int api_session__new(struct api_session **out, const struct api_ops *ops,
 	nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame_recv);
 	nghttp2_session_callbacks_set_on_stream_close_callback(cbs,
 		on_stream_close);
-	rc = nghttp2_session_server_new(&s->h2, cbs, s);
+	rc = nghttp2_option_new(&opt);
+	if (!rc) {
+		nghttp2_option_set_no_http_messaging(opt, 1);
+		rc = nghttp2_session_server_new2(&s->h2, cbs, s, opt);
+		nghttp2_option_del(opt);
+	}
 	nghttp2_session_callbacks_del(cbs);
 	if (rc) {
 		free(s);

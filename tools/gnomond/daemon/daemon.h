@@ -75,6 +75,10 @@ struct gd_pending {
 	uint8_t *body;
 	size_t body_len;
 	uint32_t method;
+	/* Forwards answered by the leader: the answer, owned, held until
+	 * this member has applied index (forward.h). */
+	uint8_t *resp;
+	size_t resp_len;
 };
 
 struct gd_pending_vec {
@@ -152,6 +156,11 @@ struct gnomond {
 	struct gd_pending_vec forwards;	/* sent to the leader */
 	size_t n_unsent;		/* forwards waiting for a leader */
 	uint64_t next_id;
+	/* A write applied here was refused for space: raise this member's
+	 * NOSPACE alarm (requests.c), proposing again from tick nospace_retry
+	 * until it is raised. */
+	bool raise_nospace;
+	uint64_t nospace_retry;
 
 	uint64_t lease_term;		/* leases renewed for this term */
 
@@ -243,6 +252,9 @@ void gd_requests__serve_reads(struct gnomond *d);
 void gd_requests__expire(struct gnomond *d);
 /* Send forwards that waited for a leader, once one is known. */
 void gd_requests__retry_forwards(struct gnomond *d);
+/* Propose this member's NOSPACE alarm if a write was refused for space
+ * (once a turn, outside the Raft core's ready work). */
+void gd_requests__raise_alarms(struct gnomond *d);
 void gd_requests__drop_all(struct gnomond *d);
 
 #endif /* GNOMOND_DAEMON_H */

@@ -17,12 +17,18 @@
  *	 20   4  status (enum etcd_err; RESULT)
  *	 24   8  request id (chosen by the forwarding member)
  *	 32      body: REQUEST: a write's log command, or a RangeRequest;
- *	         RESULT: the packed response (status ETCD_OK);
+ *	         RESULT: the leader's applied index when it answered (8
+ *	         bytes), then the packed response (status ETCD_OK);
  *	         HELLO: "name\nclient-url,client-url"
  *	end-32 32 HMAC-SHA256(cluster key, every byte before it)
  *
  * The first 4 bytes tell a forwarding frame ("GNFW") from a Raft frame
  * ("GNRP", peer_codec.h).
+ *
+ * The forwarding member holds a RESULT until it has applied the index it
+ * carries, as an etcd member answers a write only once it has applied it:
+ * a client that reads from the member it wrote through then sees its write
+ * even with a serializable read.  Version 2 added that index.
  */
 #ifndef GNOMOND_DAEMON_FORWARD_H
 #define GNOMOND_DAEMON_FORWARD_H
@@ -34,7 +40,8 @@
 #include "gd_buf.h"
 
 #define FWD_MAGIC	0x57464e47U	/* "GNFW" little-endian */
-#define FWD_VERSION	1
+#define FWD_VERSION	2
+#define FWD_RESULT_INDEX_SIZE 8
 #define FWD_HEADER_SIZE	32
 #define FWD_MAX_FRAME	(256U << 20)
 

@@ -3,8 +3,10 @@
  * What any member answers from its own state, without Raft: serializable
  * reads (possibly stale, as etcd's), Maintenance.Status (raft_term is this
  * member's term; asked of the leader it is the fencing token), the member
- * list (client URLs of other members as their hello frames gave them), the
- * raised alarms, and the leases (LeaseLeases, from the applied state).
+ * list (client URLs of other members as their hello frames gave them; in
+ * etcd's order, ascending id), the leases (LeaseLeases, from the applied
+ * state), and Defragment (nothing to do: compaction already gave the
+ * memory back).
  */
 #include <stdio.h>
 #include <string.h>
@@ -15,8 +17,8 @@ static int status(struct gnomond *d, const struct mvcc_header *hdr,
 		  struct mvcc_result *res)
 {
 	uint32_t leader = raft__leader(d->raft);
-	char alarm[64];
-	const char *errs[1] = { alarm };
+	char alarm[MVCC_MAX_ALARMS][64];
+	const char *errs[MVCC_MAX_ALARMS];
 	struct api_status st = {
 		.db_size = (int64_t)mvcc_store__size(d->store),
 		.db_size_in_use = (int64_t)mvcc_store__size(d->store),
@@ -26,12 +28,13 @@ static int status(struct gnomond *d, const struct mvcc_header *hdr,
 		.raft_applied_index = d->applied,
 	};
 
-	if (mvcc_store__nospace(d->store)) {
-		snprintf(alarm, sizeof(alarm), "memberID:%llu alarm:NOSPACE",
-			 (unsigned long long)hdr->member_id);
-		st.errors = errs;
-		st.n_errors = 1;
+	while (st.n_errors < MVCC_MAX_ALARMS &&
+	       mvcc_store__alarm_text(d->store, st.n_errors,
+				      alarm[st.n_errors], sizeof(alarm[0]))) {
+		errs[st.n_errors] = alarm[st.n_errors];
+		st.n_errors++;
 	}
+	st.errors = errs;
 	return api_status__pack(hdr, mvcc_store__revision(d->store), &st,
 				&res->resp, &res->len);
 }
@@ -77,6 +80,14 @@ static int members(struct gnomond *d, const struct mvcc_header *hdr,
 			 d->peers[id].client_urls);
 		m[i].n_client_urls = split(urls[i], client[i], GD_MAX_URLS);
 	}
+	/* etcd lists its members sorted by id. */
+	for (uint32_t i = 1; i < d->cfg.n_members; i++)
+		for (uint32_t j = i; j && m[j - 1].id > m[j].id; j--) {
+			struct api_member tmp = m[j];
+
+			m[j] = m[j - 1];
+			m[j - 1] = tmp;
+		}
 	return api_members__pack(hdr, mvcc_store__revision(d->store), m,
 				 d->cfg.n_members, &res->resp, &res->len);
 }
@@ -94,9 +105,6 @@ void gd_local__serve(struct gnomond *d, const struct gd_target *t,
 				       (const Etcdserverpb__RangeRequest *)
 				       decoded, &res);
 		break;
-	case API_MAINTENANCE_ALARM:
-		rc = mvcc_store__alarms(d->store, &hdr, &res);
-		break;
 	case API_MAINTENANCE_STATUS:
 		rc = status(d, &hdr, &res);
 		break;
@@ -106,8 +114,13 @@ void gd_local__serve(struct gnomond *d, const struct gd_target *t,
 	case API_LEASE_LEASES:
 		rc = mvcc_store__lease_leases(d->store, &hdr, &res);
 		break;
+	case API_MAINTENANCE_DEFRAGMENT:
+		rc = api_serve_local(d->store, &hdr, &(struct api_request){
+			.method = method,
+			.decoded = (ProtobufCMessage *)decoded }, &res);
+		break;
 	default:
-		res.err = ETCD_ERR_NOT_CAPABLE;
+		res.err = ETCD_ERR_UNIMPLEMENTED;
 		rc = 0;
 		break;
 	}

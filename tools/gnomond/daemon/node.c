@@ -218,6 +218,7 @@ void gd_node__turn(struct gnomond *d)
 			break;
 	}
 	gd_requests__retry_forwards(d);
+	gd_requests__raise_alarms(d);
 	report_status(d);
 	gd_peers__flush(d);
 	gd_clients__flush(d);

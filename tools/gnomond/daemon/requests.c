@@ -2,12 +2,15 @@
 /*
  * Where each client request goes, and how its answer comes back.
  *
- *   write (Put, DeleteRange, Txn, Compact, Alarm change)
+ *   write (Put, DeleteRange, Txn, Compact, Alarm: GET too, as etcd)
  *       leader:   proposed; answered when its entry is applied, with the
  *                 state machine's result; if a different entry lands at
  *                 its index (leadership changed), "leader changed"
  *       follower: forwarded to the leader (forward.h), whose answer is
- *                 relayed; "no leader" when none is known or reachable
+ *                 relayed once this member has applied what the leader had
+ *                 applied when it answered (a serializable read sent next
+ *                 to this member sees the write, as with etcd); "no
+ *                 leader" when none is known or reachable
  *   linearizable Range
  *       leader:   raft__read(): under the lease it comes back at once, else
  *                 after a quorum round (ReadIndex); served from the local
@@ -17,8 +20,11 @@
  *       leader:   raft__read() like a linearizable Range, then answered
  *                 from the leader's renewal times (leases.c)
  *       follower: forwarded to the leader like a write
- *   serializable Range, Status, MemberList, Alarm GET, LeaseLeases
+ *   serializable Range, Status, MemberList, LeaseLeases,
+ *       Defragment
  *       served at once by the member that got it (local.c)
+ *   a write applied here and refused for space
+ *       this member proposes its own NOSPACE alarm, as etcd's do
  *
  * While no leader is known (an election), a follower holds what it would
  * forward until one is (or it wins itself).  A request forwarded to a
@@ -65,15 +71,32 @@ static void vec_remove(struct gd_pending_vec *v, size_t i)
 	v->v[i] = v->v[--v->len];
 }
 
+/* To the member that forwarded the request: the applied index, then the
+ * answer (forward.h). */
+static void deliver_peer(struct gnomond *d, const struct gd_target *t,
+			 const struct mvcc_result *res)
+{
+	size_t len = FWD_RESULT_INDEX_SIZE + (res->err ? 0 : res->len);
+	uint8_t *body = malloc(len);
+
+	if (!body)
+		return;		/* the member times the request out */
+	for (int i = 0; i < FWD_RESULT_INDEX_SIZE; i++)
+		body[i] = (uint8_t)(d->applied >> (8 * i));
+	if (len > FWD_RESULT_INDEX_SIZE)
+		memcpy(body + FWD_RESULT_INDEX_SIZE, res->resp, res->len);
+	gd_peers__send_fwd(d, t->peer, FWD_RESULT, t->fwd_id, 0,
+			   (int32_t)res->err, body, len);
+	free(body);
+}
+
 void gd_requests__deliver(struct gnomond *d, const struct gd_target *t,
 			  const struct mvcc_result *res)
 {
 	struct api_session *s;
 
 	if (t->peer) {
-		gd_peers__send_fwd(d, t->peer, FWD_RESULT, t->fwd_id, 0,
-				   (int32_t)res->err, res->resp,
-				   res->err ? 0 : res->len);
+		deliver_peer(d, t, res);
 		return;
 	}
 	s = gd_clients__session(d, t->slot, t->gen);
@@ -328,7 +351,7 @@ static void route(struct gnomond *d, const struct gd_target *t,
 	default:
 		gd_warn("member %u forwarded unknown method %u", t->peer,
 			method);
-		fail(d, t, ETCD_ERR_BAD_COMMAND);
+		fail(d, t, ETCD_ERR_UNIMPLEMENTED);
 	}
 }
 
@@ -376,16 +399,62 @@ void gd_requests__result(struct gnomond *d, uint64_t id, int32_t status,
 	struct mvcc_result res = {
 		.err = status >= 0 && status < ETCD_ERR__COUNT ? status :
 		       ETCD_ERR_BAD_COMMAND,
-		.resp = (uint8_t *)body, .len = len,
 	};
+	uint64_t index = 0;
+	struct gd_pending *p;
 
+	if (len < FWD_RESULT_INDEX_SIZE) {
+		res.err = ETCD_ERR_BAD_COMMAND;
+	} else {
+		for (int i = 0; i < FWD_RESULT_INDEX_SIZE; i++)
+			index |= (uint64_t)body[i] << (8 * i);
+		res.resp = (uint8_t *)body + FWD_RESULT_INDEX_SIZE;
+		res.len = len - FWD_RESULT_INDEX_SIZE;
+	}
 	for (size_t i = 0; i < f->len; i++) {
-		if (f->v[i].read_id != id)
+		p = &f->v[i];
+		if (p->read_id != id || p->resp)
 			continue;
-		gd_requests__deliver(d, &f->v[i].t, &res);
+		if (!res.err && index > d->applied) {
+			/* Hold it until this member has applied as much. */
+			p->resp = malloc(res.len ? res.len : 1);
+			if (p->resp) {
+				memcpy(p->resp, res.resp, res.len);
+				p->resp_len = res.len;
+				p->index = index;
+				return;
+			}
+			res.err = ETCD_ERR_TIMEOUT;
+		}
+		gd_requests__deliver(d, &p->t, &res);
 		vec_remove(f, i);
 		return;
 	}
+}
+
+void gd_requests__raise_alarms(struct gnomond *d)
+{
+	Etcdserverpb__AlarmRequest a = ETCDSERVERPB__ALARM_REQUEST__INIT;
+	struct gd_target none = { .slot = GD_MAX_CLIENTS };
+	uint8_t *cmd;
+	size_t len;
+
+	a.memberid = gd_node__header(d).member_id;
+	a.action = ETCDSERVERPB__ALARM_REQUEST__ALARM_ACTION__ACTIVATE;
+	a.alarm = ETCDSERVERPB__ALARM_TYPE__NOSPACE;
+	if (!d->raise_nospace)
+		return;
+	if (mvcc_store__alarm_raised(d->store, a.memberid, a.alarm)) {
+		d->raise_nospace = false;
+		return;
+	}
+	if (d->ticks < d->nospace_retry ||
+	    mvcc_cmd__encode(MVCC_CMD_ALARM, &a.base, &cmd, &len))
+		return;
+	gd_warn("a write exceeded the space quota: raising the NOSPACE alarm");
+	d->nospace_retry = deadline(d);
+	submit_write(d, &none, API_MAINTENANCE_ALARM, cmd, len);
+	free(cmd);
 }
 
 void gd_requests__applied(struct gnomond *d, const struct raft_entry *e,
@@ -393,6 +462,13 @@ void gd_requests__applied(struct gnomond *d, const struct raft_entry *e,
 {
 	struct gd_pending_vec *w = &d->writes;
 	struct gd_pending *p;
+
+	/* As etcd: a member that applies a refusal for space while no
+	 * NOSPACE alarm stands raises its own, which then refuses every
+	 * write that adds data. */
+	if (res && res->err == ETCD_ERR_NO_SPACE &&
+	    !mvcc_store__nospace(d->store))
+		d->raise_nospace = true;
 
 	while (w->head < w->len && w->v[w->head].index < e->index)
 		fail(d, &w->v[w->head++].t, ETCD_ERR_LEADER_CHANGED);
@@ -446,11 +522,32 @@ static int serve_read(struct gnomond *d, const struct mvcc_header *hdr,
 	}
 }
 
+/* Answers from the leader that waited for this member's apply. */
+static void serve_forwards(struct gnomond *d)
+{
+	struct gd_pending_vec *f = &d->forwards;
+
+	for (size_t i = 0; i < f->len;) {
+		struct gd_pending *p = &f->v[i];
+		struct mvcc_result res = { .resp = p->resp,
+					   .len = p->resp_len };
+
+		if (!p->resp || p->index > d->applied) {
+			i++;
+			continue;
+		}
+		gd_requests__deliver(d, &p->t, &res);
+		free(p->resp);
+		vec_remove(f, i);
+	}
+}
+
 void gd_requests__serve_reads(struct gnomond *d)
 {
 	struct gd_pending_vec *r = &d->reads;
 	struct mvcc_header hdr = gd_node__header(d);
 
+	serve_forwards(d);
 	for (size_t i = 0; i < r->len;) {
 		struct gd_pending *p = &r->v[i];
 		struct mvcc_result res = { 0 };
@@ -482,6 +579,7 @@ static void expire_list(struct gnomond *d, struct gd_pending_vec *v)
 			d->n_unsent--;
 		}
 		free_read(&v->v[i]);
+		free(v->v[i].resp);
 		vec_remove(v, i);
 	}
 }
@@ -500,8 +598,10 @@ void gd_requests__drop_all(struct gnomond *d)
 {
 	for (size_t i = 0; i < d->reads.len; i++)
 		free_read(&d->reads.v[i]);
-	for (size_t i = 0; i < d->forwards.len; i++)
+	for (size_t i = 0; i < d->forwards.len; i++) {
 		free(d->forwards.v[i].body);
+		free(d->forwards.v[i].resp);
+	}
 	d->n_unsent = 0;
 	free(d->writes.v);
 	free(d->reads.v);

@@ -12,6 +12,7 @@
  */
 #include <assert.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,9 +55,35 @@ uint64_t mvcc_store__size(const struct mvcc_store *s)
 	return s->used;
 }
 
+bool mvcc_store__alarm_raised(const struct mvcc_store *s, uint64_t member,
+			      uint32_t type)
+{
+	for (uint32_t i = 0; i < s->n_alarms; i++)
+		if (s->alarms[i].member == member && s->alarms[i].type == type)
+			return true;
+	return false;
+}
+
 bool mvcc_store__nospace(const struct mvcc_store *s)
 {
-	return s->nospace;
+	for (uint32_t i = 0; i < s->n_alarms; i++)
+		if (s->alarms[i].type == ETCDSERVERPB__ALARM_TYPE__NOSPACE)
+			return true;
+	return false;
+}
+
+bool mvcc_store__alarm_text(const struct mvcc_store *s, size_t i, char *buf,
+			    size_t size)
+{
+	const ProtobufCEnumValue *v;
+
+	if (i >= s->n_alarms)
+		return false;
+	v = protobuf_c_enum_descriptor_get_value(
+		&etcdserverpb__alarm_type__descriptor, (int)s->alarms[i].type);
+	snprintf(buf, size, "memberID:%llu alarm:%s",
+		 (unsigned long long)s->alarms[i].member, v ? v->name : "?");
+	return true;
 }
 
 size_t mvcc_store__key_records(const struct mvcc_store *s)
@@ -108,23 +135,29 @@ int mvcc_store__range(struct mvcc_store *s, const struct mvcc_header *hdr,
 		      resp ? resp->header : NULL, hdr, res);
 }
 
-int mvcc_store__alarms(struct mvcc_store *s, const struct mvcc_header *hdr,
-		       struct mvcc_result *res)
+/* An AlarmResponse listing the alarms v[0..n). */
+static int alarm_answer(const struct mvcc_store *s,
+			const struct mvcc_header *hdr,
+			const struct mvcc_alarm *v, uint32_t n,
+			struct mvcc_result *res)
 {
 	Etcdserverpb__AlarmResponse resp = ETCDSERVERPB__ALARM_RESPONSE__INIT;
 	Etcdserverpb__ResponseHeader h = ETCDSERVERPB__RESPONSE_HEADER__INIT;
-	Etcdserverpb__AlarmMember m = ETCDSERVERPB__ALARM_MEMBER__INIT;
-	Etcdserverpb__AlarmMember *mp = &m;
+	Etcdserverpb__AlarmMember m[MVCC_MAX_ALARMS];
+	Etcdserverpb__AlarmMember *mp[MVCC_MAX_ALARMS];
 
+	assert(n <= MVCC_MAX_ALARMS);
+	for (uint32_t i = 0; i < n; i++) {
+		etcdserverpb__alarm_member__init(&m[i]);
+		m[i].memberid = v[i].member;
+		m[i].alarm = v[i].type;
+		mp[i] = &m[i];
+	}
 	h.revision = s->rev;
 	fill_header(&h, hdr);
 	resp.header = &h;
-	if (s->nospace) {
-		m.memberid = hdr->member_id;
-		m.alarm = ETCDSERVERPB__ALARM_TYPE__NOSPACE;
-		resp.alarms = &mp;
-		resp.n_alarms = 1;
-	}
+	resp.alarms = mp;
+	resp.n_alarms = n;
 	return ops_pack(&resp.base, res);
 }
 
@@ -153,27 +186,50 @@ static int apply_compact(struct mvcc_store *s, const struct mvcc_header *hdr,
 	return ops_pack(&resp.base, res);
 }
 
-/* ACTIVATE answers with the alarm raised, DEACTIVATE with the alarm it
- * cleared (none if it was not raised), as etcd does. */
+/*
+ * As etcd's alarm store, keyed by (member, type): GET answers the raised
+ * alarms of the type asked for (NONE: all), ACTIVATE the alarm it raised
+ * (nothing if it was already raised), DEACTIVATE the alarm it cleared
+ * (nothing if it was not raised).  Only NOSPACE is raised: it is the one
+ * alarm gnomond acts on; past MVCC_MAX_ALARMS, ACTIVATE raises nothing.
+ */
 static int apply_alarm(struct mvcc_store *s, const struct mvcc_header *hdr,
 		       const Etcdserverpb__AlarmRequest *r,
 		       struct mvcc_result *res)
 {
-	bool was = s->nospace;
-	int ret;
+	struct mvcc_alarm a = { .member = r->memberid, .type = r->alarm };
+	struct mvcc_alarm got[MVCC_MAX_ALARMS];
+	uint32_t n = 0;
 
-	if (r->alarm != ETCDSERVERPB__ALARM_TYPE__NOSPACE)
-		return mvcc_store__alarms(s, hdr, res);
-	if (r->action == ETCDSERVERPB__ALARM_REQUEST__ALARM_ACTION__ACTIVATE) {
-		s->nospace = true;
-		return mvcc_store__alarms(s, hdr, res);
+	switch (r->action) {
+	case ETCDSERVERPB__ALARM_REQUEST__ALARM_ACTION__ACTIVATE:
+		if (a.type != ETCDSERVERPB__ALARM_TYPE__NOSPACE ||
+		    mvcc_store__alarm_raised(s, a.member, a.type) ||
+		    s->n_alarms == MVCC_MAX_ALARMS)
+			break;
+		s->alarms[s->n_alarms++] = a;
+		got[n++] = a;
+		break;
+	case ETCDSERVERPB__ALARM_REQUEST__ALARM_ACTION__DEACTIVATE:
+		for (uint32_t i = 0; i < s->n_alarms; i++) {
+			if (s->alarms[i].member != a.member ||
+			    s->alarms[i].type != a.type)
+				continue;
+			memmove(&s->alarms[i], &s->alarms[i + 1],
+				(s->n_alarms - i - 1) * sizeof(a));
+			s->n_alarms--;
+			got[n++] = a;
+			break;
+		}
+		break;
+	default:
+		for (uint32_t i = 0; i < s->n_alarms; i++)
+			if (a.type == ETCDSERVERPB__ALARM_TYPE__NONE ||
+			    s->alarms[i].type == a.type)
+				got[n++] = s->alarms[i];
+		break;
 	}
-	if (r->action != ETCDSERVERPB__ALARM_REQUEST__ALARM_ACTION__DEACTIVATE)
-		return mvcc_store__alarms(s, hdr, res);
-	s->nospace = was;
-	ret = mvcc_store__alarms(s, hdr, res);
-	s->nospace = false;
-	return ret;
+	return alarm_answer(s, hdr, got, n, res);
 }
 
 static Etcdserverpb__ResponseHeader *write_header(enum mvcc_cmd_type type,

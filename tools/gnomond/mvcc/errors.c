@@ -58,6 +58,10 @@ static const struct {
 		"etcdserver: too large lease TTL" },
 	[ETCD_ERR_BAD_COMMAND] = { GRPC_INTERNAL,
 		"gnomond: undecodable command in the log" },
+	/* A method this member routes but does not serve (a leader of an
+	 * older version): the client must not retry it as an outage. */
+	[ETCD_ERR_UNIMPLEMENTED] = { GRPC_UNIMPLEMENTED,
+		"gnomond: method not implemented" },
 };
 
 enum grpc_status etcd_err__grpc_status(enum etcd_err err)

@@ -56,6 +56,7 @@ enum etcd_err {
 	ETCD_ERR_TOO_MANY_REQUESTS,
 	ETCD_ERR_LEASE_EXISTS,
 	ETCD_ERR_LEASE_TTL_TOO_LARGE,
+	ETCD_ERR_UNIMPLEMENTED,
 	/* New errors go here: members exchange these numbers. */
 	ETCD_ERR__COUNT,
 };

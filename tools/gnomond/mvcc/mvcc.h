@@ -3,12 +3,12 @@
  * gnomond's key-value state machine: etcd v3 MVCC semantics, deterministic
  * and free of I/O, fed with etcd's own protobuf requests.
  *
- * Writes (Put, DeleteRange, Txn, Compact, Alarm) travel through the Raft
- * log as commands (mvcc_cmd__wrap(): a 2-byte header and the request's
- * protobuf bytes) and every member applies them, in log order, with
- * mvcc_store__apply().  Reads (Range, Alarm GET) are served by
- * mvcc_store__range() / mvcc_store__alarms() on whichever member the daemon
- * decides may answer.  Every call fills a struct mvcc_result: an etcd error,
+ * Writes (Put, DeleteRange, Txn, Compact) and every Alarm request (GET
+ * too, as etcd does: the answer is then the cluster's) travel through the
+ * Raft log as commands (mvcc_cmd__wrap(): a 2-byte header and the
+ * request's protobuf bytes) and every member applies them, in log order,
+ * with mvcc_store__apply().  Range is served by mvcc_store__range() on
+ * whichever member the daemon decides may answer.  Every call fills a struct mvcc_result: an etcd error,
  * or the response message, already packed, so its bytes outlive later
  * changes of the store.  -ENOMEM from apply means the state machine could
  * not take the command: a member must stop rather than diverge.
@@ -57,17 +57,30 @@ int64_t mvcc_store__revision(const struct mvcc_store *s);
 int64_t mvcc_store__compact_revision(const struct mvcc_store *s);
 /* Accounted size in bytes (what Status reports as dbSize). */
 uint64_t mvcc_store__size(const struct mvcc_store *s);
+/* Raised alarms kept at most (etcd keeps one per member and type). */
+#define MVCC_MAX_ALARMS 64
+
+/* A raised alarm: the member it is for and its etcd AlarmType. */
+struct mvcc_alarm {
+	uint64_t member;
+	uint32_t type;
+};
+
+/* Does any member's NOSPACE alarm stand? */
 bool mvcc_store__nospace(const struct mvcc_store *s);
+/* Is @member's alarm of etcd AlarmType @type raised? */
+bool mvcc_store__alarm_raised(const struct mvcc_store *s, uint64_t member,
+			      uint32_t type);
+/* The raised alarms, each as etcd writes it in Status.errors
+ * ("memberID:ID alarm:NOSPACE"): @i-th into @buf, false past the last. */
+bool mvcc_store__alarm_text(const struct mvcc_store *s, size_t i, char *buf,
+			    size_t size);
 size_t mvcc_store__key_records(const struct mvcc_store *s);
 
 /* Serve a Range.  0, or -ENOMEM. */
 int mvcc_store__range(struct mvcc_store *s, const struct mvcc_header *hdr,
 		      const Etcdserverpb__RangeRequest *req,
 		      struct mvcc_result *res);
-
-/* Answer an Alarm GET (the raised alarms).  0 or -ENOMEM. */
-int mvcc_store__alarms(struct mvcc_store *s, const struct mvcc_header *hdr,
-		       struct mvcc_result *res);
 
 /* Apply one committed command.  0, or -ENOMEM (see above).  A command
  * that does not decode gets ETCD_ERR_BAD_COMMAND and changes nothing. */

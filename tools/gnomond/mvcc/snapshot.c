@@ -9,16 +9,19 @@
  *	  nrevs times: main, sub, create, version, [lease,] vlen
  *	               (varints), value
  *	[nleases, seq (u64), nleases times: id, ttl (varints)]
+ *	[nalarms (varint), nalarms times: member (u64), type (varint), in
+ *	 the order raised]
  *	crc32 (zlib) of everything above        u32 little endian
  *
  * Restore checks everything it reads (bounds, key order, revision order,
  * revisions within the store's, the checksum) and returns -EINVAL without
- * a half-built store on any mismatch.  flags bit 0: NOSPACE alarm raised;
- * bit 1: the bracketed lease parts are present (snapshots from before
- * leases lack them).  Restore attaches every live key to the lease its
- * latest revision names, which must exist.  The leader's renewal times
- * are not in a snapshot: a restored lease counts as renewed when the
- * leader first looks at it.
+ * a half-built store on any mismatch.  flags bit 0 (written by gnomond
+ * before alarms were per member): a NOSPACE alarm raised, restored as
+ * member 0's; bit 1: the bracketed lease parts are present (snapshots from
+ * before leases lack them); bit 2: the bracketed alarm part is present.
+ * Restore attaches every live key to the lease its latest revision names,
+ * which must exist.  The leader's renewal times are not in a snapshot: a
+ * restored lease counts as renewed when the leader first looks at it.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -34,6 +37,7 @@ static const uint8_t snap_magic[8] = { 'G', 'N', 'M', 'V', 'C', 'C', 0, 1 };
 #define SNAP_BUF (64 * 1024)
 #define SNAP_FLAG_NOSPACE 1u
 #define SNAP_FLAG_LEASES 2u
+#define SNAP_FLAG_ALARMS 4u
 
 struct snap_writer {
 	mvcc_write_fn write;
@@ -111,7 +115,7 @@ int mvcc_store__snapshot(const struct mvcc_store *s, mvcc_write_fn write,
 	w_bytes(w, snap_magic, sizeof(snap_magic));
 	w_u64(w, s->rev);
 	w_u64(w, s->compact_rev);
-	w_u64(w, (s->nospace ? SNAP_FLAG_NOSPACE : 0) | SNAP_FLAG_LEASES);
+	w_u64(w, SNAP_FLAG_LEASES | (s->n_alarms ? SNAP_FLAG_ALARMS : 0));
 	w_u64(w, s->idx.count);
 	mvcc_index__seek(&s->idx, NULL, 0, &it);
 	while ((k = mvcc_iter__next(&it)) && !w->err) {
@@ -135,6 +139,13 @@ int mvcc_store__snapshot(const struct mvcc_store *s, mvcc_write_fn write,
 	for (size_t i = 0; i < s->leases.n; i++) {
 		w_varint(w, (uint64_t)s->leases.v[i]->id);
 		w_varint(w, (uint64_t)s->leases.v[i]->ttl);
+	}
+	if (s->n_alarms) {
+		w_varint(w, s->n_alarms);
+		for (uint32_t i = 0; i < s->n_alarms; i++) {
+			w_u64(w, s->alarms[i].member);
+			w_varint(w, s->alarms[i].type);
+		}
 	}
 	for (int i = 0; i < 4; i++)
 		crc[i] = w->crc >> (8 * i);
@@ -192,6 +203,28 @@ static const uint8_t *r_bytes(struct snap_reader *r, uint64_t len)
 }
 
 /* Read one key record; NULL with r->bad set on malformed input. */
+/* The raised alarms: NOSPACE ones only, each once, at most the store's. */
+static void read_alarms(struct snap_reader *r, struct mvcc_store *s)
+{
+	uint64_t n = r_varint(r);
+
+	if (!n || n > MVCC_MAX_ALARMS)
+		r->bad = true;
+	for (uint64_t i = 0; i < n && !r->bad; i++) {
+		struct mvcc_alarm a = { .member = r_u64(r) };
+		uint64_t type = r_varint(r);
+
+		if (type != ETCDSERVERPB__ALARM_TYPE__NOSPACE ||
+		    mvcc_store__alarm_raised(s, a.member, type) ||
+		    s->n_alarms == MVCC_MAX_ALARMS) {
+			r->bad = true;
+			break;
+		}
+		a.type = (uint32_t)type;
+		s->alarms[s->n_alarms++] = a;
+	}
+}
+
 static struct mvcc_key *read_key(struct snap_reader *r, int64_t rev,
 				 bool leases, const struct mvcc_key *prev,
 				 int *err)
@@ -318,9 +351,12 @@ int mvcc_store__restore(struct mvcc_store **out, const uint8_t *buf,
 	flags = r_u64(&r);
 	nkeys = r_u64(&r);
 	if (s->rev < 1 || s->compact_rev < 0 || s->compact_rev > s->rev ||
-	    flags & ~(uint64_t)(SNAP_FLAG_NOSPACE | SNAP_FLAG_LEASES))
+	    flags & ~(uint64_t)(SNAP_FLAG_NOSPACE | SNAP_FLAG_LEASES |
+				SNAP_FLAG_ALARMS))
 		r.bad = true;
-	s->nospace = flags & SNAP_FLAG_NOSPACE;
+	if (flags & SNAP_FLAG_NOSPACE)
+		s->alarms[s->n_alarms++] = (struct mvcc_alarm){
+			.type = ETCDSERVERPB__ALARM_TYPE__NOSPACE };
 	for (uint64_t i = 0; i < nkeys && !r.bad && !err; i++) {
 		struct mvcc_key *k = read_key(&r, s->rev,
 					      flags & SNAP_FLAG_LEASES, prev,
@@ -337,6 +373,8 @@ int mvcc_store__restore(struct mvcc_store **out, const uint8_t *buf,
 	}
 	if (!err && !r.bad && flags & SNAP_FLAG_LEASES)
 		err = read_leases(&r, s);
+	if (!err && !r.bad && flags & SNAP_FLAG_ALARMS)
+		read_alarms(&r, s);
 	if (!err && (r.bad || r.p != r.end))
 		err = -EINVAL;
 	if (err) {

@@ -26,6 +26,7 @@
 
 #include "errors.h"
 #include "index.h"
+#include "mvcc.h"	/* struct mvcc_alarm */
 
 /* Accounted cost of a key record and of one revision, beyond their bytes. */
 #define MVCC_KEY_COST 48
@@ -57,7 +58,11 @@ struct mvcc_store {
 	int64_t compact_rev;	/* 0: never compacted */
 	uint64_t used;		/* accounted bytes */
 	uint64_t quota;
-	bool nospace;		/* the NOSPACE alarm is raised */
+	/* Raised alarms, in the order raised: replicated state, the same on
+	 * every member.  While any NOSPACE one stands, writes that add data
+	 * are refused. */
+	struct mvcc_alarm alarms[MVCC_MAX_ALARMS];
+	uint32_t n_alarms;
 	bool in_txn;
 	int64_t txn_main;	/* the revision a write txn will take */
 	uint32_t txn_sub;	/* changes made in it so far */

@@ -20,10 +20,12 @@
  * revision, numbered by sub-revision).
  *
  * Quota: a Put, or a Txn with any put, is refused with "database space
- * exceeded" while the NOSPACE alarm is raised, and raises it when its cost
- * (a txn costs its costlier branch, as in etcd) would take the store past
- * the quota.  Deletes and compaction always run: they are how an operator
- * makes room.
+ * exceeded" while any member's NOSPACE alarm stands, or when its cost (a
+ * txn costs its costlier branch, as in etcd) would take the store past the
+ * quota; a member that applies such a refusal then raises its own NOSPACE
+ * alarm through the log, as etcd's members do (the store knows no member
+ * ids: the daemon does it).  Deletes and compaction always run: they are
+ * how an operator makes room.
  */
 #include <errno.h>
 #include <string.h>
@@ -123,9 +125,8 @@ enum etcd_err txn_quota(struct mvcc_store *s, uint64_t cost)
 {
 	if (!cost)
 		return ETCD_OK;
-	if (!s->nospace && mvcc_core__over_quota(s, cost))
-		s->nospace = true;
-	return s->nospace ? ETCD_ERR_NO_SPACE : ETCD_OK;
+	return mvcc_store__nospace(s) || mvcc_core__over_quota(s, cost) ?
+	       ETCD_ERR_NO_SPACE : ETCD_OK;
 }
 
 static int do_put(struct mvcc_store *s, struct arena *a,
