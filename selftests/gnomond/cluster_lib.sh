@@ -11,6 +11,7 @@
 #	gd_status I FIELD                    # a field of I's status file
 #	gd_endpoints / gd_endpoint I         # etcdctl --endpoints values
 #	gd_etcdctl ARGS...                   # etcdctl against every member
+#	gd_get I KEY                         # KEY's value on member I (local)
 #	gd_until_eq SECONDS WANT CMD...      # poll CMD until it prints WANT
 #	gd_cluster_cleanup                   # stop everything, remove the dir
 # --synchronized runs gnomon-syncd with a static 1 ms source into a private
@@ -184,6 +185,14 @@ gd_etcdctl()
 {
 	ETCDCTL_API=3 timeout 30 etcdctl --endpoints="$(gd_endpoints)" \
 		--command-timeout=10s --dial-timeout=2s "$@" 2>&1
+}
+
+# gd_get I KEY: the value member I holds, read locally (serializable).
+gd_get()
+{
+	ETCDCTL_API=3 timeout 10 etcdctl --endpoints="$(gd_endpoint "$1")" \
+		--command-timeout=5s get --print-value-only \
+		--consistency=s "$2" 2>/dev/null
 }
 
 # gd_until_eq SECONDS WANT CMD...: poll until the output equals WANT;

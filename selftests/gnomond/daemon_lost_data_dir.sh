@@ -23,14 +23,6 @@ if ! command -v etcdctl >/dev/null; then
 	ktap_skip_all daemon-lost-data-dir "etcdctl is not installed"
 fi
 
-# get I KEY: the value member I holds, read locally (serializable).
-get()
-{
-	ETCDCTL_API=3 timeout 10 etcdctl --endpoints="$(gd_endpoint "$1")" \
-		--command-timeout=5s get --print-value-only \
-		--consistency=s "$2" 2>/dev/null
-}
-
 # exited I SECONDS: wait for member I to exit by itself; its exit status
 # goes to $status ("running" if it did not, and then it is killed).  Not in a subshell: only this
 # shell can wait for the member.
@@ -64,7 +56,7 @@ for k in 1 2 3 4 5; do gd_etcdctl put "/d/$k" "v$k" >/dev/null; done
 gd_kill "$kept" KILL
 gd_etcdctl put /d/while-down yes >/dev/null
 gd_start "$kept"
-got=$(gd_until_eq 15 yes get "$kept" /d/while-down)
+got=$(gd_until_eq 15 yes gd_get "$kept" /d/while-down)
 if [ "$got" = yes ] && gd_alive "$kept"; then
 	ktap_ok "a follower restarted with its data directory catches up"
 else
@@ -95,7 +87,7 @@ else
 		"$(grep -h lost "$GD_DIR/n$kept.log" "$GD_DIR/n$leader.log")"
 fi
 out=$(gd_etcdctl put /d/after yes)
-if [ "$out" = OK ] && [ "$(gd_until_eq 10 yes get "$kept" /d/after)" = yes ]; then
+if [ "$out" = OK ] && [ "$(gd_until_eq 10 yes gd_get "$kept" /d/after)" = yes ]; then
 	ktap_ok "the other two members keep serving writes"
 else
 	ktap_fail "the other two members keep serving writes" "put: [$out]"
@@ -119,7 +111,7 @@ fi
 gd_kill "$kept" TERM
 gd_start "$kept" --initial-cluster-state existing
 gd_etcdctl put /d/existing yes >/dev/null
-got=$(gd_until_eq 15 yes get "$kept" /d/existing)
+got=$(gd_until_eq 15 yes gd_get "$kept" /d/existing)
 if [ "$got" = yes ] && gd_alive "$kept"; then
 	ktap_ok "--initial-cluster-state existing starts from the data directory"
 else

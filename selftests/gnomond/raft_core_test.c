@@ -7,7 +7,9 @@
  * follower for many proposals), votes held until durable, lease reads and
  * their automatic fallback to ReadIndex, the fencing token, leadership
  * transfer, lease promises blocking elections, snapshots in chunks to a
- * lagging follower, refusal of writes on followers and of malformed messages.
+ * lagging follower, a member that lost its last record (no vote until the
+ * leader gives it back), refusal of writes on followers and of malformed
+ * messages.
  */
 #include <errno.h>
 #include "../ktap.h"
@@ -522,6 +524,137 @@ KTAP_TEST(core_follower_detects_lost_log)
 		    (unsigned long long)raft__last_index(c.r[wiped]));
 	KTAP_EXPECT(t, c.lost_log[lag] == 0 && c.lost_log[l] == 0,
 		    "an intact member reported a lost log");
+	cluster_free(&c);
+}
+
+/*
+ * Restart member i from its own log cut to `keep` entries, with the hard
+ * state saying that recovery found the entries after them lost (a WAL
+ * record cut inside: wal_recover.h).  fault: RAFT_FAULT_* for the member.
+ */
+static void restart_lost(struct cluster *c, uint32_t i, uint64_t keep,
+			 uint32_t fault)
+{
+	struct raft_entry e[64];
+	struct raft_boot boot = { 0 };
+	struct raft_config cfg;
+
+	if (keep > 64)
+		abort();
+	for (uint64_t k = 1; k <= keep; k++) {
+		e[k - 1] = *raft__entry(c->r[i], k);
+		if (e[k - 1].len) {
+			uint8_t *d = malloc(e[k - 1].len);
+
+			memcpy(d, e[k - 1].data, e[k - 1].len);
+			e[k - 1].data = d;
+		}
+	}
+	boot.hs.term = raft__term(c->r[i]);
+	boot.hs.lost_upto = raft__last_index(c->r[i]);
+	boot.entries = e;
+	boot.n_entries = keep;
+	raft__free(c->r[i]);
+	raft_config__defaults(&cfg, i, c->n);
+	cfg.fault_flags = fault;
+	if (raft__new(&c->r[i], &cfg, &boot))
+		abort();
+	for (uint64_t k = 0; k < keep; k++)
+		free((void *)e[k].data);
+	c->pending_seq[i] = 0;
+	c->applied[i] = 0;
+}
+
+/*
+ * Leader l and member `lost` commit three entries while `other` is cut
+ * off; `lost` then restarts without them (the record that held them was
+ * cut), and l goes away.  Returns the leader that `other` and `lost` elect
+ * (0: none) and sets *gone to the first committed index it lacks (0: none).
+ */
+static uint32_t lose_and_elect(struct cluster *c, uint32_t fault,
+			       uint32_t *lost, uint64_t *gone)
+{
+	uint32_t l, other, nl;
+	uint64_t keep;
+
+	cluster_init(c, 3, 0, 64);
+	l = elect(c, 1);
+	if (!l || !commit_some(c, l, 5))
+		abort();
+	*lost = l % 3 + 1;
+	other = *lost % 3 + 1;
+	keep = raft__last_index(c->r[l]);
+	c->cut[other] = true;
+	if (!commit_some(c, l, 3) || raft__commit(c->r[l]) != keep + 3)
+		abort();
+	restart_lost(c, *lost, keep, fault);
+	c->cut[other] = false;
+	c->cut[l] = true;
+	nl = elect(c, other);
+	*gone = 0;
+	for (uint64_t k = keep + 1; nl && k <= keep + 3 && !*gone; k++)
+		if (raft__term_at(c->r[nl], k) != raft__term_at(c->r[l], k))
+			*gone = k;
+	return nl;
+}
+
+/*
+ * The member that lost its last record must not help the one that never
+ * had those entries win: no leader while the old one is away.  With the
+ * rule off (RAFT_FAULT_LOST_VOTE) it votes, and the new leader lacks
+ * committed entries: the test catches that.  Once the old leader is back,
+ * the member rejoins without -EUCLEAN, gets the entries back, clears its
+ * mark and votes again.
+ */
+KTAP_TEST(core_lost_record_no_vote_until_repaired)
+{
+	struct cluster c;
+	uint32_t lost, l, nl;
+	uint64_t gone, want;
+
+	nl = lose_and_elect(&c, RAFT_FAULT_LOST_VOTE, &lost, &gone);
+	KTAP_EXPECT(t, nl && gone, "without the rule: leader %u, lacking "
+		    "committed entry %llu", nl, (unsigned long long)gone);
+	cluster_free(&c);
+
+	nl = lose_and_elect(&c, 0, &lost, &gone);
+	KTAP_EXPECT(t, nl == 0, "member %u was elected, lacking committed "
+		    "entry %llu", nl, (unsigned long long)gone);
+	l = 0;
+	for (uint32_t i = 1; i <= 3; i++)
+		if (c.cut[i])
+			l = i;
+	want = raft__last_index(c.r[l]);
+	KTAP_EXPECT(t, raft__lost_upto(c.r[lost]) == want,
+		    "lost_upto %llu, want %llu",
+		    (unsigned long long)raft__lost_upto(c.r[lost]),
+		    (unsigned long long)want);
+	c.cut[l] = false;
+	for (int k = 0; k < 10; k++)
+		tick_all(&c);
+	KTAP_EXPECT(t, c.lost_log[lost] == 0, "-EUCLEAN %zu times",
+		    c.lost_log[lost]);
+	KTAP_EXPECT(t, raft__lost_upto(c.r[lost]) == 0 &&
+		    raft__last_index(c.r[lost]) >= want &&
+		    raft__term_at(c.r[lost], want) ==
+		    raft__term_at(c.r[l], want),
+		    "not repaired: lost_upto %llu, last %llu of %llu",
+		    (unsigned long long)raft__lost_upto(c.r[lost]),
+		    (unsigned long long)raft__last_index(c.r[lost]),
+		    (unsigned long long)want);
+	KTAP_EXPECT(t, c.batch_hs[lost].lost_upto == 0,
+		    "the cleared mark was not persisted");
+	c.cut[l] = true;
+	nl = 0;
+	for (int k = 0; k < 300 && !nl; k++) {
+		tick_all(&c);
+		for (uint32_t i = 1; i <= 3; i++)
+			if (i != l && raft__role(c.r[i]) == RAFT_LEADER)
+				nl = i;
+	}
+	KTAP_EXPECT(t, nl && raft__term_at(c.r[nl], want) ==
+		    raft__term_at(c.r[l], want),
+		    "after the repair: leader %u", nl);
 	cluster_free(&c);
 }
 

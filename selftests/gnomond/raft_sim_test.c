@@ -38,7 +38,7 @@ static void run_seeds(struct ktap *t, uint32_t members)
 	uint64_t seeds = env_u64("GNOMOND_SIM_SEEDS", SIM_DEFAULT_SEEDS);
 	uint64_t seed0 = env_u64("GNOMOND_SIM_SEED0", 1);
 	uint64_t commits = 0, lease = 0, idx = 0, crashes = 0, snaps = 0;
-	uint64_t rejected = 0, transfers = 0, elections = 0;
+	uint64_t rejected = 0, transfers = 0, elections = 0, cuts = 0;
 
 	for (uint64_t seed = seed0; seed < seed0 + seeds; seed++) {
 		struct sim_config cfg;
@@ -72,18 +72,20 @@ static void run_seeds(struct ktap *t, uint32_t members)
 		rejected += res.frames_rejected;
 		transfers += res.transfers;
 		elections += res.elections;
+		cuts += res.tails_cut;
 	}
 	ktap_diag("%u members, %" PRIu64 " seeds: %" PRIu64 " commits, %"
 		  PRIu64 " elections, %" PRIu64 " lease reads, %" PRIu64
 		  " index reads, %" PRIu64 " crashes, %" PRIu64
 		  " snapshots installed, %" PRIu64 " transfers, %" PRIu64
-		  " bad frames rejected", members, seeds, commits, elections,
-		  lease, idx, crashes, snaps, transfers, rejected);
+		  " bad frames rejected, %" PRIu64 " last records cut",
+		  members, seeds, commits, elections, lease, idx, crashes,
+		  snaps, transfers, rejected, cuts);
 	/* The runs must really exercise what they claim to. */
 	KTAP_EXPECT(t, commits > seeds * 50, "too few commits");
 	KTAP_EXPECT(t, lease > 0 && idx > 0, "both read modes must occur");
 	KTAP_EXPECT(t, crashes > 0 && snaps > 0 && rejected > 0 &&
-		    transfers > 0, "every fault kind must occur");
+		    transfers > 0 && cuts > 0, "every fault kind must occur");
 }
 
 KTAP_TEST(raft_sim_3_members)
@@ -161,6 +163,13 @@ KTAP_TEST(raft_sim_catches_stale_log_vote)
 {
 	expect_caught(t, RAFT_FAULT_STALE_LOG_VOTE, 3, 300,
 		      "vote for a stale log");
+}
+
+/* A member that lost its last record votes: a leader lacks a write. */
+KTAP_TEST(raft_sim_catches_vote_after_lost_record)
+{
+	expect_caught(t, RAFT_FAULT_LOST_VOTE, 3, 300,
+		      "vote despite lost entries");
 }
 
 /*

@@ -7,7 +7,9 @@
  *   - cut at every record boundary and at random byte offsets (file ends
  *     there, or the rest reads zero as in a preallocated file): recovery
  *     returns exactly the model after the last whole record, nothing
- *     acknowledged lost, nothing else;
+ *     acknowledged lost, nothing else; and it reports lost_upto exactly
+ *     when the file ends inside a record whose header is whole (a cut,
+ *     which a torn write into a preallocated file cannot make);
  *   - a byte flipped in any record but the last (synced data, as later
  *     records' durable_end says): recovery refuses with a reason;
  *   - a byte flipped in the last record or in the zero tail: truncated;
@@ -20,8 +22,10 @@
  *     its leader's snapshot): the log goes on after it; a gap past the
  *     snapshot: refused.
  * Then the same through real files (wal_posix.c): writer, reload, cut the
- * last segment with truncate(2), reload and keep writing; unused segments
- * after a torn one; the two metadata files; the snapshot file.
+ * last segment with truncate(2), reload and keep writing; a cut inside the
+ * last record recorded in the metadata before the tail is erased; unused
+ * segments after a torn one; the two metadata files (and version 1 ones);
+ * the snapshot file.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -153,9 +157,21 @@ static void check_cut(struct ktap *t, const struct built *b, size_t cut,
 	size_t len = zero_tail ? b->cap : cut;
 	int rc;
 
+	uint64_t lost = 0;
+	int r = 0;
+
+	while (r < b->n_recs && b->end[r + 1] <= cut)
+		r++;
+	if (!zero_tail && r < b->n_recs &&
+	    cut >= b->end[r] + WAL_REC_HEADER_SIZE)
+		lost = b->after[r + 1].last;
 	memcpy(copy, b->seg, cut);
 	rc = recover_view(copy, len, &rec);
 	KTAP_EXPECT(t, rc == 0, "cut at %zu: %d %s", cut, rc, rec.error);
+	KTAP_EXPECT(t, rec.lost_upto == lost, "cut at %zu (zero tail %d): "
+		    "lost_upto %llu, expected %llu", cut, zero_tail,
+		    (unsigned long long)rec.lost_upto,
+		    (unsigned long long)lost);
 	KTAP_EXPECT(t, !rc && same_as(&rec, expected_at(b, cut, zero_tail)),
 		    "cut at %zu (zero tail %d): %zu entries recovered, "
 		    "expected %llu", cut, zero_tail, rec.n,
@@ -466,6 +482,70 @@ KTAP_TEST(wal_files_reload_and_cut)
 	remove_dir(dir);
 }
 
+static int load_hs(const char *dir, struct raft_hard_state *hs,
+		   uint64_t *rec_lost, size_t *n)
+{
+	struct wal_loaded ld;
+	char err[256];
+	int rc = wal_posix__load(dir, &ld, err, sizeof(err));
+
+	if (!rc) {
+		*hs = ld.boot.hs;
+		*rec_lost = ld.rec.lost_upto;
+		*n = ld.rec.n;
+	}
+	wal_loaded__free(&ld);
+	return rc;
+}
+
+/*
+ * The file ends a few bytes inside the last record (cut after it was
+ * synced): recovery drops it and says up to which index entries were
+ * lost; opening the writer records that in the metadata before erasing
+ * the evidence, so it survives the next restart; the Raft core clearing
+ * it is persisted like any hard state change.
+ */
+KTAP_TEST(wal_files_cut_record_marks_lost)
+{
+	char *dir = tmpdir(), path[128], err[256];
+	struct raft_hard_state hs;
+	struct model m = { 0 };
+	struct wal_loaded ld;
+	struct wal_writer w;
+	uint64_t rec_lost;
+	size_t n;
+
+	KTAP_ASSERT(t, dir && !write_log(dir, &m, 30), "write");
+	KTAP_ASSERT(t, !wal_posix__load(dir, &ld, err, sizeof(err)), "load");
+	KTAP_EXPECT(t, !ld.rec.lost_upto && !ld.boot.hs.lost_upto,
+		    "an intact log reports a loss");
+	snprintf(path, sizeof(path), "%s/wal-%016llx.seg", dir,
+		 (unsigned long long)ld.rec.segs[ld.rec.n_segs - 1].seg_no);
+	KTAP_ASSERT(t, !truncate(path, (off_t)ld.rec.tail_offset - 3),
+		    "truncate");
+	wal_loaded__free(&ld);
+	KTAP_ASSERT(t, !load_hs(dir, &hs, &rec_lost, &n), "load after cut");
+	KTAP_EXPECT(t, n == m.last - 1 && rec_lost == m.last &&
+		    hs.lost_upto == m.last, "%zu entries, lost_upto %llu/%llu",
+		    n, (unsigned long long)rec_lost,
+		    (unsigned long long)hs.lost_upto);
+	KTAP_ASSERT(t, !wal_posix__load(dir, &ld, err, sizeof(err)), "load");
+	KTAP_ASSERT(t, !wal_writer__open(&w, dir, &ld, 4096), "open");
+	wal_loaded__free(&ld);
+	KTAP_ASSERT(t, !load_hs(dir, &hs, &rec_lost, &n), "reload");
+	KTAP_EXPECT(t, n == m.last - 1 && !rec_lost && hs.lost_upto == m.last,
+		    "after the tail was erased: %zu entries, lost_upto %llu/"
+		    "%llu", n, (unsigned long long)rec_lost,
+		    (unsigned long long)hs.lost_upto);
+	hs.lost_upto = 0;
+	KTAP_ASSERT(t, !wal_writer__save_hard_state(&w, &hs), "save");
+	wal_writer__close(&w);
+	KTAP_ASSERT(t, !load_hs(dir, &hs, &rec_lost, &n), "reload");
+	KTAP_EXPECT(t, !hs.lost_upto, "cleared mark came back: %llu",
+		    (unsigned long long)hs.lost_upto);
+	remove_dir(dir);
+}
+
 static void make_file(const char *dir, uint64_t no, int kind)
 {
 	static uint8_t buf[4096];
@@ -559,6 +639,43 @@ KTAP_TEST(wal_hard_state_alternates)
 		    -EUCLEAN, "both metadata files damaged must refuse");
 	ktap_diag("refused: %s", err);
 	wal_loaded__free(&ld);
+	remove_dir(dir);
+}
+
+static void put_le(uint8_t *p, uint64_t v, int bytes)
+{
+	for (int k = 0; k < bytes; k++)
+		p[k] = (uint8_t)(v >> (8 * k));
+}
+
+/* A version 1 metadata file (64 bytes, no lost_upto) is still read. */
+KTAP_TEST(wal_hard_state_version_1)
+{
+	char *dir = tmpdir(), path[128];
+	struct raft_hard_state hs;
+	uint8_t buf[WAL_META_V1_SIZE] = { 0 };
+	uint64_t rec_lost, v[6] = { 7, 9, 2, 40, 9, 12345 };
+	size_t n;
+	int fd;
+
+	KTAP_ASSERT(t, dir, "mkdtemp");
+	put_le(buf, WAL_META_MAGIC, 4);
+	put_le(buf + 4, 1, 4);
+	for (int i = 0; i < 6; i++)
+		put_le(buf + 8 + 8 * i, v[i], 8);
+	put_le(buf + WAL_META_V1_SIZE - 4,
+	       crc32c(0, buf, WAL_META_V1_SIZE - 4), 4);
+	snprintf(path, sizeof(path), "%s/meta1", dir);
+	fd = open(path, O_WRONLY | O_CREAT, 0600);
+	KTAP_ASSERT(t, fd >= 0 && write(fd, buf, sizeof(buf)) ==
+		    (ssize_t)sizeof(buf), "write");
+	close(fd);
+	KTAP_ASSERT(t, !load_hs(dir, &hs, &rec_lost, &n), "load");
+	KTAP_EXPECT(t, hs.term == 9 && hs.vote == 2 && hs.commit == 40 &&
+		    hs.promise_term == 9 && hs.promise_end == 12345 &&
+		    !hs.lost_upto, "term %llu vote %llu lost %llu",
+		    (unsigned long long)hs.term, (unsigned long long)hs.vote,
+		    (unsigned long long)hs.lost_upto);
 	remove_dir(dir);
 }
 

@@ -76,3 +76,7 @@ HOST_TESTS += $(GNOMOND_TESTS) $(PROJECT_ROOT)/selftests/gnomond/peer_fuzz.sh
 include tools/gnomond/api/api.mk
 include tools/gnomond/lincheck/lincheck.mk
 include tools/gnomond/daemon/daemon.mk
+
+# A follower whose last WAL record was cut rejoins and never helps elect a
+# leader lacking what it lost (wal-format.rst, "Lost entries").
+HOST_TESTS += $(PROJECT_ROOT)/selftests/gnomond/daemon_cut_record.sh

@@ -86,7 +86,7 @@ static void write_status_file(struct gnomond *d)
 		     "{\"name\":\"%s\",\"member_id\":\"%llx\",\"role\":\"%s\","
 		     "\"term\":%llu,\"leader\":\"%s\",\"fencing_token\":%llu,"
 		     "\"read_mode\":\"%s\",\"clock\":\"%s\","
-		     "\"lease_end_ns\":%llu}",
+		     "\"lease_end_ns\":%llu,\"lost_upto\":%llu}",
 		     d->cfg.name,
 		     (unsigned long long)d->cfg.members[d->cfg.self - 1].id,
 		     raft_role__name(role),
@@ -95,7 +95,8 @@ static void write_status_file(struct gnomond *d)
 		     (unsigned long long)raft__fencing_token(d->raft),
 		     read_mode_name(d->last_read_mode),
 		     gnomon_status__name(d->now.status),
-		     (unsigned long long)raft__lease_end(d->raft));
+		     (unsigned long long)raft__lease_end(d->raft),
+		     (unsigned long long)raft__lost_upto(d->raft));
 	if (n < 0 || n >= STATUS_SIZE - 1)
 		n = STATUS_SIZE - 2;
 	memset(status_file.buf + n, ' ', STATUS_SIZE - 1 - n);
@@ -114,10 +115,17 @@ static void report_status(struct gnomond *d)
 	uint64_t term = raft__term(d->raft);
 	uint32_t leader = raft__leader(d->raft);
 	int mode = raft__read_mode(d->raft, &d->now);
+	uint64_t lost = raft__lost_upto(d->raft);
 
 	if (role == d->last_role && term == d->last_term &&
-	    leader == d->last_leader && mode == d->last_read_mode)
+	    leader == d->last_leader && mode == d->last_read_mode &&
+	    lost == d->last_lost_upto)
 		return;
+	if (d->last_lost_upto && !lost)
+		gd_info("the leader gave back the entries this member had lost "
+			"(up to index %llu): it votes again",
+			(unsigned long long)d->last_lost_upto);
+	d->last_lost_upto = lost;
 	d->last_role = role;
 	d->last_term = term;
 	d->last_leader = leader;
@@ -265,6 +273,13 @@ int gd_node__start(struct gnomond *d, struct wal_loaded *ld)
 	ld->snap_buf = NULL;
 	d->last_role = RAFT_FOLLOWER;
 	d->last_read_mode = -1;
+	d->last_lost_upto = raft__lost_upto(d->raft);
+	if (d->last_lost_upto)
+		gd_warn("%s: the last WAL record was cut short: this member "
+			"lost entries up to index %llu that it may have "
+			"acknowledged.  It neither votes nor campaigns until "
+			"the leader has given them back", d->cfg.data_dir,
+			(unsigned long long)d->last_lost_upto);
 	snprintf(path, sizeof(path), "%s/status", d->cfg.data_dir);
 	d->status_fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
 	if (d->status_fd < 0)

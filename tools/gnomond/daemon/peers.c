@@ -207,11 +207,13 @@ static bool handle_frame(struct gnomond *d, struct gd_conn *c,
 	rc = raft__step(d->raft, &m, &d->now);
 	if (rc == -EUCLEAN) {
 		gd_err("the leader (member %u, term %llu) holds writes this "
-		       "member acknowledged, but its log in %s no longer has "
-		       "them: the data directory was lost or replaced by an "
-		       "older copy.  Restore it; a wiped member cannot rejoin "
-		       "(membership changes are not supported yet)",
-		       m.from, (unsigned long long)m.term, d->cfg.data_dir);
+		       "member acknowledged up to index %llu, but its log in "
+		       "%s no longer has them, and recovery found no cut "
+		       "record to explain it: the data directory was lost or "
+		       "replaced by an older copy.  Restore it; a wiped "
+		       "member cannot rejoin (membership changes are not "
+		       "supported yet)", m.from, (unsigned long long)m.term,
+		       (unsigned long long)m.index, d->cfg.data_dir);
 		gd_loop__fatal(d, "raft", rc);
 	} else if (rc == -EIO)
 		gd_err("protocol violation in a %s from member %u, term %llu",

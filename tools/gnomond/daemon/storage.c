@@ -43,14 +43,6 @@
 #include "log.h"
 #include "storage.h"
 
-static bool hs_differs(const struct raft_hard_state *a,
-		       const struct raft_hard_state *b)
-{
-	return a->term != b->term || a->vote != b->vote ||
-	       a->promise_term != b->promise_term ||
-	       a->promise_end != b->promise_end;
-}
-
 void gd_storage__update_busy(struct gd_storage *st)
 {
 	st->busy = st->wr.busy || st->seg.busy || st->drop.busy ||
@@ -175,7 +167,7 @@ int gd_storage__persist(struct gnomond *d, const struct raft_ready *rd)
 		st->pend_snap.data = copy;
 		st->n_pe = 0;	/* the snapshot supersedes waiting entries */
 	}
-	if (rd->has_hard_state && hs_differs(&rd->hs, &st->last_hs)) {
+	if (rd->has_hard_state && wal_meta__differs(&rd->hs, &st->last_hs)) {
 		st->pend_hs = rd->hs;
 		st->pend_hs_set = true;
 		st->last_hs = rd->hs;

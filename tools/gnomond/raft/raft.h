@@ -53,6 +53,19 @@
  *   - otherwise reads take a quorum round (ReadIndex).
  * The fencing token is the leader's term: it grows with every leadership.
  *
+ * Lost entries.  A member whose WAL recovery found its last record cut
+ * (wal_recover.h) may have acknowledged entries it no longer has; boot.hs
+ * then carries lost_upto, the last index that record held.  Such a member
+ * must not help elect a leader lacking those entries, so until a leader
+ * has confirmed its log up to lost_upto (an append whose previous entry
+ * matched, or a snapshot, reaching lost_upto) and that log is durable, it
+ * neither campaigns nor grants a vote or pre-vote, and it rejects appends
+ * that it cannot match with RAFT_MSGF_LOST, which makes the leader forget
+ * the match it held for it.  lost_upto stays in the hard state until then,
+ * so that a second crash keeps the rule.  The leader's heartbeat naming a
+ * match beyond both the log and lost_upto still means a wiped or restored
+ * data directory (-EUCLEAN).
+ *
  * Membership is static: members are numbered 1..n_members.
  * Functions return 0 or a negative errno:
  *	-ENOTCONN  not the leader (raft__leader() may name one)
@@ -98,8 +111,9 @@ enum raft_msg_type {
 #define RAFT_MSGF_REJECT	(1U << 0)
 #define RAFT_MSGF_TRANSFER	(1U << 1)
 #define RAFT_MSGF_MATCH		(1U << 2)	/* APPEND: index is your ack */
+#define RAFT_MSGF_LOST		(1U << 3)	/* APPEND_RESP: forget my match */
 #define RAFT_MSGF_ALL		(RAFT_MSGF_REJECT | RAFT_MSGF_TRANSFER | \
-				 RAFT_MSGF_MATCH)
+				 RAFT_MSGF_MATCH | RAFT_MSGF_LOST)
 
 enum raft_entry_type {
 	RAFT_ENTRY_NORMAL	= 0,	/* a client command for the state machine */
@@ -125,7 +139,8 @@ struct raft_entry {
  *                         match the receiver acknowledged in this term
  *   APPEND_RESP           index = match (or, rejected, the follower's last
  *                         index as a hint); lease_end promised (0: none);
- *                         read_ctx echoed
+ *                         read_ctx echoed; RAFT_MSGF_LOST on a reject: the
+ *                         follower lost entries at a restart
  *   SNAPSHOT              index, log_term = last entry the snapshot covers;
  *                         snap_data/snap_len: the chunk at snap_offset of
  *                         the snap_total bytes; lease_end, read_ctx as APPEND
@@ -159,6 +174,8 @@ struct raft_hard_state {
 	uint64_t commit;
 	uint64_t promise_term;	/* the term of the last lease promise */
 	uint64_t promise_end;	/* no vote until TT.now().earliest > this */
+	uint64_t lost_upto;	/* lost entries up to here: no vote until a
+				 * leader confirms the log up to it (0: none) */
 };
 
 struct raft_snapshot {
@@ -202,6 +219,7 @@ struct raft_ready {
 #define RAFT_FAULT_VOTE_TWICE		(1U << 0) /* ignore the vote already cast */
 #define RAFT_FAULT_IGNORE_PROMISE	(1U << 1) /* vote despite a lease promise */
 #define RAFT_FAULT_STALE_LOG_VOTE	(1U << 2) /* skip the up-to-date check */
+#define RAFT_FAULT_LOST_VOTE		(1U << 3) /* vote despite lost entries */
 
 struct raft_config {
 	uint32_t self;			/* 1..n_members */
@@ -239,7 +257,8 @@ int raft__tick(struct raft *r, const struct gnomon_tt *now);
  * -EINVAL: a malformed or misaddressed message, ignored.  -EIO: the sender
  * broke the protocol (asked to drop a committed entry, acked what was never
  * sent).  -EUCLEAN: the leader holds acknowledgements this member's log no
- * longer has (its durable state was lost): the driver must stop.
+ * longer has, beyond what recovery knew it lost (hs.lost_upto): its durable
+ * state was lost or replaced, and the driver must stop.
  */
 int raft__step(struct raft *r, const struct raft_msg *m,
 	       const struct gnomon_tt *now);
@@ -278,6 +297,8 @@ uint64_t raft__fencing_token(const struct raft *r);
 /* Which mode a read issued now would use (RAFT_READ_INDEX if not leader). */
 enum raft_read_mode raft__read_mode(const struct raft *r,
 				    const struct gnomon_tt *now);
+/* hs.lost_upto: nonzero while the member may not vote (see above). */
+uint64_t raft__lost_upto(const struct raft *r);
 /* CLOCK_REALTIME end of the leader's lease, 0 if it holds none. */
 uint64_t raft__lease_end(const struct raft *r);
 const char *raft_role__name(enum raft_role role);

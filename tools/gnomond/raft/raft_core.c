@@ -72,6 +72,13 @@ static int load_boot(struct raft *r, const struct raft_boot *boot)
 		r->hs.commit = raft_log__last(&r->log);
 	if (r->hs.commit < snap)
 		r->hs.commit = snap;
+	/* Lost entries the snapshot covers are not lost; with entries lost,
+	 * the advisory commit index may name entries the log no longer has
+	 * (a cut record had replaced them): relearn it from a leader. */
+	if (r->hs.lost_upto <= snap)
+		r->hs.lost_upto = 0;
+	if (r->hs.lost_upto)
+		r->hs.commit = snap;
 	r->stable = raft_log__last(&r->log);
 	r->unstable = r->stable + 1;
 	r->applied = snap;
@@ -183,6 +190,31 @@ void raft_truncate(struct raft *r, uint64_t from)
 	for (size_t i = 0; i < r->batches.len; i++)
 		if (r->batches.v[i].limit >= from)
 			r->batches.v[i].limit = from - 1;
+}
+
+static void lost_maybe_clear(struct raft *r)
+{
+	if (!r->lost_clear_seq || r->done_seq < r->lost_clear_seq)
+		return;
+	r->hs.lost_upto = 0;
+	r->hs_dirty = true;
+	r->lost_clear_seq = 0;
+}
+
+/*
+ * A leader confirmed that our log matches its own up to `upto`.  Once that
+ * reaches hs.lost_upto and is durable, the entries we had lost are back
+ * (every entry committed up to there is in the leader's log, hence in
+ * ours) and we may vote again.  A later truncation only removes entries
+ * that were not committed, so the confirmation stands.
+ */
+void raft_lost__confirmed(struct raft *r, uint64_t upto)
+{
+	if (!r->hs.lost_upto || upto < r->hs.lost_upto)
+		return;
+	if (!r->lost_clear_seq)
+		r->lost_clear_seq = raft_need_seq(r);
+	lost_maybe_clear(r);
 }
 
 void raft_become_follower(struct raft *r, uint64_t term, uint32_t leader)
@@ -350,6 +382,7 @@ int raft__persisted(struct raft *r, uint64_t seq, const struct gnomon_tt *now)
 	r->done_seq = seq;
 	if (r->stable > raft_log__last(&r->log))
 		r->stable = raft_log__last(&r->log);
+	lost_maybe_clear(r);
 	if (r->role == RAFT_LEADER) {
 		int rc = raft_replicate__maybe_commit(r);
 
@@ -515,6 +548,11 @@ const struct raft_entry *raft__entry(const struct raft *r, uint64_t index)
 uint64_t raft__term_at(const struct raft *r, uint64_t index)
 {
 	return raft_log__term(&r->log, index);
+}
+
+uint64_t raft__lost_upto(const struct raft *r)
+{
+	return r->hs.lost_upto;
 }
 
 uint64_t raft__fencing_token(const struct raft *r)

@@ -11,7 +11,10 @@
  * have passed promise_end.  The one exception is a transfer: the leader
  * that sent TimeoutNow gave up its lease for the rest of its term, so a
  * candidate carrying RAFT_MSGF_TRANSFER may ignore promises of older terms.
- * Votes are sent only once the vote is durable (raft_send_after_persist).
+ * A member that lost acknowledged entries at a restart (hs.lost_upto,
+ * raft.h) neither campaigns nor grants (pre-)votes until a leader has given
+ * them back.  Votes are sent only once the vote is durable
+ * (raft_send_after_persist).
  * A leader that has not heard from a quorum for an election timeout steps
  * down (check-quorum).
  */
@@ -90,7 +93,8 @@ static int tally(struct raft *r)
 
 int raft_election__campaign(struct raft *r, bool pre, bool transfer)
 {
-	if (!promise_expired(r, r->hs.term + 1, transfer)) {
+	if (!promise_expired(r, r->hs.term + 1, transfer) ||
+	    raft_lost__no_vote(r)) {
 		raft_election__reset_timeout(r);
 		return 0;
 	}
@@ -184,7 +188,7 @@ static int step_vote_request(struct raft *r, const struct raft_msg *m)
 	 * may have raised it without any vote being cast. */
 	grant = (raft_log__up_to_date(&r->log, m->index, m->log_term) ||
 		 (r->cfg.fault_flags & RAFT_FAULT_STALE_LOG_VOTE)) &&
-		promise_expired(r, m->term, transfer);
+		promise_expired(r, m->term, transfer) && !raft_lost__no_vote(r);
 	if (pre) {
 		grant = grant && m->term > r->hs.term;
 		resp.term = grant ? m->term : r->hs.term;

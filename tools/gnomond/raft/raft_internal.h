@@ -88,6 +88,7 @@ struct raft {
 	RAFT_VEC(struct raft_batch) batches;
 	uint64_t durable_promise;	/* promise_end known durable */
 	uint64_t promise_mem;		/* largest promise given while running */
+	uint64_t lost_clear_seq;	/* hs.lost_upto goes once this is done */
 
 	/* Snapshot: the latest one; data owned by us if snap_owned. */
 	struct raft_snapshot snap;
@@ -176,6 +177,14 @@ int raft_become_leader(struct raft *r);
 void raft_truncate(struct raft *r, uint64_t from);
 uint64_t raft_quorum_value(const struct raft *r, const uint64_t *vals);
 bool raft_clock_usable(const struct gnomon_tt *now);
+void raft_lost__confirmed(struct raft *r, uint64_t upto);
+
+/* A member that lost acknowledged entries neither votes nor campaigns. */
+static inline bool raft_lost__no_vote(const struct raft *r)
+{
+	return r->hs.lost_upto &&
+	       !(r->cfg.fault_flags & RAFT_FAULT_LOST_VOTE);
+}
 
 /* raft_election.c */
 int raft_election__tick(struct raft *r);

@@ -24,7 +24,11 @@
  * entries we acknowledged in this term, which no leader of this term can
  * have made us drop.  If our log ends before it, this member lost durable
  * state (a wiped or restored data directory) and step returns -EUCLEAN:
- * the driver must stop, as carrying on could lose committed writes.  Every
+ * the driver must stop, as carrying on could lose committed writes.  The
+ * exception is a loss that recovery knew about (hs.lost_upto covers the
+ * match): then every reject carries RAFT_MSGF_LOST, the leader forgets the
+ * match and probes afresh, and an append that matches up to lost_upto lets
+ * the member vote again (raft_lost__confirmed()).  Every
  * ack also grants the lease promise the leader asked for (raft_read.c) and
  * echoes the read context.
  */
@@ -45,6 +49,8 @@ static int reject(struct raft *r, const struct raft_msg *m, uint64_t hint)
 		.read_ctx = m->read_ctx,
 	};
 
+	if (r->hs.lost_upto)
+		resp.flags |= RAFT_MSGF_LOST;
 	return raft_send(r, &resp);
 }
 
@@ -103,7 +109,8 @@ int raft_replicate__step_append(struct raft *r, const struct raft_msg *m)
 
 	if (rc <= 0)
 		return rc;
-	if (m->index > last && (m->flags & RAFT_MSGF_MATCH))
+	if (m->index > last && (m->flags & RAFT_MSGF_MATCH) &&
+	    m->index > r->hs.lost_upto)
 		return -EUCLEAN;	/* lost what it acknowledged */
 	if (m->index > last)
 		return reject(r, m, last);
@@ -130,6 +137,7 @@ int raft_replicate__step_append(struct raft *r, const struct raft_msg *m)
 			return rc;
 	}
 	raft_replicate__advance_commit(r, m->commit, match);
+	raft_lost__confirmed(r, match);
 	return raft_replicate__ack(r, m, match);
 }
 
@@ -150,6 +158,9 @@ int raft_replicate__step_append_resp(struct raft *r, const struct raft_msg *m)
 		uint64_t next = m->log_term < m->index + 1 ?
 				m->log_term : m->index + 1;
 
+		/* It lost entries we count as replicated: start over. */
+		if ((m->flags & RAFT_MSGF_LOST) && !p->snap_mode)
+			p->match = 0;
 		/* Stale, or overtaken by the snapshot being sent. */
 		if (m->log_term < p->match || p->snap_mode)
 			return raft_read__complete(r);

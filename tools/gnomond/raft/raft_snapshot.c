@@ -116,6 +116,7 @@ static int install(struct raft *r, const struct raft_msg *m)
 	r->snap_to_persist = true;
 	r->snap_to_restore = true;
 	raft_mark_dirty(r);
+	raft_lost__confirmed(r, r->snap.index);
 	return raft_replicate__ack(r, m, r->snap.index);
 }
 
@@ -136,6 +137,7 @@ int raft_snapshot__step(struct raft *r, const struct raft_msg *m)
 		return raft_replicate__ack(r, m, r->hs.commit);
 	if (raft_log__term(&r->log, m->index) == m->log_term) {
 		raft_replicate__advance_commit(r, m->index, m->index);
+		raft_lost__confirmed(r, m->index);
 		return raft_replicate__ack(r, m, m->index);
 	}
 	if (!same_transfer(r, m)) {

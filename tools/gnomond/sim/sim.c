@@ -432,6 +432,7 @@ void sim_config__defaults(struct sim_config *cfg, uint64_t seed,
 	cfg->corrupt_pct = 1;
 	cfg->crashes = cfg->partitions = cfg->clock_faults = true;
 	cfg->transfers = cfg->snapshots = true;
+	cfg->cut_tails = true;
 }
 
 static void sim_free(struct sim *s)

@@ -6,7 +6,11 @@
  * duplication, corrupted frames, partitions, crashes and restarts (from the
  * simulated durable state only: unsynced batches are lost, a random prefix
  * of them survives), disk latency, clock skew within the declared bound and
- * spells of unsynchronized clocks, leadership transfers, snapshots and
+ * spells of unsynchronized clocks, a restart that loses the member's last
+ * WAL record (cut after it was synced: recovery knows, and the member
+ * must not vote until it has the entries back; at most (n - 1) / 2
+ * members carry such a loss at a time, as more could lose committed
+ * writes for good), leadership transfers, snapshots and
  * compaction, and the client's writes and reads.  Messages travel encoded
  * and signed by the real peer codec.  After every event the checker
  * (sim_check.c) asserts election safety, log matching, leader completeness,
@@ -32,6 +36,7 @@ struct sim_config {
 	uint64_t lease_ns;		/* 0: no leases */
 	uint32_t drop_pct, dup_pct, corrupt_pct;
 	bool crashes, partitions, clock_faults, transfers, snapshots;
+	bool cut_tails;			/* restarts may lose the last record */
 	uint32_t fault_flags;		/* RAFT_FAULT_*: must be caught */
 	bool verbose;			/* print events to stderr */
 };
@@ -44,6 +49,7 @@ struct sim_result {
 	uint64_t elections;		/* leaders observed */
 	uint64_t lease_reads, index_reads;
 	uint64_t crashes, partitions, transfers, snapshots_installed;
+	uint64_t tails_cut;
 	uint64_t frames_rejected;
 	uint64_t max_term;
 	bool live;			/* progress after healing */

@@ -33,6 +33,7 @@ struct sim_disk {
 	uint64_t snap_index, snap_term;
 	uint8_t snap[16];		/* (index, state-machine hash) */
 	struct sim_log log;		/* contiguous, may start before snap */
+	uint64_t last_rec_first;	/* first index of the last record */
 };
 
 /* A persist batch in flight to the disk. */

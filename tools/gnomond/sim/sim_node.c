@@ -13,7 +13,12 @@
  *
  * A crash loses the core and the batches not yet synced, except a random
  * prefix of them (a write may reach the disk without its completion being
- * seen).  A restart rebuilds the core from the disk alone.
+ * seen).  Sometimes it also loses the last record written, synced or not,
+ * as a WAL whose last record was cut: the entries go (the sim's log does
+ * not bring back older entries that record had replaced, a stronger loss
+ * than the WAL's) and the hard state records lost_upto, as WAL recovery
+ * does before it erases the cut tail.  A restart rebuilds the core from
+ * the disk alone.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -100,6 +105,8 @@ static int disk_write(struct sim *s, struct sim_node *n, struct sim_batch *b)
 		if (log_push(&d->log, e))
 			return -ENOMEM;
 	}
+	if (b->entries.len)
+		d->last_rec_first = b->entries.v[0].index;
 	return 0;
 }
 
@@ -285,6 +292,44 @@ int sim_node__maybe_snapshot(struct sim *s, struct sim_node *n)
 	return 0;
 }
 
+/* Members other than n that carry a loss (and may not vote). */
+static uint32_t lost_members(const struct sim *s, const struct sim_node *n)
+{
+	uint32_t k = 0;
+
+	for (uint32_t i = 1; i <= s->cfg.n_members; i++) {
+		const struct sim_node *o = &s->nodes[i];
+
+		if (o != n && (o->up ? raft__lost_upto(o->r) :
+			       o->disk.hs.lost_upto))
+			k++;
+	}
+	return k;
+}
+
+static void cut_last_record(struct sim *s, struct sim_node *n)
+{
+	struct sim_disk *d = &n->disk;
+	uint64_t first, last, keep;
+
+	if (!d->log.len || !d->last_rec_first ||
+	    lost_members(s, n) >= (s->cfg.n_members - 1) / 2)
+		return;
+	first = d->log.v[0].index;
+	last = first + d->log.len - 1;
+	keep = d->last_rec_first - 1;
+	if (keep < d->snap_index)
+		keep = d->snap_index;
+	if (keep >= last)
+		return;
+	log_truncate(&d->log, keep >= first ? keep - first + 1 : 0);
+	if (last > d->hs.lost_upto)
+		d->hs.lost_upto = last;
+	d->last_rec_first = 0;
+	s->res->tails_cut++;
+	sim_trace(s, 9, n->id, last);
+}
+
 void sim_node__crash(struct sim *s, struct sim_node *n)
 {
 	size_t keep = 0;
@@ -294,6 +339,8 @@ void sim_node__crash(struct sim *s, struct sim_node *n)
 		keep++;
 	for (size_t i = 0; i < keep; i++)
 		disk_write(s, n, &n->batches[i]);
+	if (s->cfg.cut_tails && sim_between(s, 0, 2) == 0)
+		cut_last_record(s, n);
 	for (size_t i = 0; i < n->n_batches; i++)
 		batch_free(&n->batches[i]);
 	n->n_batches = 0;

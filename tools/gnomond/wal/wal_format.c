@@ -115,11 +115,9 @@ int wal_record__encode(uint8_t *buf, size_t cap,
 	return 0;
 }
 
-int wal_record__decode(const uint8_t *buf, size_t len, struct wal_record *rec,
-		       size_t *size, const char **why)
+int wal_record__decode_header(const uint8_t *buf, size_t len,
+			      struct wal_record *rec, const char **why)
 {
-	uint64_t padded;
-
 	if (len < WAL_REC_HEADER_SIZE) {
 		if (all_zero(buf, len))
 			return -ENODATA;
@@ -135,8 +133,20 @@ int wal_record__decode(const uint8_t *buf, size_t len, struct wal_record *rec,
 	rec->durable_end = le_get64(buf + 16);
 	rec->count = le_get32(buf + 24);
 	rec->data_len = le_get32(buf + 28);
+	rec->data = NULL;
 	if (!rec->first_index || !rec->count)
 		return corrupt(why, "empty record or index 0");
+	return 0;
+}
+
+int wal_record__decode(const uint8_t *buf, size_t len, struct wal_record *rec,
+		       size_t *size, const char **why)
+{
+	uint64_t padded;
+	int rc = wal_record__decode_header(buf, len, rec, why);
+
+	if (rc)
+		return rc;
 	padded = wal_align((uint64_t)WAL_REC_HEADER_SIZE + rec->data_len);
 	if (padded > len)
 		return corrupt(why, "record data cut short");
@@ -174,28 +184,42 @@ void wal_meta__encode(uint8_t buf[WAL_META_SIZE],
 {
 	memset(buf, 0, WAL_META_SIZE);
 	le_put32(buf, WAL_META_MAGIC);
-	le_put32(buf + 4, WAL_VERSION);
+	le_put32(buf + 4, WAL_META_VERSION);
 	le_put64(buf + 8, seq);
 	le_put64(buf + 16, hs->term);
 	le_put64(buf + 24, hs->vote);
 	le_put64(buf + 32, hs->commit);
 	le_put64(buf + 40, hs->promise_term);
 	le_put64(buf + 48, hs->promise_end);
+	le_put64(buf + 56, hs->lost_upto);
 	seal(buf, WAL_META_SIZE);
+}
+
+bool wal_meta__differs(const struct raft_hard_state *hs,
+		       const struct raft_hard_state *written)
+{
+	return hs->term != written->term || hs->vote != written->vote ||
+	       hs->promise_term != written->promise_term ||
+	       hs->promise_end != written->promise_end ||
+	       hs->lost_upto != written->lost_upto;
 }
 
 int wal_meta__decode(const uint8_t *buf, size_t len,
 		     struct raft_hard_state *hs, uint64_t *seq,
 		     const char **why)
 {
+	uint32_t version;
+
 	if (!len || (len <= WAL_META_SIZE && all_zero(buf, len)))
 		return -ENODATA;
-	if (len != WAL_META_SIZE)
+	if (len != WAL_META_SIZE && len != WAL_META_V1_SIZE)
 		return corrupt(why, "metadata file of the wrong size");
-	if (!sealed(buf, WAL_META_SIZE) || le_get32(buf) != WAL_META_MAGIC)
+	if (!sealed(buf, len) || le_get32(buf) != WAL_META_MAGIC)
 		return corrupt(why, "metadata checksum mismatch");
-	if (le_get32(buf + 4) != WAL_VERSION)
+	version = le_get32(buf + 4);
+	if (version != (len == WAL_META_SIZE ? WAL_META_VERSION : 1))
 		return corrupt(why, "unknown metadata version");
+	hs->lost_upto = version == 1 ? 0 : le_get64(buf + 56);
 	*seq = le_get64(buf + 8);
 	hs->term = le_get64(buf + 16);
 	hs->vote = le_get64(buf + 24);

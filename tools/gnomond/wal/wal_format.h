@@ -11,7 +11,9 @@
  *             first_index is at or below the log's end replaces the entries
  *             from there (follower truncation needs no record of its own)
  *   meta      "meta1"/"meta2": the hard state (term, vote, commit, lease
- *             promise) with a sequence number, written alternately
+ *             promise, lost entries) with a sequence number, written
+ *             alternately; version 1 (64 bytes, no lost_upto) is still
+ *             read
  *   snapshot  "snapshot" (replaced by rename): a header, then the state
  *             machine's bytes
  *
@@ -21,6 +23,7 @@
 #ifndef GNOMOND_WAL_FORMAT_H
 #define GNOMOND_WAL_FORMAT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "../raft/raft.h"
@@ -33,7 +36,9 @@
 #define WAL_SEG_HEADER_SIZE	32
 #define WAL_REC_HEADER_SIZE	40
 #define WAL_ENTRY_HEADER_SIZE	16
-#define WAL_META_SIZE		64
+#define WAL_META_SIZE		72
+#define WAL_META_V1_SIZE	64
+#define WAL_META_VERSION	2
 #define WAL_SNAP_HEADER_SIZE	40
 #define WAL_REC_ENTRIES		1
 #define WAL_ALIGN		8
@@ -67,6 +72,9 @@ uint64_t wal_record__size(const struct raft_entry *entries, size_t n);
 int wal_record__encode(uint8_t *buf, size_t cap,
 		       const struct raft_entry *entries, size_t n,
 		       uint64_t durable_end, size_t *len);
+/* Check and decode a record header alone (rec->data is not set). */
+int wal_record__decode_header(const uint8_t *buf, size_t len,
+			      struct wal_record *rec, const char **why);
 /* Decode the record at buf (len bytes available); *size is its padded
  * length.  -ENODATA: the header is all zero (end of the written part). */
 int wal_record__decode(const uint8_t *buf, size_t len, struct wal_record *rec,
@@ -80,6 +88,10 @@ void wal_meta__encode(uint8_t buf[WAL_META_SIZE],
 int wal_meta__decode(const uint8_t *buf, size_t len,
 		     struct raft_hard_state *hs, uint64_t *seq,
 		     const char **why);
+/* Does hs need a metadata write, given what was written last?  Not for the
+ * commit index alone (it is advisory). */
+bool wal_meta__differs(const struct raft_hard_state *hs,
+		       const struct raft_hard_state *written);
 
 void wal_snap__encode_header(uint8_t buf[WAL_SNAP_HEADER_SIZE],
 			     const struct raft_snapshot *snap);

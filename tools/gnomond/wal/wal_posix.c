@@ -182,6 +182,8 @@ int wal_posix__load(const char *dir, struct wal_loaded *ld, char *err,
 	}
 	if (rc)
 		return rc;
+	if (ld->rec.lost_upto > ld->boot.hs.lost_upto)
+		ld->boot.hs.lost_upto = ld->rec.lost_upto;
 	snap = ld->boot.snapshot.index;
 	while (skip < ld->rec.n && ld->rec.entries[skip].index <= snap)
 		skip++;
@@ -326,6 +328,10 @@ int wal_writer__open(struct wal_writer *w, const char *dir,
 		return -errno;
 	w->seg_no = last->seg_no;
 	w->off = w->durable = ld->rec.tail_offset;
+	/* The cut record is the only evidence of the loss: record it in the
+	 * hard state before erasing it. */
+	if (ld->rec.lost_upto)
+		rc = wal_writer__save_hard_state(w, &ld->boot.hs);
 	/* Erase a torn tail, so that it can never be mistaken for data. */
 	for (uint64_t o = w->off; !rc && o < last->len; o += sizeof(zero))
 		rc = pwrite_all(w->fd, zero, last->len - o < sizeof(zero) ?
@@ -428,10 +434,7 @@ int wal_writer__persist(struct wal_writer *w, const struct raft_ready *rd)
 
 	if (rd->snapshot)
 		rc = wal_writer__save_snapshot(w, rd->snapshot);
-	if (!rc && rd->has_hard_state &&
-	    (hs->term != w->hs.term || hs->vote != w->hs.vote ||
-	     hs->promise_term != w->hs.promise_term ||
-	     hs->promise_end != w->hs.promise_end))
+	if (!rc && rd->has_hard_state && wal_meta__differs(hs, &w->hs))
 		rc = wal_writer__save_hard_state(w, hs);
 	if (!rc && rd->n_entries)
 		rc = wal_writer__append(w, rd->entries, rd->n_entries);

@@ -111,6 +111,19 @@ static bool covered_later(const struct wal_segment_view *s, size_t bad)
 	return false;
 }
 
+/* A record whose header is whole but whose data the file's end cuts: the
+ * last index it held, 0 if the bad record at off is anything else. */
+static uint64_t cut_record(const struct wal_segment_view *s, size_t off)
+{
+	struct wal_record r;
+
+	if (wal_record__decode_header(s->buf + off, s->len - off, &r, NULL) ||
+	    wal_align((uint64_t)WAL_REC_HEADER_SIZE + r.data_len) <=
+	    s->len - off)
+		return 0;
+	return r.first_index + r.count - 1;
+}
+
 /*
  * Never written to: too short for a header, or nothing after the header
  * (which may be whole, torn or missing).  The writer makes the next segment
@@ -170,6 +183,7 @@ static int scan_segment(struct wal_recovery *rec,
 				      "to start", (unsigned long long)s->seg_no,
 				      off, why);
 		rec->torn_bytes = s->len - off;
+		rec->lost_upto = cut_record(s, off);
 		break;
 	}
 	rec->tail_offset = off;

@@ -10,6 +10,14 @@
  *     treated as never written, unless a valid record after it says (by its
  *     durable_end) that X had already been synced: then it is corruption of
  *     acknowledged data and recovery refuses.
+ *   - A torn write never shortens a file: segments are preallocated, and a
+ *     record is written whole into the zeroed space.  So a last record
+ *     whose header is intact but whose data runs past the end of the file
+ *     was cut after it was written, maybe after it was synced and its
+ *     entries acknowledged.  Recovery drops it like a torn tail but says
+ *     so: lost_upto is the last index it held, for the Raft core's rule
+ *     on members that lost entries (raft.h).  A cut inside the header, or
+ *     damage inside the file, cannot be told from a torn write.
  *   - Segments after the last one holding a record were never written to:
  *     the writer makes the next segment ahead of time (a header, or a
  *     half-made file after a crash).  They are not scanned, only counted
@@ -48,6 +56,7 @@ struct wal_recovery {
 	uint64_t snap_index;	/* of the snapshot that goes with the log */
 	uint64_t tail_offset;	/* where appends continue in the last segment */
 	uint64_t torn_bytes;	/* bytes discarded at the tail (0: clean) */
+	uint64_t lost_upto;	/* last index of a record cut short (0: none) */
 	char error[256];
 };
 
