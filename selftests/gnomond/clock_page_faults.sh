@@ -140,7 +140,7 @@ truncate -s 0 "$page"
 sleep 1
 expect_alive "truncated under the agent"
 expect_agent_said "the running agent puts a new page in place" \
-	"truncated or replaced"
+	"truncated, damaged or replaced"
 expect_leader "truncated under the agent, new page" clock synchronized
 
 # 4. Truncated with the agent stopped: unsynchronized until it is back.

@@ -1,19 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The shared-memory sink: when gnomon.ko is not loaded, the agent keeps a
- * file with the mapped page's layout (struct gnomon_page, one page, mode
- * 0644) that libgnomon maps read-only.
+ * file with the mapped page's layout (struct gnomon_page in a file of one
+ * page, mode 0644) that libgnomon reads.
  *
  * A valid page left by an earlier agent is taken over in place, so that
- * readers who mapped it (a running gnomond, say) follow the new agent too.
+ * readers of it (a running gnomond, say) follow the new agent too.
  * Otherwise the file appears atomically: it is built as a temporary file in
  * the same directory, initialised, and renamed over the final name, so a
  * reader sees either no file, an older file, or a complete page, never a
- * partial one.  After that the agent updates it in place through a
- * MAP_SHARED mapping with exactly the kernel's writer code
- * (gnomon_page_discipline and gnomon_page_configure, the writer side of the
- * seqcount) after exactly the kernel's checks (gnomon_discipline_check,
- * gnomon_config_check).
+ * partial one.
+ *
+ * Writing.  The agent never maps the file (a mapped file that someone
+ * truncates raises SIGBUS on the next write through it).  Each write reads
+ * the file's page into a private copy, changes the copy with exactly the
+ * kernel's writer code (gnomon_page_discipline, gnomon_page_configure,
+ * gnomon_page_recover) after exactly the kernel's checks
+ * (gnomon_discipline_check, gnomon_config_check), and publishes it with
+ * pwrite() in the seqcount's order: seq odd, then the data, then seq even,
+ * each a system call of its own, so every reader sees seq odd before any
+ * byte of the data changes and even only after the last one.  A file
+ * truncated under a write is only extended again by it.
  *
  * When the agent exits the file stays: readers then see its last update age
  * into free-running and, after the holdover, unsynchronised, which is the
@@ -21,32 +28,30 @@
  * on the page's first byte for its lifetime, and a second agent refuses to
  * start on the same file.
  *
- * --mark-disrupted does not replace the file: it opens the running agent's
- * page in place.  Writers serialise on flock(LOCK_EX) of the file, as the
- * seqcount needs one writer at a time.
+ * --mark-disrupted does not replace the file: it writes the running
+ * agent's page in place.  Writers serialise on flock(LOCK_EX) of the file,
+ * as the seqcount needs one writer at a time.
  *
  * Damage.  Under that lock an odd seq can only have been left by a writer
  * that died between its two increments: the next writer (this agent
  * restarted, or a --mark-disrupted) closes the dead one's section with
  * gnomon_page_recover(), in place, so readers see the page say nothing
  * (unsynchronized) and then follow the new updates.  Before every write
- * the agent also checks that its file still has a page's size and that the
- * path still names it: a file truncated (writing through the mapping would
- * then raise SIGBUS) or replaced is attached again as at start, taking
- * over a valid page or putting a new one in place, with the last
- * configuration re-applied.  Readers read the file rather than map it and
- * follow it by name (lib/client_agent.c).  A truncation between that
- * check and the write still kills the agent, not the readers; a restarted
- * agent repairs the file.
+ * the agent also checks that its file still holds a page of a page's size
+ * and that the path still names it: a file truncated, scribbled on or
+ * replaced is attached again as at start, taking over a valid page or
+ * putting a new one in place, with the last configuration re-applied.
+ * Readers read the file rather than map it and follow it by name
+ * (lib/client_agent.c).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -55,12 +60,15 @@
 #include "syncd.h"
 
 struct syncd_sink {
-	struct gnomon_page *page;
 	const char *path;
 	int fd;
+	struct gnomon_page page;	/* private copy, read under the lock */
 	bool configured;
 	struct gnomon_config cfg;	/* the last configuration applied */
 };
+
+#define SEQ_OFF	offsetof(struct gnomon_page, seq)
+#define DATA_OFF	offsetof(struct gnomon_page, flags)
 
 /* mkdir the file's directory (one level; its parent must exist). */
 static int make_parent_dir(const char *path, char *dir, size_t size)
@@ -84,21 +92,40 @@ static int make_parent_dir(const char *path, char *dir, size_t size)
 	return 0;
 }
 
-static int map_page(int fd, struct gnomon_page **page)
+static int pwrite_all(int fd, const void *buf, size_t len, off_t off)
 {
-	void *p = mmap(NULL, GNOMON_PAGE_SIZE, PROT_READ | PROT_WRITE,
-		       MAP_SHARED, fd, 0);
+	ssize_t n = pwrite(fd, buf, len, off);
 
-	if (p == MAP_FAILED)
+	if (n < 0)
 		return -errno;
-	*page = p;
-	return 0;
+	return (size_t)n == len ? 0 : -EIO;
 }
 
-static int create_page(const char *path, struct gnomon_page **out, int *out_fd)
+/*
+ * Publish the copy, whose writer section the core has just closed (its seq
+ * is even, one above the odd value the section opened with): seq odd,
+ * everything else, seq even.
+ */
+static int publish(int fd, const struct gnomon_page *page)
+{
+	__u32 odd = page->seq - 1;
+	int ret;
+
+	gnomon_assert(!(page->seq & 1));
+	ret = pwrite_all(fd, &odd, sizeof(odd), SEQ_OFF);
+	if (!ret)
+		ret = pwrite_all(fd, page, SEQ_OFF, 0);
+	if (!ret)
+		ret = pwrite_all(fd, (const char *)page + DATA_OFF,
+				 sizeof(*page) - DATA_OFF, DATA_OFF);
+	if (!ret)
+		ret = pwrite_all(fd, &page->seq, sizeof(page->seq), SEQ_OFF);
+	return ret;
+}
+
+static int create_page(const char *path, struct gnomon_page *page, int *out_fd)
 {
 	char dir[PATH_MAX], tmp[PATH_MAX];
-	struct gnomon_page *page = NULL;
 	int fd, ret;
 
 	ret = make_parent_dir(path, dir, sizeof(dir));
@@ -114,16 +141,15 @@ static int create_page(const char *path, struct gnomon_page **out, int *out_fd)
 		ret = -errno;
 		goto fail;
 	}
-	ret = map_page(fd, &page);
+	*page = (struct gnomon_page){ 0 };
+	gnomon_page_init(page);
+	ret = pwrite_all(fd, page, sizeof(*page), 0);
 	if (ret)
 		goto fail;
-	gnomon_page_init(page);		/* ftruncate zeroed it */
 	if (rename(tmp, path) < 0) {
 		ret = -errno;
-		munmap(page, GNOMON_PAGE_SIZE);
 		goto fail;
 	}
-	*out = page;
 	*out_fd = fd;
 	return 0;
 
@@ -133,40 +159,36 @@ fail:
 	return ret;
 }
 
-/* Map an existing page written by a running agent. */
-static int open_page(const char *path, struct gnomon_page **out, int *out_fd)
+/* The file's page, if fd holds one of a page's size. */
+static int read_page(int fd, struct gnomon_page *page)
 {
-	struct gnomon_page *page = NULL;
 	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode) || st.st_size != GNOMON_PAGE_SIZE ||
+	    pread(fd, page, sizeof(*page), 0) != (ssize_t)sizeof(*page) ||
+	    page->magic != GNOMON_PAGE_MAGIC ||
+	    page->version != GNOMON_PAGE_VERSION || page->size != sizeof(*page))
+		return -EINVAL;
+	return 0;
+}
+
+/* Open an existing page written by a running or an earlier agent. */
+static int open_page(const char *path, struct gnomon_page *page, int *out_fd)
+{
 	int fd, ret;
 
 	fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st) < 0) {
-		ret = -errno;
-		goto fail;
+	ret = read_page(fd, page);
+	if (ret) {
+		close(fd);
+		return ret;
 	}
-	ret = -EINVAL;
-	if (!S_ISREG(st.st_mode) || st.st_size != GNOMON_PAGE_SIZE)
-		goto fail;
-	ret = map_page(fd, &page);
-	if (ret)
-		goto fail;
-	ret = -EINVAL;
-	if (page->magic != GNOMON_PAGE_MAGIC ||
-	    page->version != GNOMON_PAGE_VERSION ||
-	    page->size != sizeof(*page)) {
-		munmap(page, GNOMON_PAGE_SIZE);
-		goto fail;
-	}
-	*out = page;
 	*out_fd = fd;
 	return 0;
-
-fail:
-	close(fd);
-	return ret;
 }
 
 /* Become the one agent writing this file; -EBUSY if another one is. */
@@ -191,8 +213,8 @@ static int attach_page(struct syncd_sink *s)
 		return ret;
 	ret = own_page(s->fd);
 	if (ret) {
-		munmap(s->page, GNOMON_PAGE_SIZE);
 		close(s->fd);
+		s->fd = -1;
 		if (ret == -EBUSY)
 			syncd_err("another gnomon-syncd is writing %s", s->path);
 	}
@@ -221,54 +243,65 @@ static int shm_open_sink(struct syncd_sink **sink, const struct syncd_options *o
 	return 0;
 }
 
-/* Our file still has a page's size and the path still names it. */
-static bool page_in_place(const struct syncd_sink *s)
+/* The path still names our file. */
+static bool path_is_ours(const struct syncd_sink *s)
 {
 	struct stat ours, named;
 
-	return fstat(s->fd, &ours) == 0 && ours.st_size == GNOMON_PAGE_SIZE &&
-	       stat(s->path, &named) == 0 && named.st_dev == ours.st_dev &&
-	       named.st_ino == ours.st_ino;
+	return fstat(s->fd, &ours) == 0 && stat(s->path, &named) == 0 &&
+	       named.st_dev == ours.st_dev && named.st_ino == ours.st_ino;
 }
 
 /*
- * Become the writer: the writers' lock, a file that is still ours and a
- * page with no section left open.  -errno if the file cannot be attached
- * again (then nothing is locked).
+ * Become the writer: the writers' lock, a file that is still ours, its page
+ * in s->page and no section left open in it.  -errno if the file cannot be
+ * attached again (then nothing is locked).
  */
 static int shm_lock(struct syncd_sink *s)
 {
 	int ret;
 
-	flock(s->fd, LOCK_EX);
-	if (!page_in_place(s)) {
-		syncd_warn("%s was truncated or replaced: attaching it again",
-			   s->path);
-		/* Not one byte of the old mapping may be touched now. */
-		if (s->page)
-			munmap(s->page, GNOMON_PAGE_SIZE);
-		if (s->fd >= 0)
-			close(s->fd);
-		ret = attach_page(s);
-		if (ret) {
-			syncd_err("shared-memory file %s: %s", s->path,
-				  strerror(-ret));
-			s->fd = -1;
-			s->page = NULL;
-			return ret;
-		}
+	if (s->fd >= 0) {
 		flock(s->fd, LOCK_EX);
-		if (s->configured)
-			gnomon_page_configure(s->page, &s->cfg);
+		if (path_is_ours(s) && !read_page(s->fd, &s->page))
+			goto locked;
+		syncd_warn("%s was truncated, damaged or replaced: attaching it again",
+			   s->path);
+		close(s->fd);
+		s->fd = -1;
 	}
-	if (s->page->seq & 1) {
+	ret = attach_page(s);
+	if (ret) {
+		syncd_err("shared-memory file %s: %s", s->path, strerror(-ret));
+		return ret;
+	}
+	flock(s->fd, LOCK_EX);
+	ret = read_page(s->fd, &s->page);
+	if (ret)
+		goto unlock;
+	if (s->configured) {
+		gnomon_page_configure(&s->page, &s->cfg);
+		ret = publish(s->fd, &s->page);
+		if (ret)
+			goto unlock;
+	}
+locked:
+	if (s->page.seq & 1) {
 		syncd_warn("%s: a writer died mid-update (odd counter %u): "
-			   "repairing the page in place", s->path, s->page->seq);
-		gnomon_page_recover(s->page);
+			   "repairing the page in place", s->path, s->page.seq);
+		gnomon_page_recover(&s->page);
 		if (s->configured)
-			gnomon_page_configure(s->page, &s->cfg);
+			gnomon_page_configure(&s->page, &s->cfg);
+		ret = publish(s->fd, &s->page);
+		if (ret)
+			goto unlock;
 	}
 	return 0;
+
+unlock:
+	flock(s->fd, LOCK_UN);
+	syncd_err("shared-memory file %s: %s", s->path, strerror(-ret));
+	return ret;
 }
 
 static void shm_unlock(struct syncd_sink *s)
@@ -287,10 +320,15 @@ static int shm_configure(struct syncd_sink *s, const struct gnomon_config *cfg)
 	ret = shm_lock(s);
 	if (ret)
 		return ret;
-	gnomon_page_configure(s->page, cfg);
+	gnomon_page_configure(&s->page, cfg);
+	ret = publish(s->fd, &s->page);
+	shm_unlock(s);
+	if (ret) {
+		syncd_err("writing %s: %s", s->path, strerror(-ret));
+		return ret;
+	}
 	s->cfg = *cfg;
 	s->configured = true;
-	shm_unlock(s);
 	return 0;
 }
 
@@ -304,19 +342,22 @@ static int shm_discipline(struct syncd_sink *s, const struct gnomon_discipline *
 		return ret;
 	mono = syncd_mono_ns();
 	real = syncd_real_ns();
-	ret = gnomon_discipline_check(s->page, d, mono);
-	if (!ret)
-		gnomon_page_discipline(s->page, d, mono, real);
+	ret = gnomon_discipline_check(&s->page, d, mono);
+	if (ret) {
+		shm_unlock(s);
+		syncd_err("discipline update refused: %s", strerror(-ret));
+		return ret;
+	}
+	gnomon_page_discipline(&s->page, d, mono, real);
+	ret = publish(s->fd, &s->page);
 	shm_unlock(s);
 	if (ret)
-		syncd_err("discipline update refused: %s", strerror(-ret));
+		syncd_err("writing %s: %s", s->path, strerror(-ret));
 	return ret;
 }
 
 static void shm_close(struct syncd_sink *s)
 {
-	if (s->page)
-		munmap(s->page, GNOMON_PAGE_SIZE);
 	if (s->fd >= 0)
 		close(s->fd);
 	free(s);
