@@ -12,6 +12,7 @@
 #	gd_endpoints / gd_endpoint I         # etcdctl --endpoints values
 #	gd_etcdctl ARGS...                   # etcdctl against every member
 #	gd_get I KEY                         # KEY's value on member I (local)
+#	gd_cut_last_record DIR               # truncate inside the last WAL record
 #	gd_until_eq SECONDS WANT CMD...      # poll CMD until it prints WANT
 #	gd_cluster_cleanup                   # stop everything, remove the dir
 # --synchronized runs gnomon-syncd with a static 1 ms source into a private
@@ -193,6 +194,39 @@ gd_get()
 	ETCDCTL_API=3 timeout 10 etcdctl --endpoints="$(gd_endpoint "$1")" \
 		--command-timeout=5s get --print-value-only \
 		--consistency=s "$2" 2>/dev/null
+}
+
+# The offset after the last record of WAL segment $1 (0: none): record
+# headers are 40 bytes with the magic "GNWR" at 0 and data_len at 28, and
+# records are 8-byte aligned after a 32-byte segment header
+# (Documentation/wal-format.rst).
+gd_wal_record_end()
+{
+	local f=$1 off=32 end=0 size len n
+	size=$(stat -c %s "$f")
+	for n in $(seq 100000); do
+		[ $((off + 40)) -le "$size" ] || break
+		[ "$(od -An -tu4 -j "$off" -N4 "$f" | tr -d ' ')" = 1381453383 ] ||
+			break
+		len=$(od -An -tu4 -j $((off + 28)) -N4 "$f" | tr -d ' ')
+		off=$(( off + (40 + len + 7) / 8 * 8 ))
+		end=$off
+	done
+	echo "$end"
+}
+
+# gd_cut_last_record DIR: truncate the last segment holding records in the
+# data directory DIR (member stopped) 3 bytes before the end of its last
+# record; prints the segment and the new size.
+gd_cut_last_record()
+{
+	local f end seg= at=0
+	for f in "$1"/wal-*.seg; do
+		end=$(gd_wal_record_end "$f")
+		[ "$end" -gt 0 ] && { seg=$f; at=$end; }
+	done
+	[ -n "$seg" ] || return 1
+	truncate -s $((at - 3)) "$seg" && echo "$(basename "$seg") at $((at - 3))"
 }
 
 # gd_until_eq SECONDS WANT CMD...: poll until the output equals WANT;
