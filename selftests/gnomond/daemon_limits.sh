@@ -18,19 +18,11 @@
 # On the code before the cap, the leader's accept loop spins on EMFILE and
 # the writes fail.  Every wait is bounded.
 set -u
-top=$(cd "$(dirname "$0")/../.." && pwd)
-. "$top/selftests/ktap.sh"
-. "$top/selftests/gnomond/cluster_lib.sh"
-
 N=7
+NAME=daemon-limits
 NOFILE=256
 IDLE=400
-conns=$top/selftests/gnomond/daemon_limits_conns.py
-ktap_plan $N
-for tool in etcdctl prlimit /usr/bin/python3; do
-	command -v "$tool" >/dev/null ||
-		ktap_skip_all daemon-limits "$tool is not installed"
-done
+. "$(dirname "$0")/daemon_limits_lib.sh"
 
 gd_cluster_init 3
 real_bin=$GD_BIN
@@ -39,16 +31,7 @@ printf '#!/bin/sh\nexec prlimit --nofile=%s:%s -- %s "$@"\n' \
 	"$NOFILE" "$NOFILE" "$real_bin" > "$GD_BIN"
 chmod +x "$GD_BIN"
 small_wal=(--max-request-bytes 4096 --wal-segment-bytes 70000)
-# Three members and a leader, or the test ends here, failed.
-start_all()
-{
-	for i in 1 2 3; do gd_start "$i" "${small_wal[@]}"; done
-	leader=$(gd_wait_leader 15) && return 0
-	ktap_fail "a leader is elected" "$(tail -n 5 "$GD_DIR"/n*.log)"
-	ktap_finish
-	exit 1
-}
-start_all
+abuse_start "${small_wal[@]}"
 follower=$(( leader % 3 + 1 ))
 
 # hold MODE I N SECONDS: N connections to member I in the background;

@@ -5,7 +5,8 @@
     daemon_limits_conns.py MODE HOST PORT N STOPFILE SECONDS
 
 opens N connections to HOST:PORT, says what MODE says, and holds them until
-STOPFILE exists or SECONDS have passed; then prints one line,
+STOPFILE exists, SECONDS have passed or the server closed them all; then
+prints one line,
 "open O closed C goaway G sent S", where C is how many the server closed
 (EOF or reset), G how many of those got an HTTP/2 GOAWAY first, and S the
 bytes sent in all.  "ready" is printed once every connection is open.
@@ -73,6 +74,8 @@ def main():
     left = {s: BIG_SEND if mode == "bigpeer" else 0 for s in socks}
     while time.time() < deadline and not os.path.exists(stopfile):
         live = [s for s in socks if s not in dead]
+        if not live:
+            break
         writers = [s for s in live if left[s] > 0]
         r, w, _ = select.select(live, writers, [], 0.1)
         for s in r:

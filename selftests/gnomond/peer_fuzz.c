@@ -4,9 +4,11 @@
  * twice: as it is (framing and MAC checks: an outsider's bytes), and with a
  * valid header prefix, length and MAC patched in (an insider's bytes: the
  * field parser).  Whatever decodes must re-encode to the same frame.
+ * The input is also read as the challenge that opens a peer connection.
  */
 #include <stdlib.h>
 #include <string.h>
+#include "../../tools/gnomond/peer/peer_auth.h"
 #include "../../tools/gnomond/peer/peer_codec.h"
 
 static struct peer_codec codec;
@@ -29,6 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	uint8_t nonce[PEER_NONCE_SIZE];
 	struct raft_msg m;
 	uint8_t *buf;
 	size_t flen;
@@ -37,6 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			"fuzzing cluster key, 32 bytes..", 31))
 		abort();
 	peer_frame__length(data, size, &flen);
+	peer_challenge__decode(data, size, nonce);
 	if (!peer_codec__decode(&codec, data, size, &m, NULL))
 		check_round_trip(data, size, &m);
 	if (size < PEER_HEADER_SIZE + PEER_MAC_SIZE || size > PEER_MAX_FRAME)

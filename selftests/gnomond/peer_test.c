@@ -4,12 +4,14 @@
  * test vectors; codec round trips for every message type; frames signed
  * with another key, or changed by one bit anywhere, are rejected and
  * counted; malformed frames (signed, so that the parser is reached) are
- * rejected with a reason; the stream framing helper.
+ * rejected with a reason; the stream framing helper; the challenge a
+ * member sends on an accepted connection and the bound on Raft frames.
  */
 #include <errno.h>
 #include "../ktap.h"
 #include <fcntl.h>
 #include <sys/stat.h>
+#include "../../tools/gnomond/peer/peer_auth.h"
 #include "../../tools/gnomond/peer/peer_codec.h"
 #include "../../tools/gnomond/peer/peer_key.h"
 
@@ -303,6 +305,51 @@ KTAP_TEST(peer_frame_length)
 	KTAP_EXPECT(t, peer_frame__length(buf, 12, &len) == -EBADMSG, "tiny");
 	buf[0] = 'X';
 	KTAP_EXPECT(t, peer_frame__length(buf, 12, &len) == -EBADMSG, "magic");
+}
+
+KTAP_TEST(peer_challenge)
+{
+	uint8_t nonce[PEER_NONCE_SIZE], got[PEER_NONCE_SIZE];
+	uint8_t msg[PEER_CHALLENGE_SIZE];
+
+	for (size_t i = 0; i < sizeof(nonce); i++)
+		nonce[i] = (uint8_t)(i * 7 + 1);
+	peer_challenge__encode(nonce, msg);
+	KTAP_EXPECT(t, !memcmp(msg, "GNCH\x01\0\0\0", 8), "header");
+	KTAP_EXPECT(t, peer_challenge__decode(msg, 3, got) == -EAGAIN,
+		    "need more");
+	KTAP_EXPECT(t, peer_challenge__decode(msg, sizeof(msg) - 1, got) ==
+		    -EAGAIN, "need the nonce");
+	KTAP_EXPECT(t, !peer_challenge__decode(msg, sizeof(msg), got) &&
+		    !memcmp(got, nonce, sizeof(nonce)), "round trip");
+	msg[5] = 1;
+	KTAP_EXPECT(t, peer_challenge__decode(msg, sizeof(msg), got) ==
+		    -EBADMSG, "padding not zero");
+	memcpy(msg, "GNRP", 4);
+	KTAP_EXPECT(t, peer_challenge__decode(msg, 4, got) == -EBADMSG,
+		    "a Raft frame is no challenge");
+}
+
+/* A frame the Raft core can send under its defaults fits the bound. */
+KTAP_TEST(peer_raft_frame_limit)
+{
+	struct raft_config cfg;
+	size_t limit, append, chunk, max_entry = 3u << 19;
+
+	raft_config__defaults(&cfg, 1, 3);
+	limit = peer_raft_frame__limit(&cfg, max_entry);
+	append = PEER_HEADER_SIZE + PEER_MAC_SIZE + cfg.max_batch_entries *
+		 PEER_ENTRY_HEADER_SIZE + cfg.max_batch_bytes;
+	chunk = PEER_HEADER_SIZE + PEER_MAC_SIZE + cfg.max_snapshot_chunk;
+	KTAP_EXPECT(t, limit >= append && limit >= chunk &&
+		    limit >= max_entry + PEER_HEADER_SIZE + PEER_MAC_SIZE +
+		    PEER_ENTRY_HEADER_SIZE, "room for appends and chunks: %zu",
+		    limit);
+	KTAP_EXPECT(t, limit < (16u << 20), "far below PEER_MAX_FRAME: %zu",
+		    limit);
+	cfg.max_snapshot_chunk = (uint64_t)1 << 40;
+	KTAP_EXPECT(t, peer_raft_frame__limit(&cfg, max_entry) ==
+		    PEER_MAX_FRAME, "never past PEER_MAX_FRAME");
 }
 
 static int key_file(const char *path, const char *content, mode_t mode)

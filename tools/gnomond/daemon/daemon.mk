@@ -43,3 +43,4 @@ HOST_TESTS += $(PROJECT_ROOT)/selftests/gnomond/daemon_sanitized.sh
 # Coordination: etcd's Lease, Watch, Lock and Election.
 HOST_TESTS += $(PROJECT_ROOT)/selftests/gnomond/daemon_etcd_lease.sh
 HOST_TESTS += $(PROJECT_ROOT)/selftests/gnomond/daemon_nonblocking.sh
+HOST_TESTS += $(PROJECT_ROOT)/selftests/gnomond/peer_abuse.sh

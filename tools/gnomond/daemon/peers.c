@@ -7,11 +7,24 @@
  * (50 ms to 1 s) from the tick; messages for a member without a connection
  * are dropped, which Raft tolerates.
  *
+ * Nothing of size is buffered from a connection before it has proven the
+ * cluster key (peer/peer_auth.h): an accepted connection gets a challenge
+ * at once and takes nothing but a hello of at most PEER_HELLO_MAX bytes
+ * MACed over the challenge's nonce; after it, frames only as long as a
+ * member sends them (Raft: peer_raft_frame__limit(); forwarded requests:
+ * --max-request-bytes + 64 KiB; answers: FWD_MAX_FRAME, as a Range's can
+ * be).  At most PEER_MAX_UNAUTH accepted connections wait for their hello
+ * (a new one takes the place of the oldest) and each waits at most
+ * PEER_HELLO_TIMEOUT_MS.  An outgoing connection sends its hello when the
+ * challenge comes, and takes nothing else.
+ *
  * Every frame is authenticated with the cluster key: Raft frames by
  * peer_codec__decode(), forwarding frames by fwd_frame__decode().  A frame
- * that fails (bad MAC, malformed, a sender that is not a member) is logged,
- * counted (peer_codec's stats, and rejected_fwd here) and its connection
- * closed.  A connection is freed when its last operation has completed.
+ * that fails (bad MAC, malformed, bad framing, a sender that is not a
+ * member, a frame before the hello or longer than a member sends) is
+ * counted (peer_codec's stats, and rejected_fwd here), logged (rate-
+ * limited: outsiders can cause it) and its connection closed.  A
+ * connection is freed when its last operation has completed.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -19,9 +32,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../peer/peer_auth.h"
 #include "daemon.h"
 #include "forward.h"
 #include "log.h"
@@ -30,11 +45,20 @@
 #define MAX_QUEUED	(64u << 20)	/* drop messages beyond this */
 #define BACKOFF_MIN_MS	50
 #define BACKOFF_MAX_MS	1000
+#define PEER_MAX_UNAUTH	8
+#define PEER_HELLO_TIMEOUT_MS 5000
+#define OUTGOING_RECV	64		/* only the challenge comes back */
+/* A forwarded request beyond the largest client request. */
+#define FWD_REQUEST_SLACK (64u << 10)
 
 struct gd_conn {
 	int fd;
 	bool outgoing, connected, dead;
 	bool recv_busy, send_busy, connect_busy;
+	bool authed;			/* accepted: its hello was good */
+	bool challenged;		/* outgoing: the challenge came */
+	uint8_t nonce[PEER_NONCE_SIZE];	/* accepted: the challenge's */
+	uint64_t born;			/* ticks */
 	uint32_t peer;			/* 0 until a frame names it */
 	int accepted_slot;		/* -1 for outgoing */
 	struct gd_op recv_op, send_op, connect_op;
@@ -44,6 +68,8 @@ struct gd_conn {
 
 static uint64_t rejected_fwd;
 static unsigned int n_conns;	/* allocated, closing ones included */
+static size_t raft_limit, fwd_request_limit;
+static struct gd_ratelimit rejections;
 
 static void conn_free_if_idle(struct gd_conn *c)
 {
@@ -105,22 +131,35 @@ static void on_recv(struct gnomond *d, struct gd_op *op, int res,
 		    uint32_t flags);
 static void on_send(struct gnomond *d, struct gd_op *op, int res,
 		    uint32_t flags);
+static void start_send(struct gnomond *d, struct gd_conn *c);
+static void send_hello(struct gnomond *d, struct gd_conn *c,
+		       const uint8_t nonce[PEER_NONCE_SIZE]);
+
+/* How much one recv may bring: little until the key is proven. */
+static size_t recv_room(const struct gd_conn *c)
+{
+	if (c->outgoing)
+		return OUTGOING_RECV;
+	return c->authed ? RECV_CHUNK : PEER_HELLO_MAX;
+}
 
 static void arm_recv(struct gnomond *d, struct gd_conn *c)
 {
+	size_t room = recv_room(c);
 	struct io_uring_sqe *sqe;
 
 	if (c->dead || c->recv_busy)
 		return;
-	if (gd_buf__reserve(&c->in, RECV_CHUNK)) {
+	if (gd_buf__reserve(&c->in, room)) {
 		conn_close(d, c, "out of memory");
 		return;
 	}
 	sqe = gd_sqe(d, &c->recv_op);
 	if (!sqe)
 		return;
-	io_uring_prep_recv(sqe, c->fd, c->in.p + c->in.len,
-			   c->in.cap - c->in.len, 0);
+	if (c->authed)
+		room = c->in.cap - c->in.len;
+	io_uring_prep_recv(sqe, c->fd, c->in.p + c->in.len, room, 0);
 	c->recv_busy = true;
 }
 
@@ -144,19 +183,45 @@ static bool valid_member(const struct gnomond *d, uint32_t id)
 	return id >= 1 && id <= d->cfg.n_members && id != d->cfg.self;
 }
 
-static void on_hello(struct gnomond *d, const struct fwd_frame *f)
+/* A connection broke the rules: count, log (rate-limited), close. */
+static void reject(struct gnomond *d, struct gd_conn *c, const char *why)
+{
+	char addr[INET_ADDRSTRLEN] = "?";
+
+	inet_ntop(AF_INET, &c->addr.sin_addr, addr, sizeof(addr));
+	gd_warn_ratelimited(&rejections, "rejected a peer connection from "
+			    "%s: %s (bad MAC %llu, malformed %llu, bad "
+			    "forwarding frames %llu so far)", addr, why,
+			    (unsigned long long)d->codec.stats.bad_mac,
+			    (unsigned long long)d->codec.stats.malformed,
+			    (unsigned long long)rejected_fwd);
+	conn_close(d, c, why);
+}
+
+/* The hello's body: the challenge's nonce, "name\nclient-urls". */
+static const char *on_hello(struct gnomond *d, struct gd_conn *c,
+			    const struct fwd_frame *f)
 {
 	struct gd_peer *p = &d->peers[f->from];
-	const uint8_t *nl = memchr(f->body, '\n', f->len);
-	size_t n;
+	const uint8_t *body = f->body + PEER_NONCE_SIZE, *nl;
+	size_t n, len;
 
+	if (c->outgoing || c->authed)
+		return "a second hello";
+	if (f->len < PEER_NONCE_SIZE ||
+	    memcmp(f->body, c->nonce, PEER_NONCE_SIZE))
+		return "a hello for another connection's challenge";
+	c->authed = true;
+	len = f->len - PEER_NONCE_SIZE;
+	nl = memchr(body, '\n', len);
 	if (!nl)
-		return;
-	n = f->len - (size_t)(nl + 1 - f->body);
+		return NULL;
+	n = len - (size_t)(nl + 1 - body);
 	if (n >= sizeof(p->client_urls))
 		n = sizeof(p->client_urls) - 1;
 	memcpy(p->client_urls, nl + 1, n);
 	p->client_urls[n] = 0;
+	return NULL;
 }
 
 /* One whole frame at buf: false if the connection must close. */
@@ -174,16 +239,19 @@ static bool handle_frame(struct gnomond *d, struct gd_conn *c,
 			rc = -EBADMSG;
 			why = "sender is not a member";
 		}
+		if (!rc && f.type == FWD_HELLO) {
+			why = on_hello(d, c, &f);
+			rc = why ? -EACCES : 0;
+		}
 		if (rc) {
 			rejected_fwd++;
-			gd_warn("rejected a forwarding frame (%llu so far): %s",
-				(unsigned long long)rejected_fwd, why);
+			reject(d, c, why);
 			return false;
 		}
 		c->peer = f.from;
 		if (f.type == FWD_HELLO)
-			on_hello(d, &f);
-		else if (f.type == FWD_REQUEST)
+			return true;
+		if (f.type == FWD_REQUEST)
 			gd_requests__forwarded(d, f.from, f.id, f.method,
 					       f.body, f.len);
 		else
@@ -197,10 +265,7 @@ static bool handle_frame(struct gnomond *d, struct gd_conn *c,
 		d->codec.stats.malformed++;
 	}
 	if (rc) {
-		gd_warn("rejected a peer message (bad MAC %llu, malformed %llu "
-			"so far): %s",
-			(unsigned long long)d->codec.stats.bad_mac,
-			(unsigned long long)d->codec.stats.malformed, why);
+		reject(d, c, why);
 		return false;
 	}
 	c->peer = m.from;
@@ -224,31 +289,86 @@ static bool handle_frame(struct gnomond *d, struct gd_conn *c,
 	return true;
 }
 
+/* The length of the frame at p (12 bytes or more) if c may send it;
+ * else -EBADMSG or -EMSGSIZE and why. */
+static int frame_length(const struct gd_conn *c, const uint8_t *p, size_t n,
+			size_t *len, const char **why)
+{
+	bool fwd = fwd_frame__is_forward(p, n);
+	int rc = fwd ? fwd_frame__length(p, n, len) :
+		       peer_frame__length(p, n, len);
+	size_t limit = FWD_MAX_FRAME;	/* an answer: as long as a Range's */
+
+	if (rc) {
+		*why = rc == -EMSGSIZE ? "frame too large" :
+		       "bad magic, version or length";
+		return rc;
+	}
+	if (fwd && p[5] == FWD_HELLO)
+		limit = PEER_HELLO_MAX;
+	else if (!c->authed) {
+		*why = "a frame before the hello";
+		return -EBADMSG;
+	} else if (!fwd)
+		limit = raft_limit;
+	else if (p[5] == FWD_REQUEST)
+		limit = fwd_request_limit;
+	if (*len > limit) {
+		*why = "a frame longer than a member sends";
+		return -EMSGSIZE;
+	}
+	return 0;
+}
+
+/* An outgoing connection: the challenge, then our hello; nothing more. */
+static void parse_challenge(struct gnomond *d, struct gd_conn *c)
+{
+	uint8_t nonce[PEER_NONCE_SIZE];
+	int rc = -EBADMSG;
+
+	if (!c->challenged)
+		rc = peer_challenge__decode(c->in.p + c->in.off,
+					    gd_buf__pending(&c->in), nonce);
+	if (rc == -EAGAIN)
+		return;
+	if (!rc)
+		gd_buf__consume(&c->in, PEER_CHALLENGE_SIZE);
+	if (rc || gd_buf__pending(&c->in)) {
+		d->codec.stats.malformed++;
+		reject(d, c, c->challenged || !rc ? "bytes after the challenge" :
+		       "not a challenge");
+		return;
+	}
+	c->challenged = true;
+	send_hello(d, c, nonce);
+	start_send(d, c);
+}
+
 static void parse_frames(struct gnomond *d, struct gd_conn *c)
 {
+	const char *why = NULL;
+
+	if (c->outgoing) {
+		parse_challenge(d, c);
+		return;
+	}
 	while (!c->dead && gd_buf__pending(&c->in) >= 12) {
 		const uint8_t *p = c->in.p + c->in.off;
 		size_t n = gd_buf__pending(&c->in), len = 0;
-		int rc = fwd_frame__is_forward(p, n) ?
-			 fwd_frame__length(p, n, &len) :
-			 peer_frame__length(p, n, &len);
 
-		if (rc) {
-			gd_warn("peer stream: bad framing (%s): closing",
-				strerror(-rc));
-			conn_close(d, c, NULL);
+		if (frame_length(c, p, n, &len, &why)) {
+			d->codec.stats.malformed++;
+			reject(d, c, why);
 			return;
 		}
 		if (n < len) {
 			gd_buf__compact(&c->in);
-			if (gd_buf__reserve(&c->in, len - n + RECV_CHUNK))
+			if (gd_buf__reserve(&c->in, len - n + recv_room(c)))
 				conn_close(d, c, "out of memory");
 			return;
 		}
-		if (!handle_frame(d, c, p, len)) {
-			conn_close(d, c, NULL);
+		if (!handle_frame(d, c, p, len))
 			return;
-		}
 		gd_buf__consume(&c->in, len);
 	}
 }
@@ -312,15 +432,18 @@ static void on_send(struct gnomond *d, struct gd_op *op, int res,
 	start_send(d, c);
 }
 
-static void send_hello(struct gnomond *d, struct gd_conn *c)
+static void send_hello(struct gnomond *d, struct gd_conn *c,
+		       const uint8_t nonce[PEER_NONCE_SIZE])
 {
-	char body[GD_NAME_LEN + GD_MAX_URLS * GD_URL_LEN + 8];
+	char body[PEER_NONCE_SIZE + GD_NAME_LEN + GD_MAX_URLS * GD_URL_LEN + 8];
 	const struct gd_url_list *l = &d->cfg.advertise_client;
-	size_t n = (size_t)snprintf(body, sizeof(body), "%s\n", d->cfg.name);
+	size_t n = PEER_NONCE_SIZE;
 	struct fwd_frame f = {
 		.type = FWD_HELLO, .from = d->cfg.self, .body = (uint8_t *)body,
 	};
 
+	memcpy(body, nonce, PEER_NONCE_SIZE);
+	n += (size_t)snprintf(body + n, sizeof(body) - n, "%s\n", d->cfg.name);
 	for (unsigned int i = 0; i < l->n && n < sizeof(body); i++)
 		n += (size_t)snprintf(body + n, sizeof(body) - n, "%s%s",
 				      i ? "," : "", l->v[i].text);
@@ -347,9 +470,7 @@ static void on_connect(struct gnomond *d, struct gd_op *op, int res,
 	p->logged_down = false;
 	gd_info("connected to peer %s (%s)", d->cfg.members[c->peer - 1].name,
 		d->cfg.members[c->peer - 1].peer.text);
-	send_hello(d, c);
 	arm_recv(d, c);
-	start_send(d, c);
 }
 
 static void start_connect(struct gnomond *d, uint32_t id)
@@ -392,18 +513,63 @@ static void start_connect(struct gnomond *d, uint32_t id)
 
 void gd_peers__tick(struct gnomond *d)
 {
+	uint64_t hello_ticks = ms_to_ticks(d, PEER_HELLO_TIMEOUT_MS);
+
 	if (d->stop)
 		return;
 	for (uint32_t id = 1; id <= d->cfg.n_members; id++)
 		if (id != d->cfg.self && !d->peers[id].out &&
 		    d->ticks >= d->peers[id].retry_tick)
 			start_connect(d, id);
+	for (int i = 0; i < GD_MAX_ACCEPTED; i++) {
+		struct gd_conn *c = d->accepted[i];
+
+		if (c && !c->authed && d->ticks - c->born >= hello_ticks) {
+			d->codec.stats.malformed++;
+			reject(d, c, "no hello in time");
+		}
+	}
+}
+
+/* Room for one more connection waiting for its hello: the oldest such
+ * goes if PEER_MAX_UNAUTH are waiting. */
+static void make_room(struct gnomond *d)
+{
+	struct gd_conn *oldest = NULL;
+	unsigned int waiting = 0;
+
+	for (int i = 0; i < GD_MAX_ACCEPTED; i++) {
+		struct gd_conn *c = d->accepted[i];
+
+		if (!c || c->authed)
+			continue;
+		waiting++;
+		if (!oldest || c->born < oldest->born)
+			oldest = c;
+	}
+	if (waiting >= PEER_MAX_UNAUTH) {
+		d->codec.stats.malformed++;
+		reject(d, oldest, "too many connections without a hello");
+	}
+}
+
+static int send_challenge(struct gd_conn *c)
+{
+	uint8_t msg[PEER_CHALLENGE_SIZE];
+
+	if (getrandom(c->nonce, sizeof(c->nonce), GRND_NONBLOCK) !=
+	    (ssize_t)sizeof(c->nonce))
+		return -EAGAIN;
+	peer_challenge__encode(c->nonce, msg);
+	return gd_buf__append(&c->out, msg, sizeof(msg));
 }
 
 void gd_peers__accepted(struct gnomond *d, int fd)
 {
+	socklen_t alen = sizeof(struct sockaddr_in);
 	struct gd_conn *c;
 
+	make_room(d);
 	for (int i = 0; i < GD_MAX_ACCEPTED; i++) {
 		if (d->accepted[i])
 			continue;
@@ -412,11 +578,19 @@ void gd_peers__accepted(struct gnomond *d, int fd)
 			break;
 		c->accepted_slot = i;
 		c->connected = true;
+		c->born = d->ticks;
+		getpeername(fd, (struct sockaddr *)&c->addr, &alen);
 		d->accepted[i] = c;
+		if (send_challenge(c)) {
+			conn_close(d, c, "no challenge");
+			return;
+		}
 		arm_recv(d, c);
+		start_send(d, c);
 		return;
 	}
-	gd_warn("too many peer connections: refusing one");
+	gd_warn_ratelimited(&rejections, "too many peer connections: "
+			    "refusing one");
 	close(fd);
 }
 
@@ -425,7 +599,7 @@ static struct gd_buf *queue_for(struct gnomond *d, uint32_t peer,
 {
 	struct gd_conn *c = d->peers[peer].out;
 
-	if (!c || !c->connected || c->dead)
+	if (!c || !c->challenged || c->dead)
 		return NULL;
 	if (gd_buf__pending(&c->out) && gd_buf__pending(&c->out) + size >
 	    MAX_QUEUED)
@@ -474,6 +648,17 @@ void gd_peers__flush(struct gnomond *d)
 
 int gd_peers__init(struct gnomond *d, const uint8_t *key, size_t key_len)
 {
+	size_t max_request = d->cfg.max_request_bytes ?
+			     d->cfg.max_request_bytes :
+			     API_DEFAULT_MAX_REQUEST_BYTES;
+	struct raft_config rc;
+
+	/* The largest entry: a request and its command's framing. */
+	raft_config__defaults(&rc, d->cfg.self, d->cfg.n_members);
+	raft_limit = peer_raft_frame__limit(&rc, max_request +
+					    FWD_REQUEST_SLACK);
+	fwd_request_limit = FWD_HEADER_SIZE + max_request + FWD_REQUEST_SLACK +
+			    SHA256_DIGEST_SIZE;
 	for (uint32_t id = 1; id <= d->cfg.n_members; id++) {
 		d->peers[id].id = id;
 		d->peers[id].backoff = ms_to_ticks(d, BACKOFF_MIN_MS);
