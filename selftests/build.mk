@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # gnomon's own tests of lib/core, libgnomon and gnomon.ko, and the test
-# manifests: the commands selftests/run-all runs on the host and in the VM,
-# one executable per line, each printing KTAP.
+# list: $(HOST_TESTS) and $(VM_TESTS) laid out in build/kselftest/ as the
+# kernel's kselftest runner expects (collections gnomon-host and gnomon,
+# selftests/kselftest-layout), which selftests/run-all runs and
+# `make -C selftests install INSTALL_PATH=DIR` copies.
 
 # Host: unit tests under ASan+UBSan, and the same programs under valgrind.
 CORE_TESTS := core_hlc_test core_truetime_test core_page_test
@@ -58,12 +60,22 @@ VM_TESTS += $(KMOD_TEST_BINS) selftests/kmod/gnomonctl_vm_test.sh
 -include $(wildcard $(BUILD)/obj/selftests/*/*.d $(BUILD)/san/selftests/*/*.d \
 	$(BUILD)/clang/*/*/*.d $(BUILD)/clang/selftests/*/*.d)
 
+KSFT_DIR := $(BUILD)/kselftest
 ALL_TARGETS += test-lists
+MAN_PAGES += selftests/gnomon-kselftest.7
 
-.PHONY: test-lists
+# Rebuilt whole every time (it is small), then swapped in.
+.PHONY: test-lists kselftest-install
 test-lists:
-	@mkdir -p $(BUILD)/tests
-	@printf '%s\n' $(HOST_TESTS) > $(BUILD)/tests/host.list.tmp
-	@printf '%s\n' $(VM_TESTS) > $(BUILD)/tests/vm.list.tmp
-	@mv $(BUILD)/tests/host.list.tmp $(BUILD)/tests/host.list
-	@mv $(BUILD)/tests/vm.list.tmp $(BUILD)/tests/vm.list
+	@rm -rf $(KSFT_DIR).tmp
+	@mkdir -p $(KSFT_DIR).tmp
+	@selftests/kselftest-layout $(KSFT_DIR).tmp $(PROJECT_ROOT) gnomon-host $(HOST_TESTS)
+	@selftests/kselftest-layout $(KSFT_DIR).tmp $(PROJECT_ROOT) gnomon $(VM_TESTS)
+	@ln -s ../../selftests/run_kselftest.sh $(KSFT_DIR).tmp/run_kselftest.sh
+	@ln -s ../.. $(KSFT_DIR).tmp/tree
+	@rm -rf $(KSFT_DIR) && mv $(KSFT_DIR).tmp $(KSFT_DIR)
+
+# `make -C selftests install INSTALL_PATH=DIR` lands here.
+kselftest-install: userspace
+	@test -n "$(INSTALL_PATH)" || { echo "INSTALL_PATH is not set" >&2; exit 1; }
+	selftests/kselftest-install $(KSFT_DIR) $(INSTALL_PATH)

@@ -15,7 +15,8 @@
  * leak found by LeakSanitizer when the child exits fails that test alone.  A failed expectation prints a diagnostic and marks
  * the test failed but lets it go on; KTAP_ASSERT stops the test.  Arguments
  * on the command line select tests by name.  Output is KTAP version 1; the
- * exit status is 0 only if nothing failed.
+ * exit status is kselftest's: KSFT_FAIL if anything failed, KSFT_SKIP if
+ * every test was skipped, else KSFT_PASS.
  */
 #ifndef GNOMON_KTAP_H
 #define GNOMON_KTAP_H
@@ -31,7 +32,10 @@
 #include <unistd.h>
 
 #define KTAP_MAX_TESTS	128
-#define KTAP_EXIT_SKIP	77
+#define KTAP_EXIT_SKIP	77	/* a test's child to ktap_run_one */
+#define KSFT_PASS	0
+#define KSFT_FAIL	1
+#define KSFT_SKIP	4
 
 struct ktap {
 	const char *name;
@@ -135,6 +139,7 @@ static inline bool ktap_selected(int argc, char **argv, const char *name)
 	return false;
 }
 
+/* Run one test in a child: KSFT_PASS, KSFT_FAIL or KSFT_SKIP. */
 static inline int ktap_run_one(int index, const char *name, ktap_fn fn,
 			       unsigned int timeout_s)
 {
@@ -146,7 +151,7 @@ static inline int ktap_run_one(int index, const char *name, ktap_fn fn,
 	pid = fork();
 	if (pid < 0) {
 		perror("fork");
-		return 1;
+		return KSFT_FAIL;
 	}
 	if (pid == 0) {
 		alarm(timeout_s);
@@ -156,28 +161,28 @@ static inline int ktap_run_one(int index, const char *name, ktap_fn fn,
 	}
 	if (waitpid(pid, &status, 0) < 0) {
 		perror("waitpid");
-		return 1;
+		return KSFT_FAIL;
 	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) == KTAP_EXIT_SKIP) {
 		printf("ok %d %s # SKIP\n", index, name);
-		return 0;
+		return KSFT_SKIP;
 	}
 	if (WIFSIGNALED(status))
 		ktap_diag("%s: killed by signal %d%s", name, WTERMSIG(status),
 			  WTERMSIG(status) == SIGALRM ? " (timeout)" : "");
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
 		printf("ok %d %s\n", index, name);
-		return 0;
+		return KSFT_PASS;
 	}
 	printf("not ok %d %s\n", index, name);
-	return 1;
+	return KSFT_FAIL;
 }
 
 static inline int ktap_main(int argc, char **argv)
 {
 	const char *env = getenv("KTAP_TIMEOUT_S");
 	unsigned int timeout_s = env ? (unsigned int)atoi(env) : 300;
-	int planned = 0, failed = 0, index = 0;
+	int planned = 0, failed = 0, skipped = 0, index = 0, rc;
 
 	for (int i = 0; i < ktap_tests.count; i++)
 		planned += ktap_selected(argc, argv, ktap_tests.names[i]);
@@ -186,11 +191,15 @@ static inline int ktap_main(int argc, char **argv)
 	for (int i = 0; i < ktap_tests.count; i++) {
 		if (!ktap_selected(argc, argv, ktap_tests.names[i]))
 			continue;
-		failed += ktap_run_one(++index, ktap_tests.names[i],
-				       ktap_tests.fns[i], timeout_s);
+		rc = ktap_run_one(++index, ktap_tests.names[i],
+				  ktap_tests.fns[i], timeout_s);
+		failed += rc == KSFT_FAIL;
+		skipped += rc == KSFT_SKIP;
 	}
 	ktap_diag("%d tests, %d failed", planned, failed);
-	return failed ? 1 : 0;
+	if (failed)
+		return KSFT_FAIL;
+	return planned && skipped == planned ? KSFT_SKIP : KSFT_PASS;
 }
 
 #endif /* GNOMON_KTAP_H */

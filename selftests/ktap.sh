@@ -6,10 +6,18 @@
 #	ktap_ok "name" / ktap_fail "name" "why" / ktap_skip "name" "why"
 #	ktap_eq "name" want got              # ok if the strings are equal
 #	ktap_skip_all "name" "why"            # skip the rest of the plan, exit
-#	ktap_finish                           # exit status: 0 if nothing failed
+#	ktap_finish                           # status: the kselftest exit code
+#
+# Exit codes are kselftest's (KSFT_PASS 0, KSFT_FAIL 1, KSFT_SKIP 4): a
+# test ends with ktap_finish (or ktap_skip_all), whose status is 1 if
+# anything failed, 4 if everything was skipped, else 0.
 KTAP_INDEX=0
 KTAP_FAILED=0
+KTAP_PASSED=0
 KTAP_PLANNED=0
+KSFT_PASS=0
+KSFT_FAIL=1
+KSFT_SKIP=4
 
 ktap_plan()
 {
@@ -26,6 +34,7 @@ ktap_diag()
 ktap_ok()
 {
 	KTAP_INDEX=$((KTAP_INDEX + 1))
+	KTAP_PASSED=$((KTAP_PASSED + 1))
 	echo "ok $KTAP_INDEX $1"
 }
 
@@ -68,11 +77,14 @@ ktap_eq()
 ktap_finish()
 {
 	ktap_diag "$KTAP_INDEX tests, $KTAP_FAILED failed"
-	[ "$KTAP_FAILED" -eq 0 ]
+	[ "$KTAP_FAILED" -eq 0 ] || return $KSFT_FAIL
+	[ "$KTAP_PASSED" -eq 0 ] && [ "$KTAP_INDEX" -gt 0 ] && return $KSFT_SKIP
+	return $KSFT_PASS
 }
 
 # ktap_skip_all NAME WHY: the host lacks what the test needs: skip every
-# planned test not run yet (as NAME-1, NAME-2, ...), finish, exit 0.
+# planned test not run yet (as NAME-1, NAME-2, ...), finish and exit with
+# ktap_finish's status (KSFT_SKIP when nothing had run before).
 ktap_skip_all()
 {
 	local i
@@ -80,5 +92,5 @@ ktap_skip_all()
 		ktap_skip "$1-$i" "$2"
 	done
 	ktap_finish
-	exit 0
+	exit
 }
