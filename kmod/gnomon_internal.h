@@ -35,6 +35,7 @@ struct gnomon_counters {
 	atomic64_t commit_waits;
 	atomic64_t commit_wait_timeouts;
 	atomic64_t clock_steps;		/* wall clock set while disciplined */
+	atomic64_t lease_stale_refused;	/* lease tokens refused as too low */
 };
 
 struct gnomon_dev {
@@ -50,6 +51,8 @@ struct gnomon_dev {
 	wait_queue_head_t updates;	/* woken on every page update */
 	struct delayed_work transition;	/* counts status changes on time */
 	atomic_t last_status;
+	struct work_struct status_work;	/* sends clock status events */
+	u32 sent_status;		/* last status sent; status_work only */
 	struct gnomon_counters stats;
 };
 
@@ -67,5 +70,27 @@ long gnomon_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
 /* Apply a discipline update or a configuration; 0 or -errno. */
 int gnomon_discipline(struct gnomon_dev *gd, const struct gnomon_discipline *d);
 void gnomon_configure(struct gnomon_dev *gd, const struct gnomon_config *cfg);
+
+/* Leases (gnomon_lease.c): the lease ioctls, 0 or -errno. */
+int gnomon_lease_ioctl(unsigned int cmd, void __user *argp);
+/* The n-th resource in name order; -ENOENT past the last. */
+int gnomon_lease_nth_info(unsigned long n, struct gnomon_lease_info *info);
+/* The clock's state changed: judge every lease again. */
+void gnomon_leases_clock_changed(void);
+/* /sys/class/misc/gnomon/leases under DEV; 0 or -errno. */
+int gnomon_leases_init(struct device *dev);
+void gnomon_leases_exit(void);
+
+/* Events on the "fencing" multicast group (gnomon_genl.c); process context. */
+int gnomon_genl_init(void);
+void gnomon_genl_exit(void);
+void gnomon_genl_lease_granted(const char *name, const char *holder, u64 token,
+			       u64 end_ns, u64 margin_ns);
+void gnomon_genl_lease_lapsed(const char *name, u64 token, u32 state,
+			      u64 late_ns);
+void gnomon_genl_fence_engaged(const char *name, u64 token,
+			       const char *device);
+void gnomon_genl_stale_refused(const char *name, u64 token, u64 highest);
+void gnomon_genl_clock_status(u32 status, u32 old_status);
 
 #endif /* GNOMON_INTERNAL_H */

@@ -4,7 +4,8 @@
  *
  * Reading time, ticking and merging the HLC and commit-wait are open to
  * every user who can open the device.  Discipline and configuration change
- * the clock for everyone and need CAP_SYS_TIME.  Every input structure is
+ * the clock for everyone and need CAP_SYS_TIME.  The lease ioctls are in
+ * gnomon_lease.c.  Every input structure is
  * validated in full (reserved fields must be zero) before it touches state;
  * bad input is an error code, never a warning.
  */
@@ -171,6 +172,12 @@ long gnomon_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return gnomon_ioc_get_config(&gnomon, argp);
 	case GNOMON_IOC_SET_CONFIG:
 		return gnomon_ioc_set_config(&gnomon, argp);
+	case GNOMON_IOC_LEASE_GRANT:
+	case GNOMON_IOC_LEASE_RENEW:
+	case GNOMON_IOC_LEASE_RELEASE:
+	case GNOMON_IOC_LEASE_GET:
+	case GNOMON_IOC_LEASE_NEXT:
+		return gnomon_lease_ioctl(cmd, argp);
 	}
 	return -ENOTTY;
 }

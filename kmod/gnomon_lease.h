@@ -38,9 +38,12 @@ const char *gnomon_lease_name(const struct gnomon_lease *lease);
 bool gnomon_lease_holds(struct gnomon_lease *lease, u64 *token);
 
 /*
- * A watch: changed() runs in process context, with no gnomon lock held,
- * after every change of the lease's state (granted, renewed, released,
- * lapsed).  It may call gnomon_lease_holds().
+ * A watch: changed() runs in process context, with no gnomon spinlock
+ * held, after every change of the lease's state (granted, renewed,
+ * released, lapsed).  It may call gnomon_lease_holds().  Changes that come
+ * close together may share one call.  A per-lease mutex serialises it with
+ * gnomon_lease_watch() and gnomon_lease_unwatch(), so changed() must call
+ * neither, and nobody may hold a lock across unwatch that changed() takes.
  */
 struct gnomon_lease_watch {
 	struct list_head node;

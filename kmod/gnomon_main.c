@@ -17,6 +17,10 @@
  *  - a status transition falling due (synchronized -> free-running ->
  *    unsynchronized): a delayed work item notices and counts it.
  *
+ * Every status change, wherever TT.now() noticed it, queues status_work,
+ * which sends the netlink event; it and every page update judge the leases
+ * (gnomon_lease.c) again, so their timers follow the clock.
+ *
  * Lifetime: the page is allocated at load and freed at unload.  Open files
  * and mappings pin the module through the file's owner reference, so the
  * page outlives every user.
@@ -32,10 +36,27 @@
 
 struct gnomon_dev gnomon;
 
+/* Any context (gnomon_lease_holds() reads the time from a bio's path). */
 static void gnomon_observe_status(struct gnomon_dev *gd, u32 status)
 {
-	if (atomic_xchg(&gd->last_status, status) != status)
+	if (atomic_xchg(&gd->last_status, status) != status) {
 		atomic64_inc(&gd->stats.status_changes);
+		schedule_work(&gd->status_work);
+	}
+}
+
+/* A status change seen anywhere: tell listeners, judge the leases again. */
+static void gnomon_status_work(struct work_struct *work)
+{
+	struct gnomon_dev *gd = container_of(work, struct gnomon_dev,
+					     status_work);
+	u32 status = atomic_read(&gd->last_status);
+
+	if (status != gd->sent_status) {
+		gnomon_genl_clock_status(status, gd->sent_status);
+		gd->sent_status = status;
+	}
+	gnomon_leases_clock_changed();
 }
 
 void gnomon_now_snapshot(struct gnomon_dev *gd, struct gnomon_tt *tt,
@@ -79,6 +100,7 @@ static void gnomon_transition_work(struct work_struct *work)
 
 	gnomon_now(gd, &tt);
 	gnomon_arm_transition(gd);
+	gnomon_leases_clock_changed();
 }
 
 void gnomon_page_updated(struct gnomon_dev *gd)
@@ -88,6 +110,7 @@ void gnomon_page_updated(struct gnomon_dev *gd)
 	gnomon_now(gd, &tt);
 	wake_up_all(&gd->updates);
 	gnomon_arm_transition(gd);
+	gnomon_leases_clock_changed();
 }
 
 int gnomon_discipline(struct gnomon_dev *gd, const struct gnomon_discipline *d)
@@ -210,12 +233,17 @@ static int __init gnomon_init(void)
 	INIT_DELAYED_WORK(&gnomon.transition, gnomon_transition_work);
 	init_irq_work(&gnomon.step_irq_work, gnomon_step_irq_work);
 	INIT_WORK(&gnomon.step_work, gnomon_step_work);
+	INIT_WORK(&gnomon.status_work, gnomon_status_work);
 	atomic_set(&gnomon.last_status, GNOMON_STATUS_UNSYNCHRONIZED);
+	gnomon.sent_status = GNOMON_STATUS_UNSYNCHRONIZED;
 
+	err = gnomon_genl_init();
+	if (err)
+		goto free_page;
 	gnomon.clock_set_nb.notifier_call = gnomon_clock_set_notify;
 	err = pvclock_gtod_register_notifier(&gnomon.clock_set_nb);
 	if (err)
-		goto free_page;
+		goto unregister_genl;
 
 	gnomon.misc.minor = MISC_DYNAMIC_MINOR;
 	gnomon.misc.name = "gnomon";
@@ -225,12 +253,20 @@ static int __init gnomon_init(void)
 	err = misc_register(&gnomon.misc);
 	if (err)
 		goto unregister_notifier;
+	err = gnomon_leases_init(gnomon.misc.this_device);
+	if (err)
+		goto deregister_misc;
 	return 0;
 
+deregister_misc:
+	misc_deregister(&gnomon.misc);
 unregister_notifier:
 	pvclock_gtod_unregister_notifier(&gnomon.clock_set_nb);
 	irq_work_sync(&gnomon.step_irq_work);
 	cancel_work_sync(&gnomon.step_work);
+	cancel_work_sync(&gnomon.status_work);
+unregister_genl:
+	gnomon_genl_exit();
 free_page:
 	free_page((unsigned long)gnomon.page);
 	return err;
@@ -238,11 +274,15 @@ free_page:
 
 static void __exit gnomon_exit(void)
 {
+	gnomon_leases_exit();
 	misc_deregister(&gnomon.misc);
 	pvclock_gtod_unregister_notifier(&gnomon.clock_set_nb);
 	irq_work_sync(&gnomon.step_irq_work);
 	cancel_work_sync(&gnomon.step_work);
 	cancel_delayed_work_sync(&gnomon.transition);
+	/* The works above may have queued it. */
+	cancel_work_sync(&gnomon.status_work);
+	gnomon_genl_exit();
 	free_page((unsigned long)gnomon.page);
 }
 

@@ -3,7 +3,9 @@
  * Counters and state under /sys/class/misc/gnomon/, all read-only:
  * reads, hlc_ticks, hlc_updates, hlc_rejections, status_changes,
  * disciplines, commit_waits, commit_wait_timeouts, clock_steps (the wall
- * clock set while disciplined), and status, bound_ns, source, hlc for a
+ * clock set while disciplined), lease_stale_refused (lease tokens refused
+ * as too low, all resources; each lease's own view is under leases/), and
+ * status, bound_ns, source, hlc for a
  * quick look.  "reads" counts GNOMON_IOC_NOW calls; reads
  * of the mapped page cost the kernel nothing and are not counted.
  */
@@ -30,6 +32,7 @@ GNOMON_COUNTER_ATTR(disciplines);
 GNOMON_COUNTER_ATTR(commit_waits);
 GNOMON_COUNTER_ATTR(commit_wait_timeouts);
 GNOMON_COUNTER_ATTR(clock_steps);
+GNOMON_COUNTER_ATTR(lease_stale_refused);
 
 static ssize_t status_show(struct device *dev, struct device_attribute *attr,
 			   char *buf)
@@ -85,6 +88,7 @@ static struct attribute *gnomon_attrs[] = {
 	&dev_attr_commit_waits.attr,
 	&dev_attr_commit_wait_timeouts.attr,
 	&dev_attr_clock_steps.attr,
+	&dev_attr_lease_stale_refused.attr,
 	&dev_attr_status.attr,
 	&dev_attr_bound_ns.attr,
 	&dev_attr_source.attr,

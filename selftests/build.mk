@@ -43,7 +43,8 @@ $(BUILD)/selftests/clang/clang_core_%: $(BUILD)/clang/selftests/core/core_%.o $(
 	$(CLANG) $(LDFLAGS_SAN) -o $@ $^ -lpthread
 
 # VM: tests of gnomon.ko, plain builds (they run inside the guest).
-KMOD_TESTS := kmod_api_test kmod_time_test kmod_hlc_test kmod_garbage_test
+KMOD_TESTS := kmod_api_test kmod_time_test kmod_hlc_test kmod_garbage_test \
+	kmod_lease_test
 KMOD_TEST_BINS := $(addprefix $(BUILD)/selftests/vm/,$(KMOD_TESTS))
 
 $(BUILD)/selftests/vm/kmod_%: $(BUILD)/obj/selftests/kmod/kmod_%.o $(LIBGNOMON_A)

@@ -2,7 +2,7 @@
 /*
  * Garbage in, errors out: 100,000+ random ioctls on /dev/gnomon, as root
  * and as nobody, with random command numbers, random argument bytes and bad
- * pointers.  The VM harness fails the run if the kernel log shows any
+ * pointers, the lease ioctls among them.  The VM harness fails the run if the kernel log shows any
  * warning; here we check that the device still works afterwards and that
  * no call returned anything but 0 or a plain errno.
  */
@@ -16,8 +16,30 @@
 static const unsigned long known[] = {
 	GNOMON_IOC_NOW, GNOMON_IOC_HLC_TICK, GNOMON_IOC_HLC_UPDATE,
 	GNOMON_IOC_WAIT_UNTIL, GNOMON_IOC_DISCIPLINE, GNOMON_IOC_GET_CONFIG,
-	GNOMON_IOC_SET_CONFIG,
+	GNOMON_IOC_SET_CONFIG, GNOMON_IOC_LEASE_GRANT, GNOMON_IOC_LEASE_RENEW,
+	GNOMON_IOC_LEASE_RELEASE, GNOMON_IOC_LEASE_GET, GNOMON_IOC_LEASE_NEXT,
 };
+
+/*
+ * Half of the lease calls get a valid name (one of 300, more than a module
+ * keeps) and holder, so that random tokens, ends and margins reach the
+ * lease logic instead of stopping at the name check.
+ */
+static void plausible_lease(unsigned char *buf, __u64 r)
+{
+	struct gnomon_lease_req *req = (void *)buf;
+
+	if (r % 2)
+		return;
+	memset(req->name, 0, sizeof(req->name) + sizeof(req->holder));
+	snprintf(req->name, sizeof(req->name), "g%u", (unsigned int)(r >> 8) % 300);
+	snprintf(req->holder, sizeof(req->holder), "h%u", (unsigned int)(r >> 20) % 4);
+	if (r & 4) {
+		req->flags = 0;
+		req->__pad = 0;
+		memset(req->__reserved, 0, sizeof(req->__reserved));
+	}
+}
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
 
@@ -29,7 +51,7 @@ static uint64_t rng(void)
 static int hammer(void)
 {
 	static const uintptr_t bad_ptrs[] = { 0, 8, 0xffff888000000000ULL, ~(uintptr_t)0 - 64 };
-	unsigned char buf[128];
+	unsigned char buf[256];
 	int fd = dev_open(), odd = 0;
 
 	if (fd < 0)
@@ -49,7 +71,7 @@ static int hammer(void)
 			cmd = (unsigned long)rng() & 0xffffffffUL;
 			break;
 		case 1:
-			cmd = _IOC(rng() % 4, GNOMON_IOC_TYPE, rng() % 0x20, rng() % 64);
+			cmd = _IOC(rng() % 4, GNOMON_IOC_TYPE, rng() % 0x20, rng() % 256);
 			break;
 		default:
 			cmd = known[rng() % (sizeof(known) / sizeof(known[0]))];
@@ -61,10 +83,17 @@ static int hammer(void)
 
 			w->timeout_ns = 1 + w->timeout_ns % MS;
 		}
+		if (_IOC_TYPE(cmd) == GNOMON_IOC_TYPE && _IOC_NR(cmd) >= 0x08 &&
+		    _IOC_NR(cmd) <= 0x0c)
+			plausible_lease(buf, rng());
 		if (rng() % 8 == 0)
 			arg = (void *)bad_ptrs[rng() % 4];
 		r = ioctl(fd, cmd, arg);
 		if (r < 0 && (errno <= 0 || errno > 200))
+			odd++;
+		/* Only CAP_SYS_ADMIN changes a lease. */
+		if (r == 0 && getuid() != 0 && (cmd == GNOMON_IOC_LEASE_GRANT ||
+		    cmd == GNOMON_IOC_LEASE_RENEW || cmd == GNOMON_IOC_LEASE_RELEASE))
 			odd++;
 	}
 	close(fd);
@@ -73,15 +102,23 @@ static int hammer(void)
 
 static int sanity(void)
 {
+	struct gnomon_lease_info info;
 	struct gnomon_hlc a, b;
 	struct gnomon_tt tt;
-	int fd = dev_open();
+	int fd = dev_open(), n = 0;
 
 	if (fd < 0)
 		return 10;
 	if (xioctl(fd, GNOMON_IOC_NOW, &tt) || xioctl(fd, GNOMON_IOC_HLC_TICK, &a) ||
 	    xioctl(fd, GNOMON_IOC_HLC_TICK, &b) || gnomon_hlc_compare(&a, &b) >= 0)
 		return 12;
+	/* The lease list still walks to its end, within the limit. */
+	memset(&info, 0, sizeof(info));
+	while (!xioctl(fd, GNOMON_IOC_LEASE_NEXT, &info)) {
+		if (++n > GNOMON_LEASE_MAX_RESOURCES)
+			return 13;
+		memset(info.holder, 0, sizeof(info) - sizeof(info.name));
+	}
 	close(fd);
 	return 0;
 }

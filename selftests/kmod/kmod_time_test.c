@@ -10,22 +10,6 @@
 
 static int fd;
 
-static struct gnomon_tt now_tt(void)
-{
-	struct gnomon_tt tt = { 0 };
-
-	if (xioctl(fd, GNOMON_IOC_NOW, &tt))
-		tt.status = 0xff;
-	return tt;
-}
-
-static void sleep_ns(__u64 ns)
-{
-	struct timespec ts = { .tv_sec = (time_t)(ns / SEC), .tv_nsec = (long)(ns % SEC) };
-
-	nanosleep(&ts, NULL);
-}
-
 static int setup(void)
 {
 	/* Short intervals so the timeline takes seconds: free-running after
@@ -73,7 +57,7 @@ KTAP_TEST(status_timeline_with_a_static_source)
 	d0 = now_ns(CLOCK_MONOTONIC);
 	KTAP_ASSERT(t, discipline(fd, 2 * MS, 200 * MS, 0) == 0, "discipline");
 	d1 = now_ns(CLOCK_MONOTONIC);
-	tt = now_tt();
+	tt = read_tt(fd);
 	r1 = now_ns(CLOCK_MONOTONIC);
 	KTAP_EXPECT(t, status_fits(tt.status, d0, d1, d1, r1), "at once: %u", tt.status);
 	KTAP_EXPECT(t, tt.bound_ns >= 2 * MS && tt.bound_ns < 3 * MS, "bound %llu",
@@ -82,7 +66,7 @@ KTAP_TEST(status_timeline_with_a_static_source)
 	/* Nobody reads between here and the check: the kernel's own work
 	 * item must notice both transitions. */
 	sleep_ns(1700 * MS);
-	tt = now_tt();
+	tt = read_tt(fd);
 	KTAP_EXPECT(t, tt.status == GNOMON_STATUS_UNSYNCHRONIZED, "after holdover: %u", tt.status);
 	KTAP_EXPECT(t, tt.bound_ns == GNOMON_BOUND_INFINITE, "void after holdover");
 	KTAP_EXPECT(t, sysfs_counter("status_changes") >= changes + 3,
@@ -94,7 +78,7 @@ KTAP_TEST(status_timeline_with_a_static_source)
 	d1 = now_ns(CLOCK_MONOTONIC);
 	sleep_ns(600 * MS);
 	r0 = now_ns(CLOCK_MONOTONIC);
-	tt = now_tt();
+	tt = read_tt(fd);
 	r1 = now_ns(CLOCK_MONOTONIC);
 	KTAP_EXPECT(t, status_fits(tt.status, d0, d1, r0, r1), "after %llu ms: %u",
 		    (unsigned long long)((r1 - d0) / MS), tt.status);
@@ -109,11 +93,11 @@ KTAP_TEST(disrupted_update_voids_the_interval)
 
 	KTAP_ASSERT(t, setup() == 0, "setup");
 	KTAP_ASSERT(t, discipline(fd, MS, SEC, GNOMON_DISC_DISRUPTED) == 0, "discipline");
-	tt = now_tt();
+	tt = read_tt(fd);
 	KTAP_EXPECT(t, tt.status == GNOMON_STATUS_DISRUPTED &&
 		       tt.bound_ns == GNOMON_BOUND_INFINITE, "status %u", tt.status);
 	KTAP_ASSERT(t, discipline(fd, MS, SEC, 0) == 0, "discipline");
-	KTAP_EXPECT(t, now_tt().status == GNOMON_STATUS_SYNCHRONIZED, "recovers");
+	KTAP_EXPECT(t, read_tt(fd).status == GNOMON_STATUS_SYNCHRONIZED, "recovers");
 }
 
 KTAP_TEST(commit_wait_really_waits_past_earliest)
@@ -127,11 +111,11 @@ KTAP_TEST(commit_wait_really_waits_past_earliest)
 	/* Start the stopwatch before the reading: a stall between the two
 	 * must not shorten the measured wait. */
 	start = now_ns(CLOCK_MONOTONIC);
-	before = now_tt();
+	before = read_tt(fd);
 	w.until_ns = before.latest_ns;
 	KTAP_ASSERT(t, xioctl(fd, GNOMON_IOC_WAIT_UNTIL, &w) == 0, "wait");
 	waited = now_ns(CLOCK_MONOTONIC) - start;
-	after = now_tt();
+	after = read_tt(fd);
 	KTAP_EXPECT(t, after.earliest_ns > w.until_ns, "earliest %llu not past %llu",
 		    (unsigned long long)after.earliest_ns, (unsigned long long)w.until_ns);
 	KTAP_EXPECT(t, waited >= 2 * before.bound_ns, "waited %llu ns, less than two bounds",

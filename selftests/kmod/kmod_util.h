@@ -38,9 +38,26 @@ static inline int xioctl(int fd, unsigned long cmd, void *arg)
 	return ioctl(fd, cmd, arg) < 0 ? -errno : 0;
 }
 
+static inline void sleep_ns(__u64 ns)
+{
+	struct timespec ts = { .tv_sec = (time_t)(ns / SEC), .tv_nsec = (long)(ns % SEC) };
+
+	nanosleep(&ts, NULL);
+}
+
+/* TT.now() from the device; status 0xff if the call failed. */
+static inline struct gnomon_tt read_tt(int fd)
+{
+	struct gnomon_tt tt = { 0 };
+
+	if (xioctl(fd, GNOMON_IOC_NOW, &tt))
+		tt.status = 0xff;
+	return tt;
+}
+
 static inline long long sysfs_counter(const char *name)
 {
-	char path[128];
+	char path[256];
 	long long v = -1;
 	FILE *f;
 

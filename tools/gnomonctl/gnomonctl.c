@@ -5,6 +5,7 @@
  *   gnomonctl [--json] now | status | hlc tick | hlc update TS
  *                    | wait-until T|latest [--timeout DUR]
  *                    | discipline --error ERR [options] | config [options]
+ *                    | lease grant|renew|release|show ... (lease.c)
  *
  * Every subcommand prints a human summary by default and one JSON object
  * with --json (which may appear anywhere on the line).  Errors go to stderr
@@ -22,9 +23,7 @@
 #include "gnomonctl.h"
 #include "parse.h"
 
-#define EXIT_USAGE	2
-
-static int usage_error(const char *fmt, const char *arg)
+int usage_error(const char *fmt, const char *arg)
 {
 	fprintf(stderr, "gnomonctl: ");
 	fprintf(stderr, fmt, arg);
@@ -284,6 +283,10 @@ static void usage(FILE *f)
 	      "             [--source static|ntp|ptp] [--unsync] [--disrupted]\n"
 	      "  config [--max-offset DUR] [--holdover DUR] [--drift-ppb N]\n"
 	      "         [--freerun-intervals N]\n"
+	      "  lease grant RESOURCE --token N --ttl DUR [--holder ID] [--margin DUR]\n"
+	      "  lease renew RESOURCE --ttl DUR [--token N] [--holder ID] [--margin DUR]\n"
+	      "  lease release RESOURCE [--token N] [--holder ID]\n"
+	      "  lease show [RESOURCE]         leases of gnomon.ko (fencing)\n"
 	      "Durations take ns, us, ms, s, m, h (bare numbers are ns).\n", f);
 }
 
@@ -328,6 +331,8 @@ int main(int argc, char **argv)
 		rc = cmd_discipline(&ctl, argc, argv);
 	else if (!strcmp(argv[0], "config"))
 		rc = cmd_config(&ctl, argc, argv);
+	else if (!strcmp(argv[0], "lease"))
+		rc = cmd_lease(&ctl, argc, argv);
 	else
 		rc = usage_error("unknown command or arguments: '%s'", argv[0]);
 

@@ -8,6 +8,8 @@
 
 #include "gnomon.h"
 
+#define EXIT_USAGE	2
+
 struct ctl {
 	struct gnomon_client *client;
 	bool json;
@@ -21,5 +23,12 @@ void print_hlc(const struct ctl *ctl, const struct gnomon_hlc *ts);
 void print_waited(const struct ctl *ctl, uint64_t until_ns,
 		  const struct gnomon_tt *tt);
 void print_config(const struct ctl *ctl, const struct gnomon_config *cfg);
+/* S as a JSON string, quoted and escaped. */
+void json_string(const char *s);
+
+/* A usage error: the message on stderr; returns EXIT_USAGE. */
+int usage_error(const char *fmt, const char *arg);
+/* gnomonctl lease ... (lease.c); argv[0] is "lease". */
+int cmd_lease(const struct ctl *ctl, int argc, char **argv);
 
 #endif /* GNOMONCTL_H */

@@ -15,7 +15,7 @@
 static const char *const counters[] = {
 	"reads", "hlc_ticks", "hlc_updates", "hlc_rejections",
 	"status_changes", "disciplines", "commit_waits", "commit_wait_timeouts",
-	"clock_steps",
+	"clock_steps", "lease_stale_refused",
 };
 
 static bool bounded(const struct gnomon_tt *tt)
@@ -201,4 +201,20 @@ void print_config(const struct ctl *ctl, const struct gnomon_config *cfg)
 		return;
 	}
 	human_config(cfg);
+}
+
+void json_string(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
 }

@@ -17,6 +17,12 @@
  * Privilege: reading time, ticking and merging the HLC and waiting are open to
  * every user who can open the device.  Changing clock state (discipline,
  * configuration) requires CAP_SYS_TIME.
+ *
+ * It also keeps leases: named fencing resources, each with a token, an end
+ * instant and a holder, that hold only while TT.now() can vouch for them
+ * (Documentation/leases.rst).  Reading them is open to all; granting,
+ * renewing and releasing need CAP_SYS_ADMIN, because a lease decides which
+ * writes reach a block device.
  */
 #ifndef _UAPI_LINUX_GNOMON_H
 #define _UAPI_LINUX_GNOMON_H
@@ -110,6 +116,73 @@ struct gnomon_config {
 	__u32 freerun_intervals; /* synchronized -> free-running after N intervals */
 };
 
+/*
+ * Leases.  A resource name is 1 to GNOMON_LEASE_NAME_MAX - 1 bytes of
+ * [A-Za-z0-9._-], not "." or "..", NUL-terminated, with every byte after the
+ * NUL zero; a holder is up to GNOMON_LEASE_HOLDER_MAX - 1 printable ASCII
+ * bytes, NUL-terminated and zero-filled likewise.
+ */
+#define GNOMON_LEASE_NAME_MAX	64
+#define GNOMON_LEASE_HOLDER_MAX	64
+#define GNOMON_LEASE_MAX_RESOURCES 256
+#define GNOMON_LEASE_MAX_MARGIN_NS (3600ULL * 1000000000ULL)
+
+/* struct gnomon_lease_info.state: why a lease holds or not, judged now. */
+enum gnomon_lease_state {
+	GNOMON_LEASE_RELEASED	= 0,	/* released by its holder */
+	GNOMON_LEASE_HELD	= 1,	/* TT.now().latest + margin < end */
+	GNOMON_LEASE_EXPIRED	= 2,	/* TT.now().latest + margin >= end */
+	GNOMON_LEASE_CLOCK	= 3,	/* the clock cannot vouch: no bound */
+};
+
+/*
+ * GNOMON_IOC_LEASE_GRANT, _RENEW, _RELEASE (CAP_SYS_ADMIN).
+ *
+ * GRANT creates the resource if it does not exist.  RENEW needs a resource
+ * that is granted (held or lapsed, not released).  Both set the end instant
+ * (CLOCK_REALTIME, > 0) and the margin, and take the token if it is above
+ * the highest one the resource has seen, or equal to it with the same holder
+ * (an empty holder in RENEW means the current one); any other token is
+ * refused with -ESTALE and counted.  RELEASE needs the current token (lower:
+ * -ESTALE, higher: -EINVAL), end_ns and margin_ns zero, and an empty or the
+ * current holder; the resource keeps its highest token.
+ */
+struct gnomon_lease_req {
+	char name[GNOMON_LEASE_NAME_MAX];
+	char holder[GNOMON_LEASE_HOLDER_MAX];
+	__u64 token;
+	__u64 end_ns;		/* CLOCK_REALTIME instant the lease ends */
+	__u64 margin_ns;	/* stop holding this much before end_ns */
+	__u32 flags;		/* none defined: zero */
+	__u32 __pad;
+	__u64 __reserved[2];
+};
+
+/*
+ * GNOMON_IOC_LEASE_GET: the resource called name.  GNOMON_IOC_LEASE_NEXT:
+ * the first resource whose name sorts (strcmp) after name, "" for the first;
+ * -ENOENT after the last.  Only name is read; everything else is written.
+ */
+struct gnomon_lease_info {
+	char name[GNOMON_LEASE_NAME_MAX];
+	char holder[GNOMON_LEASE_HOLDER_MAX];
+	__u64 token;		/* the highest token the resource has seen */
+	__u64 end_ns;		/* 0 once released */
+	__u64 margin_ns;
+	__u64 judged_latest_ns;	/* TT.now().latest the state was judged on */
+	__u32 state;		/* enum gnomon_lease_state */
+	__u32 clock_status;	/* enum gnomon_status of that TT.now() */
+	__u64 grants;		/* grants and renewals to a higher token */
+	__u64 renewals;		/* renewals with the same token */
+	__u64 releases;
+	__u64 stale_refused;	/* grants and renewals with too low a token */
+	__u64 lapses;		/* times it stopped holding while granted */
+	__u64 fences;		/* first writes refused after a lapse */
+	__u64 lapse_late_ns;	/* last lapse: TT.now().latest + margin - end
+				 * when it was noticed (0 for a clock lapse) */
+	__u64 __reserved[2];
+};
+
 #define GNOMON_IOC_TYPE		0xC7
 #define GNOMON_IOC_NOW		_IOR(GNOMON_IOC_TYPE, 0x01, struct gnomon_tt)
 #define GNOMON_IOC_HLC_TICK	_IOR(GNOMON_IOC_TYPE, 0x02, struct gnomon_hlc)
@@ -118,6 +191,63 @@ struct gnomon_config {
 #define GNOMON_IOC_DISCIPLINE	_IOW(GNOMON_IOC_TYPE, 0x05, struct gnomon_discipline)
 #define GNOMON_IOC_GET_CONFIG	_IOR(GNOMON_IOC_TYPE, 0x06, struct gnomon_config)
 #define GNOMON_IOC_SET_CONFIG	_IOW(GNOMON_IOC_TYPE, 0x07, struct gnomon_config)
+#define GNOMON_IOC_LEASE_GRANT	_IOW(GNOMON_IOC_TYPE, 0x08, struct gnomon_lease_req)
+#define GNOMON_IOC_LEASE_RENEW	_IOW(GNOMON_IOC_TYPE, 0x09, struct gnomon_lease_req)
+#define GNOMON_IOC_LEASE_RELEASE _IOW(GNOMON_IOC_TYPE, 0x0a, struct gnomon_lease_req)
+#define GNOMON_IOC_LEASE_GET	_IOWR(GNOMON_IOC_TYPE, 0x0b, struct gnomon_lease_info)
+#define GNOMON_IOC_LEASE_NEXT	_IOWR(GNOMON_IOC_TYPE, 0x0c, struct gnomon_lease_info)
+
+/*
+ * Generic netlink: family GNOMON_GENL_NAME, version GNOMON_GENL_VERSION, in
+ * the initial network namespace.  Multicast group GNOMON_GENL_MCGRP_FENCING
+ * carries one message per event, with GNOMON_A_TIME_NS (CLOCK_REALTIME when
+ * it was sent) and the attributes listed with each command.  Subscribing
+ * needs CAP_SYS_ADMIN where the kernel can check it for a group.
+ * GNOMON_CMD_LEASE_GET is a dump (NLM_F_DUMP) open to all: one message per
+ * resource, with the attributes of struct gnomon_lease_info.  Every u64 is
+ * an NLA_U64 (64-bit aligned with GNOMON_A_PAD), every u32 an NLA_U32.
+ */
+#define GNOMON_GENL_NAME		"gnomon"
+#define GNOMON_GENL_VERSION		1
+#define GNOMON_GENL_MCGRP_FENCING	"fencing"
+
+enum gnomon_genl_cmd {
+	GNOMON_CMD_UNSPEC,
+	GNOMON_CMD_LEASE_GET,		/* dump request and its answers */
+	GNOMON_CMD_LEASE_GRANTED,	/* NAME HOLDER TOKEN END_NS MARGIN_NS */
+	GNOMON_CMD_LEASE_LAPSED,	/* NAME TOKEN STATE LATE_NS */
+	GNOMON_CMD_FENCE_ENGAGED,	/* NAME TOKEN DEVICE */
+	GNOMON_CMD_STALE_REFUSED,	/* NAME TOKEN HIGHEST_TOKEN */
+	GNOMON_CMD_CLOCK_STATUS,	/* CLOCK_STATUS OLD_CLOCK_STATUS */
+	__GNOMON_CMD_MAX,
+};
+#define GNOMON_CMD_MAX	(__GNOMON_CMD_MAX - 1)
+
+enum gnomon_genl_attr {
+	GNOMON_A_UNSPEC,
+	GNOMON_A_PAD,
+	GNOMON_A_TIME_NS,		/* u64 */
+	GNOMON_A_NAME,			/* string */
+	GNOMON_A_HOLDER,		/* string */
+	GNOMON_A_TOKEN,			/* u64 */
+	GNOMON_A_END_NS,		/* u64 */
+	GNOMON_A_MARGIN_NS,		/* u64 */
+	GNOMON_A_STATE,			/* u32, enum gnomon_lease_state */
+	GNOMON_A_LATE_NS,		/* u64: latest + margin - end when noticed */
+	GNOMON_A_DEVICE,		/* string, e.g. "dm-3" */
+	GNOMON_A_HIGHEST_TOKEN,		/* u64 */
+	GNOMON_A_CLOCK_STATUS,		/* u32, enum gnomon_status */
+	GNOMON_A_OLD_CLOCK_STATUS,	/* u32 */
+	GNOMON_A_JUDGED_LATEST_NS,	/* u64 */
+	GNOMON_A_GRANTS,		/* u64, and the other counters */
+	GNOMON_A_RENEWALS,
+	GNOMON_A_RELEASES,
+	GNOMON_A_STALE_REFUSED,
+	GNOMON_A_LAPSES,
+	GNOMON_A_FENCES,
+	__GNOMON_A_MAX,
+};
+#define GNOMON_A_MAX	(__GNOMON_A_MAX - 1)
 
 /*
  * The mapped page.  mmap(NULL, GNOMON_PAGE_SIZE, PROT_READ, MAP_SHARED, fd, 0)
