@@ -59,15 +59,29 @@ static void gnomon_status_work(struct work_struct *work)
 	gnomon_leases_clock_changed();
 }
 
+/*
+ * The page watches for steps (GNOMON_PAGE_STEP_WATCH), so CLOCK_REALTIME
+ * read inside the seq window is all TT.now() needs.  Reading monotonic and
+ * realtime one after the other would let a vCPU preempted between the two
+ * reads (over the 1 ms step slack) look like a clock step and void the
+ * interval, and with it every lease.
+ */
 void gnomon_now_snapshot(struct gnomon_dev *gd, struct gnomon_tt *tt,
 			 struct gnomon_page *snap)
 {
-	u64 mono, real;
+	unsigned int tries;
+	u64 real = 0;
+	u32 seq;
 
-	gnomon_page_snapshot(gd->page, snap);
-	mono = ktime_get_ns();
-	real = ktime_get_real_ns();
-	gnomon_tt_compute(snap, mono, real, tt);
+	for (tries = 0; tries < GNOMON_PAGE_READ_TRIES; tries++) {
+		seq = gnomon_page_read_begin(gd->page, snap);
+		real = ktime_get_real_ns();
+		if (!gnomon_page_read_retry(gd->page, seq))
+			break;
+	}
+	if (tries == GNOMON_PAGE_READ_TRIES)
+		snap->seq |= 1;
+	gnomon_tt_compute_realtime(snap, real, tt);
 	gnomon_observe_status(gd, tt->status);
 }
 
