@@ -169,6 +169,7 @@ struct gnomond {
 	uint64_t last_term;
 	uint32_t last_leader;
 	int last_read_mode;
+	uint32_t last_clock;		/* TT.now() status */
 	uint64_t last_lost_upto;
 	int status_fd;
 };

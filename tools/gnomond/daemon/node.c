@@ -119,8 +119,15 @@ static void report_status(struct gnomond *d)
 
 	if (role == d->last_role && term == d->last_term &&
 	    leader == d->last_leader && mode == d->last_read_mode &&
-	    lost == d->last_lost_upto)
+	    lost == d->last_lost_upto && d->now.status == d->last_clock)
 		return;
+	/* A clock that stops being synchronized turns lease reads off even
+	 * when the read mode was already ReadIndex: say so either way. */
+	if (d->now.status != d->last_clock)
+		gd_info("clock %s (was %s): read mode %s",
+			gnomon_status__name(d->now.status),
+			gnomon_status__name(d->last_clock), read_mode_name(mode));
+	d->last_clock = d->now.status;
 	if (d->last_lost_upto && !lost)
 		gd_info("the leader gave back the entries this member had lost "
 			"(up to index %llu): it votes again",
@@ -273,6 +280,7 @@ int gd_node__start(struct gnomond *d, struct wal_loaded *ld)
 	ld->snap_buf = NULL;
 	d->last_role = RAFT_FOLLOWER;
 	d->last_read_mode = -1;
+	d->last_clock = d->now.status;
 	d->last_lost_upto = raft__lost_upto(d->raft);
 	if (d->last_lost_upto)
 		gd_warn("%s: the last WAL record was cut short: this member "
