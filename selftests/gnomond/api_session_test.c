@@ -189,7 +189,7 @@ KTAP_TEST(api_errors_as_etcd_sends_them)
 	setup(&be, &s, &h, 2048);
 	empty = h2c_call(&h, "/etcdserverpb.KV/Put", &p.base);
 	unk = h2c_call(&h, "/etcdserverpb.KV/Frobnicate", &p.base);
-	svc = h2c_call(&h, "/etcdserverpb.Watch/Watch", &p.base);
+	svc = h2c_call(&h, "/etcdserverpb.Auth/Authenticate", &p.base);
 	comp = h2c_call_raw(&h, "/etcdserverpb.KV/Range", (const uint8_t *)"\x0a\x01k", 3, 1);
 	bad = h2c_call_raw(&h, "/etcdserverpb.KV/Range", (const uint8_t *)"\x0a\x09k", 3, 0);
 	memset(value, 'v', sizeof(value));
@@ -209,7 +209,7 @@ KTAP_TEST(api_errors_as_etcd_sends_them)
 			    "unknown method Frobnicate for service etcdserverpb.KV"),
 		    "unknown method: %s", unk->grpc_message);
 	KTAP_EXPECT(t, svc->grpc_status == GRPC_UNIMPLEMENTED &&
-		    !strcmp(svc->grpc_message, "unknown service etcdserverpb.Watch"),
+		    !strcmp(svc->grpc_message, "unknown service etcdserverpb.Auth"),
 		    "unknown service: %s", svc->grpc_message);
 	KTAP_EXPECT(t, comp->grpc_status == GRPC_UNIMPLEMENTED,
 		    "compressed message: %d", comp->grpc_status);

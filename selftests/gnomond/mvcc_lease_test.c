@@ -318,15 +318,6 @@ KTAP_TEST(lease_expiry_bookkeeping)
 	mvcc_store__free(s);
 }
 
-/* xorshift64*: deterministic trials. */
-static uint64_t rnd(uint64_t *x)
-{
-	*x ^= *x >> 12;
-	*x ^= *x << 25;
-	*x ^= *x >> 27;
-	return *x * 2685821657736338717ull;
-}
-
 /*
  * The guarantee, with clocks off by up to ERR: the client sends at true
  * time c (its earliest s <= c), the leader receives at r >= c and renews
@@ -344,10 +335,10 @@ KTAP_TEST(lease_expiry_never_before_s_plus_ttl)
 		struct mvcc_result res;
 		enum etcd_err err;
 		int64_t ids[1];
-		uint64_t c = 1000 * SEC + rnd(&x) % SEC;
-		uint64_t s_client = c - rnd(&x) % (2 * err_ns + 1);
-		uint64_t recv = c + rnd(&x) % (err_ns * 4);
-		uint64_t lat = recv + rnd(&x) % (2 * err_ns + 1);
+		uint64_t c = 1000 * SEC + ktap_rng(&x) % SEC;
+		uint64_t s_client = c - ktap_rng(&x) % (2 * err_ns + 1);
+		uint64_t recv = c + ktap_rng(&x) % (err_ns * 4);
+		uint64_t lat = recv + ktap_rng(&x) % (2 * err_ns + 1);
 
 		if (mvcc_store__new(&s, 0))
 			abort();
@@ -357,7 +348,7 @@ KTAP_TEST(lease_expiry_never_before_s_plus_ttl)
 		mvcc_result__release(&res);
 		for (uint64_t now = recv; now < recv + 4 * SEC;
 		     now += 10 * 1000000ull) {
-			uint64_t e = rnd(&x) % (2 * err_ns + 1);
+			uint64_t e = ktap_rng(&x) % (2 * err_ns + 1);
 			uint64_t earliest = now - e;
 
 			if (!mvcc_leases__due(s, earliest, earliest + 2 * err_ns,

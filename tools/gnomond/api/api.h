@@ -36,6 +36,7 @@
 #include <stdint.h>
 
 #include "etcdserverpb/rpc.pb-c.h"
+#include "etcdserverpb/watch.pb-c.h"
 #include "../mvcc/errors.h"
 #include "../mvcc/mvcc.h"
 
@@ -64,6 +65,7 @@ enum api_method {
 	API_LEASE_KEEPALIVE,		/* a two-way stream */
 	API_LEASE_TIME_TO_LIVE,
 	API_LEASE_LEASES,
+	API_WATCH,			/* a two-way stream */
 	API_METHOD__COUNT,
 };
 
@@ -138,6 +140,9 @@ int api_session__reply(struct api_session *s, int32_t stream_id,
 int api_session__send(struct api_session *s, int32_t stream_id,
 		      const uint8_t *msg, size_t len);
 int api_session__end(struct api_session *s, int32_t stream_id);
+/* A request on a stream that needs no answer of its own (the daemon
+ * answered it with api_session__send()). */
+int api_session__handled(struct api_session *s, int32_t stream_id);
 size_t api_session__queued(const struct api_session *s, int32_t stream_id);
 /* Answer with a gRPC error / an etcd error / an mvcc_result (an error
  * ends a stream). */

@@ -9,7 +9,8 @@
 # api.h depend order-only on $(GNOMOND_PROTO_HDRS).
 
 GNOMOND_PROTO_DIR := tools/gnomond/proto
-GNOMOND_PROTOS := mvccpb/kv etcdserverpb/rpc etcdserverpb/lease
+GNOMOND_PROTOS := mvccpb/kv etcdserverpb/rpc etcdserverpb/lease \
+	etcdserverpb/watch
 GNOMOND_PROTO_SRCS := $(patsubst %,$(BUILD)/gen/%.pb-c.c,$(GNOMOND_PROTOS))
 GNOMOND_PROTO_HDRS := $(patsubst %,$(BUILD)/gen/%.pb-c.h,$(GNOMOND_PROTOS))
 
@@ -19,7 +20,7 @@ GNOMOND_KV_SRCS := \
 	tools/gnomond/mvcc/range.c tools/gnomond/mvcc/txn.c \
 	tools/gnomond/mvcc/apply.c tools/gnomond/mvcc/wire.c \
 	tools/gnomond/mvcc/validate.c tools/gnomond/mvcc/snapshot.c \
-	tools/gnomond/mvcc/lease.c \
+	tools/gnomond/mvcc/lease.c tools/gnomond/mvcc/watch.c \
 	tools/gnomond/api/session.c tools/gnomond/api/grpc.c \
 	tools/gnomond/api/cluster.c tools/gnomond/api/local.c
 GNOMOND_KV_LIBS := -lprotobuf-c -lnghttp2 -lz

@@ -53,15 +53,18 @@ static const struct {
 		&etcdserverpb__lease_time_to_live_request__descriptor, 0 },
 	[API_LEASE_LEASES] = { "/etcdserverpb.Lease/LeaseLeases",
 		&etcdserverpb__lease_leases_request__descriptor, 0 },
+	[API_WATCH] = { "/etcdserverpb.Watch/Watch",
+		&etcdserverpb__watch_request__descriptor, 0 },
 };
 
 static const char *const services[] = {
 	"etcdserverpb.KV", "etcdserverpb.Maintenance", "etcdserverpb.Cluster",
-	"etcdserverpb.Lease",
+	"etcdserverpb.Lease", "etcdserverpb.Watch",
 };
 
 static const enum method_kind kinds[API_METHOD__COUNT] = {
 	[API_LEASE_KEEPALIVE] = BIDI,
+	[API_WATCH] = BIDI,
 };
 
 bool api_method__streams(enum api_method m)

@@ -768,6 +768,16 @@ int api_session__send(struct api_session *s, int32_t stream_id,
 	return stream_push(s, st, msg, len);
 }
 
+int api_session__handled(struct api_session *s, int32_t stream_id)
+{
+	struct api_stream *st = pending(s, stream_id);
+
+	if (!st || !st->streaming)
+		return -ENOENT;
+	stream_answered(s, st);
+	return 0;
+}
+
 int api_session__end(struct api_session *s, int32_t stream_id)
 {
 	struct api_stream *st = pending(s, stream_id);

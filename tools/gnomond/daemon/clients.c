@@ -137,7 +137,16 @@ static void on_request(void *ctx, struct api_session *s,
 	mark_dirty(c);
 }
 
-static const struct api_ops client_ops = { .request = on_request };
+static void on_closed(void *ctx, struct api_session *s, int32_t stream)
+{
+	struct gd_client *c = ctx;
+
+	(void)s;
+	gd_watch__closed(c->d, c->slot, c->gen, stream);
+}
+
+static const struct api_ops client_ops = { .request = on_request,
+					   .closed = on_closed };
 
 static void on_recv(struct gnomond *d, struct gd_op *op, int res,
 		    uint32_t flags);

@@ -19,6 +19,7 @@
  *               leader, and how its answer finds its way back
  *   leases.c    the leader's side of etcd leases: minimum TTL, renewal
  *               at a new term, expiry on bounded time
+ *   watch.c     the clients' Watch streams, fed by every applied command
  *
  * Nothing here blocks in the loop: files, sockets and timers all go
  * through the ring (selftests/gnomond/daemon_nonblocking.sh checks it);
@@ -35,6 +36,7 @@
 #include <gnomon.h>
 
 #include "../api/api.h"
+#include "../mvcc/watch.h"
 #include "../peer/peer_codec.h"
 #include "../raft/raft.h"
 #include "../wal/wal_posix.h"
@@ -163,6 +165,7 @@ struct gnomond {
 	uint64_t nospace_retry;
 
 	uint64_t lease_term;		/* leases renewed for this term */
+	struct mvcc_watch_hub *watch;
 
 	/* What the status line last said. */
 	enum raft_role last_role;
@@ -237,6 +240,19 @@ void gd_snapshot__stop(struct gnomond *d);
 /* leases.c */
 int64_t gd_leases__min_ttl(const struct gnomond *d);
 void gd_leases__tick(struct gnomond *d);
+
+/* watch.c */
+int gd_watch__init(struct gnomond *d);
+void gd_watch__exit(struct gnomond *d);
+void gd_watch__request(struct gnomond *d, uint32_t slot, uint32_t gen,
+		       const struct api_request *req);
+void gd_watch__closed(struct gnomond *d, uint32_t slot, uint32_t gen,
+		      int32_t stream);
+/* After each apply; 0 or -ENOMEM (the member must stop). */
+int gd_watch__applied(struct gnomond *d);
+void gd_watch__store_replaced(struct gnomond *d);
+void gd_watch__turn(struct gnomond *d);
+void gd_watch__tick(struct gnomond *d);
 
 /* requests.c */
 void gd_requests__deliver(struct gnomond *d, const struct gd_target *t,

@@ -41,6 +41,7 @@ HOST_TESTS += $(patsubst %,$(PROJECT_ROOT)/selftests/gnomond/daemon_%.sh, \
 	cluster python_etcd3 lease flags snapshot lost_data_dir limits answers)
 HOST_TESTS += $(PROJECT_ROOT)/selftests/gnomond/daemon_sanitized.sh
 # Coordination: etcd's Lease, Watch, Lock and Election.
-HOST_TESTS += $(PROJECT_ROOT)/selftests/gnomond/daemon_etcd_lease.sh
+HOST_TESTS += $(patsubst %,$(PROJECT_ROOT)/selftests/gnomond/daemon_%.sh, \
+	etcd_lease etcd_watch python_coord)
 HOST_TESTS += $(PROJECT_ROOT)/selftests/gnomond/daemon_nonblocking.sh
 HOST_TESTS += $(PROJECT_ROOT)/selftests/gnomond/peer_abuse.sh

@@ -162,6 +162,7 @@ static int restore(struct gnomond *d, const struct raft_snapshot *snap)
 		return rc;
 	mvcc_store__free(d->store);
 	d->store = s;
+	gd_watch__store_replaced(d);
 	d->applied = snap->index;
 	/* The storage writes it next: a child's older one must not win. */
 	if (snap->index > d->snap_index)
@@ -182,6 +183,8 @@ static int apply(struct gnomond *d, const struct raft_entry *e)
 
 	if (e->type == RAFT_ENTRY_NORMAL && e->len) {
 		rc = mvcc_store__apply(d->store, &hdr, e->data, e->len, &res);
+		if (!rc)
+			rc = gd_watch__applied(d);
 		if (rc)
 			return rc;
 		have = true;
@@ -234,6 +237,7 @@ void gd_node__turn(struct gnomond *d)
 	}
 	gd_requests__retry_forwards(d);
 	gd_requests__raise_alarms(d);
+	gd_watch__turn(d);
 	report_status(d);
 	gd_peers__flush(d);
 	gd_clients__flush(d);
@@ -246,6 +250,7 @@ void gd_node__tick(struct gnomond *d)
 	if (rc)
 		gd_warn("raft__tick: %s", strerror(-rc));
 	gd_leases__tick(d);
+	gd_watch__tick(d);
 	gd_snapshot__tick(d);
 }
 
@@ -265,6 +270,8 @@ int gd_node__start(struct gnomond *d, struct wal_loaded *ld)
 	rc.seed = ((uint64_t)ts.tv_nsec << 8) ^ (uint64_t)getpid() ^
 		  d->cfg.self;
 	err = raft__new(&d->raft, &rc, &ld->boot);
+	if (!err)
+		err = gd_watch__init(d);
 	if (err)
 		return err;
 	if (snap->index)
@@ -304,6 +311,7 @@ int gd_node__start(struct gnomond *d, struct wal_loaded *ld)
 void gd_node__stop(struct gnomond *d)
 {
 	gd_requests__drop_all(d);
+	gd_watch__exit(d);
 	gd_snapshot__stop(d);
 	raft__free(d->raft);
 	d->raft = NULL;

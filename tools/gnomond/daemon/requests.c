@@ -25,6 +25,8 @@
  *       served at once by the member that got it (local.c)
  *   a write applied here and refused for space
  *       this member proposes its own NOSPACE alarm, as etcd's do
+ *   Watch (each message of the stream)
+ *       served by the member that got it, from its own store (watch.c)
  *
  * While no leader is known (an election), a follower holds what it would
  * forward until one is (or it wins itself).  A request forwarded to a
@@ -295,6 +297,10 @@ void gd_requests__client(struct gnomond *d, uint32_t slot, uint32_t gen,
 		}
 		submit_write(d, &t, req->method, cmd, len);
 		free(cmd);
+		return;
+	}
+	if (req->method == API_WATCH) {
+		gd_watch__request(d, slot, gen, req);
 		return;
 	}
 	if (req->method == API_LEASE_KEEPALIVE ||

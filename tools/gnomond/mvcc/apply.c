@@ -309,6 +309,7 @@ int mvcc_store__apply(struct mvcc_store *s, const struct mvcc_header *hdr,
 	int ret;
 
 	memset(res, 0, sizeof(*res));
+	s->nev = 0;
 	res->err = ETCD_ERR_BAD_COMMAND;
 	if (len < MVCC_CMD_HDR_LEN || cmd[0] != MVCC_CMD_VERSION)
 		return 0;

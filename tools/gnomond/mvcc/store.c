@@ -29,6 +29,7 @@ void mvcc_key__free(struct mvcc_key *k)
 
 void mvcc_core__destroy(struct mvcc_store *s)
 {
+	free(s->ev);
 	mvcc_index__destroy(&s->idx, mvcc_key__free);
 }
 
@@ -166,6 +167,18 @@ static int append_rev(struct mvcc_store *s, struct mvcc_key *k,
 			return -ENOMEM;
 		memcpy(r.value, val, vlen);
 	}
+	if (s->nev == s->capev) {
+		size_t cap = s->capev ? s->capev * 2 : 16;
+		struct mvcc_event *ev = realloc(s->ev, cap * sizeof(*ev));
+
+		if (!ev) {
+			free(r.value);
+			return -ENOMEM;
+		}
+		s->ev = ev;
+		s->capev = cap;
+	}
+	s->ev[s->nev++] = (struct mvcc_event){ k, k->nrevs };
 	k->revs[k->nrevs++] = r;
 	s->txn_sub++;
 	s->used += mvcc_core__put_cost(k->klen, vlen);
@@ -189,6 +202,7 @@ int mvcc_core__put(struct mvcc_store *s, struct mvcc_key *k,
 	if (err) {
 		if (k->nrevs) {
 			s->txn_sub--;
+			s->nev--;
 			s->used -= mvcc_core__put_cost(klen, vlen);
 		}
 		mvcc_key__free(k);

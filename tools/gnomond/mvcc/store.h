@@ -51,9 +51,19 @@ struct mvcc_leases {
 	uint64_t seq;			/* IDs the store has picked */
 };
 
+/* A change made by the command being applied: k->revs[idx] (watch.c). */
+struct mvcc_event {
+	struct mvcc_key *k;
+	uint32_t idx;
+};
+
 struct mvcc_store {
 	struct mvcc_index idx;
 	struct mvcc_leases leases;
+	/* The changes of the last command applied, for watchers; valid until
+	 * the next one. */
+	struct mvcc_event *ev;
+	size_t nev, capev;
 	int64_t rev;		/* current main revision, 1 when empty */
 	int64_t compact_rev;	/* 0: never compacted */
 	uint64_t used;		/* accounted bytes */

@@ -1,0 +1,152 @@
+# SPDX-License-Identifier: GPL-2.0
+"""python3-etcd3 (Debian's), unmodified, against a 3-member gnomond
+cluster: the example a new user starts from, watch, watch_prefix,
+watch_once, add_watch_callback, leases with refresh, and locks (acquire,
+release, contention, a holder's lease running out).  Prints KTAP.
+
+usage: python3 daemon_python_coord.py PORT1 PORT2
+"""
+import sys
+import threading
+import time
+
+import etcd3
+
+results = []
+
+
+def check(name, cond, why=""):
+    results.append((name, bool(cond), why))
+
+
+def example(etcd):
+    """The issue's example, as written."""
+    etcd.put('/config/database/host', 'db.example.com')
+    value, metadata = etcd.get('/config/database/host')
+    check("example: put and get", value == b'db.example.com')
+    t = etcd.transactions
+    ok, _ = etcd.transaction(
+        compare=[t.value('/config/database/host') == 'db.example.com'],
+        success=[t.put('/config/database/port', '5432')],
+        failure=[])
+    check("example: transaction", ok)
+    events_iterator, cancel = etcd.watch_prefix('/config/')
+    threading.Timer(0.3, lambda: etcd.put('/config/x', 'y')).start()
+    # Until a follower applies a write before relaying its answer (issue
+    # 11, section 1), the transaction's own put may come first.
+    for ev in events_iterator:
+        if ev.key == b'/config/x':
+            break
+    cancel()
+    check("example: watch_prefix", ev.key == b'/config/x' and
+          ev.value == b'y', repr((ev.key, ev.value)))
+    lease = etcd.lease(ttl=30)
+    etcd.put('/services/api/instance-1', '192.168.1.10:8080', lease=lease)
+    ttl = lease.refresh()[0].TTL
+    check("example: lease and refresh", ttl == 30 and
+          lease.keys == [b'/services/api/instance-1'], "ttl %r" % ttl)
+    lock = etcd.lock('/locks/my-resource', ttl=30)
+    with lock:
+        check("example: with lock", lock.is_acquired())
+    check("example: lock released", not lock.is_acquired())
+
+
+def watches(c, c2):
+    events = []
+    it, cancel = c.watch('/wk')
+    t = threading.Thread(target=lambda: events.extend(
+        [e for _, e in zip(range(3), it)]))
+    t.start()
+    time.sleep(0.3)
+    c2.put('/wk', 'a')
+    c2.put('/wk', 'b')
+    c2.delete('/wk')
+    t.join(10)
+    cancel()
+    check("watch: put, put, delete from another member",
+          [type(e).__name__ for e in events] ==
+          ['PutEvent', 'PutEvent', 'DeleteEvent'] and
+          [e.value for e in events[:2]] == [b'a', b'b'], repr(events))
+    threading.Timer(0.3, lambda: c2.put('/once', 'v')).start()
+    ev = c.watch_once('/once', timeout=10)
+    check("watch_once", ev.key == b'/once' and ev.value == b'v')
+    try:
+        c.watch_once('/never', timeout=1)
+        check("watch_once times out", False)
+    except etcd3.exceptions.WatchTimedOut:
+        check("watch_once times out", True)
+    seen = []
+    wid = c.add_watch_callback(
+        '/cb', lambda r: seen.extend(e.value for e in r.events))
+    c2.put('/cb', '1')
+    c2.put('/cb', '2')
+    for _ in range(50):
+        if len(seen) == 2:
+            break
+        time.sleep(0.1)
+    c.cancel_watch(wid)
+    c2.put('/cb', '3')
+    time.sleep(0.5)
+    check("add_watch_callback, then cancel_watch", seen == [b'1', b'2'],
+          repr(seen))
+    rev = c.get('/cb')[1].mod_revision
+    it, cancel = c.watch('/cb', start_revision=rev - 2)
+    vals = [e.value for _, e in zip(range(3), it)]
+    cancel()
+    check("watch from a past revision", vals == [b'1', b'2', b'3'],
+          repr(vals))
+
+
+def locks(c, c2):
+    a = c.lock('/locks/res', ttl=30)
+    b = c2.lock('/locks/res', ttl=30)
+    check("lock: acquire", a.acquire())
+    t = c2.transactions
+    taken, _ = c2.transaction(compare=[t.create(b.key) == 0],
+                              success=[t.put(b.key, 'x')], failure=[])
+    check("lock: contention, the recipe's txn fails while held", not taken)
+    check("lock: release", a.release())
+    check("lock: the other then acquires", b.acquire())
+    b.release()
+    # A holder that stops refreshing loses the lock after its TTL.
+    short = c.lock('/locks/short', ttl=2)
+    short.acquire()
+    rev = c.get(short.key)[1].create_revision
+    deadline = time.time() + 15
+    while time.time() < deadline and short.is_acquired():
+        time.sleep(0.2)
+    check("lock: a holder that stops refreshing loses it",
+          not short.is_acquired())
+    nxt = c2.lock('/locks/short', ttl=30)
+    check("lock: the next holder gets it", nxt.acquire())
+    rev2 = c2.get(nxt.key)[1].create_revision
+    check("lock: the fencing token (create revision) rose",
+          rev2 > rev, "%d then %d" % (rev, rev2))
+    nxt.release()
+
+
+def main():
+    p1, p2 = (int(p) for p in sys.argv[1:3])
+    c = etcd3.client(host="127.0.0.1", port=p1, timeout=10)
+    c2 = etcd3.client(host="127.0.0.1", port=p2, timeout=10)
+    for f, args in ((example, (c,)), (watches, (c, c2)), (locks, (c, c2))):
+        try:
+            f(*args)
+        except Exception as e:  # a client error is a failed test
+            check("%s: no client error" % f.__name__, False, repr(e))
+    print("KTAP version 1")
+    print("1..%d" % len(results))
+    failed = 0
+    for i, (name, ok, why) in enumerate(results, 1):
+        if not ok:
+            failed += 1
+            if why:
+                print("# %s: %s" % (name, why))
+        print("%s %d %s" % ("ok" if ok else "not ok", i, name))
+    print("# %d tests, %d failed" % (len(results), failed))
+    sys.stdout.flush()
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
