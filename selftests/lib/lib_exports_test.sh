@@ -46,8 +46,8 @@ fi
 # A program built against the header and the shared library alone runs.
 prog=$(mktemp /tmp/gnomon-exports.XXXXXX)
 trap 'rm -f "$prog"' EXIT
-if ${CC:-cc} -std=c11 -Wall -Werror -I"$top/lib" -I"$top/kmod/include/uapi" \
-	-x c -o "$prog" - -L"$(dirname "$so")" -lgnomon <<'PROG' 2>&1 &&
+if out=$(${CC:-cc} -std=c11 -Wall -Werror -I"$top/lib" -I"$top/kmod/include/uapi" \
+	-x c -o "$prog" - -L"$(dirname "$so")" -lgnomon 2>&1 <<'PROG'
 #include <stdio.h>
 #include <gnomon.h>
 int main(void)
@@ -64,9 +64,9 @@ int main(void)
 	return 0;
 }
 PROG
-	out=$(LD_LIBRARY_PATH=$(dirname "$so") "$prog" 2>&1); then
+) && out=$(LD_LIBRARY_PATH=$(dirname "$so") "$prog" 2>&1); then
 	ktap_ok "a program linked with -lgnomon runs (TT.now from $out)"
 else
-	ktap_fail "a program linked with -lgnomon runs" "$out"
+	ktap_fail "a program linked with -lgnomon runs" "$(tr '\n' ' ' <<<"$out")"
 fi
 ktap_finish
