@@ -13,6 +13,10 @@
 #	gd_etcdctl ARGS...                   # etcdctl against every member
 #	gd_get I KEY                         # KEY's value on member I (local)
 #	gd_cut_last_record DIR               # truncate inside the last WAL record
+#	gd_etcdctl_at I ARGS...              # etcdctl against member I only
+#	gd_start_all [SECONDS]               # start every member; the leader
+#	                                     # in GD_LEADER; none: KTAP fail,
+#	                                     # exit 1 (not in a subshell)
 #	gd_until_eq SECONDS WANT CMD...      # poll CMD until it prints WANT
 #	gd_cluster_cleanup                   # stop everything, remove the dir
 # --synchronized runs gnomon-syncd with a static 1 ms source into a private
@@ -227,6 +231,26 @@ gd_cut_last_record()
 	done
 	[ -n "$seg" ] || return 1
 	truncate -s $((at - 3)) "$seg" && echo "$(basename "$seg") at $((at - 3))"
+}
+
+gd_etcdctl_at()
+{
+	local i=$1
+	shift
+	ETCDCTL_API=3 timeout 20 etcdctl --endpoints="$(gd_endpoint "$i")" \
+		--command-timeout=10s --dial-timeout=2s "$@" 2>&1
+}
+
+# For KTAP tests (selftests/ktap.sh): a cluster with a leader, or the end.
+gd_start_all()
+{
+	local i
+	for i in $(seq "$GD_N"); do gd_start "$i"; done
+	if ! GD_LEADER=$(gd_wait_leader "${1:-15}"); then
+		ktap_fail "a leader is elected" "$(tail -n 5 "$GD_DIR"/n*.log)"
+		ktap_finish
+		exit 1
+	fi
 }
 
 # gd_until_eq SECONDS WANT CMD...: poll until the output equals WANT;

@@ -21,12 +21,7 @@ if ! command -v etcdctl >/dev/null; then
 fi
 
 # One endpoint only: E I ARGS...
-E() {
-	local i=$1
-	shift
-	ETCDCTL_API=3 timeout 20 etcdctl --endpoints="$(gd_endpoint "$i")" \
-		--command-timeout=10s --dial-timeout=2s "$@" 2>&1
-}
+E() { gd_etcdctl_at "$@"; }
 
 gd_cluster_init 3
 for i in 1 2 3; do gd_start "$i"; done

@@ -66,6 +66,9 @@ enum api_method {
 	API_LEASE_TIME_TO_LIVE,
 	API_LEASE_LEASES,
 	API_WATCH,			/* a two-way stream */
+	API_MAINTENANCE_HASH,
+	API_MAINTENANCE_HASH_KV,
+	API_MAINTENANCE_MOVE_LEADER,	/* the daemon's (leadership transfer) */
 	API_METHOD__COUNT,
 };
 
@@ -188,6 +191,9 @@ struct api_member {
 
 int api_status__pack(const struct mvcc_header *hdr, int64_t revision,
 		     const struct api_status *st, uint8_t **out, size_t *len);
+/* A response with only a header (MoveLeader's), for method @m. */
+int api_header_only__pack(enum api_method m, const struct mvcc_header *hdr,
+			  int64_t revision, uint8_t **out, size_t *len);
 int api_members__pack(const struct mvcc_header *hdr, int64_t revision,
 		      const struct api_member *m, size_t n, uint8_t **out,
 		      size_t *len);

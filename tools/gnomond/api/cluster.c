@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The answers that come from the daemon's state rather than the MVCC
- * store: Maintenance.Status and Cluster.MemberList, packed from plain
- * structs (api.h) so that the daemon needs no protobuf-c of its own.
+ * store: Maintenance.Status, MoveLeader and Cluster.MemberList, packed
+ * from plain structs (api.h) so that the daemon needs no protobuf-c of its
+ * own.
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 
@@ -47,6 +49,19 @@ int api_status__pack(const struct mvcc_header *hdr, int64_t revision,
 	r.islearner = st->is_learner;
 	r.errors = (char **)st->errors;
 	r.n_errors = st->n_errors;
+	return pack(&r.base, out, len);
+}
+
+int api_header_only__pack(enum api_method m, const struct mvcc_header *hdr,
+			  int64_t revision, uint8_t **out, size_t *len)
+{
+	Etcdserverpb__MoveLeaderResponse r =
+		ETCDSERVERPB__MOVE_LEADER_RESPONSE__INIT;
+	Etcdserverpb__ResponseHeader h = ETCDSERVERPB__RESPONSE_HEADER__INIT;
+
+	assert(m == API_MAINTENANCE_MOVE_LEADER);
+	header(&h, hdr, revision);
+	r.header = &h;
 	return pack(&r.base, out, len);
 }
 

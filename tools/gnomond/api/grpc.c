@@ -55,6 +55,12 @@ static const struct {
 		&etcdserverpb__lease_leases_request__descriptor, 0 },
 	[API_WATCH] = { "/etcdserverpb.Watch/Watch",
 		&etcdserverpb__watch_request__descriptor, 0 },
+	[API_MAINTENANCE_HASH] = { "/etcdserverpb.Maintenance/Hash",
+		&etcdserverpb__hash_request__descriptor, 0 },
+	[API_MAINTENANCE_HASH_KV] = { "/etcdserverpb.Maintenance/HashKV",
+		&etcdserverpb__hash_kvrequest__descriptor, 0 },
+	[API_MAINTENANCE_MOVE_LEADER] = { "/etcdserverpb.Maintenance/MoveLeader",
+		&etcdserverpb__move_leader_request__descriptor, 0 },
 };
 
 static const char *const services[] = {

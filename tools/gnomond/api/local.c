@@ -55,6 +55,11 @@ int api_serve_local(struct mvcc_store *store, const struct mvcc_header *hdr,
 			(const Etcdserverpb__RangeRequest *)req->decoded, res);
 	case API_MAINTENANCE_DEFRAGMENT:
 		return defragment(store, hdr, res);
+	case API_MAINTENANCE_HASH:
+		return mvcc_store__hash(store, hdr, res);
+	case API_MAINTENANCE_HASH_KV:
+		return mvcc_store__hash_kv(store, hdr,
+			(const Etcdserverpb__HashKVRequest *)req->decoded, res);
 	default:
 		return -EOPNOTSUPP;
 	}

@@ -14,6 +14,7 @@
  *               forwarding frames (forward.h) share the stream
  *   clients.c   client TCP: one api_session (api/api.h) per connection
  *   node.c      the Raft glue: ready work, apply, snapshots, status
+ *   maintenance.c  MoveLeader, through Raft's leadership transfer
  *   requests.c  where a client request goes: proposed, read under the
  *               lease or ReadIndex, served locally, or forwarded to the
  *               leader, and how its answer finds its way back
@@ -156,6 +157,7 @@ struct gnomond {
 	struct gd_pending_vec writes;	/* by index, ascending */
 	struct gd_pending_vec reads;	/* waiting for read index / apply */
 	struct gd_pending_vec forwards;	/* sent to the leader */
+	struct gd_pending_vec moves;	/* MoveLeader: index = the target */
 	size_t n_unsent;		/* forwards waiting for a leader */
 	uint64_t next_id;
 	/* A write applied here was refused for space: raise this member's
@@ -273,6 +275,15 @@ void gd_requests__retry_forwards(struct gnomond *d);
 /* Propose this member's NOSPACE alarm if a write was refused for space
  * (once a turn, outside the Raft core's ready work). */
 void gd_requests__raise_alarms(struct gnomond *d);
+/* The deadline (in ticks) of a request taken now. */
+uint64_t gd_requests__deadline(const struct gnomond *d);
+
+/* maintenance.c: MoveLeader through leadership transfer */
+void gd_maintenance__move_leader(struct gnomond *d, const struct gd_target *t,
+				 const Etcdserverpb__MoveLeaderRequest *req);
+/* Answer the moves that are done or past their deadline (every turn). */
+void gd_maintenance__turn(struct gnomond *d);
+void gd_maintenance__drop_all(struct gnomond *d);
 void gd_requests__drop_all(struct gnomond *d);
 
 #endif /* GNOMOND_DAEMON_H */

@@ -115,6 +115,8 @@ void gd_local__serve(struct gnomond *d, const struct gd_target *t,
 		rc = mvcc_store__lease_leases(d->store, &hdr, &res);
 		break;
 	case API_MAINTENANCE_DEFRAGMENT:
+	case API_MAINTENANCE_HASH:
+	case API_MAINTENANCE_HASH_KV:
 		rc = api_serve_local(d->store, &hdr, &(struct api_request){
 			.method = method,
 			.decoded = (ProtobufCMessage *)decoded }, &res);

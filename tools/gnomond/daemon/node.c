@@ -238,6 +238,7 @@ void gd_node__turn(struct gnomond *d)
 	gd_requests__retry_forwards(d);
 	gd_requests__raise_alarms(d);
 	gd_watch__turn(d);
+	gd_maintenance__turn(d);
 	report_status(d);
 	gd_peers__flush(d);
 	gd_clients__flush(d);
@@ -312,6 +313,7 @@ void gd_node__stop(struct gnomond *d)
 {
 	gd_requests__drop_all(d);
 	gd_watch__exit(d);
+	gd_maintenance__drop_all(d);
 	gd_snapshot__stop(d);
 	raft__free(d->raft);
 	d->raft = NULL;

@@ -23,6 +23,9 @@
  *   serializable Range, Status, MemberList, LeaseLeases,
  *       Defragment
  *       served at once by the member that got it (local.c)
+ *   MoveLeader
+ *       leader:   a leadership transfer (maintenance.c)
+ *       follower: "not leader", as etcd
  *   a write applied here and refused for space
  *       this member proposes its own NOSPACE alarm, as etcd's do
  *   Watch (each message of the stream)
@@ -114,7 +117,7 @@ static void fail(struct gnomond *d, const struct gd_target *t,
 	gd_requests__deliver(d, t, &res);
 }
 
-static uint64_t deadline(const struct gnomond *d)
+uint64_t gd_requests__deadline(const struct gnomond *d)
 {
 	uint64_t ms = REQUEST_TIMEOUT_BASE_MS + 2ull * d->cfg.election_ms;
 
@@ -140,7 +143,7 @@ static bool forward_send(struct gnomond *d, struct gd_pending *p)
 static void forward(struct gnomond *d, const struct gd_target *t,
 		    enum api_method method, const uint8_t *body, size_t len)
 {
-	struct gd_pending p = { .t = *t, .deadline = deadline(d),
+	struct gd_pending p = { .t = *t, .deadline = gd_requests__deadline(d),
 				.method = method, .body_len = len };
 
 	p.read_id = ++d->next_id;
@@ -173,7 +176,7 @@ static void submit_write(struct gnomond *d, const struct gd_target *t,
 			 size_t len)
 {
 	struct gd_pending_vec *w = &d->writes;
-	struct gd_pending p = { .t = *t, .deadline = deadline(d) };
+	struct gd_pending p = { .t = *t, .deadline = gd_requests__deadline(d) };
 	int rc;
 
 	if (raft__role(d->raft) != RAFT_LEADER) {
@@ -210,7 +213,7 @@ static void submit_read(struct gnomond *d, const struct gd_target *t,
 	int rc;
 
 	p->t = *t;
-	p->deadline = deadline(d);
+	p->deadline = gd_requests__deadline(d);
 	p->read_id = ++d->next_id;
 	rc = raft__read(d->raft, p->read_id, &d->now);
 	if (!rc)
@@ -306,6 +309,11 @@ void gd_requests__client(struct gnomond *d, uint32_t slot, uint32_t gen,
 	if (req->method == API_LEASE_KEEPALIVE ||
 	    req->method == API_LEASE_TIME_TO_LIVE) {
 		lease_read(d, &t, req->method, req->msg, req->len);
+		return;
+	}
+	if (req->method == API_MAINTENANCE_MOVE_LEADER) {
+		gd_maintenance__move_leader(d, &t,
+			(const Etcdserverpb__MoveLeaderRequest *)req->decoded);
 		return;
 	}
 	range = (Etcdserverpb__RangeRequest *)req->decoded;
@@ -458,7 +466,7 @@ void gd_requests__raise_alarms(struct gnomond *d)
 	    mvcc_cmd__encode(MVCC_CMD_ALARM, &a.base, &cmd, &len))
 		return;
 	gd_warn("a write exceeded the space quota: raising the NOSPACE alarm");
-	d->nospace_retry = deadline(d);
+	d->nospace_retry = gd_requests__deadline(d);
 	submit_write(d, &none, API_MAINTENANCE_ALARM, cmd, len);
 	free(cmd);
 }

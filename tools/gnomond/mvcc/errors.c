@@ -60,6 +60,10 @@ static const struct {
 		"gnomond: undecodable command in the log" },
 	/* A method this member routes but does not serve (a leader of an
 	 * older version): the client must not retry it as an outage. */
+	[ETCD_ERR_BAD_LEADER_TRANSFEREE] = { GRPC_FAILED_PRECONDITION,
+		"etcdserver: bad leader transferee" },
+	[ETCD_ERR_TIMEOUT_LEADER_TRANSFER] = { GRPC_UNAVAILABLE,
+		"etcdserver: request timed out, leader transfer took too long" },
 	[ETCD_ERR_UNIMPLEMENTED] = { GRPC_UNIMPLEMENTED,
 		"gnomond: method not implemented" },
 };

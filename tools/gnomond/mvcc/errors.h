@@ -57,6 +57,8 @@ enum etcd_err {
 	ETCD_ERR_LEASE_EXISTS,
 	ETCD_ERR_LEASE_TTL_TOO_LARGE,
 	ETCD_ERR_UNIMPLEMENTED,
+	ETCD_ERR_BAD_LEADER_TRANSFEREE,
+	ETCD_ERR_TIMEOUT_LEADER_TRANSFER,
 	/* New errors go here: members exchange these numbers. */
 	ETCD_ERR__COUNT,
 };

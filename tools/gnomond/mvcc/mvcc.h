@@ -186,6 +186,15 @@ size_t mvcc_leases__due(struct mvcc_store *s, uint64_t earliest_ns,
 			uint64_t latest_ns, uint64_t tick,
 			uint64_t retry_ticks, int64_t *ids, size_t max);
 
+/* Maintenance.HashKV and .Hash (hash.c): the same on every member at the
+ * same revision.  0 or -ENOMEM; HashKV's errors in res->err. */
+int mvcc_store__hash_kv(const struct mvcc_store *s,
+			const struct mvcc_header *hdr,
+			const Etcdserverpb__HashKVRequest *req,
+			struct mvcc_result *res);
+int mvcc_store__hash(const struct mvcc_store *s, const struct mvcc_header *hdr,
+		     struct mvcc_result *res);
+
 /* Snapshots. */
 typedef int (*mvcc_write_fn)(void *ctx, const void *buf, size_t len);
 
