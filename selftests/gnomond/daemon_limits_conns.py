@@ -18,7 +18,14 @@ bytes sent in all.  "ready" is printed once every connection is open.
     bigpeer  a gnomond Raft frame header declaring a 255 MiB frame, then up
              to 48 MiB of it per connection, as fast as the server reads
     badpeer  a frame header with a bad magic
+    hello    a hello under the key in $GD_KEY_FILE, from member $GD_FROM,
+             over the challenge's nonce, then nothing (forwarding frame
+             version $GD_FWD_VERSION)
+    stalehello  the same hello over a nonce the server did not send
+    hellobig a good hello, then a Raft frame declaring 255 MiB
 """
+import hashlib
+import hmac
 import os
 import select
 import socket
@@ -34,6 +41,33 @@ BIG_SEND = 48 << 20
 def peer_header(magic, length):
     # magic, version 1, type APPEND (1), flags 0, length: peer_codec.h
     return struct.pack("<IBBHI", magic, 1, 1, 0, length) + bytes(84)
+
+
+def hello(nonce):
+    """A forwarding frame of type HELLO (daemon/forward.h) over nonce."""
+    with open(os.environ["GD_KEY_FILE"], "rb") as f:
+        key = f.read()
+    body = nonce + b"abuser\n"
+    length = 32 + len(body) + 32
+    frame = struct.pack("<IBBHIIIiQ", 0x57464E47,
+                        int(os.environ["GD_FWD_VERSION"]), 1, 0, length,
+                        int(os.environ["GD_FROM"]), 0, 0, 0) + body
+    return frame + hmac.new(key, frame, hashlib.sha256).digest()
+
+
+def greet(s, mode):
+    """The hello modes: read the challenge, answer it."""
+    challenge = b""
+    while len(challenge) < 24:
+        d = s.recv(24 - len(challenge))
+        if not d:
+            return b""
+        challenge += d
+    nonce = challenge[8:24] if mode != "stalehello" else bytes(16)
+    out = hello(nonce)
+    if mode == "hellobig":
+        out += peer_header(0x50524E47, BIG_FRAME)
+    return out
 
 
 def opening(mode):
@@ -64,8 +98,9 @@ def main():
     socks, got, dead, sent = [], {}, set(), 0
     for _ in range(n):
         s = socket.create_connection((host, int(port)), timeout=5)
-        s.sendall(opening(mode))
-        sent += len(opening(mode))
+        out = greet(s, mode) if "hello" in mode else opening(mode)
+        s.sendall(out)
+        sent += len(out)
         s.setblocking(False)
         socks.append(s)
         got[s] = b""

@@ -11,11 +11,15 @@
 #   - 8 connections sending a bad magic are closed the same way;
 #   - 12 connections that say nothing: at most 8 wait for a hello at once
 #     (the oldest make room), and none outlives the hello timeout (5 s);
+#   - with the key: a hello over the challenge's nonce is taken (the
+#     connection outlives the hello timeout); one over another nonce (a
+#     replay) is refused; after a good hello, a frame declaring 255 MiB
+#     is refused too (longer than a member sends);
 #   - the cluster still serves writes through that follower.
 # On the code before the hello, the follower's peak RSS grows by hundreds
 # of MiB.  Every wait is bounded.
 set -u
-N=7
+N=10
 NAME=peer-abuse
 CEILING_MIB=32
 . "$(dirname "$0")/daemon_limits_lib.sh"
@@ -34,6 +38,15 @@ abuse()
 		grep '^open'
 }
 
+# closes NAME MODE N SECONDS CLOSED: of N connections, the server closed
+# CLOSED within SECONDS.
+closes()
+{
+	local got
+	got=$(abuse "$2" "$3" "$4")
+	ktap_eq "$1" "open $3 closed $5" "$(echo "$got" | cut -d' ' -f1-4)"
+}
+
 # vm FIELD: the follower's /proc status field, in KiB.
 vm() { awk -v k="$1:" '$1 == k {print $2}' "/proc/${GD_PIDS[$f]}/status"; }
 
@@ -50,9 +63,7 @@ else
 	ktap_fail "the follower's peak RSS grows by less than $CEILING_MIB MiB" \
 		"+$grow MiB"
 fi
-got=$(abuse badpeer 8 10)
-ktap_eq "8 connections with a bad magic are closed" "open 8 closed 8" \
-	"$(echo "$got" | cut -d' ' -f1-4)"
+closes "8 connections with a bad magic are closed" badpeer 8 10 8
 logged=$(grep -c 'rejected a peer connection' "$GD_DIR/n$f.log")
 counted=$(grep -o 'malformed [0-9]*' "$GD_DIR/n$f.log" | tail -n 1)
 ktap_diag "$logged lines logged, last count: $counted"
@@ -64,12 +75,16 @@ fi
 
 # Twelve silent connections: four are closed at once to make room, the
 # other eight when the hello timeout (5 s) passes.
-got=$(abuse idle 12 2)
-ktap_eq "at most 8 keyless connections wait for a hello" \
-	"open 12 closed 4" "$(echo "$got" | cut -d' ' -f1-4)"
-got=$(abuse idle 12 9)
-ktap_eq "none outlives the hello timeout" "open 12 closed 12" \
-	"$(echo "$got" | cut -d' ' -f1-4)"
+closes "at most 8 keyless connections wait for a hello" idle 12 2 4
+closes "none outlives the hello timeout" idle 12 9 12
+
+export GD_KEY_FILE=$GD_DIR/cluster.key GD_FROM=$leader
+GD_FWD_VERSION=$(sed -n 's/^#define FWD_VERSION[[:space:]]*//p' \
+	"$top/tools/gnomond/daemon/forward.h")
+export GD_FWD_VERSION
+closes "a hello over the challenge's nonce is taken" hello 1 7 0
+closes "a hello over another nonce (a replay) is refused" stalehello 2 7 2
+closes "after a good hello, a 255 MiB frame is refused" hellobig 2 7 2
 
 fds=$(ls "/proc/${GD_PIDS[$f]}/fd" 2>/dev/null | wc -l)
 ktap_diag "the follower holds $fds descriptors, peak RSS $(vm VmHWM) KiB"
