@@ -3,7 +3,8 @@
 
 GNOMONCTL := $(BUILD)/bin/gnomonctl
 GNOMONCTL_SRCS := tools/gnomonctl/gnomonctl.c tools/gnomonctl/output.c \
-	tools/gnomonctl/parse.c tools/gnomonctl/lease.c
+	tools/gnomonctl/parse.c tools/gnomonctl/lease.c tools/gnomonctl/pr.c \
+	tools/gnomonctl/fence_pr.c
 GNOMONCTL_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(GNOMONCTL_SRCS))
 
 ALL_TARGETS += $(GNOMONCTL)

@@ -287,6 +287,9 @@ static void usage(FILE *f)
 	      "  lease renew RESOURCE --ttl DUR [--token N] [--holder ID] [--margin DUR]\n"
 	      "  lease release RESOURCE [--token N] [--holder ID]\n"
 	      "  lease show [RESOURCE]         leases of gnomon.ko (fencing)\n"
+	      "  fence pr register|reserve|release|clear|takeover|preempt-abort|show\n"
+	      "           DEVICE [--token T] [--victim V] [--previous V]\n"
+	      "                            SCSI-3 reservations keyed by a fencing token\n"
 	      "Durations take ns, us, ms, s, m, h (bare numbers are ns).\n", f);
 }
 
@@ -333,6 +336,8 @@ int main(int argc, char **argv)
 		rc = cmd_config(&ctl, argc, argv);
 	else if (!strcmp(argv[0], "lease"))
 		rc = cmd_lease(&ctl, argc, argv);
+	else if (!strcmp(argv[0], "fence"))
+		rc = cmd_fence(&ctl, argc, argv);
 	else
 		rc = usage_error("unknown command or arguments: '%s'", argv[0]);
 

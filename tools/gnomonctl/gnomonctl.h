@@ -31,4 +31,7 @@ int usage_error(const char *fmt, const char *arg);
 /* gnomonctl lease ... (lease.c); argv[0] is "lease". */
 int cmd_lease(const struct ctl *ctl, int argc, char **argv);
 
+/* fence_pr.c: gnomonctl fence pr ... */
+int cmd_fence(struct ctl *ctl, int argc, char **argv);
+
 #endif /* GNOMONCTL_H */

@@ -1,0 +1,283 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Persistent reservations for fencing, keyed by token (see pr.h).
+ *
+ * PERSISTENT RESERVE OUT goes through the kernel's IOC_PR_* ioctls, which
+ * sd and nvme implement and device mapper passes to the one device of a
+ * single-target table.  dm passes REGISTER on 6.1 and REGISTER, RESERVE,
+ * RELEASE and PREEMPT on 6.12 through iterate_devices; the rest needs the
+ * target's prepare_ioctl, which gnomon-fence deliberately lacks, so dm
+ * answers -ENOTTY and we send the command to the underlying device.
+ *
+ * The kernel has no ioctl for PERSISTENT RESERVE IN on these kernels: READ
+ * KEYS and READ RESERVATION are SG_IO commands to the SCSI device.
+ *
+ * The pr ioctls report a device's SCSI status as a positive return value
+ * (6.1: the raw result; 6.12: enum pr_status, where a RESERVATION CONFLICT
+ * is 0x18 either way): mapped here to -EBADE for a conflict, -EIO otherwise.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <dirent.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+#include <linux/pr.h>
+#include <scsi/sg.h>
+
+#include "pr.h"
+
+#define SCSI_STATUS_RESERVATION_CONFLICT	0x18
+#define PR_IN_OPCODE				0x5e
+#define PR_IN_READ_KEYS				0x00
+#define PR_IN_READ_RESERVATION			0x01
+
+/* The single underlying device of dm device FD, or -ENOENT. */
+static int pr_find_lower(int fd, char *out, size_t len)
+{
+	char path[96];
+	struct dirent *de;
+	struct stat st;
+	int found = 0;
+	DIR *dir;
+
+	if (fstat(fd, &st) || !S_ISBLK(st.st_mode))
+		return -ENOENT;
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/dm",
+		 major(st.st_rdev), minor(st.st_rdev));
+	if (access(path, F_OK))
+		return -ENOENT;
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/slaves",
+		 major(st.st_rdev), minor(st.st_rdev));
+	dir = opendir(path);
+	if (!dir)
+		return -ENOENT;
+	while ((de = readdir(dir))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (found++ == 0)
+			snprintf(out, len, "/dev/%s", de->d_name);
+	}
+	closedir(dir);
+	return found == 1 ? 0 : -ENOENT;
+}
+
+int pr__open(const char *path, struct pr_dev *dev)
+{
+	memset(dev, 0, sizeof(*dev));
+	dev->lower_fd = -1;
+	dev->fd = open(path, O_RDWR | O_CLOEXEC);
+	if (dev->fd < 0)
+		return -errno;
+	if (pr_find_lower(dev->fd, dev->lower, sizeof(dev->lower)) == 0) {
+		dev->lower_fd = open(dev->lower, O_RDWR | O_CLOEXEC);
+		if (dev->lower_fd < 0) {
+			int err = -errno;
+
+			close(dev->fd);
+			return err;
+		}
+	}
+	return 0;
+}
+
+void pr__close(struct pr_dev *dev)
+{
+	if (dev->lower_fd >= 0)
+		close(dev->lower_fd);
+	if (dev->fd >= 0)
+		close(dev->fd);
+	dev->fd = dev->lower_fd = -1;
+}
+
+static int pr_result(int ret)
+{
+	if (ret < 0)
+		return -errno;
+	if (ret == 0)
+		return 0;
+	return (ret & 0xff) == SCSI_STATUS_RESERVATION_CONFLICT ? -EBADE : -EIO;
+}
+
+/*
+ * One IOC_PR_* command.  A CHECK CONDITION is tried again, twice at most:
+ * the first command on a path after a reset or a preemption reports a
+ * UNIT ATTENTION, which clears it, and the ioctl gives no sense data to
+ * tell it from other check conditions.
+ */
+static int pr_ioctl_once(int fd, unsigned long cmd, void *arg)
+{
+	int i, ret = 0;
+
+	for (i = 0; i < 3; i++) {
+		ret = ioctl(fd, cmd, arg);
+		if (ret <= 0 || (ret & 0xff) == SCSI_STATUS_RESERVATION_CONFLICT)
+			break;
+	}
+	return pr_result(ret);
+}
+
+/* An IOC_PR_* command: to the device, else (dm said -ENOTTY) to lower. */
+static int pr_ioctl(struct pr_dev *dev, unsigned long cmd, void *arg)
+{
+	int err;
+
+	dev->used_lower = false;
+	err = pr_ioctl_once(dev->fd, cmd, arg);
+	if ((err == -ENOTTY || err == -EOPNOTSUPP) && dev->lower_fd >= 0) {
+		dev->used_lower = true;
+		err = pr_ioctl_once(dev->lower_fd, cmd, arg);
+	}
+	return err;
+}
+
+int pr__register(struct pr_dev *dev, uint64_t key)
+{
+	struct pr_registration r = { .old_key = 0, .new_key = key,
+				     .flags = PR_FL_IGNORE_KEY };
+
+	return pr_ioctl(dev, IOC_PR_REGISTER, &r);
+}
+
+int pr__reserve(struct pr_dev *dev, uint64_t key, unsigned int type)
+{
+	struct pr_reservation r = { .key = key, .type = type };
+
+	return pr_ioctl(dev, IOC_PR_RESERVE, &r);
+}
+
+int pr__release(struct pr_dev *dev, uint64_t key, unsigned int type)
+{
+	struct pr_reservation r = { .key = key, .type = type };
+
+	return pr_ioctl(dev, IOC_PR_RELEASE, &r);
+}
+
+int pr__preempt_abort(struct pr_dev *dev, uint64_t key, uint64_t victim,
+		      unsigned int type)
+{
+	struct pr_preempt p = { .old_key = key, .new_key = victim, .type = type };
+
+	return pr_ioctl(dev, IOC_PR_PREEMPT_ABORT, &p);
+}
+
+int pr__clear(struct pr_dev *dev, uint64_t key)
+{
+	struct pr_clear c = { .key = key };
+
+	return pr_ioctl(dev, IOC_PR_CLEAR, &c);
+}
+
+int pr__takeover(struct pr_dev *dev, uint64_t token, uint64_t previous)
+{
+	int err;
+
+	if (!token)
+		return -EINVAL;
+	err = pr__register(dev, token);
+	if (!err && previous && previous != token)
+		err = pr__preempt_abort(dev, token, previous, PR_FENCE_TYPE);
+	if (!err)
+		err = pr__reserve(dev, token, PR_FENCE_TYPE);
+	return err;
+}
+
+static uint64_t get_be64(const unsigned char *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static uint32_t get_be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
+/* PERSISTENT RESERVE IN with SG_IO to the SCSI device. */
+static int pr_in(struct pr_dev *dev, unsigned int action, unsigned char *buf,
+		 unsigned int len)
+{
+	unsigned char cdb[10] = { PR_IN_OPCODE, (unsigned char)action, 0, 0, 0,
+				  0, 0, (unsigned char)(len >> 8),
+				  (unsigned char)len, 0 };
+	unsigned char sense[32];
+	struct sg_io_hdr io = {
+		.interface_id = 'S',
+		.dxfer_direction = SG_DXFER_FROM_DEV,
+		.cmd_len = sizeof(cdb),
+		.mx_sb_len = sizeof(sense),
+		.dxfer_len = len,
+		.dxferp = buf,
+		.cmdp = cdb,
+		.sbp = sense,
+		.timeout = 10000,
+	};
+	int fd = dev->lower_fd >= 0 ? dev->lower_fd : dev->fd;
+
+	memset(buf, 0, len);
+	if (ioctl(fd, SG_IO, &io) < 0)
+		return -errno;
+	if (io.status == SCSI_STATUS_RESERVATION_CONFLICT)
+		return -EBADE;
+	if (io.status || io.host_status || (io.driver_status & 0x0f))
+		return -EIO;
+	return 0;
+}
+
+int pr__read_keys(struct pr_dev *dev, struct pr_keys *out)
+{
+	unsigned char buf[8 + 8 * 32];
+	size_t i, have;
+	uint32_t len;
+	int err;
+
+	err = pr_in(dev, PR_IN_READ_KEYS, buf, sizeof(buf));
+	if (err)
+		return err;
+	out->generation = get_be32(buf);
+	len = get_be32(buf + 4);
+	out->nr = len / 8;
+	have = out->nr < 32 ? out->nr : 32;
+	for (i = 0; i < have; i++)
+		out->keys[i] = get_be64(buf + 8 + 8 * i);
+	return 0;
+}
+
+int pr__read_reservation(struct pr_dev *dev, struct pr_reservation_info *out)
+{
+	unsigned char buf[8 + 16];
+	int err;
+
+	err = pr_in(dev, PR_IN_READ_RESERVATION, buf, sizeof(buf));
+	if (err)
+		return err;
+	memset(out, 0, sizeof(*out));
+	out->generation = get_be32(buf);
+	out->held = get_be32(buf + 4) >= 16;
+	if (out->held) {
+		out->key = get_be64(buf + 8);
+		out->scsi_type = buf[8 + 13] & 0x0f;
+	}
+	return 0;
+}
+
+const char *pr__scsi_type_name(unsigned int scsi_type)
+{
+	switch (scsi_type) {
+	case 1: return "write-exclusive";
+	case 3: return "exclusive-access";
+	case 5: return "write-exclusive-registrants-only";
+	case 6: return "exclusive-access-registrants-only";
+	case 7: return "write-exclusive-all-registrants";
+	case 8: return "exclusive-access-all-registrants";
+	default: return "unknown";
+	}
+}
