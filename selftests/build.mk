@@ -58,6 +58,9 @@ HOST_TESTS += $(SELFTEST_SAN_BINS) $(CORE_CLANG_BINS) selftests/valgrind_test.sh
 	selftests/lib/lib_exports_test.sh lib/demo-damaged-page
 VM_TESTS += $(KMOD_TEST_BINS) selftests/kmod/gnomonctl_vm_test.sh
 
+# VM: the gnomon-fence target and PR fencing (selftests/fence/).
+VM_TESTS += selftests/fence/fence_dm_test.sh selftests/fence/fence_pr_lio_test.sh
+
 -include $(wildcard $(BUILD)/obj/selftests/*/*.d $(BUILD)/san/selftests/*/*.d \
 	$(BUILD)/clang/*/*/*.d $(BUILD)/clang/selftests/*/*.d)
 
