@@ -4,6 +4,8 @@
 CLOCK_BENCH := $(BUILD)/bench/clock_bench
 ALL_TARGETS += $(CLOCK_BENCH)
 BENCHES += tools/bench/clock-bench.sh
+# gnomon-fence's cost per write against the bare device and dm-linear (VM).
+BENCHES += tools/bench/fence-bench.sh
 
 $(CLOCK_BENCH): $(BUILD)/obj/tools/bench/clock_bench.o $(LIBGNOMON_A)
 	@mkdir -p $(dir $@)
