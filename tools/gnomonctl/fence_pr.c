@@ -8,7 +8,7 @@
  *   fence pr preempt-abort DEVICE --token T --victim V
  *   fence pr release DEVICE --token T
  *   fence pr clear DEVICE --token T
- *   fence pr takeover DEVICE --token T [--previous V]
+ *   fence pr takeover DEVICE --token T [--previous V] [--no-abort]
  *   fence pr show DEVICE
  *
  * The work is done by pr.c, which the fencing agent shares; this file
@@ -42,7 +42,7 @@ static int pr_usage(const char *what)
 	fprintf(stderr, "gnomonctl: fence pr: %s\n"
 		"usage: gnomonctl fence pr register|reserve|release|clear DEVICE --token T\n"
 		"       gnomonctl fence pr preempt-abort DEVICE --token T --victim V\n"
-		"       gnomonctl fence pr takeover DEVICE --token T [--previous V]\n"
+		"       gnomonctl fence pr takeover DEVICE --token T [--previous V] [--no-abort]\n"
 		"       gnomonctl fence pr show DEVICE\n", what);
 	return EXIT_USAGE;
 }
@@ -121,10 +121,11 @@ int cmd_fence(struct ctl *ctl, int argc, char **argv)
 		{ "token", required_argument, NULL, 't' },
 		{ "victim", required_argument, NULL, 'v' },
 		{ "previous", required_argument, NULL, 'p' },
+		{ "no-abort", no_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t token = 0, victim = 0;
-	bool have_token = false, have_victim = false;
+	bool have_token = false, have_victim = false, abort = true;
 	enum pr_action action;
 	struct pr_dev dev;
 	const char *device;
@@ -143,6 +144,12 @@ int cmd_fence(struct ctl *ctl, int argc, char **argv)
 	while ((c = getopt_long(argc - 3, argv + 3, "", opts, NULL)) != -1) {
 		if (c == '?')
 			return EXIT_USAGE;
+		if (c == 'n' && action == PR_TAKEOVER) {
+			abort = false;
+			continue;
+		}
+		if (c == 'n')
+			return pr_usage("--no-abort is for takeover");
 		if (parse_u64(optarg, &v) || !v)
 			return pr_usage("a key is a decimal number above 0");
 		if (c == 't') {
@@ -185,7 +192,7 @@ int cmd_fence(struct ctl *ctl, int argc, char **argv)
 		err = pr__clear(&dev, token);
 		break;
 	case PR_TAKEOVER:
-		err = pr__takeover(&dev, token, victim);
+		err = pr__takeover(&dev, token, victim, abort);
 		break;
 	case PR_SHOW:
 		err = pr_show(ctl, &dev, device);

@@ -30,6 +30,7 @@
 
 #include "pr.h"
 
+#define SCSI_STATUS_CHECK_CONDITION		0x02
 #define SCSI_STATUS_RESERVATION_CONFLICT	0x18
 #define PR_IN_OPCODE				0x5e
 #define PR_IN_READ_KEYS				0x00
@@ -125,7 +126,6 @@ static int pr_ioctl(struct pr_dev *dev, unsigned long cmd, void *arg)
 {
 	int err;
 
-	dev->used_lower = false;
 	err = pr_ioctl_once(dev->fd, cmd, arg);
 	if ((err == -ENOTTY || err == -EOPNOTSUPP) && dev->lower_fd >= 0) {
 		dev->used_lower = true;
@@ -164,6 +164,14 @@ int pr__preempt_abort(struct pr_dev *dev, uint64_t key, uint64_t victim,
 	return pr_ioctl(dev, IOC_PR_PREEMPT_ABORT, &p);
 }
 
+int pr__preempt(struct pr_dev *dev, uint64_t key, uint64_t victim,
+		unsigned int type)
+{
+	struct pr_preempt p = { .old_key = key, .new_key = victim, .type = type };
+
+	return pr_ioctl(dev, IOC_PR_PREEMPT, &p);
+}
+
 int pr__clear(struct pr_dev *dev, uint64_t key)
 {
 	struct pr_clear c = { .key = key };
@@ -171,7 +179,8 @@ int pr__clear(struct pr_dev *dev, uint64_t key)
 	return pr_ioctl(dev, IOC_PR_CLEAR, &c);
 }
 
-int pr__takeover(struct pr_dev *dev, uint64_t token, uint64_t previous)
+int pr__takeover(struct pr_dev *dev, uint64_t token, uint64_t previous,
+		 bool abort)
 {
 	int err;
 
@@ -179,7 +188,8 @@ int pr__takeover(struct pr_dev *dev, uint64_t token, uint64_t previous)
 		return -EINVAL;
 	err = pr__register(dev, token);
 	if (!err && previous && previous != token)
-		err = pr__preempt_abort(dev, token, previous, PR_FENCE_TYPE);
+		err = abort ? pr__preempt_abort(dev, token, previous, PR_FENCE_TYPE) :
+			      pr__preempt(dev, token, previous, PR_FENCE_TYPE);
 	if (!err)
 		err = pr__reserve(dev, token, PR_FENCE_TYPE);
 	return err;
@@ -221,10 +231,16 @@ static int pr_in(struct pr_dev *dev, unsigned int action, unsigned char *buf,
 		.timeout = 10000,
 	};
 	int fd = dev->lower_fd >= 0 ? dev->lower_fd : dev->fd;
+	int i;
 
-	memset(buf, 0, len);
-	if (ioctl(fd, SG_IO, &io) < 0)
-		return -errno;
+	/* A UNIT ATTENTION (CHECK CONDITION) is reported once: ask again. */
+	for (i = 0; i < 3; i++) {
+		memset(buf, 0, len);
+		if (ioctl(fd, SG_IO, &io) < 0)
+			return -errno;
+		if (io.status != SCSI_STATUS_CHECK_CONDITION)
+			break;
+	}
 	if (io.status == SCSI_STATUS_RESERVATION_CONFLICT)
 		return -EBADE;
 	if (io.status || io.host_status || (io.driver_status & 0x0f))

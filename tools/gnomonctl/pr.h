@@ -28,7 +28,7 @@ struct pr_dev {
 	int fd;
 	int lower_fd;			/* -1 when not a dm device */
 	char lower[280];		/* e.g. "/dev/sda" */
-	bool used_lower;		/* the last command went to lower */
+	bool used_lower;		/* a command since open went to lower */
 };
 
 struct pr_keys {
@@ -56,13 +56,18 @@ int pr__preempt_abort(struct pr_dev *dev, uint64_t key, uint64_t victim,
 		      unsigned int type);
 int pr__clear(struct pr_dev *dev, uint64_t key);
 
+/* PREEMPT without ABORT: the victim's queued commands may still run. */
+int pr__preempt(struct pr_dev *dev, uint64_t key, uint64_t victim,
+		unsigned int type);
+
 /*
  * The takeover with token T: register T, PREEMPT AND ABORT the previous
  * holder's key (when PREVIOUS is not 0; the reservation passes to us with
- * it), then reserve WRITE EXCLUSIVE - REGISTRANTS ONLY (a no-op for the
- * holder).
+ * it; a plain PREEMPT when ABORT is false), then reserve WRITE EXCLUSIVE -
+ * REGISTRANTS ONLY (a no-op for the holder).
  */
-int pr__takeover(struct pr_dev *dev, uint64_t token, uint64_t previous);
+int pr__takeover(struct pr_dev *dev, uint64_t token, uint64_t previous,
+		 bool abort);
 
 int pr__read_keys(struct pr_dev *dev, struct pr_keys *out);
 int pr__read_reservation(struct pr_dev *dev, struct pr_reservation_info *out);
