@@ -658,6 +658,50 @@ KTAP_TEST(core_lost_record_no_vote_until_repaired)
 	cluster_free(&c);
 }
 
+/*
+ * The commit index in a batch's hard state is written (synced) before the
+ * batch's entries.  A deposed leader whose own uncommitted entries are
+ * replaced, in the same batch as a commit index that covers the new ones,
+ * must not hand out that commit index: a crash between the two writes
+ * would leave the old entries under it, and a restart would apply them.
+ * So batches carry at most the durable index.
+ */
+KTAP_TEST(core_batch_commit_never_above_durable_log)
+{
+	struct cluster c;
+	uint32_t l, nl = 0;
+	uint64_t keep;
+
+	cluster_init(&c, 3, 0, 64);
+	KTAP_ASSERT(t, (l = elect(&c, 1)), "no leader");
+	KTAP_ASSERT(t, commit_some(&c, l, 3), "commit");
+	keep = raft__last_index(c.r[l]);
+	c.cut[l] = true;
+	KTAP_ASSERT(t, commit_some(&c, l, 2) &&
+		    raft__last_index(c.r[l]) == keep + 2 &&
+		    raft__commit(c.r[l]) == keep, "uncommitted entries");
+	for (int k = 0; k < 300 && !nl; k++) {
+		tick_all(&c);
+		for (uint32_t i = 1; i <= 3; i++)
+			if (i != l && raft__role(c.r[i]) == RAFT_LEADER)
+				nl = i;
+	}
+	KTAP_ASSERT(t, nl && commit_some(&c, nl, 3), "a new leader commits");
+	c.manual[l] = true;
+	c.cut[l] = false;
+	for (int k = 0; k < 5; k++)
+		tick_all(&c);
+	KTAP_ASSERT(t, raft__commit(c.r[l]) > keep &&
+		    raft__term_at(c.r[l], keep + 1) ==
+		    raft__term_at(c.r[nl], keep + 1),
+		    "the old leader did not take the new entries");
+	KTAP_EXPECT(t, c.batch_hs[l].commit <= keep,
+		    "a batch carries commit %llu over entries not durable "
+		    "after %llu", (unsigned long long)c.batch_hs[l].commit,
+		    (unsigned long long)keep);
+	cluster_free(&c);
+}
+
 KTAP_TEST(core_refuses_bad_calls_and_messages)
 {
 	struct cluster c;

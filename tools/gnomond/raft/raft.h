@@ -39,7 +39,8 @@
  * its followers'; it counts towards the quorum once durable.
  * wal_writer__persist() (tools/gnomond/wal/wal_posix.h) shows what durable
  * means: changed term/vote/promise synced first, then the entries; the
- * commit index in rd.hs is advisory and need not be written on its own.
+ * commit index in rd.hs is advisory and need not be written on its own
+ * (it never exceeds the entries durable before the batch).
  *
  * Time.  All time comes in as struct gnomon_tt (TT.now(): true time lies in
  * [earliest_ns, latest_ns]).  Elections and heartbeats count ticks; leader

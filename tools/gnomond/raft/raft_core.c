@@ -460,6 +460,11 @@ static int issue_batch(struct raft *r, struct raft_ready *rd)
 	rd->persist_seq = b.seq;
 	rd->has_hard_state = true;
 	rd->hs = r->hs;
+	/* The hard state is synced before the batch's entries: its commit
+	 * index may cover only entries already durable, or a crash between
+	 * the two could leave entries this batch replaces under it. */
+	if (rd->hs.commit > r->stable)
+		rd->hs.commit = r->stable;
 	if (r->snap_to_persist) {
 		r->ready_snap = r->snap;
 		rd->snapshot = &r->ready_snap;

@@ -13,7 +13,8 @@
  *
  * A crash loses the core and the batches not yet synced, except a random
  * prefix of them (a write may reach the disk without its completion being
- * seen).  Sometimes it also loses the last record written, synced or not,
+ * seen), and maybe the hard state of the next one without its entries.
+ * Sometimes it also loses the last record written, synced or not,
  * as a WAL whose last record was cut: the entries go (the sim's log does
  * not bring back older entries that record had replaced, a stronger loss
  * than the WAL's) and the hard state records lost_upto, as WAL recovery
@@ -339,6 +340,11 @@ void sim_node__crash(struct sim *s, struct sim_node *n)
 		keep++;
 	for (size_t i = 0; i < keep; i++)
 		disk_write(s, n, &n->batches[i]);
+	/* The writer syncs a batch's hard state before its entries: the
+	 * next one may have got that far. */
+	if (keep < n->n_batches && !n->batches[keep].has_snap &&
+	    sim_between(s, 0, 1))
+		n->disk.hs = n->batches[keep].hs;
 	if (s->cfg.cut_tails && sim_between(s, 0, 2) == 0)
 		cut_last_record(s, n);
 	for (size_t i = 0; i < n->n_batches; i++)
