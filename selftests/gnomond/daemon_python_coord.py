@@ -6,18 +6,16 @@ release, contention, a holder's lease running out).  Prints KTAP.
 
 usage: python3 daemon_python_coord.py PORT1 PORT2
 """
+import os
 import sys
 import threading
 import time
 
 import etcd3
 
-results = []
-
-
-def check(name, cond, why=""):
-    results.append((name, bool(cond), why))
-
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                ".."))
+from ktap import check, finish  # noqa: E402  (selftests/ktap.py)
 
 def example(etcd):
     """The issue's example, as written."""
@@ -134,18 +132,7 @@ def main():
             f(*args)
         except Exception as e:  # a client error is a failed test
             check("%s: no client error" % f.__name__, False, repr(e))
-    print("KTAP version 1")
-    print("1..%d" % len(results))
-    failed = 0
-    for i, (name, ok, why) in enumerate(results, 1):
-        if not ok:
-            failed += 1
-            if why:
-                print("# %s: %s" % (name, why))
-        print("%s %d %s" % ("ok" if ok else "not ok", i, name))
-    print("# %d tests, %d failed" % (len(results), failed))
-    sys.stdout.flush()
-    return 1 if failed else 0
+    return finish()
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@
 
 #include "etcdserverpb/rpc.pb-c.h"
 #include "etcdserverpb/watch.pb-c.h"
+#include "v3lockpb/v3lock.pb-c.h"
 #include "../mvcc/errors.h"
 #include "../mvcc/mvcc.h"
 
@@ -69,6 +70,8 @@ enum api_method {
 	API_MAINTENANCE_HASH,
 	API_MAINTENANCE_HASH_KV,
 	API_MAINTENANCE_MOVE_LEADER,	/* the daemon's (leadership transfer) */
+	API_LOCK_LOCK,
+	API_LOCK_UNLOCK,
 	API_METHOD__COUNT,
 };
 

@@ -61,11 +61,15 @@ static const struct {
 		&etcdserverpb__hash_kvrequest__descriptor, 0 },
 	[API_MAINTENANCE_MOVE_LEADER] = { "/etcdserverpb.Maintenance/MoveLeader",
 		&etcdserverpb__move_leader_request__descriptor, 0 },
+	[API_LOCK_LOCK] = { "/v3lockpb.Lock/Lock",
+		&v3lockpb__lock_request__descriptor, 0 },
+	[API_LOCK_UNLOCK] = { "/v3lockpb.Lock/Unlock",
+		&v3lockpb__unlock_request__descriptor, 0 },
 };
 
 static const char *const services[] = {
 	"etcdserverpb.KV", "etcdserverpb.Maintenance", "etcdserverpb.Cluster",
-	"etcdserverpb.Lease", "etcdserverpb.Watch",
+	"etcdserverpb.Lease", "etcdserverpb.Watch", "v3lockpb.Lock",
 };
 
 static const enum method_kind kinds[API_METHOD__COUNT] = {

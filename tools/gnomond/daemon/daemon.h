@@ -21,6 +21,7 @@
  *   leases.c    the leader's side of etcd leases: minimum TTL, renewal
  *               at a new term, expiry on bounded time
  *   watch.c     the clients' Watch streams, fed by every applied command
+ *   lock.c      etcd's Lock service (v3lockpb) on top of Txn and the store
  *
  * Nothing here blocks in the loop: files, sockets and timers all go
  * through the ring (selftests/gnomond/daemon_nonblocking.sh checks it);
@@ -62,6 +63,7 @@ struct gd_target {
 	uint32_t slot, gen;
 	int32_t stream;
 	uint64_t fwd_id;
+	uint64_t lock_id;	/* a step of a Lock service call (lock.c) */
 };
 
 struct gd_pending {
@@ -256,7 +258,19 @@ void gd_watch__store_replaced(struct gnomond *d);
 void gd_watch__turn(struct gnomond *d);
 void gd_watch__tick(struct gnomond *d);
 
+/* lock.c */
+void gd_lock__request(struct gnomond *d, const struct gd_target *t,
+		      const struct api_request *req);
+void gd_lock__result(struct gnomond *d, uint64_t id,
+		     const struct mvcc_result *res);
+void gd_lock__applied(struct gnomond *d);
+void gd_lock__exit(void);
+
 /* requests.c */
+/* Propose (leader) or forward (follower) a write's command. */
+void gd_requests__write(struct gnomond *d, const struct gd_target *t,
+			enum api_method method, const uint8_t *cmd,
+			size_t len);
 void gd_requests__deliver(struct gnomond *d, const struct gd_target *t,
 			  const struct mvcc_result *res);
 void gd_requests__client(struct gnomond *d, uint32_t slot, uint32_t gen,

@@ -30,6 +30,9 @@
  *       this member proposes its own NOSPACE alarm, as etcd's do
  *   Watch (each message of the stream)
  *       served by the member that got it, from its own store (watch.c)
+ *   Lock, Unlock (v3lockpb)
+ *       a Txn or DeleteRange written as above, whose answer goes back to
+ *       lock.c (target lock_id); the wait for the lock is local
  *
  * While no leader is known (an election), a follower holds what it would
  * forward until one is (or it wins itself).  A request forwarded to a
@@ -100,6 +103,10 @@ void gd_requests__deliver(struct gnomond *d, const struct gd_target *t,
 {
 	struct api_session *s;
 
+	if (t->lock_id) {
+		gd_lock__result(d, t->lock_id, res);
+		return;
+	}
 	if (t->peer) {
 		deliver_peer(d, t, res);
 		return;
@@ -206,6 +213,13 @@ static void free_read(struct gd_pending *p)
 	p->range = NULL;
 }
 
+void gd_requests__write(struct gnomond *d, const struct gd_target *t,
+			enum api_method method, const uint8_t *cmd,
+			size_t len)
+{
+	submit_write(d, t, method, cmd, len);
+}
+
 /* A linearizable read (@p: what to serve then); takes p->range. */
 static void submit_read(struct gnomond *d, const struct gd_target *t,
 			struct gd_pending *p)
@@ -304,6 +318,10 @@ void gd_requests__client(struct gnomond *d, uint32_t slot, uint32_t gen,
 	}
 	if (req->method == API_WATCH) {
 		gd_watch__request(d, slot, gen, req);
+		return;
+	}
+	if (req->method == API_LOCK_LOCK || req->method == API_LOCK_UNLOCK) {
+		gd_lock__request(d, &t, req);
 		return;
 	}
 	if (req->method == API_LEASE_KEEPALIVE ||
