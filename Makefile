@@ -112,8 +112,8 @@ install: userspace
 	$(if $(INSTALL_SBINS),install -m 0755 $(INSTALL_SBINS) $(DESTDIR)$(PREFIX)/sbin)
 	install -m 0644 $(LIBGNOMON_A) $(DESTDIR)$(PREFIX)/lib/
 	install -m 0755 $(LIBGNOMON_SO) $(DESTDIR)$(PREFIX)/lib/
-	ln -sf libgnomon.so.$(LIBGNOMON_VERSION) $(DESTDIR)$(PREFIX)/lib/libgnomon.so.0
-	ln -sf libgnomon.so.0 $(DESTDIR)$(PREFIX)/lib/libgnomon.so
+	ln -sf libgnomon.so.$(LIBGNOMON_VERSION) $(DESTDIR)$(PREFIX)/lib/libgnomon.so.$(LIBGNOMON_SOVERSION)
+	ln -sf libgnomon.so.$(LIBGNOMON_SOVERSION) $(DESTDIR)$(PREFIX)/lib/libgnomon.so
 	install -m 0644 $(LIBGNOMON_PC) $(DESTDIR)$(PREFIX)/lib/pkgconfig/
 	install -m 0644 lib/gnomon.h $(DESTDIR)$(PREFIX)/include/
 	install -m 0644 kmod/include/uapi/linux/gnomon.h $(DESTDIR)$(PREFIX)/include/linux/

@@ -27,7 +27,7 @@
 # Namespaced, for fault tests (cl_*): every member in its own network
 # namespace, joined by a bridge in a hub namespace where the clients run;
 # faults are nftables rules on that bridge and signals to the members.
-#	cl_init N                 # namespaces, addresses 10.77.0.1..N
+#	cl_init N                 # namespaces, addresses 198.19.77.1..N
 #	cl_start I                # start member I (etcd or gnomond)
 #	cl_leader [SECONDS]       # the leader's number, waiting for one
 #	cl_kill I SIGNAL          # signal member I (SIGKILL: wait for it)
@@ -294,7 +294,7 @@ CL_N=0
 CL_DIR=
 declare -a CL_PIDS CL_ENV CL_CLOCK_PIDS
 cl_ns() { echo "$CL_NS-$1"; }
-cl_addr() { echo "10.77.0.$1"; }
+cl_addr() { echo "198.19.77.$1"; }
 cl_hub() { ip netns exec "$CL_NS-hub" "$@"; }
 
 # Why this host cannot run the tests, or nothing.
@@ -357,7 +357,7 @@ cl_init()
 	ip netns add "$CL_NS-hub" || return 1
 	cl_hub ip link set lo up
 	cl_hub ip link add br0 type bridge
-	cl_hub ip addr add 10.77.0.254/24 dev br0
+	cl_hub ip addr add 198.19.77.254/24 dev br0
 	cl_hub ip link set br0 up
 	for i in $(seq "$n"); do
 		ip netns add "$(cl_ns "$i")" || return 1

@@ -36,7 +36,7 @@ get() { ec "$1" get "$2" --print-value-only; }
 out=$(ec "$f" lease grant 30)
 id=$(echo "$out" | awk '/granted/ {print $2}')
 ktap_check "lease grant on a follower" test -n "$id"
-ktap_eq "put --lease" OK "$(ec "$f" put --lease="$id" /svc/a 10.0.0.1)"
+ktap_eq "put --lease" OK "$(ec "$f" put --lease="$id" /svc/a 198.18.9.1)"
 out=$(ec "$leader" lease timetolive "$id" --keys)
 case $out in
 *"granted with TTL(30s)"*"attached keys([/svc/a])"*)

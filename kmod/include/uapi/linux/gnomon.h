@@ -267,6 +267,10 @@ enum gnomon_genl_attr {
  *	} while ((s & 1) || s != READ_ONCE(page->seq));
  *
  * then compute TT.now() from the copy as Documentation/design.rst describes.
+ * Bound the retries: a writer that died between its two increments (the
+ * agent's file can be left so) keeps seq odd for good, and a reader that
+ * gives up must report the clock DISRUPTED.  Check magic, version and size
+ * on every read too; a copy that fails them reads as UNSYNCHRONIZED.
  * With GNOMON_PAGE_STEP_WATCH set, the kernel marks a clock step in the page
  * (GNOMON_PAGE_STEPPED) from the timekeeping core as it happens, so a reader
  * needs only CLOCK_REALTIME, read inside the loop above (before the second
