@@ -12,8 +12,8 @@ if [ -z "${GNOMON_VM_KERNEL:-}" ]; then
 fi
 
 . "$top/selftests/fence/fence.sh"
-writes=${FENCE_BENCH_WRITES:-20000}
-rounds=${FENCE_BENCH_ROUNDS:-5}
+writes=${FENCE_BENCH_WRITES:-10000}
+rounds=${FENCE_BENCH_ROUNDS:-9}
 fence_setup || exit 1
 modprobe brd rd_nr=1 rd_size=131072 || exit 1
 sz=$(blockdev --getsz /dev/ram0)
@@ -38,17 +38,28 @@ for r in $(seq 1 "$rounds"); do
 		per[$k]="${per[$k]} $(one_run "${dev[$k]}")"
 	done
 done
-median() { tr ' ' '\n' <<< "$1" | grep . | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-b=$(median "${per[bare]}")
-l=$(median "${per[linear]}")
-f=$(median "${per[fence]}")
-echo "# $rounds rounds x $writes writes each, medians (ns per write): bare $b, dm-linear $l, gnomon-fence $f"
-echo "# per round: bare${per[bare]} | linear${per[linear]} | fence${per[fence]}"
-awk -v b="$b" -v l="$l" -v f="$f" 'BEGIN {
-	printf "gnomon-fence / bare      %.3f\n", f / b
-	printf "dm-linear / bare         %.3f\n", l / b
-	printf "gnomon-fence / dm-linear %.3f\n", f / l
-}'
+median() { tr ' ' '\n' <<< "$1" | grep . | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+# Ratios within each round (the three runs of a round are seconds apart),
+# then the median over the rounds: steadier than a ratio of medians on a
+# shared, noisy machine.
+ratios()
+{
+	local -a a b
+	local i
+	read -ra a <<< "$1"
+	read -ra b <<< "$2"
+	for i in "${!a[@]}"; do
+		awk -v x="${a[$i]}" -v y="${b[$i]}" 'BEGIN { printf " %.3f", x / y }'
+	done
+}
+echo "# $rounds rounds x $writes writes, ns per write: bare${per[bare]} | dm-linear${per[linear]} | gnomon-fence${per[fence]}"
+echo "# medians: bare $(median "${per[bare]}"), dm-linear $(median "${per[linear]}"), gnomon-fence $(median "${per[fence]}")"
+fb=$(ratios "${per[fence]}" "${per[bare]}")
+lb=$(ratios "${per[linear]}" "${per[bare]}")
+fl=$(ratios "${per[fence]}" "${per[linear]}")
+echo "gnomon-fence / bare      $(median "$fb")   (rounds:$fb)"
+echo "dm-linear / bare         $(median "$lb")   (rounds:$lb)"
+echo "gnomon-fence / dm-linear $(median "$fl")   (rounds:$fl)"
 echo "# status: $(dmsetup status bench_fence)"
 dmsetup remove bench_fence
 dmsetup remove bench_linear
