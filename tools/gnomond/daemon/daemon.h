@@ -100,7 +100,6 @@ struct gd_listener {
 	struct gd_op pause_op;		/* accept paused after a failure */
 	struct __kernel_timespec pause_ts;
 	int fd;
-	bool multishot;
 	bool client;
 };
 

@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Listening sockets for the client and peer URLs, and accepting on them
- * through the ring: one multishot accept per listener where the kernel has
- * it (5.19+), which stays armed across connections; if the kernel refuses
- * it (-EINVAL), the listener falls back to one single-shot accept re-armed
- * after each connection.
+ * through the ring: one single-shot accept per listener, re-armed after
+ * each connection.  Not a multishot accept: that one installs a descriptor
+ * for every connection of a burst before the loop sees any of them, so 400
+ * connections arriving at once would take 400 descriptors, past the cap
+ * (clients.c) and into what the WAL needs; one at a time, each is refused
+ * or let in before the next is taken.  The cost is one SQE per connection,
+ * and gRPC connections live long.
  *
  * An accept that fails for want of resources (EMFILE, ENFILE, ENOBUFS,
- * ENOMEM) ends a multishot accept; re-arming it at once would fail again
- * at once, so the listener pauses for LISTEN_PAUSE_MS (a timeout on the
+ * ENOMEM) would fail again at once, so the listener pauses for LISTEN_PAUSE_MS (a timeout on the
  * ring) while the pending connections wait in the backlog, and the
  * warning is rate-limited.  The client cap (clients.c) keeps descriptors
  * back so that this is the exception, not the way connections are refused.
@@ -37,11 +39,7 @@ static void arm_accept(struct gnomond *d, struct gd_listener *l)
 
 	if (!sqe)
 		return;
-	if (l->multishot)
-		io_uring_prep_multishot_accept(sqe, l->fd, NULL, NULL,
-					       SOCK_CLOEXEC);
-	else
-		io_uring_prep_accept(sqe, l->fd, NULL, NULL, SOCK_CLOEXEC);
+	io_uring_prep_accept(sqe, l->fd, NULL, NULL, SOCK_CLOEXEC);
 }
 
 static void on_pause_end(struct gnomond *d, struct gd_op *op, int res,
@@ -79,12 +77,7 @@ static void on_accept(struct gnomond *d, struct gd_op *op, int res,
 	struct gd_listener *l = (struct gd_listener *)op;
 	int one = 1;
 
-	if (res == -EINVAL && l->multishot) {
-		gd_info("multishot accept unsupported: single-shot accepts");
-		l->multishot = false;
-		arm_accept(d, l);
-		return;
-	}
+	(void)flags;
 	if (res >= 0 && d->stop) {
 		close(res);	/* exiting: no new connections */
 	} else if (res >= 0) {
@@ -100,7 +93,7 @@ static void on_accept(struct gnomond *d, struct gd_op *op, int res,
 				    out_of_resources(res) ?
 				    ": pausing accepts" : "");
 	}
-	if (d->stop || (l->multishot && (flags & IORING_CQE_F_MORE)))
+	if (d->stop)
 		return;
 	if (res < 0 && out_of_resources(res))
 		pause_accept(d, l);
@@ -142,7 +135,6 @@ static int open_list(struct gnomond *d, const struct gd_url_list *urls,
 		l->pause_op.fn = on_pause_end;
 		l->fd = fd;
 		l->client = client;
-		l->multishot = true;
 		d->n_listeners++;
 		gd_info("listening for %s on %s", client ? "clients" : "peers",
 			urls->v[i].text);
