@@ -2,7 +2,7 @@
 # Helpers for the gnomon-fence tests in the VM: source this after ktap.sh.
 #
 #	fence_setup          loads dm_mod and dm-gnomon-fence.ko (built beside
-#	                     gnomon.ko), synchronizes the clock by hand
+#	                     gnomon.ko, or installed), synchronizes the clock
 #	fence_loop MB        a loop device over a file in the guest's /tmp
 #	fence_grant R T TTL  grant (or renew with a higher token) lease R
 #	fence_status NAME K  field K (1-based) of `dmsetup status` after the
@@ -17,9 +17,14 @@ fence_setup()
 {
 	local ko
 	modprobe dm_mod || return 1
+	# Beside the gnomon.ko the VM harness loaded, else an installed one.
 	if [ ! -d /sys/module/dm_gnomon_fence ]; then
-		ko=$(dirname "$GNOMON_VM_MODULE")/dm-gnomon-fence.ko
-		insmod "$ko" || return 1
+		ko=$(dirname "${GNOMON_VM_MODULE:-/nonexistent/x}")/dm-gnomon-fence.ko
+		if [ -f "$ko" ]; then
+			insmod "$ko" || return 1
+		else
+			modprobe dm-gnomon-fence || return 1
+		fi
 	fi
 	$CTL discipline --error 1ms --interval 1h --source static > /dev/null
 }
