@@ -1,19 +1,21 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # `make dkms-source` then `dkms add` and `dkms build` for the VM kernel,
-# all in private trees (--sourcetree, --dkmstree): the module must come out
+# all in private trees (--sourcetree, --dkmstree): both modules must come out
 # built for that kernel.  `make install` into a DESTDIR must lay out the
 # library, headers, pkg-config file, tools and man pages.
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/selftests/ktap.sh"
-ktap_plan 2
+ktap_plan 3
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 kdir=$("$top/tools/vm/kernel-fetch" --kdir 6.1)
 rel=$(cat "$top/.cache/kernels/6.1/release" 2>/dev/null)
 if ! command -v dkms > /dev/null || [ -z "$kdir" ]; then
-	ktap_skip "dkms builds gnomon.ko" "dkms or the 6.1 headers are missing (make deps)"
+	for m in gnomon dm-gnomon-fence; do
+		ktap_skip "dkms builds $m.ko" "dkms or the 6.1 headers are missing (make deps)"
+	done
 else
 	mkdir -p "$tmp/dkms"
 	make -s -C "$top" dkms-source DESTDIR="$tmp/root" > "$tmp/log" 2>&1
@@ -21,13 +23,15 @@ else
 	dkms add -m gnomon -v "$ver" --sourcetree "$tmp/root/usr/src" --dkmstree "$tmp/dkms" >> "$tmp/log" 2>&1 &&
 	dkms build -m gnomon -v "$ver" -k "$rel" --kernelsourcedir "$kdir" \
 		--sourcetree "$tmp/root/usr/src" --dkmstree "$tmp/dkms" >> "$tmp/log" 2>&1
-	ko=$(find "$tmp/dkms" -name gnomon.ko | head -n 1)
-	if [ -n "$ko" ] && [ "$(/sbin/modinfo -F vermagic "$ko" | cut -d' ' -f1)" = "$rel" ]; then
-		ktap_ok "dkms builds gnomon.ko"
-	else
-		sed 's/^/# /' "$tmp/log" | tail -n 20
-		ktap_fail "dkms builds gnomon.ko" "no module for $rel"
-	fi
+	for m in gnomon dm-gnomon-fence; do
+		ko=$(find "$tmp/dkms" -name "$m.ko" | head -n 1)
+		if [ -n "$ko" ] && [ "$(/sbin/modinfo -F vermagic "$ko" | cut -d' ' -f1)" = "$rel" ]; then
+			ktap_ok "dkms builds $m.ko"
+		else
+			sed 's/^/# /' "$tmp/log" | tail -n 20
+			ktap_fail "dkms builds $m.ko" "no module for $rel"
+		fi
+	done
 fi
 
 make -s -C "$top" install DESTDIR="$tmp/inst" PREFIX=/usr > "$tmp/ilog" 2>&1
