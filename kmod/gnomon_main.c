@@ -122,6 +122,9 @@ void gnomon_page_updated(struct gnomon_dev *gd)
 	struct gnomon_tt tt;
 
 	gnomon_now(gd, &tt);
+	/* A status change this update made is announced before the caller
+	 * (a discipline ioctl, say) goes on to cause anything else. */
+	flush_work(&gd->status_work);
 	wake_up_all(&gd->updates);
 	gnomon_arm_transition(gd);
 	gnomon_leases_clock_changed();

@@ -56,7 +56,8 @@ ALL_TARGETS += $(SELFTEST_SAN_BINS) $(SELFTEST_PLAIN_BINS) $(CORE_CLANG_BINS) \
 HOST_TESTS += $(SELFTEST_SAN_BINS) $(CORE_CLANG_BINS) selftests/valgrind_test.sh selftests/dkms_test.sh \
 	selftests/docs_test.sh selftests/gnomond/clock_page_faults.sh \
 	selftests/lib/lib_exports_test.sh lib/demo-damaged-page
-VM_TESTS += $(KMOD_TEST_BINS) selftests/kmod/gnomonctl_vm_test.sh
+VM_TESTS += $(KMOD_TEST_BINS) selftests/kmod/gnomonctl_vm_test.sh \
+	selftests/kmod/gnomonctl_lease_vm_test.sh
 
 # VM: the gnomon-fence target and PR fencing (selftests/fence/).
 VM_TESTS += selftests/fence/fence_dm_test.sh selftests/fence/fence_pr_lio_test.sh

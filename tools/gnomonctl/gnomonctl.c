@@ -6,6 +6,7 @@
  *                    | wait-until T|latest [--timeout DUR]
  *                    | discipline --error ERR [options] | config [options]
  *                    | lease grant|renew|release|show ... (lease.c)
+ *                    | monitor [--count N] [--timeout DUR] [--dump] (monitor.c)
  *
  * Every subcommand prints a human summary by default and one JSON object
  * with --json (which may appear anywhere on the line).  Errors go to stderr
@@ -290,6 +291,8 @@ static void usage(FILE *f)
 	      "  fence pr register|reserve|release|clear|takeover|preempt-abort|show\n"
 	      "           DEVICE [--token T] [--victim V] [--previous V]\n"
 	      "                            SCSI-3 reservations keyed by a fencing token\n"
+	      "  monitor [--count N] [--timeout DUR] | monitor --dump\n"
+	      "                            fencing events as they happen (netlink)\n"
 	      "Durations take ns, us, ms, s, m, h (bare numbers are ns).\n", f);
 }
 
@@ -338,6 +341,8 @@ int main(int argc, char **argv)
 		rc = cmd_lease(&ctl, argc, argv);
 	else if (!strcmp(argv[0], "fence"))
 		rc = cmd_fence(&ctl, argc, argv);
+	else if (!strcmp(argv[0], "monitor"))
+		rc = cmd_monitor(&ctl, argc, argv);
 	else
 		rc = usage_error("unknown command or arguments: '%s'", argv[0]);
 

@@ -30,6 +30,8 @@ void json_string(const char *s);
 int usage_error(const char *fmt, const char *arg);
 /* gnomonctl lease ... (lease.c); argv[0] is "lease". */
 int cmd_lease(const struct ctl *ctl, int argc, char **argv);
+/* gnomonctl monitor ... (monitor.c, libnl-genl-3); argv[0] is "monitor". */
+int cmd_monitor(const struct ctl *ctl, int argc, char **argv);
 
 /* fence_pr.c: gnomonctl fence pr ... */
 int cmd_fence(struct ctl *ctl, int argc, char **argv);
