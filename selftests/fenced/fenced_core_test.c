@@ -131,7 +131,7 @@ KTAP_TEST(fenced_sim_checker_catches_no_margin)
 
 	for (seed = 1; seed <= 60; seed++)
 		sim_run(seed, &(struct sim_conf){ .margin = 0, .pr = false,
-						  .io_max = 25 * MS }, &r);
+						  .io_max = 100 * MS }, &r);
 	ktap_diag("%llu stale writes (first: %s)", (unsigned long long)r.stale, r.first);
 	KTAP_EXPECT(t, r.stale > 0, "the checker found no stale write without the margin");
 }

@@ -313,11 +313,10 @@ static void sim_agent_tick(struct sim *s, int i)
 	/* the application writes through the kernel whatever the agent does */
 	if (sim_rand(s, 0, 3) == 0 && ag->kset) {
 		r = sim_tt(s, i);
-		if (r.latest < ag->kend)
-			sim_send(s, (struct sim_msg){ .kind = M_LAND, .agent = i,
+		if (r.latest < ag->kend && s->nq < SIM_MSGS)
+			s->q[s->nq++] = (struct sim_msg){ .kind = M_LAND, .agent = i,
 				.token = ag->ktoken,
-				.due = 0 }, NULL),
-			s->q[s->nq - 1].due = s->now + sim_rand(s, 0, s->conf->io_max);
+				.due = s->now + sim_rand(s, 0, s->conf->io_max) };
 	}
 	if (ag->paused_until > s->now)
 		return;
