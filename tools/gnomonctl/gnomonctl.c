@@ -293,7 +293,7 @@ static void usage(FILE *f)
 	      "                            SCSI-3 reservations keyed by a fencing token\n"
 	      "  monitor [--count N] [--timeout DUR] | monitor --dump\n"
 	      "                            fencing events as they happen (netlink)\n"
-	      "Durations take ns, us, ms, s, m, h (bare numbers are ns).\n", f);
+	      "Durations take ns, us, ms, s, m, h (bare numbers are seconds).\n", f);
 }
 
 int main(int argc, char **argv)

@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Strict parsers for gnomonctl's arguments: 0 or -EINVAL, never a guess. */
+/*
+ * Strict parsers for gnomonctl's arguments: 0 or -errno, never a guess.
+ * Numbers and durations go through tools/common/gparse (one unit rule for
+ * every gnomon tool); these adapt them to the uapi's __u64.
+ */
 #ifndef GNOMONCTL_PARSE_H
 #define GNOMONCTL_PARSE_H
 
@@ -8,8 +12,8 @@
 
 /* An unsigned decimal integer, all of the string. */
 int parse_u64(const char *s, __u64 *out);
-/* A duration: a decimal number with a unit ns, us, ms, s, m or h; a bare
- * number is nanoseconds.  "1.5s" is allowed. */
+/* A duration by gparse's rule: ns, us, ms, s, m or h; a bare number is
+ * seconds.  "1.5s" is allowed. */
 int parse_duration(const char *s, __u64 *out_ns);
 /* An HLC timestamp "WALL_NS.LOGICAL" or "WALL_NS" (logical 0). */
 int parse_hlc(const char *s, struct gnomon_hlc *out);

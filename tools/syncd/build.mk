@@ -4,7 +4,7 @@
 SYNCD_SRCS := $(addprefix tools/syncd/,main.c options.c log.c clock.c \
 	source_static.c source_ntp.c ntp_model.c source_ptp4l.c ptp_model.c \
 	pmc_codec.c phc.c sink_kernel.c sink_shm.c) \
-	lib/core/hlc.c lib/core/truetime.c
+	lib/core/hlc.c lib/core/truetime.c $(GPARSE_SRC)
 SYNCD_BIN := $(BUILD)/bin/gnomon-syncd
 
 ALL_TARGETS += $(SYNCD_BIN)
@@ -27,6 +27,7 @@ $(SYNCD_TEST_DIR)/pmc_codec_test: $(BUILD)/san/selftests/syncd/pmc_codec_test.o 
 
 $(SYNCD_TEST_DIR)/syncd_model_test: $(BUILD)/san/selftests/syncd/syncd_model_test.o \
 		$(call SYNCD_SAN,ntp_model.c ptp_model.c pmc_codec.c phc.c options.c) \
+		$(BUILD)/san/tools/common/gparse.o \
 		$(BUILD)/san/lib/core/truetime.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_SAN) -o $@ $^ -lm

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/gparse.h"
 #include "gnomon_core.h"
 #include "options.h"
 
@@ -69,41 +70,26 @@ static void usage(FILE *f)
 	      f);
 }
 
+/*
+ * gparse's duration (a bare number is seconds), limited as before to ns, us,
+ * ms and s: minutes and hours are no interval or holdover for an agent.
+ */
 int syncd_parse_duration(const char *s, uint64_t *ns)
 {
-	static const struct { const char *unit; double scale; } units[] = {
-		{ "ns", 1 }, { "us", 1e3 }, { "ms", 1e6 }, { "s", 1e9 }, { "", 1e9 },
-	};
-	char *end;
-	double v;
+	const char *unit = gparse__duration_unit(s);
 
-	errno = 0;
-	v = strtod(s, &end);
-	if (end == s || errno || !isfinite(v) || v < 0)
+	if (!strcmp(unit, "m") || !strcmp(unit, "h"))
 		return -EINVAL;
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (strcmp(end, units[i].unit))
-			continue;
-		v *= units[i].scale;
-		if (v >= 18e18)
-			return -ERANGE;
-		*ns = (uint64_t)v;
-		return 0;
-	}
-	return -EINVAL;
+	return gparse__duration(s, ns);
 }
 
 static int parse_u64(const char *s, uint64_t max, uint64_t *out)
 {
-	unsigned long long v;
-	char *end;
+	uint64_t v;
+	int ret = gparse__u64(s, &v);
 
-	errno = 0;
-	if (*s == '-')
-		return -EINVAL;
-	v = strtoull(s, &end, 10);
-	if (end == s || *end || errno)
-		return -EINVAL;
+	if (ret)
+		return ret;
 	if (v > max)
 		return -ERANGE;
 	*out = v;
@@ -142,7 +128,7 @@ static int parse_drift(const char *s, uint32_t *ppb)
 static int apply(int c, const char *arg, struct syncd_options *opt,
 		 bool *use_shm)
 {
-	uint64_t v;
+	uint64_t v = 0;
 	int ret;
 
 	switch (c) {

@@ -7,9 +7,11 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/gparse.h"
 #include "trace_cli.h"
 
 static const char usage_text[] =
@@ -48,13 +50,13 @@ int trace_error(int err, const char *fmt, ...)
 
 int trace_parse_u64(const char *s, unsigned long long *out)
 {
-	char *end;
+	uint64_t v;
+	int err = gparse__u64(s, &v);
 
-	if (!*s || *s < '0' || *s > '9')
+	if (err)
 		return -EINVAL;
-	errno = 0;
-	*out = strtoull(s, &end, 10);
-	return errno || *end ? -EINVAL : 0;
+	*out = v;
+	return 0;
 }
 
 static const struct {

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../common/gparse.h"
 #include "../api/api.h"
 #include "../wal/wal_posix.h"
 #include "config.h"
@@ -221,13 +222,9 @@ static int parse_cluster(struct gd_config *cfg, const char *text,
 static int parse_u64(const char *flag, const char *text, uint64_t min,
 		     uint64_t max, uint64_t *out)
 {
-	char *end;
-	unsigned long long v;
+	uint64_t v;
 
-	errno = 0;
-	v = strtoull(text, &end, 10);
-	if (errno || end == text || *end || text[0] == '-' || v < min ||
-	    v > max) {
+	if (gparse__u64(text, &v) || v < min || v > max) {
 		fprintf(stderr, "gnomond: --%s: '%s' is not a number in "
 			"[%llu, %llu]\n", flag, text, (unsigned long long)min,
 			(unsigned long long)max);
@@ -335,7 +332,7 @@ static int check_timing(struct gd_config *cfg, bool lease_set)
 static int parse_one(struct gd_config *cfg, int opt, const char *arg,
 		     const char **cluster, const char **token, bool *lease_set)
 {
-	uint64_t v;
+	uint64_t v = 0;
 	int rc = 0;
 
 	switch (opt) {

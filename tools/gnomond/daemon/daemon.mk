@@ -4,7 +4,7 @@
 # and the etcd API and MVCC store (libgnomond-kv.a, api/api.mk).  Included
 # at the end of tools/gnomond/build.mk.
 
-GNOMOND_DAEMON_SRCS := $(wildcard tools/gnomond/daemon/*.c)
+GNOMOND_DAEMON_SRCS := $(wildcard tools/gnomond/daemon/*.c) $(GPARSE_SRC)
 GNOMOND_DAEMON_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(GNOMOND_DAEMON_SRCS))
 GNOMOND_BIN := $(BUILD)/bin/gnomond
 

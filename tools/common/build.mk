@@ -1,0 +1,15 @@
+# SPDX-License-Identifier: GPL-2.0
+# tools/common: code that several tools link directly (never libgnomon).
+# gparse is the one parser of numbers and durations; its test is KTAP under
+# ASan/UBSan.
+
+GPARSE_SRC := tools/common/gparse.c
+GPARSE_TEST := $(BUILD)/tests/common/gparse_test
+
+ALL_TARGETS += $(GPARSE_TEST)
+HOST_TESTS += $(GPARSE_TEST)
+
+$(GPARSE_TEST): $(BUILD)/san/selftests/common/gparse_test.o \
+		$(BUILD)/san/tools/common/gparse.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_SAN) -o $@ $^
