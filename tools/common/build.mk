@@ -13,3 +13,11 @@ $(GPARSE_TEST): $(BUILD)/san/selftests/common/gparse_test.o \
 		$(BUILD)/san/tools/common/gparse.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_SAN) -o $@ $^
+
+GROW_TEST := $(BUILD)/tests/common/grow_test
+ALL_TARGETS += $(GROW_TEST)
+HOST_TESTS += $(GROW_TEST)
+
+$(GROW_TEST): $(BUILD)/san/selftests/common/grow_test.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_SAN) -o $@ $^

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/grow.h"
 #include "trace_merge.h"
 
 void trace_merge__init(struct trace_merge *m)
@@ -76,13 +77,12 @@ int trace_merge__add(struct trace_merge *m, const struct trace_event *e)
 	if (i < 0)
 		return i;
 	if (m->n == m->cap) {
-		size_t cap = m->cap ? m->cap * 2 : 256;
-		struct trace_event *ev = realloc(m->ev, cap * sizeof(*ev));
+		struct trace_event *ev = grow__array(m->ev, &m->cap, m->n + 1,
+						     sizeof(*ev), 256);
 
 		if (!ev)
 			return -ENOMEM;
 		m->ev = ev;
-		m->cap = cap;
 	}
 	m->ev[m->n++] = *e;
 	return 0;

@@ -5,11 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../common/grow.h"
 #include "gd_buf.h"
 
 int gd_buf__reserve(struct gd_buf *b, size_t n)
 {
-	size_t cap = b->cap ? b->cap : 4096;
 	uint8_t *p;
 
 	if (b->len + n <= b->cap)
@@ -19,13 +19,12 @@ int gd_buf__reserve(struct gd_buf *b, size_t n)
 		if (b->len + n <= b->cap)
 			return 0;
 	}
-	while (cap < b->len + n)
-		cap *= 2;
-	p = realloc(b->p, cap);
+	if (n > SIZE_MAX - b->len)
+		return -ENOMEM;
+	p = grow__array(b->p, &b->cap, b->len + n, 1, 4096);
 	if (!p)
 		return -ENOMEM;
 	b->p = p;
-	b->cap = cap;
 	return 0;
 }
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../common/grow.h"
 #include "lincheck_internal.h"
 
 static uint32_t lc_hash(const char *s, size_t len)
@@ -163,13 +164,12 @@ int lincheck_history__add(struct lincheck_history *h,
 	if (err)
 		return err;
 	if (h->count == h->cap) {
-		size_t cap = h->cap ? h->cap * 2 : 256;
-		struct lc_op *ops = realloc(h->ops, cap * sizeof(*ops));
+		struct lc_op *ops = grow__array(h->ops, &h->cap, h->count + 1,
+						sizeof(*ops), 256);
 
 		if (!ops)
 			return -ENOMEM;
 		h->ops = ops;
-		h->cap = cap;
 	}
 	h->ops[h->count++] = o;
 	return 0;

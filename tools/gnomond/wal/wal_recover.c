@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "../../common/grow.h"
 #include "wal_recover.h"
 
 __attribute__((format(printf, 2, 3)))
@@ -25,13 +27,12 @@ static int refuse(struct wal_recovery *rec, const char *fmt, ...)
 static int push(struct wal_recovery *rec, const struct raft_entry *e)
 {
 	if (rec->n == rec->cap) {
-		size_t cap = rec->cap ? rec->cap * 2 : 256;
-		struct raft_entry *v = realloc(rec->entries, cap * sizeof(*v));
+		struct raft_entry *v = grow__array(rec->entries, &rec->cap,
+						   rec->n + 1, sizeof(*v), 256);
 
 		if (!v)
 			return -ENOMEM;
 		rec->entries = v;
-		rec->cap = cap;
 	}
 	rec->entries[rec->n++] = *e;
 	return 0;
