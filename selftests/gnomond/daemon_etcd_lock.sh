@@ -5,13 +5,14 @@
 # clock: etcdctl 3.4's client-side recipes, unchanged (lock with
 # ETCD_LOCK_KEY and ETCD_LOCK_REV, two holders in turn with rising
 # tokens; elect and elect -l), then etcd's Lock service called directly
-# (daemon_lock_service.py).
+# (daemon_lock_service.py), and etcd's Election service called directly
+# (daemon_election_service.py).
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/selftests/ktap.sh"
 . "$top/selftests/gnomond/cluster_lib.sh"
 
-ktap_plan 5
+ktap_plan 6
 if ! command -v etcdctl >/dev/null || [ ! -x "$GD_SYNCD" ]; then
 	ktap_skip_all daemon-etcd-lock "etcdctl or gnomon-syncd missing"
 fi
@@ -47,12 +48,17 @@ sleep 1.5
 ktap_eq "elect -l on another member sees the leader's proposal" "p1" \
 	"$(timeout 3 etcdctl --endpoints="$(gd_endpoint "$f")" elect -l ours |
 		sed -n 2p)"
-out=$(timeout 60 /usr/bin/python3 "$top/selftests/gnomond/daemon_lock_service.py" \
-	"$(gd_client_port "$leader")" "$(gd_client_port "$f")" 2>&1)
-if printf '%s\n' "$out" | grep -q '^# [0-9]* tests, 0 failed'; then
-	ktap_ok "the Lock service (daemon_lock_service.py)"
-else
-	ktap_fail "the Lock service (daemon_lock_service.py)" "$out"
-fi
-printf '%s\n' "$out" | sed 's/^/# /'
+# A grpcio test of one service against the leader and a follower.
+service_test() {
+	out=$(timeout 90 /usr/bin/python3 "$top/selftests/gnomond/$2" \
+		"$(gd_client_port "$leader")" "$(gd_client_port "$f")" 2>&1)
+	if printf '%s\n' "$out" | grep -q '^# [0-9]* tests, 0 failed'; then
+		ktap_ok "the $1 service ($2)"
+	else
+		ktap_fail "the $1 service ($2)" "$out"
+	fi
+	printf '%s\n' "$out" | sed 's/^/# /'
+}
+service_test Lock daemon_lock_service.py
+service_test Election daemon_election_service.py
 ktap_finish

@@ -38,6 +38,7 @@
 #include "etcdserverpb/rpc.pb-c.h"
 #include "etcdserverpb/watch.pb-c.h"
 #include "v3lockpb/v3lock.pb-c.h"
+#include "v3electionpb/v3election.pb-c.h"
 #include "../mvcc/errors.h"
 #include "../mvcc/mvcc.h"
 
@@ -72,6 +73,11 @@ enum api_method {
 	API_MAINTENANCE_MOVE_LEADER,	/* the daemon's (leadership transfer) */
 	API_LOCK_LOCK,
 	API_LOCK_UNLOCK,
+	API_ELECTION_CAMPAIGN,
+	API_ELECTION_PROCLAIM,
+	API_ELECTION_LEADER,
+	API_ELECTION_OBSERVE,		/* a server stream */
+	API_ELECTION_RESIGN,
 	API_METHOD__COUNT,
 };
 

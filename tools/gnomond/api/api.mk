@@ -10,7 +10,7 @@
 
 GNOMOND_PROTO_DIR := tools/gnomond/proto
 GNOMOND_PROTOS := mvccpb/kv etcdserverpb/rpc etcdserverpb/lease \
-	etcdserverpb/watch v3lockpb/v3lock
+	etcdserverpb/watch v3lockpb/v3lock v3electionpb/v3election
 GNOMOND_PROTO_SRCS := $(patsubst %,$(BUILD)/gen/%.pb-c.c,$(GNOMOND_PROTOS))
 GNOMOND_PROTO_HDRS := $(patsubst %,$(BUILD)/gen/%.pb-c.h,$(GNOMOND_PROTOS))
 

@@ -65,16 +65,28 @@ static const struct {
 		&v3lockpb__lock_request__descriptor, 0 },
 	[API_LOCK_UNLOCK] = { "/v3lockpb.Lock/Unlock",
 		&v3lockpb__unlock_request__descriptor, 0 },
+	[API_ELECTION_CAMPAIGN] = { "/v3electionpb.Election/Campaign",
+		&v3electionpb__campaign_request__descriptor, 0 },
+	[API_ELECTION_PROCLAIM] = { "/v3electionpb.Election/Proclaim",
+		&v3electionpb__proclaim_request__descriptor, 0 },
+	[API_ELECTION_LEADER] = { "/v3electionpb.Election/Leader",
+		&v3electionpb__leader_request__descriptor, 0 },
+	[API_ELECTION_OBSERVE] = { "/v3electionpb.Election/Observe",
+		&v3electionpb__leader_request__descriptor, 0 },
+	[API_ELECTION_RESIGN] = { "/v3electionpb.Election/Resign",
+		&v3electionpb__resign_request__descriptor, 0 },
 };
 
 static const char *const services[] = {
 	"etcdserverpb.KV", "etcdserverpb.Maintenance", "etcdserverpb.Cluster",
 	"etcdserverpb.Lease", "etcdserverpb.Watch", "v3lockpb.Lock",
+	"v3electionpb.Election",
 };
 
 static const enum method_kind kinds[API_METHOD__COUNT] = {
 	[API_LEASE_KEEPALIVE] = BIDI,
 	[API_WATCH] = BIDI,
+	[API_ELECTION_OBSERVE] = SERVER_STREAM,
 };
 
 bool api_method__streams(enum api_method m)

@@ -143,6 +143,7 @@ static void on_closed(void *ctx, struct api_session *s, int32_t stream)
 
 	(void)s;
 	gd_watch__closed(c->d, c->slot, c->gen, stream);
+	gd_election__closed(c->d, c->slot, c->gen, stream);
 }
 
 static const struct api_ops client_ops = { .request = on_request,

@@ -22,6 +22,7 @@
  *               at a new term, expiry on bounded time
  *   watch.c     the clients' Watch streams, fed by every applied command
  *   lock.c      etcd's Lock service (v3lockpb) on top of Txn and the store
+ *   election.c  etcd's Election service (v3electionpb), the same way
  *
  * Nothing here blocks in the loop: files, sockets and timers all go
  * through the ring (selftests/gnomond/daemon_nonblocking.sh checks it);
@@ -64,6 +65,7 @@ struct gd_target {
 	int32_t stream;
 	uint64_t fwd_id;
 	uint64_t lock_id;	/* a step of a Lock service call (lock.c) */
+	uint64_t elect_id;	/* a step of an Election call (election.c) */
 };
 
 struct gd_pending {
@@ -265,11 +267,32 @@ void gd_lock__result(struct gnomond *d, uint64_t id,
 void gd_lock__applied(struct gnomond *d);
 void gd_lock__exit(void);
 
+/* election.c */
+void gd_election__request(struct gnomond *d, const struct gd_target *t,
+			  const struct api_request *req);
+void gd_election__result(struct gnomond *d, uint64_t id,
+			 const struct mvcc_result *res);
+void gd_election__applied(struct gnomond *d);
+void gd_election__closed(struct gnomond *d, uint32_t slot, uint32_t gen,
+			 int32_t stream);
+void gd_election__exit(void);
+int gd_election__txn(ProtobufCBinaryData key, int64_t rev,
+		     const ProtobufCBinaryData *value, int64_t lease,
+		     bool get_else, uint8_t **cmd, size_t *len);
+
 /* requests.c */
 /* Propose (leader) or forward (follower) a write's command. */
 void gd_requests__write(struct gnomond *d, const struct gd_target *t,
 			enum api_method method, const uint8_t *cmd,
 			size_t len);
+/* Answer @t with @msg packed, or with @err. */
+void gd_requests__answer(struct gnomond *d, const struct gd_target *t,
+			 const ProtobufCMessage *msg, enum etcd_err err);
+/* @h: this member's header at its applied revision. */
+void gd_requests__header(struct gnomond *d, Etcdserverpb__ResponseHeader *h);
+/* A linearizable Range (the packed RangeRequest @msg), as a client's. */
+void gd_requests__range(struct gnomond *d, const struct gd_target *t,
+			const uint8_t *msg, size_t len);
 void gd_requests__deliver(struct gnomond *d, const struct gd_target *t,
 			  const struct mvcc_result *res);
 void gd_requests__client(struct gnomond *d, uint32_t slot, uint32_t gen,

@@ -69,33 +69,6 @@ void gd_lock__exit(void)
 	memset(&calls, 0, sizeof(calls));
 }
 
-static void answer(struct gnomond *d, const struct gd_target *t,
-		   const ProtobufCMessage *msg, enum etcd_err err)
-{
-	struct mvcc_result res = { .err = err };
-
-	if (!err) {
-		res.len = protobuf_c_message_get_packed_size(msg);
-		res.resp = malloc(res.len ? res.len : 1);
-		if (res.resp)
-			protobuf_c_message_pack(msg, res.resp);
-		else
-			res.err = ETCD_ERR_TIMEOUT;
-	}
-	gd_requests__deliver(d, t, &res);
-	mvcc_result__release(&res);
-}
-
-static void header(struct gnomond *d, Etcdserverpb__ResponseHeader *h)
-{
-	struct mvcc_header hdr = gd_node__header(d);
-
-	h->cluster_id = hdr.cluster_id;
-	h->member_id = hdr.member_id;
-	h->raft_term = hdr.raft_term;
-	h->revision = mvcc_store__revision(d->store);
-}
-
 /* Is @c's key the oldest live key under its prefix in the local store?
  * 1 yes, 0 not yet, -1 its key is gone. */
 static int holds(struct gnomond *d, struct lock_call *c)
@@ -151,11 +124,11 @@ void gd_lock__applied(struct gnomond *d)
 			i++;
 			continue;
 		}
-		header(d, &h);
+		gd_requests__header(d, &h);
 		resp.header = &h;
 		resp.key.data = c->key;
 		resp.key.len = c->klen;
-		answer(d, &c->client, &resp.base,
+		gd_requests__answer(d, &c->client, &resp.base,
 		       st > 0 ? ETCD_OK : ETCD_ERR_LEASE_NOT_FOUND);
 		call_free(i);
 	}
@@ -183,15 +156,15 @@ void gd_lock__result(struct gnomond *d, uint64_t id,
 	if (!c)
 		return;
 	if (res->err || c->unlock) {
-		header(d, &h);
+		gd_requests__header(d, &h);
 		un.header = &h;
-		answer(d, &c->client, &un.base, res->err);
+		gd_requests__answer(d, &c->client, &un.base, res->err);
 		call_free(pos);
 		return;
 	}
 	tr = etcdserverpb__txn_response__unpack(NULL, res->len, res->resp);
 	if (!tr || !tr->header) {
-		answer(d, &c->client, NULL, ETCD_ERR_BAD_COMMAND);
+		gd_requests__answer(d, &c->client, NULL, ETCD_ERR_BAD_COMMAND);
 		call_free(pos);
 	} else if (tr->succeeded) {
 		c->rev = tr->header->revision;
@@ -214,33 +187,9 @@ void gd_lock__result(struct gnomond *d, uint64_t id,
 static int lock_txn(const struct lock_call *c, int64_t lease, uint8_t **cmd,
 		    size_t *len)
 {
-	Etcdserverpb__TxnRequest txn = ETCDSERVERPB__TXN_REQUEST__INIT;
-	Etcdserverpb__Compare cmp = ETCDSERVERPB__COMPARE__INIT, *cp = &cmp;
-	Etcdserverpb__RequestOp put = ETCDSERVERPB__REQUEST_OP__INIT, *pp = &put;
-	Etcdserverpb__RequestOp get = ETCDSERVERPB__REQUEST_OP__INIT, *gp = &get;
-	Etcdserverpb__PutRequest p = ETCDSERVERPB__PUT_REQUEST__INIT;
-	Etcdserverpb__RangeRequest g = ETCDSERVERPB__RANGE_REQUEST__INIT;
-	ProtobufCBinaryData key = { c->klen, c->key };
+	ProtobufCBinaryData key = { c->klen, c->key }, none = { 0, NULL };
 
-	cmp.key = key;
-	cmp.target = ETCDSERVERPB__COMPARE__COMPARE_TARGET__CREATE;
-	cmp.target_union_case =
-		ETCDSERVERPB__COMPARE__TARGET_UNION_CREATE_REVISION;
-	cmp.create_revision = 0;
-	p.key = key;
-	p.lease = lease;
-	put.request_case = ETCDSERVERPB__REQUEST_OP__REQUEST_REQUEST_PUT;
-	put.request_put = &p;
-	g.key = key;
-	get.request_case = ETCDSERVERPB__REQUEST_OP__REQUEST_REQUEST_RANGE;
-	get.request_range = &g;
-	txn.compare = &cp;
-	txn.n_compare = 1;
-	txn.success = &pp;
-	txn.n_success = 1;
-	txn.failure = &gp;
-	txn.n_failure = 1;
-	return mvcc_cmd__encode(MVCC_CMD_TXN, &txn.base, cmd, len);
+	return gd_election__txn(key, 0, &none, lease, true, cmd, len);
 }
 
 static int unlock_cmd(const V3lockpb__UnlockRequest *u, uint8_t **cmd,
@@ -292,7 +241,7 @@ void gd_lock__request(struct gnomond *d, const struct gd_target *t,
 		free(c.prefix);
 		free(c.key);
 		free(cmd);
-		answer(d, t, NULL, ETCD_ERR_TIMEOUT);
+		gd_requests__answer(d, t, NULL, ETCD_ERR_TIMEOUT);
 		return;
 	}
 	calls.v[calls.n++] = c;

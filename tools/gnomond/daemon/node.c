@@ -187,6 +187,8 @@ static int apply(struct gnomond *d, const struct raft_entry *e)
 			rc = gd_watch__applied(d);
 		if (!rc)
 			gd_lock__applied(d);
+		if (!rc)
+			gd_election__applied(d);
 		if (rc)
 			return rc;
 		have = true;
@@ -317,6 +319,7 @@ void gd_node__stop(struct gnomond *d)
 	gd_watch__exit(d);
 	gd_maintenance__drop_all(d);
 	gd_lock__exit();
+	gd_election__exit();
 	gd_snapshot__stop(d);
 	raft__free(d->raft);
 	d->raft = NULL;

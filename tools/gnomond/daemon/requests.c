@@ -30,7 +30,8 @@
  *       this member proposes its own NOSPACE alarm, as etcd's do
  *   Watch (each message of the stream)
  *       served by the member that got it, from its own store (watch.c)
- *   Lock, Unlock (v3lockpb)
+ *   Lock, Unlock (v3lockpb); Campaign, Proclaim, Leader, Observe, Resign
+ *       (v3electionpb, election.c, the same way)
  *       a Txn or DeleteRange written as above, whose answer goes back to
  *       lock.c (target lock_id); the wait for the lock is local
  *
@@ -107,6 +108,10 @@ void gd_requests__deliver(struct gnomond *d, const struct gd_target *t,
 		gd_lock__result(d, t->lock_id, res);
 		return;
 	}
+	if (t->elect_id) {
+		gd_election__result(d, t->elect_id, res);
+		return;
+	}
 	if (t->peer) {
 		deliver_peer(d, t, res);
 		return;
@@ -114,6 +119,33 @@ void gd_requests__deliver(struct gnomond *d, const struct gd_target *t,
 	s = gd_clients__session(d, t->slot, t->gen);
 	if (s)
 		api_session__answer(s, t->stream, res);
+}
+
+void gd_requests__answer(struct gnomond *d, const struct gd_target *t,
+			 const ProtobufCMessage *msg, enum etcd_err err)
+{
+	struct mvcc_result res = { .err = err };
+
+	if (!err) {
+		res.len = protobuf_c_message_get_packed_size(msg);
+		res.resp = malloc(res.len ? res.len : 1);
+		if (res.resp)
+			protobuf_c_message_pack(msg, res.resp);
+		else
+			res.err = ETCD_ERR_TIMEOUT;
+	}
+	gd_requests__deliver(d, t, &res);
+	mvcc_result__release(&res);
+}
+
+void gd_requests__header(struct gnomond *d, Etcdserverpb__ResponseHeader *h)
+{
+	struct mvcc_header hdr = gd_node__header(d);
+
+	h->cluster_id = hdr.cluster_id;
+	h->member_id = hdr.member_id;
+	h->raft_term = hdr.raft_term;
+	h->revision = mvcc_store__revision(d->store);
 }
 
 static void fail(struct gnomond *d, const struct gd_target *t,
@@ -246,6 +278,22 @@ static void submit_range(struct gnomond *d, const struct gd_target *t,
 	submit_read(d, t, &p);
 }
 
+void gd_requests__range(struct gnomond *d, const struct gd_target *t,
+			const uint8_t *msg, size_t len)
+{
+	Etcdserverpb__RangeRequest *range;
+
+	if (raft__role(d->raft) != RAFT_LEADER) {
+		forward(d, t, API_KV_RANGE, msg, len);
+		return;
+	}
+	range = etcdserverpb__range_request__unpack(NULL, len, msg);
+	if (range)
+		submit_range(d, t, range);
+	else
+		fail(d, t, ETCD_ERR_BAD_COMMAND);
+}
+
 /* A KeepAlive or TimeToLive on the leader, or one to forward. */
 static void lease_read(struct gnomond *d, const struct gd_target *t,
 		       uint32_t method, const uint8_t *body, size_t len)
@@ -322,6 +370,11 @@ void gd_requests__client(struct gnomond *d, uint32_t slot, uint32_t gen,
 	}
 	if (req->method == API_LOCK_LOCK || req->method == API_LOCK_UNLOCK) {
 		gd_lock__request(d, &t, req);
+		return;
+	}
+	if (req->method >= API_ELECTION_CAMPAIGN &&
+	    req->method <= API_ELECTION_RESIGN) {
+		gd_election__request(d, &t, req);
 		return;
 	}
 	if (req->method == API_LEASE_KEEPALIVE ||

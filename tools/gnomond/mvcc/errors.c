@@ -64,6 +64,11 @@ static const struct {
 		"etcdserver: bad leader transferee" },
 	[ETCD_ERR_TIMEOUT_LEADER_TRANSFER] = { GRPC_UNAVAILABLE,
 		"etcdserver: request timed out, leader transfer took too long" },
+	/* v3election's own errors, which etcd sends as plain Go errors. */
+	[ETCD_ERR_ELECTION_NOT_LEADER] = { GRPC_UNKNOWN,
+		"election: not leader" },
+	[ETCD_ERR_ELECTION_NO_LEADER] = { GRPC_UNKNOWN,
+		"election: no leader" },
 	[ETCD_ERR_UNIMPLEMENTED] = { GRPC_UNIMPLEMENTED,
 		"gnomond: method not implemented" },
 };
