@@ -62,6 +62,25 @@ VM_TESTS += $(KMOD_TEST_BINS) selftests/kmod/gnomonctl_vm_test.sh \
 # VM: the gnomon-fence target and PR fencing (selftests/fence/).
 VM_TESTS += selftests/fence/fence_dm_test.sh selftests/fence/fence_pr_lio_test.sh
 
+# Host: the multi-host fencing test (two VMs, one shared disk, a gnomond
+# cluster) with its record writer/checker, and the checker's unit test.
+FENCE_RECORD := $(BUILD)/tests/fence/fence-record
+FENCE_RECORD_TEST := $(BUILD)/tests/fence/fence_record_test
+ALL_TARGETS += $(FENCE_RECORD) $(FENCE_RECORD_TEST)
+HOST_TESTS += $(FENCE_RECORD_TEST)
+
+$(FENCE_RECORD): $(BUILD)/obj/selftests/fence/fence_record_main.o \
+		$(BUILD)/obj/selftests/fence/fence_record.o \
+		$(BUILD)/obj/tools/gnomond/wal/crc32c.o $(BUILD)/obj/tools/common/gparse.o
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $^
+
+$(FENCE_RECORD_TEST): $(BUILD)/san/selftests/fence/fence_record_test.o \
+		$(BUILD)/san/selftests/fence/fence_record.o \
+		$(BUILD)/san/tools/gnomond/wal/crc32c.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_SAN) -o $@ $^
+
 -include $(wildcard $(BUILD)/obj/selftests/*/*.d $(BUILD)/san/selftests/*/*.d \
 	$(BUILD)/clang/*/*/*.d $(BUILD)/clang/selftests/*/*.d)
 

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Records that fenced writers put on a shared disk, and the checker that
+ * proves from the final disk image alone whether a write with a lower
+ * fencing token landed after a holder with a higher one had taken over.
+ *
+ * Layout.  The disk is a row of FR_SLOT-byte slots; slot i holds the
+ * record with sequence number i, or nothing.  A record names its holder's
+ * host, its token T, its sequence s and `first`, the first sequence that
+ * holder (that token) wrote, under a CRC32C.
+ *
+ * The writers' rule.  A new holder reads every slot, takes first = one past
+ * the highest sequence it found (0 on an empty disk), and writes first,
+ * first+1, ... in order, each with O_DIRECT and only after the previous
+ * write was acknowledged.  One holder is one token.
+ *
+ * Why the final image proves landing order.  You cannot see from a file
+ * when a block landed, only what is in it at the end.  But a record
+ * (T', s', first') in the image shows that holder T' wrote, and had
+ * acknowledged, every slot first' .. s' before it wrote s' (the rule).
+ *   1. Overwrite: a slot j in [first', last'] (last' the highest sequence
+ *      of T' in the image) that holds a record with token T < T' holds a
+ *      write that landed after T' wrote slot j: stale.
+ *   2. Past the takeover read: a record (T, s) with T < T' and s > last'
+ *      but s >= first' was absent when T' read the disk to take over (T'
+ *      would have started past it), so it landed after T' held the lock and
+ *      read the disk, which fencing forbids: stale too.
+ *   A slot in [first', last'] that is empty or fails its checksum means a
+ *   write T' had acknowledged is gone: reported as lost.
+ * Nothing here needs the writers' logs or clocks; the writers print an
+ * acknowledgement per write only for the takeover benchmark.
+ *
+ * No I/O in fr_check(): it reads an image in memory.
+ */
+#ifndef GNOMON_FENCE_RECORD_H
+#define GNOMON_FENCE_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define FR_SLOT		4096u
+#define FR_MAGIC	0x43524647u	/* "GFRC" little-endian */
+#define FR_HOST_LEN	16
+
+struct fr_record {
+	uint32_t magic;
+	uint32_t crc;		/* CRC32C of the record with crc = 0 */
+	char host[FR_HOST_LEN];	/* NUL-padded */
+	uint64_t token;
+	uint64_t seq;
+	uint64_t first;
+};
+
+/* Fill slot buffer buf (FR_SLOT bytes) with the record. */
+void fr_encode(void *buf, const char *host, uint64_t token, uint64_t seq,
+	       uint64_t first);
+
+/* 1: a valid record for slot `slot` in *rec; 0: an empty (all-zero) slot;
+ * -1: anything else (torn, corrupt, misplaced). */
+int fr_decode(const void *buf, uint64_t slot, struct fr_record *rec);
+
+/* The first sequence a new holder writes: one past the highest valid
+ * record in the image (slots slots), 0 if none. */
+uint64_t fr_next_seq(const uint8_t *img, size_t slots);
+
+#define FR_MAX_FINDINGS	16
+
+struct fr_finding {
+	enum { FR_STALE_OVERWRITE, FR_STALE_PAST_READ, FR_LOST } kind;
+	uint64_t slot;
+	uint64_t token;		/* the record found there (0 if none) */
+	uint64_t over_token;	/* the higher holder it violates */
+	char host[FR_HOST_LEN + 1];
+};
+
+struct fr_report {
+	size_t records, holders, corrupt;
+	size_t stale, lost;
+	size_t nfindings;	/* at most FR_MAX_FINDINGS kept */
+	struct fr_finding findings[FR_MAX_FINDINGS];
+};
+
+/* Check an image of `slots` slots; 0, or -ENOMEM. */
+int fr_check(const uint8_t *img, size_t slots, struct fr_report *rep);
+
+#endif /* GNOMON_FENCE_RECORD_H */
