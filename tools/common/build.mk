@@ -1,9 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0
 # tools/common: code that several tools link directly (never libgnomon).
+# klease is the one home of the kernel-lease ioctls.
 # gparse is the one parser of numbers and durations; its test is KTAP under
 # ASan/UBSan.
 
 GPARSE_SRC := tools/common/gparse.c
+# klease: gnomon.ko's lease ioctls, for gnomonctl and gnomon-fenced.
+KLEASE_SRC := tools/common/klease.c
 GPARSE_TEST := $(BUILD)/tests/common/gparse_test
 
 ALL_TARGETS += $(GPARSE_TEST)

@@ -4,7 +4,8 @@
 GNOMONCTL := $(BUILD)/bin/gnomonctl
 GNOMONCTL_SRCS := tools/gnomonctl/gnomonctl.c tools/gnomonctl/output.c \
 	tools/gnomonctl/parse.c tools/gnomonctl/lease.c tools/gnomonctl/pr.c \
-	tools/gnomonctl/fence_pr.c tools/gnomonctl/monitor.c $(GPARSE_SRC)
+	tools/gnomonctl/fence_pr.c tools/gnomonctl/monitor.c $(GPARSE_SRC) \
+	$(KLEASE_SRC)
 GNOMONCTL_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(GNOMONCTL_SRCS))
 
 ALL_TARGETS += $(GNOMONCTL)

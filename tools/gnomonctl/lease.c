@@ -7,7 +7,8 @@
  *   lease release RESOURCE [--token N] [--holder ID]
  *   lease show [RESOURCE]
  *
- * These talk to /dev/gnomon directly (GNOMON_DEVICE overrides the path):
+ * These talk to /dev/gnomon directly (tools/common/klease.c; GNOMON_DEVICE
+ * overrides the path):
  * leases live only in the kernel module.  A lease granted for DUR ends at
  * TT.now().earliest + DUR, the earliest instant the grant can have been
  * made at, so it never outlasts DUR in true time.  renew and release
@@ -15,14 +16,13 @@
  * shown as `show` would.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "../common/klease.h"
 #include "gnomonctl.h"
 #include "parse.h"
 
@@ -43,34 +43,23 @@ static const char *state_name(uint32_t state)
 
 static int lease_dev_open(void)
 {
-	const char *path = getenv("GNOMON_DEVICE");
-	int fd = open(path && *path ? path : GNOMON_DEVICE_PATH,
-		      O_RDONLY | O_CLOEXEC);
+	int fd = klease__open();
 
 	if (fd < 0) {
 		fprintf(stderr, "gnomonctl: leases need the kernel module (%s: %s)\n",
-			path && *path ? path : GNOMON_DEVICE_PATH, strerror(errno));
+			klease__device(), strerror(-fd));
 		return -1;
 	}
 	return fd;
 }
 
-static int xioctl(int fd, unsigned long cmd, void *arg)
-{
-	return ioctl(fd, cmd, arg) < 0 ? -errno : 0;
-}
-
 static int copy_name(char *dst, size_t size, const char *src, const char *what)
 {
-	size_t len = strlen(src);
-
-	if (len >= size) {
+	if (klease__set_name(dst, size, src)) {
 		fprintf(stderr, "gnomonctl: %s '%s' is longer than %zu bytes\n",
 			what, src, size - 1);
 		return -EINVAL;
 	}
-	memset(dst, 0, size);
-	memcpy(dst, src, len);
 	return 0;
 }
 
@@ -125,18 +114,10 @@ static void print_info(const struct ctl *ctl, const struct gnomon_lease_info *l,
 	       (unsigned long long)l->lapse_late_ns);
 }
 
-static int lease_get(int fd, const char *name, struct gnomon_lease_info *info)
-{
-	memset(info, 0, sizeof(*info));
-	if (copy_name(info->name, sizeof(info->name), name, "resource"))
-		return -EINVAL;
-	return xioctl(fd, GNOMON_IOC_LEASE_GET, info);
-}
-
 static int show_one(const struct ctl *ctl, int fd, const char *name)
 {
 	struct gnomon_lease_info info;
-	int err = lease_get(fd, name, &info);
+	int err = klease__get(fd, name, &info);
 
 	if (err == -ENOENT) {
 		fprintf(stderr, "gnomonctl: no lease resource '%s'\n", name);
@@ -167,7 +148,7 @@ static int show_all(const struct ctl *ctl, int fd)
 		memcpy(cursor, info.name, sizeof(cursor));
 		memset(&info, 0, sizeof(info));
 		memcpy(info.name, cursor, sizeof(cursor));
-		err = xioctl(fd, GNOMON_IOC_LEASE_NEXT, &info);
+		err = klease__ioctl(fd, GNOMON_IOC_LEASE_NEXT, &info);
 		if (err)
 			break;
 		print_info(ctl, &info, first);
@@ -192,7 +173,7 @@ static int op_failed(enum lease_op op, int fd, const struct gnomon_lease_req *re
 
 	if (err == -EPERM) {
 		fprintf(stderr, "gnomonctl: lease %s needs CAP_SYS_ADMIN\n", verbs[op]);
-	} else if (err == -ESTALE && !lease_get(fd, req->name, &info)) {
+	} else if (err == -ESTALE && !klease__get(fd, req->name, &info)) {
 		fprintf(stderr, "gnomonctl: token %llu%s%s%s refused for '%s': the highest it has seen is %llu (holder '%s'); refused %llu times\n",
 			(unsigned long long)req->token,
 			req->holder[0] ? " (holder '" : "", req->holder,
@@ -270,7 +251,7 @@ static int lease_change(const struct ctl *ctl, enum lease_op op, int argc,
 		return EXIT_FAILURE;
 	rc = EXIT_FAILURE;
 	if (!have_token || (op == LEASE_RENEW && !have_margin)) {
-		err = lease_get(fd, req.name, &info);
+		err = klease__get(fd, req.name, &info);
 		if (err) {
 			op_failed(op, fd, &req, err);
 			goto out;
@@ -281,7 +262,7 @@ static int lease_change(const struct ctl *ctl, enum lease_op op, int argc,
 			req.margin_ns = info.margin_ns;
 	}
 	if (op != LEASE_RELEASE) {
-		err = xioctl(fd, GNOMON_IOC_NOW, &tt);
+		err = klease__ioctl(fd, GNOMON_IOC_NOW, &tt);
 		if (err || tt.bound_ns == GNOMON_BOUND_INFINITE) {
 			fprintf(stderr, "gnomonctl: the clock is %s: a lease needs a bounded TT.now()\n",
 				err ? strerror(-err) : gnomon_status__name(tt.status));
@@ -291,7 +272,7 @@ static int lease_change(const struct ctl *ctl, enum lease_op op, int argc,
 	}
 	cmd = op == LEASE_GRANT ? GNOMON_IOC_LEASE_GRANT :
 	      op == LEASE_RENEW ? GNOMON_IOC_LEASE_RENEW : GNOMON_IOC_LEASE_RELEASE;
-	err = xioctl(fd, cmd, &req);
+	err = klease__ioctl(fd, cmd, &req);
 	if (err) {
 		op_failed(op, fd, &req, err);
 		goto out;
