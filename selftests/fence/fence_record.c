@@ -5,6 +5,7 @@
  */
 #include <assert.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,13 +24,14 @@ static uint32_t fr_crc(const struct fr_record *r)
 	return crc32c(0, &c, sizeof(c));
 }
 
-void fr_encode(void *buf, const char *host, uint64_t token, uint64_t seq,
-	       uint64_t first)
+void fr_encode(void *buf, uint32_t magic, const char *host, uint64_t token,
+	       uint64_t seq, uint64_t first)
 {
 	struct fr_record r;
 
+	assert(magic == FR_MAGIC || (magic == FR_CLAIM_MAGIC && seq == first));
 	memset(&r, 0, sizeof(r));
-	r.magic = FR_MAGIC;
+	r.magic = magic;
 	memcpy(r.host, host, strnlen(host, FR_HOST_LEN));
 	r.token = token;
 	r.seq = seq;
@@ -54,11 +56,23 @@ int fr_decode(const void *buf, uint64_t slot, struct fr_record *rec)
 	if (fr_zero(b, FR_SLOT))
 		return 0;
 	memcpy(rec, b, sizeof(*rec));
-	if (rec->magic != FR_MAGIC || rec->crc != fr_crc(rec) ||
-	    rec->seq != slot || rec->first > rec->seq ||
+	if (rec->crc != fr_crc(rec) || rec->first > rec->seq ||
 	    !fr_zero(b + sizeof(*rec), FR_SLOT - sizeof(*rec)))
 		return -1;
-	return 1;
+	if (slot < FR_CLAIMS)
+		return rec->magic == FR_CLAIM_MAGIC && rec->seq == rec->first &&
+		       fr_claim_slot(rec->token) == slot ? 1 : -1;
+	return rec->magic == FR_MAGIC && rec->seq < UINT64_MAX - FR_CLAIMS &&
+	       fr_data_slot(rec->seq) == slot ? 1 : -1;
+}
+
+/* The data record of sequence seq: as fr_decode(), and 0 past the end. */
+static int fr_data(const uint8_t *img, size_t slots, uint64_t seq,
+		   struct fr_record *rec)
+{
+	uint64_t slot = fr_data_slot(seq);
+
+	return slot < slots ? fr_decode(img + slot * FR_SLOT, slot, rec) : 0;
 }
 
 uint64_t fr_next_seq(const uint8_t *img, size_t slots)
@@ -67,7 +81,7 @@ uint64_t fr_next_seq(const uint8_t *img, size_t slots)
 	uint64_t next = 0;
 	size_t i;
 
-	for (i = 0; i < slots; i++)
+	for (i = FR_CLAIMS; i < slots; i++)
 		if (fr_decode(img + i * FR_SLOT, i, &r) == 1 && r.seq + 1 > next)
 			next = r.seq + 1;
 	return next;
@@ -78,7 +92,7 @@ struct fr_holder {
 	uint64_t token, first, last;
 };
 
-static void fr_note(struct fr_report *rep, int kind, uint64_t slot,
+static void fr_note(struct fr_report *rep, int kind, uint64_t seq,
 		    const struct fr_record *r, uint64_t over)
 {
 	struct fr_finding *f;
@@ -92,7 +106,7 @@ static void fr_note(struct fr_report *rep, int kind, uint64_t slot,
 	f = &rep->findings[rep->nfindings++];
 	memset(f, 0, sizeof(*f));
 	f->kind = kind;
-	f->slot = slot;
+	f->seq = seq;
 	f->over_token = over;
 	if (r) {
 		f->token = r->token;
@@ -114,7 +128,8 @@ static int fr_holders(const uint8_t *img, size_t slots, struct fr_report *rep,
 			rep->corrupt++;
 		if (d != 1)
 			continue;
-		rep->records++;
+		if (r.magic == FR_MAGIC)
+			rep->records++;
 		for (k = 0; k < rep->holders; k++)
 			if (h[k].token == r.token && h[k].first == r.first)
 				break;
@@ -149,14 +164,14 @@ int fr_check(const uint8_t *img, size_t slots, struct fr_report *rep)
 		return d;
 	for (k = 0; k < rep->holders; k++) {
 		for (j = h[k].first; j <= h[k].last; j++) {
-			d = fr_decode(img + j * FR_SLOT, j, &r);
+			d = fr_data(img, slots, j, &r);
 			if (d != 1)
 				fr_note(rep, FR_LOST, j, NULL, h[k].token);
 			else if (r.token < h[k].token)
 				fr_note(rep, FR_STALE_OVERWRITE, j, &r, h[k].token);
 		}
-		for (j = h[k].last + 1; j < slots; j++)
-			if (fr_decode(img + j * FR_SLOT, j, &r) == 1 &&
+		for (j = h[k].last + 1; fr_data_slot(j) < slots; j++)
+			if (fr_data(img, slots, j, &r) == 1 &&
 			    r.token < h[k].token)
 				fr_note(rep, FR_STALE_PAST_READ, j, &r, h[k].token);
 	}

@@ -4,31 +4,41 @@
  * proves from the final disk image alone whether a write with a lower
  * fencing token landed after a holder with a higher one had taken over.
  *
- * Layout.  The disk is a row of FR_SLOT-byte slots; slot i holds the
- * record with sequence number i, or nothing.  A record names its holder's
- * host, its token T, its sequence s and `first`, the first sequence that
- * holder (that token) wrote, under a CRC32C.
+ * Layout.  The disk is a row of FR_SLOT-byte slots.  The first FR_CLAIMS
+ * are claims, the rest data: data slot FR_CLAIMS + i holds the record with
+ * sequence number i, or nothing.  A record names its holder's host, its
+ * token T, its sequence s and `first`, the first sequence that holder (that
+ * token) wrote, under a CRC32C.  A claim is the same record with its own
+ * magic, sequence = first, in claim slot T mod FR_CLAIMS.
  *
- * The writers' rule.  A new holder reads every slot, takes first = one past
- * the highest sequence it found (0 on an empty disk), and writes first,
- * first+1, ... in order, each with O_DIRECT and only after the previous
- * write was acknowledged.  One holder is one token.
+ * The writers' rule.  A new holder reads every data slot, takes first =
+ * one past the highest sequence it found (0 on an empty disk), and writes
+ * first, first+1, ... in order, each with O_DIRECT and only after the
+ * previous write was acknowledged; right after its first record it writes
+ * its claim.  One holder is one token.
  *
  * Why the final image proves landing order.  You cannot see from a file
- * when a block landed, only what is in it at the end.  But a record
- * (T', s', first') in the image shows that holder T' wrote, and had
- * acknowledged, every slot first' .. s' before it wrote s' (the rule).
- *   1. Overwrite: a slot j in [first', last'] (last' the highest sequence
- *      of T' in the image) that holds a record with token T < T' holds a
- *      write that landed after T' wrote slot j: stale.
+ * when a block landed, only what is in it at the end.  But the claim of T'
+ * (or any record of T') shows that holder T' wrote, and had acknowledged,
+ * every data slot from first' to last' (the highest sequence of T' still
+ * in the image, or first' from the claim alone) before the claim or that
+ * record.  Lower tokens write data slots only, never claims, so a stale
+ * writer cannot erase the claim even when it overwrites every data record
+ * of T' (the first fault loop did exactly that).
+ *   1. Overwrite: a data slot in [first', last'] that holds a record with a
+ *      token T < T' holds a write that landed after T' wrote it: stale.
  *   2. Past the takeover read: a record (T, s) with T < T' and s > last'
- *      but s >= first' was absent when T' read the disk to take over (T'
+ *      (so s >= first') was absent when T' read the disk to take over (T'
  *      would have started past it), so it landed after T' held the lock and
  *      read the disk, which fencing forbids: stale too.
  *   A slot in [first', last'] that is empty or fails its checksum means a
  *   write T' had acknowledged is gone: reported as lost.
- * Nothing here needs the writers' logs or clocks; the writers print an
- * acknowledgement per write only for the takeover benchmark.
+ * Claim slots are T mod FR_CLAIMS: a claim overwritten by one of a token
+ * FR_CLAIMS higher loses that evidence only (the check may then miss, never
+ * invent, a stale write); tokens are lock revisions, a few per takeover,
+ * so a run of the test stays well inside.  Nothing here needs
+ * the writers' logs or clocks; the writers print an acknowledgement per
+ * write only for the takeover benchmark.
  *
  * No I/O in fr_check(): it reads an image in memory.
  */
@@ -39,7 +49,9 @@
 #include <stdint.h>
 
 #define FR_SLOT		4096u
-#define FR_MAGIC	0x43524647u	/* "GFRC" little-endian */
+#define FR_MAGIC	0x43524647u	/* "GFRC" little-endian: a data record */
+#define FR_CLAIM_MAGIC	0x4c434647u	/* "GFCL": a claim */
+#define FR_CLAIMS	256u		/* claim slots before the data */
 #define FR_HOST_LEN	16
 
 struct fr_record {
@@ -51,23 +63,29 @@ struct fr_record {
 	uint64_t first;
 };
 
-/* Fill slot buffer buf (FR_SLOT bytes) with the record. */
-void fr_encode(void *buf, const char *host, uint64_t token, uint64_t seq,
-	       uint64_t first);
+/* Fill slot buffer buf (FR_SLOT bytes) with a record (magic FR_MAGIC) or
+ * a claim (FR_CLAIM_MAGIC, seq = first). */
+void fr_encode(void *buf, uint32_t magic, const char *host, uint64_t token,
+	       uint64_t seq, uint64_t first);
 
-/* 1: a valid record for slot `slot` in *rec; 0: an empty (all-zero) slot;
- * -1: anything else (torn, corrupt, misplaced). */
+/* The disk slot of data sequence seq, and of token's claim. */
+static inline uint64_t fr_data_slot(uint64_t seq) { return FR_CLAIMS + seq; }
+static inline uint64_t fr_claim_slot(uint64_t token) { return token % FR_CLAIMS; }
+
+/* Slot `slot` of the disk: 1 with a valid record or claim that belongs
+ * there in *rec; 0: empty (all zero); -1: anything else (torn, corrupt,
+ * misplaced). */
 int fr_decode(const void *buf, uint64_t slot, struct fr_record *rec);
 
-/* The first sequence a new holder writes: one past the highest valid
- * record in the image (slots slots), 0 if none. */
+/* The first sequence a new holder writes: one past the highest valid data
+ * record in the image (slots slots in all), 0 if none. */
 uint64_t fr_next_seq(const uint8_t *img, size_t slots);
 
 #define FR_MAX_FINDINGS	16
 
 struct fr_finding {
 	enum { FR_STALE_OVERWRITE, FR_STALE_PAST_READ, FR_LOST } kind;
-	uint64_t slot;
+	uint64_t seq;		/* the data sequence (slot) concerned */
 	uint64_t token;		/* the record found there (0 if none) */
 	uint64_t over_token;	/* the higher holder it violates */
 	char host[FR_HOST_LEN + 1];
@@ -80,7 +98,8 @@ struct fr_report {
 	struct fr_finding findings[FR_MAX_FINDINGS];
 };
 
-/* Check an image of `slots` slots; 0, or -ENOMEM. */
+/* Check an image of `slots` slots in all (claims and data); 0, or
+ * -ENOMEM. */
 int fr_check(const uint8_t *img, size_t slots, struct fr_report *rep);
 
 #endif /* GNOMON_FENCE_RECORD_H */

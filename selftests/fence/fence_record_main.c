@@ -5,9 +5,11 @@
  * for the check are in fence_record.h.
  *
  *   fence-record write DEV HOST TOKEN [COUNT [INTERVAL]]
- *	read every slot of DEV, then write records from one past the highest
- *	sequence found, O_DIRECT, one at a time; print "ack HOST TOKEN SEQ"
- *	for each acknowledged write.  A refused write ends the run (exit 3).
+ *	read every slot of DEV, then write COUNT records (default: to the
+ *	end) from one past the highest sequence found, O_DIRECT, one at a
+ *	time, INTERVAL apart (default 10ms), and the claim after the first;
+ *	print "first HOST TOKEN SEQ", then "ack HOST TOKEN SEQ" for each
+ *	acknowledged record.  A refused write ends the run (exit 3).
  *   fence-record check IMAGE
  *	check the image; print what it found; exit 1 on a stale or lost
  *	write, 0 if none.
@@ -54,6 +56,18 @@ static uint8_t *read_image(int fd, size_t *slots)
 	return img;
 }
 
+/* Write one slot; a refusal is printed ("refused HOST TOKEN SEQ why"). */
+static int put(int fd, const void *buf, uint64_t slot, const char *host,
+	       uint64_t token, uint64_t seq)
+{
+	if (pwrite(fd, buf, FR_SLOT, slot * FR_SLOT) == FR_SLOT)
+		return 0;
+	printf("refused %s %llu %llu %s\n", host, (unsigned long long)token,
+	       (unsigned long long)seq, strerror(errno));
+	fflush(stdout);
+	return -1;
+}
+
 static int cmd_write(int argc, char **argv)
 {
 	uint64_t token, count = UINT64_MAX, interval = 10000000, seq, first;
@@ -85,26 +99,26 @@ static int cmd_write(int argc, char **argv)
 	printf("first %s %llu %llu\n", host, (unsigned long long)token,
 	       (unsigned long long)first);
 	fflush(stdout);
-	for (seq = first; seq < slots && seq - first < count; seq++) {
+	for (seq = first; fr_data_slot(seq) < slots && seq - first < count; seq++) {
 		struct timespec ts = { interval / 1000000000, interval % 1000000000 };
 
-		fr_encode(buf, host, token, seq, first);
-		if (pwrite(fd, buf, FR_SLOT, seq * FR_SLOT) != FR_SLOT) {
-			printf("refused %s %llu %llu %s\n", host,
-			       (unsigned long long)token,
-			       (unsigned long long)seq, strerror(errno));
-			free(buf);
-			close(fd);
-			return 3;
-		}
+		fr_encode(buf, FR_MAGIC, host, token, seq, first);
+		if (put(fd, buf, fr_data_slot(seq), host, token, seq))
+			break;
 		printf("ack %s %llu %llu\n", host, (unsigned long long)token,
 		       (unsigned long long)seq);
 		fflush(stdout);
+		/* The claim, once the first record is acknowledged. */
+		if (seq == first) {
+			fr_encode(buf, FR_CLAIM_MAGIC, host, token, first, first);
+			if (put(fd, buf, fr_claim_slot(token), host, token, seq))
+				break;
+		}
 		nanosleep(&ts, NULL);
 	}
 	free(buf);
 	close(fd);
-	return 0;
+	return fr_data_slot(seq) < slots && seq - first < count ? 3 : 0;
 }
 
 static const char *const kind_name[] = {
@@ -140,8 +154,8 @@ static int cmd_check(int argc, char **argv)
 	for (i = 0; i < rep.nfindings; i++) {
 		const struct fr_finding *f = &rep.findings[i];
 
-		printf("slot %llu: token %llu (%s) under token %llu: %s\n",
-		       (unsigned long long)f->slot, (unsigned long long)f->token,
+		printf("seq %llu: token %llu (%s) under token %llu: %s\n",
+		       (unsigned long long)f->seq, (unsigned long long)f->token,
 		       f->host[0] ? f->host : "-",
 		       (unsigned long long)f->over_token, kind_name[f->kind]);
 	}

@@ -11,7 +11,7 @@
 #include "../ktap.h"
 #include "fence_record.h"
 
-#define SLOTS 64
+#define SLOTS (FR_CLAIMS + 64)
 
 static uint8_t *img_new(void)
 {
@@ -22,13 +22,24 @@ static uint8_t *img_new(void)
 	return img;
 }
 
+static void put(uint8_t *img, uint32_t magic, const char *host,
+		uint64_t token, uint64_t seq, uint64_t first)
+{
+	uint64_t slot = magic == FR_MAGIC ? fr_data_slot(seq) : fr_claim_slot(token);
+
+	fr_encode(img + slot * FR_SLOT, magic, host, token, seq, first);
+}
+
 /* Holder `host` with `token` writes n records the writers' way. */
 static uint64_t hold(uint8_t *img, const char *host, uint64_t token, int n)
 {
 	uint64_t first = fr_next_seq(img, SLOTS), s;
 
-	for (s = first; s < first + (uint64_t)n; s++)
-		fr_encode(img + s * FR_SLOT, host, token, s, first);
+	for (s = first; s < first + (uint64_t)n; s++) {
+		put(img, FR_MAGIC, host, token, s, first);
+		if (s == first)
+			put(img, FR_CLAIM_MAGIC, host, token, s, first);
+	}
 	return first;
 }
 
@@ -58,14 +69,14 @@ KTAP_TEST(overwrite_by_lower_token_is_stale)
 	uint64_t a = hold(img, "a", 5, 10), b;
 
 	b = hold(img, "b", 9, 6);
-	fr_encode(img + (b + 2) * FR_SLOT, "a", 5, b + 2, a);
+	put(img, FR_MAGIC, "a", 5, b + 2, a);
 	KTAP_ASSERT(t, fr_check(img, SLOTS, &rep) == 0, "check ran");
 	KTAP_EXPECT(t, rep.stale == 1 && rep.nfindings == 1, "stale %zu", rep.stale);
 	KTAP_EXPECT(t, rep.findings[0].kind == FR_STALE_OVERWRITE &&
-		    rep.findings[0].slot == b + 2 && rep.findings[0].token == 5 &&
+		    rep.findings[0].seq == b + 2 && rep.findings[0].token == 5 &&
 		    rep.findings[0].over_token == 9 && !strcmp(rep.findings[0].host, "a"),
 		    "kind %d slot %llu", rep.findings[0].kind,
-		    (unsigned long long)rep.findings[0].slot);
+		    (unsigned long long)rep.findings[0].seq);
 	free(img);
 }
 
@@ -80,12 +91,12 @@ KTAP_TEST(record_past_takeover_read_is_stale)
 	/* a's writes of b..b+3 landed before b's (which overwrote them), its
 	 * b+4 and b+5 after b's read. */
 	b = hold(img, "b", 9, 4);
-	fr_encode(img + (b + 4) * FR_SLOT, "a", 5, b + 4, a);
-	fr_encode(img + (b + 5) * FR_SLOT, "a", 5, b + 5, a);
+	put(img, FR_MAGIC, "a", 5, b + 4, a);
+	put(img, FR_MAGIC, "a", 5, b + 5, a);
 	KTAP_ASSERT(t, fr_check(img, SLOTS, &rep) == 0, "check ran");
 	KTAP_EXPECT(t, rep.stale == 2 && rep.lost == 0 &&
 		    rep.findings[0].kind == FR_STALE_PAST_READ &&
-		    rep.findings[0].slot == b + 4,
+		    rep.findings[0].seq == b + 4,
 		    "stale %zu lost %zu kind %d", rep.stale, rep.lost,
 		    rep.findings[0].kind);
 	free(img);
@@ -99,7 +110,8 @@ KTAP_TEST(higher_over_lower_is_fine)
 	struct fr_report rep;
 
 	hold(img, "a", 5, 10);
-	fr_encode(img + 9 * FR_SLOT, "b", 9, 9, 9);
+	put(img, FR_MAGIC, "b", 9, 9, 9);
+	put(img, FR_CLAIM_MAGIC, "b", 9, 9, 9);
 	KTAP_ASSERT(t, fr_check(img, SLOTS, &rep) == 0, "check ran");
 	KTAP_EXPECT(t, rep.stale == 0 && rep.lost == 0, "stale %zu lost %zu",
 		    rep.stale, rep.lost);
@@ -112,8 +124,8 @@ KTAP_TEST(lost_and_corrupt_slots_are_found)
 	struct fr_report rep;
 
 	hold(img, "a", 5, 10);
-	memset(img + 3 * FR_SLOT, 0, FR_SLOT);
-	img[6 * FR_SLOT + 40] ^= 1;
+	memset(img + fr_data_slot(3) * FR_SLOT, 0, FR_SLOT);
+	img[fr_data_slot(6) * FR_SLOT + 40] ^= 1;
 	KTAP_ASSERT(t, fr_check(img, SLOTS, &rep) == 0, "check ran");
 	KTAP_EXPECT(t, rep.lost == 2 && rep.corrupt == 1 && rep.stale == 0,
 		    "lost %zu corrupt %zu stale %zu", rep.lost, rep.corrupt, rep.stale);
@@ -124,12 +136,34 @@ KTAP_TEST(misplaced_record_is_corrupt)
 {
 	uint8_t *img = img_new();
 	struct fr_record r;
+	uint64_t d = fr_data_slot(0);
 
-	fr_encode(img, "a", 5, 3, 0);
-	KTAP_EXPECT(t, fr_decode(img, 0, &r) == -1, "a record for slot 3 in slot 0");
-	KTAP_EXPECT(t, fr_decode(img + FR_SLOT, 1, &r) == 0, "an empty slot");
-	fr_encode(img, "a", 5, 0, 0);
-	KTAP_EXPECT(t, fr_decode(img, 0, &r) == 1 && r.token == 5, "a good record");
+	fr_encode(img + d * FR_SLOT, FR_MAGIC, "a", 5, 3, 0);
+	KTAP_EXPECT(t, fr_decode(img + d * FR_SLOT, d, &r) == -1,
+		    "a record of sequence 3 in the slot of 0");
+	KTAP_EXPECT(t, fr_decode(img + (d + 1) * FR_SLOT, d + 1, &r) == 0, "an empty slot");
+	fr_encode(img + d * FR_SLOT, FR_MAGIC, "a", 5, 0, 0);
+	KTAP_EXPECT(t, fr_decode(img + d * FR_SLOT, d, &r) == 1 && r.token == 5, "a good record");
+	KTAP_EXPECT(t, fr_decode(img + d * FR_SLOT, 5, &r) == -1, "a record in a claim slot");
+	fr_encode(img, FR_CLAIM_MAGIC, "a", 5, 0, 0);
+	KTAP_EXPECT(t, fr_decode(img, 0, &r) == -1, "a claim in another token's slot");
+	free(img);
+}
+
+/* The first fault loop's case: the stale writer overwrote every record of
+ * the higher holder; its claim still shows the violation. */
+KTAP_TEST(erased_holder_is_caught_by_its_claim)
+{
+	uint8_t *img = img_new();
+	struct fr_report rep;
+	uint64_t a = hold(img, "a", 5, 10), b, s;
+
+	b = hold(img, "b", 9, 3);
+	for (s = b; s < b + 6; s++)
+		put(img, FR_MAGIC, "a", 5, s, a);
+	KTAP_ASSERT(t, fr_check(img, SLOTS, &rep) == 0, "check ran");
+	KTAP_EXPECT(t, rep.holders == 2 && rep.stale == 6 && rep.lost == 0,
+		    "holders %zu stale %zu lost %zu", rep.holders, rep.stale, rep.lost);
 	free(img);
 }
 
