@@ -56,3 +56,6 @@ HOST_TESTS += $(FENCED_CONF_TEST)
 -include $(wildcard $(BUILD)/san/tools/fenced/*.d $(BUILD)/san/selftests/fenced/*.d \
 	$(BUILD)/obj/tools/fenced/*.d $(BUILD)/obj/selftests/fenced/*.d)
 SYSTEMD_UNITS += tools/fenced/gnomon-fenced.service
+
+# The VM test; its writer and checker are selftests/fence/fence-record's.
+VM_TESTS += selftests/fenced/fenced_takeover_test.sh

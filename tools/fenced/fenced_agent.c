@@ -360,20 +360,54 @@ static void conn_lost(struct fenced_agent *a, int err)
 	schedule_retry(a);
 }
 
-/* gnomond's fields 1000-1002 of LockResponse, when the server sends them. */
-static uint64_t unknown_varint(const ProtobufCMessage *m, uint32_t tag)
+static bool varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
 {
-	for (unsigned int i = 0; i < m->n_unknown_fields; i++) {
-		const ProtobufCMessageUnknownField *f = &m->unknown_fields[i];
-		uint64_t v = 0;
+	*v = 0;
+	for (int shift = 0; *p < end && shift < 64; shift += 7) {
+		uint8_t b = *(*p)++;
 
-		if (f->tag != tag || f->wire_type != PROTOBUF_C_WIRE_TYPE_VARINT)
-			continue;
-		for (size_t j = 0; j < f->len && j < 10; j++)
-			v |= (uint64_t)(f->data[j] & 0x7f) << (7 * j);
-		return v;
+		*v |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80))
+			return true;
 	}
-	return 0;
+	return false;
+}
+
+/*
+ * A top-level varint field TAG of a message, 0 when absent.  gnomond's
+ * LockResponse fields 1000-1002 are read from the wire bytes, not from the
+ * generated struct, so the agent reads them whether or not the proto it
+ * was built with declares them.
+ */
+static uint64_t wire_field(const uint8_t *msg, size_t len, uint32_t tag)
+{
+	const uint8_t *p = msg, *end = msg + len;
+	uint64_t key, v, found = 0;
+
+	while (p < end && varint(&p, end, &key)) {
+		switch (key & 7) {
+		case 0:
+			if (!varint(&p, end, &v))
+				return 0;
+			if (key >> 3 == tag)
+				found = v;
+			break;
+		case 1:
+		case 5:
+			if ((size_t)(end - p) < ((key & 7) == 1 ? 8u : 4u))
+				return 0;
+			p += (key & 7) == 1 ? 8 : 4;
+			break;
+		case 2:
+			if (!varint(&p, end, &v) || v > (uint64_t)(end - p))
+				return 0;
+			p += v;
+			break;
+		default:
+			return 0;
+		}
+	}
+	return found;
 }
 
 static void locked(struct fenced_agent *a, uint64_t token, int64_t prev_end,
@@ -404,10 +438,10 @@ static void on_lock(struct fenced_agent *a, const uint8_t *msg, size_t len)
 	a->klen = r->key.len;
 	a->locked = true;
 	a->lock_latest = tt_now(a).latest;
-	token = unknown_varint(&r->base, 1000);
+	token = wire_field(msg, len, 1000);
 	if (token)
-		locked(a, token, (int64_t)unknown_varint(&r->base, 1001),
-		       unknown_varint(&r->base, 1002), "E from gnomond");
+		locked(a, token, (int64_t)wire_field(msg, len, 1001),
+		       wire_field(msg, len, 1002), "E from gnomond");
 	else
 		send_range(a);
 	v3lockpb__lock_response__free_unpacked(r, NULL);

@@ -1,0 +1,99 @@
+# SPDX-License-Identifier: GPL-2.0
+# Helpers for the gnomon-fenced VM tests; source after ktap.sh, fence.sh and
+# cluster_lib.sh.
+#
+#	fd_agent NAME RESOURCE [FLAGS]   start gnomon-fenced NAME (no PR) on the
+#	                                 cluster's lock; log FD_DIR/NAME.log,
+#	                                 status FD_DIR/NAME.status, pid FD_PIDS[NAME]
+#	fd_field NAME KEY                a key=value of NAME's status line
+#	fd_wait NAME KEY VALUE [SECS]    poll NAME's status until KEY is VALUE
+#	fd_app NAME DEV                 NAME's application (below), background
+#	fd_apps_stop                    stop every application and its writers
+#
+# An application writes while its agent says it holds the lock: whenever
+# NAME's status file shows state=holding with a token it has not written
+# with yet, it starts `fence-record write DEV NAME TOKEN` (selftests/fence/
+# fence_record.h: records in order from one past the highest sequence on
+# the disk; a refused write ends it), output in FD_DIR/NAME.acks.  A paused
+# or killed agent leaves "holding" in its status file, so its application
+# keeps writing, as a real one that believes it holds would.  At the end
+# `fence-record check` proves from the disk image alone whether a record
+# with a lower token landed after a holder with a higher one took over.
+FD_LOCK=fenced_lock_$$
+FD_FENCED=$top/build/bin/gnomon-fenced
+FD_RECORD=$top/build/tests/fence/fence-record
+declare -A FD_PIDS FD_APIDS
+
+fd_agent()
+{
+	local name=$1 res=$2
+	shift 2
+	"$FD_FENCED" --endpoints "$(gd_endpoints)" --lock "$FD_LOCK" \
+		--resource "$res" --holder "$name" --no-pr --ttl 1s \
+		--margin 100ms --status-file "$FD_DIR/$name.status" "$@" \
+		>> "$FD_DIR/$name.log" 2>&1 &
+	FD_PIDS[$name]=$!
+}
+
+fd_field()
+{
+	tr ' ' '\n' 2>/dev/null < "$FD_DIR/$1.status" | sed -n "s/^$2=//p"
+}
+
+fd_wait()
+{
+	local i
+	for i in $(seq $(( ${4:-20} * 10 ))); do
+		[ "$(fd_field "$1" "$2")" = "$3" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+fd_app()
+{
+	local name=$1 dev=$2
+	(
+		local line tok last=
+		while [ ! -e "$FD_DIR/stop" ]; do
+			line=
+			read -r line < "$FD_DIR/$name.status" 2>/dev/null
+			case " $line " in
+			*" state=holding "*)
+				tok=${line#*token=}
+				tok=${tok%% *}
+				if [ "$tok" != "$last" ]; then
+					last=$tok
+					"$FD_RECORD" write "$dev" "$name" "$tok" \
+						1000000 20ms >> "$FD_DIR/$name.acks" 2>&1 &
+				fi ;;
+			esac
+			sleep 0.1
+		done
+		kill $(jobs -p) 2>/dev/null
+		wait
+	) &
+	FD_APIDS[$name]=$!
+}
+
+fd_apps_stop()
+{
+	local n
+	touch "$FD_DIR/stop"
+	for n in "${!FD_APIDS[@]}"; do wait "${FD_APIDS[$n]}" 2>/dev/null; done
+	FD_APIDS=()
+	rm -f "$FD_DIR/stop"
+}
+
+fd_cleanup()
+{
+	local n
+	touch "$FD_DIR/stop" 2>/dev/null
+	for n in "${!FD_PIDS[@]}"; do
+		kill -CONT "${FD_PIDS[$n]}" 2>/dev/null
+		kill -KILL "${FD_PIDS[$n]}" 2>/dev/null
+		wait "${FD_PIDS[$n]}" 2>/dev/null
+	done
+	for n in "${!FD_APIDS[@]}"; do wait "${FD_APIDS[$n]}" 2>/dev/null; done
+	rm -f "$FD_DIR/stop"
+}
