@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "wal_plan.h"
 #include "wal_posix.h"
 
 static int read_at(int dirfd, const char *name, uint8_t **buf, size_t *len)
@@ -259,33 +260,173 @@ int wal_writer__switch(struct wal_writer *w, int fd, uint64_t seg_no,
 	return 0;
 }
 
-static int new_segment(struct wal_writer *w, uint64_t seg_no)
+void wal_writer__cursor(const struct wal_writer *w, struct wal_cursor *c)
 {
-	uint8_t hdr[WAL_SEG_HEADER_SIZE];
-	char name[WAL_SEG_NAME_SIZE];
-	int fd, old, rc;
+	*c = (struct wal_cursor){
+		.seg_no = w->seg_no, .seg_size = w->seg_size, .off = w->off,
+		.durable = w->durable, .meta_seq = w->meta_seq,
+		/* 0: a writer lent for a snapshot alone (snapshot.c) */
+		.meta_next = w->meta_next ? w->meta_next : 1,
+		.hs = w->hs,
+	};
+}
 
-	wal_segment__name(name, seg_no);
-	fd = openat(w->dirfd, name, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	rc = posix_fallocate(fd, 0, (off_t)w->seg_size);
-	wal_segment__encode_header(hdr, seg_no);
-	if (!rc)
-		rc = pwrite_all(fd, hdr, sizeof(hdr), 0);
-	else
-		rc = -rc;
-	if (!rc && (fdatasync(fd) || fsync(w->dirfd)))
-		rc = -errno;
-	if (!rc)
-		rc = wal_writer__switch(w, fd, seg_no, &old);
+void wal_writer__planned(struct wal_writer *w, const struct wal_plan *p)
+{
+	struct wal_seg_info *last = w->n_segs ? &w->segs[w->n_segs - 1] : NULL;
+
+	assert(p->cur.seg_no == w->seg_no);
+	w->off = p->cur.off;
+	w->durable = p->cur.durable;
+	w->meta_seq = p->cur.meta_seq;
+	w->meta_next = p->cur.meta_next;
+	w->hs = p->cur.hs;
+	if (p->last && last && last->seg_no == p->rec_seg &&
+	    p->last > last->max_index)
+		last->max_index = p->last;
+}
+
+/* The descriptor a step works on, opened on first use (or by CREATE). */
+static int step_fd(struct wal_writer *w, const struct wal_step *s, int *fds,
+		   int *new_fd, int **fdp)
+{
+	char name[WAL_FILE_NAME_SIZE];
+	int flags = s->file == WAL_FILE_SEG ? O_RDWR : O_WRONLY;
+
+	*fdp = s->file != WAL_FILE_SEG ? &fds[s->file] :
+	       s->seg_no == w->seg_no ? &w->fd : new_fd;
+	if (s->op == WAL_OP_RENAME || s->op == WAL_OP_UNLINK ||
+	    (**fdp >= 0 && s->op != WAL_OP_CREATE))
+		return 0;
+	if (**fdp >= 0 && *fdp != &w->fd)
+		close(**fdp);
+	wal_file__name(name, s->file, s->seg_no);
+	**fdp = openat(w->dirfd, name, flags | O_CREAT | O_CLOEXEC |
+		       (s->trunc ? O_TRUNC : 0), 0600);
+	return **fdp < 0 ? -errno : 0;
+}
+
+static int do_step(struct wal_writer *w, const struct wal_step *s, int *fdp)
+{
+	char name[WAL_FILE_NAME_SIZE], to[WAL_FILE_NAME_SIZE];
+
+	wal_file__name(name, s->file, s->seg_no);
+	switch (s->op) {
+	case WAL_OP_CREATE:
+		return 0;
+	case WAL_OP_FALLOCATE:
+		return -posix_fallocate(*fdp, 0, (off_t)s->len);
+	case WAL_OP_WRITE:
+		return pwrite_all(*fdp, s->buf, (size_t)s->len, s->off);
+	case WAL_OP_DATASYNC:
+		return fdatasync(*fdp) ? -errno : 0;
+	case WAL_OP_FSYNC:
+		return fsync(*fdp) ? -errno : 0;
+	case WAL_OP_RENAME:
+		if (*fdp >= 0)
+			close(*fdp);
+		*fdp = -1;
+		wal_file__name(to, s->to, 0);
+		return renameat(w->dirfd, name, w->dirfd, to) ? -errno : 0;
+	case WAL_OP_UNLINK:
+		return unlinkat(w->dirfd, name, 0) && errno != ENOENT ?
+		       -errno : 0;
+	}
+	return -EINVAL;
+}
+
+/*
+ * The blocking executor: the steps in order, each once the one before has
+ * completed, which satisfies every wait.  A segment the plan makes is left
+ * open in *new_fd; *done counts the steps that completed.
+ */
+static int execute(struct wal_writer *w, const struct wal_plan *p,
+		   int *new_fd, size_t *done)
+{
+	int fds[WAL_FILE_SNAP_RECV + 1];
+	int rc = 0, *fdp;
+
+	for (size_t i = 0; i <= WAL_FILE_SNAP_RECV; i++)
+		fds[i] = -1;
+	fds[WAL_FILE_DIR] = w->dirfd;
+	*new_fd = -1;
+	for (*done = 0; *done < p->n; ++*done) {
+		const struct wal_step *s = &p->steps[*done];
+
+		rc = step_fd(w, s, fds, new_fd, &fdp);
+		if (!rc)
+			rc = do_step(w, s, fdp);
+		if (rc)
+			break;
+	}
+	for (size_t i = WAL_FILE_META1; i <= WAL_FILE_SNAP_RECV; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	if (rc && *new_fd >= 0) {
+		close(*new_fd);
+		*new_fd = -1;
+	}
+	return rc;
+}
+
+/* Execute p and take over its outcome. */
+static int run(struct wal_writer *w, const struct wal_plan *p)
+{
+	int new_fd, old = -1, rc;
+	size_t done;
+
+	rc = execute(w, p, &new_fd, &done);
+	if (!rc && p->new_seg)
+		rc = wal_writer__switch(w, new_fd, p->new_seg, &old);
 	if (rc) {
-		close(fd);
+		if (new_fd >= 0)
+			close(new_fd);
 		return rc;
 	}
 	if (old >= 0)
 		close(old);
+	wal_writer__planned(w, p);
 	return 0;
+}
+
+/* Plan with part() from the writer's position, then run it. */
+static int plan_run(struct wal_writer *w,
+		    int (*part)(struct wal_plan *p, const void *arg),
+		    const void *arg)
+{
+	struct wal_cursor c;
+	struct wal_plan p;
+	int rc;
+
+	wal_writer__cursor(w, &c);
+	wal_plan__init(&p);
+	wal_plan__begin(&p, &c);
+	rc = part(&p, arg);
+	if (!rc)
+		rc = run(w, &p);
+	wal_plan__free(&p);
+	return rc;
+}
+
+static int part_segment(struct wal_plan *p, const void *arg)
+{
+	int rc = wal_plan__new_segment(p, *(const uint64_t *)arg);
+
+	/* The writer goes on in it. */
+	p->cur.seg_no = p->new_seg;
+	p->cur.off = p->cur.durable = WAL_SEG_HEADER_SIZE;
+	return rc;
+}
+
+static int new_segment(struct wal_writer *w, uint64_t seg_no)
+{
+	return plan_run(w, part_segment, &seg_no);
+}
+
+static int part_open(struct wal_plan *p, const void *arg)
+{
+	(void)arg;
+	return wal_plan__open(p);
 }
 
 int wal_writer__open(struct wal_writer *w, const char *dir,
@@ -310,6 +451,9 @@ int wal_writer__open(struct wal_writer *w, const char *dir,
 	w->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (w->dirfd < 0)
 		return -errno;
+	rc = plan_run(w, part_open, NULL);
+	if (rc)
+		return rc;
 	/* Segments made ahead and never written to go: they are made again
 	 * when needed. */
 	for (size_t i = ld->rec.n_segs; i < ld->n_segs; i++) {
@@ -341,106 +485,71 @@ int wal_writer__open(struct wal_writer *w, const char *dir,
 	return rc;
 }
 
+struct append_arg {
+	const struct raft_entry *e;
+	size_t n;
+};
+
+static int part_append(struct wal_plan *p, const void *arg)
+{
+	const struct append_arg *a = arg;
+	int rc = wal_plan__record(p, a->e, a->n);
+
+	if (rc == -ENOSPC) {
+		rc = wal_plan__roll(p);
+		if (!rc)
+			rc = wal_plan__record(p, a->e, a->n);
+	}
+	return rc;
+}
+
 int wal_writer__append(struct wal_writer *w, const struct raft_entry *e,
 		       size_t n)
 {
-	uint64_t size = wal_record__size(e, n);
-	uint8_t *buf;
-	size_t len;
-	int rc;
+	return plan_run(w, part_append, &(struct append_arg){ e, n });
+}
 
-	if (size + WAL_SEG_HEADER_SIZE > w->seg_size)
-		return -EMSGSIZE;
-	if (w->off + size > w->seg_size) {
-		rc = wal_writer__sync(w);
-		if (!rc)
-			rc = new_segment(w, w->seg_no + 1);
-		if (rc)
-			return rc;
-	}
-	buf = malloc(size);
-	if (!buf)
-		return -ENOMEM;
-	rc = wal_record__encode(buf, size, e, n, w->durable, &len);
-	if (!rc)
-		rc = pwrite_all(w->fd, buf, len, w->off);
-	free(buf);
-	if (rc)
-		return rc;
-	w->off += len;
-	if (e[n - 1].index > w->segs[w->n_segs - 1].max_index)
-		w->segs[w->n_segs - 1].max_index = e[n - 1].index;
-	return 0;
+static int part_sync(struct wal_plan *p, const void *arg)
+{
+	(void)arg;
+	return wal_plan__sync(p);
 }
 
 int wal_writer__sync(struct wal_writer *w)
 {
-	if (fdatasync(w->fd))
-		return -errno;
-	w->durable = w->off;
-	return 0;
+	return plan_run(w, part_sync, NULL);
+}
+
+static int part_hard_state(struct wal_plan *p, const void *arg)
+{
+	return wal_plan__hard_state(p, arg);
 }
 
 int wal_writer__save_hard_state(struct wal_writer *w,
 				const struct raft_hard_state *hs)
 {
-	uint8_t buf[WAL_META_SIZE];
-	const char *name = w->meta_next == 1 ? "meta1" : "meta2";
-	int fd, rc;
+	return plan_run(w, part_hard_state, hs);
+}
 
-	wal_meta__encode(buf, hs, ++w->meta_seq);
-	fd = openat(w->dirfd, name, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	rc = pwrite_all(fd, buf, sizeof(buf), 0);
-	if (!rc && fdatasync(fd))
-		rc = -errno;
-	close(fd);
-	if (!rc) {
-		w->meta_next = 3 - w->meta_next;
-		w->hs = *hs;
-	}
-	return rc;
+static int part_snapshot(struct wal_plan *p, const void *arg)
+{
+	return wal_plan__snapshot(p, arg, WAL_FILE_SNAP_TMP);
 }
 
 int wal_writer__save_snapshot(struct wal_writer *w,
 			      const struct raft_snapshot *snap)
 {
-	uint8_t hdr[WAL_SNAP_HEADER_SIZE];
-	int fd, rc;
+	return plan_run(w, part_snapshot, snap);
+}
 
-	wal_snap__encode_header(hdr, snap);
-	fd = openat(w->dirfd, WAL_SNAP_TMP,
-		    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	rc = pwrite_all(fd, hdr, sizeof(hdr), 0);
-	if (!rc)
-		rc = pwrite_all(fd, snap->data, (size_t)snap->len,
-				sizeof(hdr));
-	if (!rc && fsync(fd))
-		rc = -errno;
-	close(fd);
-	if (!rc && (renameat(w->dirfd, WAL_SNAP_TMP, w->dirfd, WAL_SNAP_NAME) ||
-		    fsync(w->dirfd)))
-		rc = -errno;
-	return rc;
+static int part_persist(struct wal_plan *p, const void *arg)
+{
+	return wal_plan__persist(p, arg);
 }
 
 int wal_writer__persist(struct wal_writer *w, const struct raft_ready *rd)
 {
-	const struct raft_hard_state *hs = &rd->hs;
-	int rc = 0;
-
-	if (rd->snapshot)
-		rc = wal_writer__save_snapshot(w, rd->snapshot);
-	if (!rc && rd->has_hard_state && wal_meta__differs(hs, &w->hs))
-		rc = wal_writer__save_hard_state(w, hs);
-	if (!rc && rd->n_entries)
-		rc = wal_writer__append(w, rd->entries, rd->n_entries);
-	if (!rc && rd->n_entries)
-		rc = wal_writer__sync(w);
-	return rc;
+	return plan_run(w, part_persist, rd);
 }
 
 size_t wal_writer__droppable(const struct wal_writer *w, uint64_t upto)
@@ -461,19 +570,34 @@ void wal_writer__forget(struct wal_writer *w, size_t n)
 
 int wal_writer__compact(struct wal_writer *w, uint64_t upto)
 {
-	size_t drop = 0, n = wal_writer__droppable(w, upto);
-	char name[WAL_SEG_NAME_SIZE];
+	size_t n = wal_writer__droppable(w, upto), done;
+	uint64_t *nos = n ? calloc(n, sizeof(*nos)) : NULL;
+	struct wal_cursor c;
+	struct wal_plan p;
+	int new_fd, rc;
 
-	while (drop < n) {
-		wal_segment__name(name, w->segs[drop].seg_no);
-		if (unlinkat(w->dirfd, name, 0) && errno != ENOENT)
-			break;
-		drop++;
+	if (!n)
+		return 0;
+	if (!nos)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		nos[i] = w->segs[i].seg_no;
+	wal_writer__cursor(w, &c);
+	wal_plan__init(&p);
+	wal_plan__begin(&p, &c);
+	rc = wal_plan__drop(&p, nos, n);
+	free(nos);
+	if (!rc)
+		rc = execute(w, &p, &new_fd, &done);
+	wal_plan__free(&p);
+	if (rc && done < n) {
+		/* A segment that would not go stays, and the younger ones
+		 * with it; the deletions made are synced all the same. */
+		wal_writer__forget(w, done);
+		return done && fsync(w->dirfd) ? -errno : 0;
 	}
-	wal_writer__forget(w, drop);
-	if (drop && fsync(w->dirfd))
-		return -errno;
-	return 0;
+	wal_writer__forget(w, n);
+	return rc;
 }
 
 void wal_writer__close(struct wal_writer *w)

@@ -34,6 +34,7 @@
 #ifndef GNOMOND_WAL_POSIX_H
 #define GNOMOND_WAL_POSIX_H
 
+#include "wal_plan.h"
 #include "wal_recover.h"
 
 #define WAL_DEFAULT_SEGMENT_SIZE	(64ULL << 20)
@@ -85,6 +86,11 @@ int wal_writer__switch(struct wal_writer *w, int fd, uint64_t seg_no,
  * being written); forget the first n once their deletion is under way. */
 size_t wal_writer__droppable(const struct wal_writer *w, uint64_t upto);
 void wal_writer__forget(struct wal_writer *w, size_t n);
+/* The writer's position, to plan from (wal_plan.h); and taking over the
+ * position a plan leaves once it has completed (a plan that makes a
+ * segment to go on in is preceded by wal_writer__switch()). */
+void wal_writer__cursor(const struct wal_writer *w, struct wal_cursor *c);
+void wal_writer__planned(struct wal_writer *w, const struct wal_plan *p);
 void wal_writer__close(struct wal_writer *w);
 
 #endif /* GNOMOND_WAL_POSIX_H */
