@@ -8,13 +8,15 @@
  * from there (a follower's truncation), exactly as a record on disk would.
  * At most one chain is in flight; when it completes, everything that came
  * meanwhile goes out as the next chain, and the highest batch number it
- * covers is reported with one raft__persisted().  A chain is linked SQEs:
+ * covers is reported with one raft__persisted().  A chain is the plan of
+ * wal_plan__batch() (wal_plan.h) as linked SQEs:
  *
  *	write meta1|meta2 -> fdatasync it -> write record -> fdatasync segment
  *
  * (the hard-state pair only when term, vote or the lease promise changed),
- * so the hard state is durable before the entries, as wal_posix.h requires,
- * and one sync covers every client write of the chain.  A failed write or
+ * so the hard state is durable before the entries, and one sync covers
+ * every client write of the chain.  The planner decides that order, here
+ * as in wal_posix.c; this file only batches and submits.  A failed write or
  * sync stops the member: it cannot know what the disk holds.
  *
  * Nothing here blocks the loop: the rare file operations go through the
@@ -88,7 +90,7 @@ void gd_storage__close(struct gnomond *d)
 		if (st->meta_fd[i] >= 0)
 			close(st->meta_fd[i]);
 	gd_buf__free(&st->pdata);
-	gd_buf__free(&st->rec);
+	wal_plan__free(&st->wr_plan);
 	free(st->pe);
 	free(st->enc);
 	free(st->pend_snap_data);
@@ -211,9 +213,10 @@ static int fit_waiting(struct gnomond *d, size_t *n_fit)
 	}
 }
 
-static int encode_waiting(struct gd_storage *st, size_t n, size_t *len)
+/* Plan the next chain: the waiting hard state, then n waiting entries. */
+static int plan_waiting(struct gd_storage *st, size_t n)
 {
-	uint64_t size;
+	struct wal_cursor cur;
 
 	if (n > st->cap_enc) {
 		void *v = realloc(st->enc, n * sizeof(*st->enc));
@@ -229,13 +232,11 @@ static int encode_waiting(struct gd_storage *st, size_t n, size_t *len)
 			.type = st->pe[i].type, .len = st->pe[i].len,
 			.data = st->pdata.p + st->pe[i].off,
 		};
-	size = wal_record__size(st->enc, n);
-	assert(st->w.off + size <= st->w.seg_size);
-	st->rec.off = st->rec.len = 0;
-	if (gd_buf__reserve(&st->rec, size))
-		return -ENOMEM;
-	return wal_record__encode(st->rec.p, size, st->enc, n, st->w.durable,
-				  len);
+	wal_writer__cursor(&st->w, &cur);
+	wal_plan__begin(&st->wr_plan, &cur);
+	return wal_plan__batch(&st->wr_plan,
+			       st->pend_hs_set ? &st->pend_hs : NULL,
+			       st->enc, n);
 }
 
 /* The first n waiting entries are in the chain: keep the rest waiting. */
@@ -270,63 +271,20 @@ static void finish(struct gnomond *d, uint64_t seq)
 static void wrote(struct gnomond *d, struct gd_chain *c)
 {
 	struct gd_storage *st = d->storage;
-	struct wal_seg_info *cur = &st->w.segs[st->w.n_segs - 1];
 
 	if (c->err) {
 		gd_loop__fatal(d, "WAL write or sync", c->err);
 		return;
 	}
-	if (st->fl_hs)
-		st->w.hs = st->fl_hs_val;
-	if (st->fl_len) {
-		st->w.off += st->fl_len;
-		st->w.durable = st->w.off;
-		if (st->fl_last > cur->max_index)
-			cur->max_index = st->fl_last;
-	}
+	wal_writer__planned(&st->w, &st->wr_plan);
 	if (st->fl_seq)
 		finish(d, st->fl_seq);
-}
-
-static void submit_chain(struct gnomond *d, size_t rec_len)
-{
-	struct gd_storage *st = d->storage;
-	struct io_uring_sqe *sqe;
-	int fd;
-
-	gd_chain__begin(d, &st->wr, 4, wrote);
-	if (st->fl_hs) {
-		wal_meta__encode(st->meta_buf, &st->fl_hs_val,
-				 ++st->w.meta_seq);
-		fd = st->meta_fd[st->w.meta_next - 1];
-		st->w.meta_next = 3 - st->w.meta_next;
-		sqe = gd_chain__add(d, &st->wr, WAL_META_SIZE, true);
-		if (!sqe)
-			return;
-		io_uring_prep_write(sqe, fd, st->meta_buf, WAL_META_SIZE, 0);
-		sqe = gd_chain__add(d, &st->wr, 0, rec_len != 0);
-		if (!sqe)
-			return;
-		io_uring_prep_fsync(sqe, fd, IORING_FSYNC_DATASYNC);
-	}
-	if (rec_len) {
-		sqe = gd_chain__add(d, &st->wr, (uint32_t)rec_len, true);
-		if (!sqe)
-			return;
-		io_uring_prep_write(sqe, st->w.fd, st->rec.p,
-				    (unsigned int)rec_len, st->w.off);
-		sqe = gd_chain__add(d, &st->wr, 0, false);
-		if (!sqe)
-			return;
-		io_uring_prep_fsync(sqe, st->w.fd, IORING_FSYNC_DATASYNC);
-	}
-	gd_chain__end(st, &st->wr);
 }
 
 bool gd_storage__kick(struct gnomond *d)
 {
 	struct gd_storage *st = d->storage;
-	size_t rec_len = 0, n = 0;
+	size_t n = 0;
 	uint64_t seq;
 	int rc;
 
@@ -343,8 +301,8 @@ bool gd_storage__kick(struct gnomond *d)
 	rc = fit_waiting(d, &n);
 	if (rc == -EAGAIN)
 		return false;
-	if (!rc && n)
-		rc = encode_waiting(st, n, &rec_len);
+	if (!rc)
+		rc = plan_waiting(st, n);
 	if (rc) {
 		gd_loop__fatal(d, "WAL write", rc);
 		return false;
@@ -353,17 +311,15 @@ bool gd_storage__kick(struct gnomond *d)
 	seq = st->pend_seq;
 	st->fl_seq = n == st->n_pe ? seq : 0;
 	st->pend_seq = st->fl_seq ? 0 : seq;
-	st->fl_hs = st->pend_hs_set;
-	st->fl_hs_val = st->pend_hs;
-	st->fl_len = rec_len;
-	st->fl_last = n ? st->pe[n - 1].index : 0;
 	st->pend_hs_set = false;
 	keep_rest(st, n);
-	if (!st->fl_hs && !rec_len) {
+	if (!st->wr_plan.n) {
 		finish(d, seq);
 		return true;
 	}
-	submit_chain(d, rec_len);
+	gd_chain__begin(d, &st->wr, (int)st->wr_plan.n, wrote);
+	if (gd_chain__add_steps(d, &st->wr, &st->wr_plan, 0, st->wr_plan.n))
+		gd_chain__end(st, &st->wr);
 	return false;
 }
 

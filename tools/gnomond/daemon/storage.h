@@ -20,6 +20,7 @@ struct gd_chain_op {
 	uint32_t want;		/* a write's length; 0: any result >= 0 */
 	bool may_be_gone;	/* -ENOENT is no failure (an unlink) */
 	int res;
+	char name[WAL_FILE_NAME_SIZE], to[WAL_FILE_NAME_SIZE];
 };
 
 /*
@@ -61,14 +62,10 @@ struct gd_storage {
 	struct raft_entry *enc;
 	size_t cap_enc;
 
-	/* The group-commit chain in flight. */
+	/* The group-commit chain in flight, and its plan. */
 	struct gd_chain wr;
-	uint64_t fl_seq, fl_last;	/* fl_seq 0: part of a batch */
-	bool fl_hs;
-	struct raft_hard_state fl_hs_val;
-	size_t fl_len;
-	uint8_t meta_buf[WAL_META_SIZE];
-	struct gd_buf rec;
+	struct wal_plan wr_plan;
+	uint64_t fl_seq;		/* 0: part of a batch */
 
 	/* The next segment, made ahead (storage_files.c). */
 	struct gd_chain seg;
@@ -76,14 +73,13 @@ struct gd_storage {
 	int next_fd, old_fd;		/* old_fd: closed by the next chain */
 	uint64_t next_no;
 	bool no_fallocate;		/* the file system has none */
-	char next_name[WAL_SEG_NAME_SIZE];
-	uint8_t next_hdr[WAL_SEG_HEADER_SIZE];
+	struct wal_plan seg_plan;
 
 	/* Deleting the segments a durable snapshot covers. */
 	struct gd_chain drop;
 	uint64_t drop_upto;		/* the highest index asked for */
 	bool drop_synced;		/* stage: unlinks, then the dir sync */
-	char drop_names[GD_CHAIN_MAX][WAL_SEG_NAME_SIZE];
+	struct wal_plan drop_plan;
 
 	/* Writing a snapshot received from the leader. */
 	struct gd_chain snap;
@@ -93,7 +89,8 @@ struct gd_storage {
 	bool snap_child_gone;		/* no child can rename over it */
 	uint8_t *snap_data;
 	struct raft_snapshot snap_meta;
-	uint8_t snap_hdr[WAL_SNAP_HEADER_SIZE];
+	struct wal_plan snap_plan;
+	size_t snap_rename;		/* the plan's rename step */
 	struct gd_op child_op;		/* poll on the killed child's pidfd */
 	int child_pidfd;
 	int child_pid;
@@ -109,6 +106,10 @@ void gd_chain__begin(struct gnomond *d, struct gd_chain *c, int n,
 struct io_uring_sqe *gd_chain__add(struct gnomond *d, struct gd_chain *c,
 				   uint32_t want, bool link);
 void gd_chain__end(struct gd_storage *st, struct gd_chain *c);
+/* Steps [from, to) of a plan, each linked to the next if that waits for
+ * it; false if the ring failed.  CREATE steps are the caller's. */
+bool gd_chain__add_steps(struct gnomond *d, struct gd_chain *c,
+			 const struct wal_plan *p, size_t from, size_t to);
 
 /* storage_files.c: the rare file operations. */
 /* Start making the next segment if none is made or being made. */

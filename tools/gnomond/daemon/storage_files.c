@@ -46,9 +46,6 @@
 #include "log.h"
 #include "storage.h"
 
-/* A snapshot's data goes out in writes of at most this. */
-#define SNAP_CHUNK (1u << 30)
-
 static void on_chain_op(struct gnomond *d, struct gd_op *op, int res,
 			uint32_t flags)
 {
@@ -109,6 +106,71 @@ void gd_chain__end(struct gd_storage *st, struct gd_chain *c)
 	gd_storage__update_busy(st);
 }
 
+static int step_fd(const struct gd_storage *st, const struct wal_step *s)
+{
+	switch (s->file) {
+	case WAL_FILE_SEG:
+		return s->seg_no == st->w.seg_no ? st->w.fd : st->next_fd;
+	case WAL_FILE_META1:
+	case WAL_FILE_META2:
+		return st->meta_fd[s->file - WAL_FILE_META1];
+	case WAL_FILE_SNAP_RECV:
+		return st->snap_fd;
+	default:
+		return st->w.dirfd;
+	}
+}
+
+/* The ring's executor of a plan (wal_plan.h): a step that waits for the
+ * previous one is linked to it. */
+bool gd_chain__add_steps(struct gnomond *d, struct gd_chain *c,
+			 const struct wal_plan *p, size_t from, size_t to)
+{
+	struct gd_storage *st = d->storage;
+
+	for (size_t i = from; i < to; i++) {
+		const struct wal_step *s = &p->steps[i];
+		bool link = i + 1 < to && p->steps[i + 1].wait == WAL_WAIT_PREV;
+		int fd = step_fd(st, s);
+		struct io_uring_sqe *sqe;
+		struct gd_chain_op *o = &c->ops[c->n];
+
+		assert(s->op != WAL_OP_CREATE);
+		if (s->op == WAL_OP_FALLOCATE && st->no_fallocate)
+			continue;
+		sqe = gd_chain__add(d, c, s->op == WAL_OP_WRITE ?
+				    (uint32_t)s->len : 0, link);
+		if (!sqe)
+			return false;
+		wal_file__name(o->name, s->file, s->seg_no);
+		switch (s->op) {
+		case WAL_OP_FALLOCATE:
+			io_uring_prep_fallocate(sqe, fd, 0, 0, (off_t)s->len);
+			break;
+		case WAL_OP_WRITE:
+			io_uring_prep_write(sqe, fd, s->buf, (unsigned int)s->len,
+					    s->off);
+			break;
+		case WAL_OP_DATASYNC:
+			io_uring_prep_fsync(sqe, fd, IORING_FSYNC_DATASYNC);
+			break;
+		case WAL_OP_FSYNC:
+			io_uring_prep_fsync(sqe, fd, 0);
+			break;
+		case WAL_OP_RENAME:
+			wal_file__name(o->to, s->to, 0);
+			io_uring_prep_renameat(sqe, st->w.dirfd, o->name,
+					       st->w.dirfd, o->to, 0);
+			break;
+		case WAL_OP_UNLINK:
+			o->may_be_gone = true;
+			io_uring_prep_unlinkat(sqe, st->w.dirfd, o->name, 0);
+			break;
+		}
+	}
+	return true;
+}
+
 /* ---- The next segment ---- */
 
 static void fill_next(struct gnomond *d);
@@ -134,31 +196,12 @@ static void next_done(struct gnomond *d, struct gd_chain *c)
 static void fill_next(struct gnomond *d)
 {
 	struct gd_storage *st = d->storage;
-	struct io_uring_sqe *sqe;
+	const struct wal_plan *p = &st->seg_plan;
 
-	gd_chain__begin(d, &st->seg, 4, next_done);
-	if (!st->no_fallocate) {
-		sqe = gd_chain__add(d, &st->seg, 0, true);
-		if (!sqe)
-			return;
-		io_uring_prep_fallocate(sqe, st->next_fd, 0, 0,
-					(off_t)st->w.seg_size);
-	}
-	wal_segment__encode_header(st->next_hdr, st->next_no);
-	sqe = gd_chain__add(d, &st->seg, WAL_SEG_HEADER_SIZE, true);
-	if (!sqe)
-		return;
-	io_uring_prep_write(sqe, st->next_fd, st->next_hdr,
-			    WAL_SEG_HEADER_SIZE, 0);
-	sqe = gd_chain__add(d, &st->seg, 0, true);
-	if (!sqe)
-		return;
-	io_uring_prep_fsync(sqe, st->next_fd, IORING_FSYNC_DATASYNC);
-	sqe = gd_chain__add(d, &st->seg, 0, false);
-	if (!sqe)
-		return;
-	io_uring_prep_fsync(sqe, st->w.dirfd, 0);
-	gd_chain__end(st, &st->seg);
+	/* Step 0, the CREATE, was next_opened's openat. */
+	gd_chain__begin(d, &st->seg, (int)p->n - 1, next_done);
+	if (gd_chain__add_steps(d, &st->seg, p, 1, p->n))
+		gd_chain__end(st, &st->seg);
 }
 
 static void next_opened(struct gnomond *d, struct gd_chain *c)
@@ -166,7 +209,8 @@ static void next_opened(struct gnomond *d, struct gd_chain *c)
 	struct gd_storage *st = d->storage;
 
 	if (c->ops[0].res < 0) {
-		gd_loop__fatal(d, st->next_name, c->ops[0].res);
+		gd_loop__fatal(d, "creating the next WAL segment",
+			       c->ops[0].res);
 		return;
 	}
 	st->next_fd = c->ops[0].res;
@@ -181,16 +225,25 @@ void gd_storage__prepare_next(struct gnomond *d)
 	struct gd_storage *st = d->storage;
 	struct io_uring_sqe *sqe;
 
+	struct wal_cursor cur;
+
 	if (st->next != GD_NEXT_NONE || d->stop)
 		return;
 	st->next = GD_NEXT_MAKING;
 	st->next_no = st->w.seg_no + 1;
-	wal_segment__name(st->next_name, st->next_no);
+	wal_writer__cursor(&st->w, &cur);
+	wal_plan__begin(&st->seg_plan, &cur);
+	if (wal_plan__new_segment(&st->seg_plan, st->next_no)) {
+		gd_loop__fatal(d, "planning the next WAL segment", -E2BIG);
+		return;
+	}
+	assert(st->seg_plan.steps[0].op == WAL_OP_CREATE);
 	gd_chain__begin(d, &st->seg, 2, next_opened);
 	sqe = gd_chain__add(d, &st->seg, 0, false);
 	if (!sqe)
 		return;
-	io_uring_prep_openat(sqe, st->w.dirfd, st->next_name,
+	wal_file__name(st->seg.ops[0].name, WAL_FILE_SEG, st->next_no);
+	io_uring_prep_openat(sqe, st->w.dirfd, st->seg.ops[0].name,
 			     O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (st->old_fd >= 0) {
 		sqe = gd_chain__add(d, &st->seg, 0, false);
@@ -236,15 +289,15 @@ static void drop_done(struct gnomond *d, struct gd_chain *c)
 	if (c->err)
 		gd_warn("deleting a WAL segment: %s", strerror(-c->err));
 	if (!st->drop_synced) {
-		struct io_uring_sqe *sqe;
+		const struct wal_plan *p = &st->drop_plan;
 
-		/* The deletions are durable with the directory. */
+		/* The deletions are durable with the directory: the plan's
+		 * last step, after all the others. */
+		assert(p->steps[p->n - 1].wait == WAL_WAIT_ALL);
 		st->drop_synced = true;
 		gd_chain__begin(d, &st->drop, 1, drop_done);
-		sqe = gd_chain__add(d, &st->drop, 0, false);
-		if (sqe)
-			io_uring_prep_fsync(sqe, st->w.dirfd, 0);
-		gd_chain__end(st, &st->drop);
+		if (gd_chain__add_steps(d, &st->drop, p, p->n - 1, p->n))
+			gd_chain__end(st, &st->drop);
 		return;
 	}
 	start_drop(d);
@@ -254,22 +307,26 @@ static void start_drop(struct gnomond *d)
 {
 	struct gd_storage *st = d->storage;
 	size_t n = wal_writer__droppable(&st->w, st->drop_upto);
+	uint64_t nos[GD_CHAIN_MAX];
+	struct wal_cursor cur;
 
 	if (st->drop.busy || !n || d->stop)
 		return;
 	if (n > GD_CHAIN_MAX)
 		n = GD_CHAIN_MAX;
-	st->drop_synced = false;
-	gd_chain__begin(d, &st->drop, (int)n, drop_done);
-	for (size_t i = 0; i < n; i++) {
-		struct io_uring_sqe *sqe = gd_chain__add(d, &st->drop, 0, false);
-
-		if (!sqe)
-			return;
-		st->drop.ops[i].may_be_gone = true;
-		wal_segment__name(st->drop_names[i], st->w.segs[i].seg_no);
-		io_uring_prep_unlinkat(sqe, st->w.dirfd, st->drop_names[i], 0);
+	for (size_t i = 0; i < n; i++)
+		nos[i] = st->w.segs[i].seg_no;
+	wal_writer__cursor(&st->w, &cur);
+	wal_plan__begin(&st->drop_plan, &cur);
+	if (wal_plan__drop(&st->drop_plan, nos, n)) {
+		gd_loop__fatal(d, "planning WAL deletions", -E2BIG);
+		return;
 	}
+	st->drop_synced = false;
+	/* The unlinks first; drop_done then syncs the directory. */
+	gd_chain__begin(d, &st->drop, (int)n, drop_done);
+	if (!gd_chain__add_steps(d, &st->drop, &st->drop_plan, 0, n))
+		return;
 	wal_writer__forget(&st->w, n);
 	gd_chain__end(st, &st->drop);
 }
@@ -352,59 +409,34 @@ static void stop_child(struct gnomond *d)
 static void snap_write_data(struct gnomond *d)
 {
 	struct gd_storage *st = d->storage;
-	struct io_uring_sqe *sqe;
-	uint64_t len = st->snap_meta.len, off = 0;
-	int chunks = (int)((len + SNAP_CHUNK - 1) / SNAP_CHUNK);
+	size_t n = st->snap_rename - 1;
 
-	if (chunks + 2 > GD_CHAIN_MAX) {
+	/* Step 0, the CREATE, was the openat; then up to the rename. */
+	if (n > GD_CHAIN_MAX) {
 		gd_loop__fatal(d, "the leader's snapshot", -EFBIG);
 		return;
 	}
-	gd_chain__begin(d, &st->snap, chunks + 2, snap_done);
-	sqe = gd_chain__add(d, &st->snap, WAL_SNAP_HEADER_SIZE, true);
-	if (!sqe)
-		return;
-	io_uring_prep_write(sqe, st->snap_fd, st->snap_hdr,
-			    WAL_SNAP_HEADER_SIZE, 0);
-	for (; off < len; off += SNAP_CHUNK) {
-		uint32_t part = len - off < SNAP_CHUNK ? (uint32_t)(len - off) :
-			       SNAP_CHUNK;
-
-		sqe = gd_chain__add(d, &st->snap, part, true);
-		if (!sqe)
-			return;
-		io_uring_prep_write(sqe, st->snap_fd,
-				    st->snap_data + off, part,
-				    WAL_SNAP_HEADER_SIZE + off);
-	}
-	sqe = gd_chain__add(d, &st->snap, 0, false);
-	if (!sqe)
-		return;
-	io_uring_prep_fsync(sqe, st->snap_fd, 0);
-	gd_chain__end(st, &st->snap);
+	gd_chain__begin(d, &st->snap, (int)n, snap_done);
+	if (gd_chain__add_steps(d, &st->snap, &st->snap_plan, 1,
+				st->snap_rename))
+		gd_chain__end(st, &st->snap);
 }
 
 static void snap_rename(struct gnomond *d)
 {
 	struct gd_storage *st = d->storage;
+	const struct wal_plan *p = &st->snap_plan;
 	struct io_uring_sqe *sqe;
 
-	gd_chain__begin(d, &st->snap, 3, snap_done);
+	gd_chain__begin(d, &st->snap, 1 + (int)(p->n - st->snap_rename),
+			snap_done);
 	sqe = gd_chain__add(d, &st->snap, 0, false);
 	if (!sqe)
 		return;
 	io_uring_prep_close(sqe, st->snap_fd);
 	st->snap_fd = -1;
-	sqe = gd_chain__add(d, &st->snap, 0, true);
-	if (!sqe)
-		return;
-	io_uring_prep_renameat(sqe, st->w.dirfd, WAL_SNAP_RECV_TMP,
-			       st->w.dirfd, WAL_SNAP_NAME, 0);
-	sqe = gd_chain__add(d, &st->snap, 0, false);
-	if (!sqe)
-		return;
-	io_uring_prep_fsync(sqe, st->w.dirfd, 0);
-	gd_chain__end(st, &st->snap);
+	if (gd_chain__add_steps(d, &st->snap, p, st->snap_rename, p->n))
+		gd_chain__end(st, &st->snap);
 }
 
 /* Move the received snapshot along: each stage starts the next. */
@@ -435,12 +467,26 @@ void gd_storage__save_snapshot(struct gnomond *d)
 {
 	struct gd_storage *st = d->storage;
 	struct io_uring_sqe *sqe;
+	struct wal_cursor cur;
 
 	assert(!st->snap_stage && st->pend_snap_data);
 	st->snap_data = st->pend_snap_data;
 	st->snap_meta = st->pend_snap;
 	st->pend_snap_data = NULL;
-	wal_snap__encode_header(st->snap_hdr, &st->snap_meta);
+	wal_writer__cursor(&st->w, &cur);
+	wal_plan__begin(&st->snap_plan, &cur);
+	if (wal_plan__snapshot(&st->snap_plan, &st->snap_meta,
+			       WAL_FILE_SNAP_RECV)) {
+		gd_loop__fatal(d, "the leader's snapshot", -EFBIG);
+		return;
+	}
+	/* CREATE, writes and sync; then, once no child can rename over it
+	 * (a barrier in the plan too), the rename and the directory sync. */
+	st->snap_rename = 1;
+	while (st->snap_plan.steps[st->snap_rename].wait != WAL_WAIT_ALL)
+		st->snap_rename++;
+	assert(st->snap_plan.steps[0].op == WAL_OP_CREATE &&
+	       st->snap_plan.steps[st->snap_rename].op == WAL_OP_RENAME);
 	st->snap_stage = 1;
 	stop_child(d);
 	gd_chain__begin(d, &st->snap, 1, snap_done);
@@ -463,4 +509,7 @@ void gd_storage__files_close(struct gd_storage *st)
 	if (st->child_pidfd >= 0)
 		close(st->child_pidfd);
 	free(st->snap_data);
+	wal_plan__free(&st->seg_plan);
+	wal_plan__free(&st->drop_plan);
+	wal_plan__free(&st->snap_plan);
 }
