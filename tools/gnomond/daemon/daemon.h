@@ -245,6 +245,9 @@ void gd_snapshot__stop(struct gnomond *d);
 /* leases.c */
 int64_t gd_leases__min_ttl(const struct gnomond *d);
 void gd_leases__tick(struct gnomond *d);
+/* The leader's stamp on a command that may delete keys (leases.c). */
+int gd_leases__stamp(struct gnomond *d, const uint8_t *cmd, size_t len,
+		     uint8_t **out, size_t *outlen);
 
 /* watch.c */
 int gd_watch__init(struct gnomond *d);

@@ -42,6 +42,6 @@ HOST_TESTS += $(patsubst %,$(PROJECT_ROOT)/selftests/gnomond/daemon_%.sh, \
 HOST_TESTS += $(PROJECT_ROOT)/selftests/gnomond/daemon_sanitized.sh
 # Coordination: etcd's Lease, Watch, Lock and Election.
 HOST_TESTS += $(patsubst %,$(PROJECT_ROOT)/selftests/gnomond/daemon_%.sh, \
-	etcd_lease etcd_watch etcd_lock python_coord)
+	etcd_lease etcd_watch etcd_lock lock_ends python_coord)
 HOST_TESTS += $(PROJECT_ROOT)/selftests/gnomond/daemon_nonblocking.sh
 HOST_TESTS += $(PROJECT_ROOT)/selftests/gnomond/peer_abuse.sh

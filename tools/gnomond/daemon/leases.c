@@ -16,6 +16,11 @@
  *   - Every tick the leader proposes a revoke for each lease whose
  *     renewal instant plus TTL lies before its TT.now().earliest, and
  *     never while its clock gives no bound.
+ *   - Every command the leader proposes that may delete keys (a revoke,
+ *     an expiry, a DeleteRange, a Txn) carries its stamp
+ *     (gd_leases__stamp()): its TT.now() and the renew + TTL it knows for
+ *     the lease the command names, from which every member records what
+ *     the lock's next holder must wait for (mvcc.h, "Locks").
  * Keepalives write nothing to the log.
  */
 #include <stdlib.h>
@@ -36,20 +41,33 @@ int64_t gd_leases__min_ttl(const struct gnomond *d)
 	return (int64_t)((ms + 999) / 1000);
 }
 
+int gd_leases__stamp(struct gnomond *d, const uint8_t *cmd, size_t len,
+		     uint8_t **out, size_t *outlen)
+{
+	/* Every renewal it recorded was read before this reading. */
+	gd_now(d);
+	return mvcc_cmd__stamp(d->store, cmd, len, d->now.earliest_ns,
+			       d->now.latest_ns, out, outlen);
+}
+
 static void propose_expiry(struct gnomond *d, int64_t id)
 {
 	Etcdserverpb__LeaseRevokeRequest r =
 		ETCDSERVERPB__LEASE_REVOKE_REQUEST__INIT;
+	uint8_t *cmd, *stamped = NULL;
 	uint64_t index;
-	uint8_t *cmd;
 	size_t len;
 	int rc;
 
 	r.id = id;
 	rc = mvcc_cmd__encode(MVCC_CMD_LEASE_REVOKE, &r.base, &cmd, &len);
 	if (!rc) {
-		rc = raft__propose(d->raft, cmd, (uint32_t)len, &index);
+		rc = gd_leases__stamp(d, cmd, len, &stamped, &len);
 		free(cmd);
+	}
+	if (!rc) {
+		rc = raft__propose(d->raft, stamped, (uint32_t)len, &index);
+		free(stamped);
 	}
 	if (rc)
 		gd_warn("proposing the expiry of lease %llx: %s",

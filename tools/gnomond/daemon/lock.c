@@ -18,6 +18,9 @@
  * command; a client that went away is noticed when its answer finds no
  * stream.  Fencing: a storage system keeps the highest token it has
  * seen and refuses a write with a lower one (Documentation/operations.rst).
+ * The answer also carries gnomond's fields 1000-1002: the token, and from
+ * the applied store the lock's E and P (mvcc.h, "Locks"), which an agent
+ * such as gnomon-fenced waits out before it writes.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -128,6 +131,14 @@ void gd_lock__applied(struct gnomond *d)
 		resp.header = &h;
 		resp.key.data = c->key;
 		resp.key.len = c->klen;
+		if (st > 0) {
+			struct mvcc_lock_ends le;
+
+			mvcc_store__lock_ends(d->store, c->prefix, c->plen, &le);
+			resp.gnomon_token = c->rev;
+			resp.gnomon_prev_end_ns = le.max_end_ns;
+			resp.gnomon_prev_token = le.last_token;
+		}
 		gd_requests__answer(d, &c->client, &resp.base,
 		       st > 0 ? ETCD_OK : ETCD_ERR_LEASE_NOT_FOUND);
 		call_free(i);

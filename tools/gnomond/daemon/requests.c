@@ -3,7 +3,8 @@
  * Where each client request goes, and how its answer comes back.
  *
  *   write (Put, DeleteRange, Txn, Compact, Alarm: GET too, as etcd)
- *       leader:   proposed; answered when its entry is applied, with the
+ *       leader:   proposed (a DeleteRange, Txn or revoke with the leader's
+ *                 stamp, leases.c); answered when its entry is applied, with the
  *                 state machine's result; if a different entry lands at
  *                 its index (leadership changed), "leader changed"
  *       follower: forwarded to the leader (forward.h), whose answer is
@@ -225,7 +226,19 @@ static void submit_write(struct gnomond *d, const struct gd_target *t,
 			forward(d, t, method, cmd, len);
 		return;
 	}
-	rc = raft__propose(d->raft, cmd, (uint32_t)len, &p.index);
+	if (mvcc_cmd__needs_stamp(cmd, len)) {
+		uint8_t *stamped;
+		size_t slen;
+
+		rc = gd_leases__stamp(d, cmd, len, &stamped, &slen);
+		if (!rc) {
+			rc = raft__propose(d->raft, stamped, (uint32_t)slen,
+					   &p.index);
+			free(stamped);
+		}
+	} else {
+		rc = raft__propose(d->raft, cmd, (uint32_t)len, &p.index);
+	}
 	if (rc) {
 		fail(d, t, raft_error(rc));
 		return;

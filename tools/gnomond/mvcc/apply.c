@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "lease.h"
+#include "locks.h"
 #include "ops.h"
 #include "txn.h"
 
@@ -37,6 +38,7 @@ void mvcc_store__free(struct mvcc_store *s)
 		return;
 	mvcc_core__destroy(s);
 	lease_table__destroy(&s->leases);
+	locks_table__destroy(&s->locks);
 	free(s);
 }
 
@@ -274,6 +276,8 @@ static int apply_msg(struct mvcc_store *s, const struct mvcc_header *hdr,
 	case MVCC_CMD_LEASE_REVOKE:
 		return lease_revoke(s, hdr,
 				    (Etcdserverpb__LeaseRevokeRequest *)m, res);
+	case MVCC_CMD_STAMPED:
+		break;	/* never decoded: mvcc_store__apply() unwraps it */
 	}
 	assert(0);
 	return -EINVAL;
@@ -301,16 +305,13 @@ static const ProtobufCMessageDescriptor *cmd_descriptor(unsigned int type)
 	}
 }
 
-int mvcc_store__apply(struct mvcc_store *s, const struct mvcc_header *hdr,
-		      const uint8_t *cmd, size_t len, struct mvcc_result *res)
+static int apply_cmd(struct mvcc_store *s, const struct mvcc_header *hdr,
+		     const uint8_t *cmd, size_t len, struct mvcc_result *res)
 {
 	const ProtobufCMessageDescriptor *d;
 	ProtobufCMessage *m;
 	int ret;
 
-	memset(res, 0, sizeof(*res));
-	s->nev = 0;
-	res->err = ETCD_ERR_BAD_COMMAND;
 	if (len < MVCC_CMD_HDR_LEN || cmd[0] != MVCC_CMD_VERSION)
 		return 0;
 	d = cmd_descriptor(cmd[1]);
@@ -324,6 +325,27 @@ int mvcc_store__apply(struct mvcc_store *s, const struct mvcc_header *hdr,
 		return 0;
 	ret = apply_msg(s, hdr, cmd[1], m, res);
 	protobuf_c_message_free_unpacked(m, NULL);
+	return ret;
+}
+
+/* A stamped command (locks.c) runs its inner command with the stamp set. */
+int mvcc_store__apply(struct mvcc_store *s, const struct mvcc_header *hdr,
+		      const uint8_t *cmd, size_t len, struct mvcc_result *res)
+{
+	int ret;
+
+	memset(res, 0, sizeof(*res));
+	s->nev = 0;
+	res->err = ETCD_ERR_BAD_COMMAND;
+	if (len < MVCC_CMD_HDR_LEN || cmd[0] != MVCC_CMD_VERSION ||
+	    cmd[1] != MVCC_CMD_STAMPED)
+		return apply_cmd(s, hdr, cmd, len, res);
+	if (locks_unstamp(s, &cmd, &len))
+		return 0;
+	ret = apply_cmd(s, hdr, cmd, len, res);
+	if (!ret)
+		locks_prune(s);
+	memset(&s->stamp, 0, sizeof(s->stamp));
 	return ret;
 }
 

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "lease.h"
+#include "locks.h"
 #include "ops.h"
 
 static size_t lower_bound(const struct mvcc_leases *l, int64_t id)
@@ -225,8 +226,13 @@ int lease_revoke(struct mvcc_store *s, const struct mvcc_header *hdr,
 	if (e->nkeys > 1)
 		qsort(e->keys, e->nkeys, sizeof(*e->keys), key_order);
 	mvcc_core__txn_begin(s);
-	for (uint32_t i = 0; i < e->nkeys && !rc; i++)
-		rc = mvcc_core__tombstone(s, e->keys[i]);
+	for (uint32_t i = 0; i < e->nkeys && !rc; i++) {
+		struct mvcc_key *k = e->keys[i];
+
+		rc = locks_ended(s, k, &k->revs[k->nrevs - 1]);
+		if (!rc)
+			rc = mvcc_core__tombstone(s, k);
+	}
 	mvcc_core__txn_end(s);
 	if (rc)
 		return rc;

@@ -96,6 +96,7 @@ enum mvcc_cmd_type {
 	MVCC_CMD_ALARM = 5,
 	MVCC_CMD_LEASE_GRANT = 6,	/* LeaseGrantRequest */
 	MVCC_CMD_LEASE_REVOKE = 7,	/* LeaseRevokeRequest: revoke, expiry */
+	MVCC_CMD_STAMPED = 8,		/* the leader's stamp + a command */
 };
 
 #define MVCC_CMD_VERSION 1
@@ -185,6 +186,39 @@ void mvcc_leases__renew_all(struct mvcc_store *s, uint64_t latest_ns);
 size_t mvcc_leases__due(struct mvcc_store *s, uint64_t earliest_ns,
 			uint64_t latest_ns, uint64_t tick,
 			uint64_t retry_ticks, int64_t *ids, size_t max);
+
+/*
+ * Locks (locks.c): per lock prefix (a lock key is name/<lease in hex>,
+ * attached to that lease; its prefix is name/), what the next holder must
+ * wait for: the latest possible lease end of every key of the lock that
+ * ended (deleted by a revoke, an expiry or a delete) and the token
+ * (create revision) of the latest one that ended while holding the lock.
+ * The ends come from the leader's stamp: before it proposes a command
+ * that may delete keys (mvcc_cmd__needs_stamp()), the leader wraps it
+ * with mvcc_cmd__stamp(), which writes its clock reading and, for a
+ * revoke or a one-key delete, the lease's renew + TTL as it knows it, so
+ * every member applies the same values.
+ */
+struct mvcc_lock_ends {
+	int64_t max_end_ns;	/* CLOCK_REALTIME ns; 0: no key ever ended */
+	int64_t last_token;	/* 0: no holder ever ended */
+};
+
+/* An entry is dropped once its prefix has no keys and its end lies more
+ * than this before a stamp's TT.now().earliest. */
+#define MVCC_LOCK_KEEP_NS (3600ULL * 1000000000ULL)
+
+/* The pair of lock prefix @prefix (zeros when there is none). */
+void mvcc_store__lock_ends(const struct mvcc_store *s, const uint8_t *prefix,
+			   size_t plen, struct mvcc_lock_ends *out);
+size_t mvcc_store__lock_count(const struct mvcc_store *s);
+
+bool mvcc_cmd__needs_stamp(const uint8_t *cmd, size_t len);
+/* The command @cmd stamped with the leader's TT.now() into a new malloc'd
+ * buffer.  0, -EINVAL (a command that takes no stamp) or -ENOMEM. */
+int mvcc_cmd__stamp(const struct mvcc_store *s, const uint8_t *cmd,
+		    size_t len, uint64_t earliest_ns, uint64_t latest_ns,
+		    uint8_t **out, size_t *outlen);
 
 /* Maintenance.HashKV and .Hash (hash.c): the same on every member at the
  * same revision.  0 or -ENOMEM; HashKV's errors in res->err. */

@@ -2,7 +2,7 @@
 /*
  * Snapshot encoding of the whole MVCC store, for Raft snapshots.
  *
- *	magic "GNMVCC" 0 1                      8 bytes
+ *	magic "GNMVCC" 0 2                      8 bytes
  *	rev, compact_rev, flags, nkeys          u64 little endian each
  *	nkeys times, in key order:
  *	  klen, key bytes, nrevs                varints, bytes
@@ -11,6 +11,8 @@
  *	[nleases, seq (u64), nleases times: id, ttl (varints)]
  *	[nalarms (varint), nalarms times: member (u64), type (varint), in
  *	 the order raised]
+ *	nlocks (varint), cursor (u64), nlocks times, by prefix:
+ *	  plen, prefix, max_end_ns, last_token  varints, bytes
  *	crc32 (zlib) of everything above        u32 little endian
  *
  * Restore checks everything it reads (bounds, key order, revision order,
@@ -22,6 +24,8 @@
  * Restore attaches every live key to the lease its latest revision names,
  * which must exist.  The leader's renewal times are not in a snapshot: a
  * restored lease counts as renewed when the leader first looks at it.
+ * Format 1 (magic ending 0 1: before lock ends were kept) has no lock
+ * section and restores with an empty table.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -29,10 +33,12 @@
 #include <zlib.h>
 
 #include "lease.h"
+#include "locks.h"
 #include "store.h"
 #include "mvcc.h"
 
-static const uint8_t snap_magic[8] = { 'G', 'N', 'M', 'V', 'C', 'C', 0, 1 };
+static const uint8_t snap_magic[8] = { 'G', 'N', 'M', 'V', 'C', 'C', 0, 2 };
+#define SNAP_VERSION_NO_LOCKS 1
 
 #define SNAP_BUF (64 * 1024)
 #define SNAP_FLAG_NOSPACE 1u
@@ -146,6 +152,16 @@ int mvcc_store__snapshot(const struct mvcc_store *s, mvcc_write_fn write,
 			w_u64(w, s->alarms[i].member);
 			w_varint(w, s->alarms[i].type);
 		}
+	}
+	w_varint(w, s->locks.n);
+	w_u64(w, s->locks.cursor);
+	for (size_t i = 0; i < s->locks.n; i++) {
+		const struct mvcc_lock_entry *e = s->locks.v[i];
+
+		w_varint(w, e->plen);
+		w_bytes(w, e->prefix, e->plen);
+		w_varint(w, (uint64_t)e->max_end_ns);
+		w_varint(w, (uint64_t)e->last_token);
 	}
 	for (int i = 0; i < 4; i++)
 		crc[i] = w->crc >> (8 * i);
@@ -287,6 +303,33 @@ static struct mvcc_key *read_key(struct snap_reader *r, int64_t rev,
 	return k;
 }
 
+/* The lock section: entries in prefix order. */
+static int read_locks(struct snap_reader *r, struct mvcc_store *s)
+{
+	uint64_t n = r_varint(r);
+	int err = 0;
+
+	s->locks.cursor = r_u64(r);
+	for (uint64_t i = 0; i < n && !r->bad && !err; i++) {
+		uint64_t plen = r_varint(r);
+		const uint8_t *p = r_bytes(r, plen);
+		uint64_t end = r_varint(r), token = r_varint(r);
+
+		if (r->bad || plen > UINT32_MAX || end > INT64_MAX ||
+		    token > INT64_MAX) {
+			r->bad = true;
+			break;
+		}
+		err = locks_load(s, p, (uint32_t)plen, (int64_t)end,
+				 (int64_t)token);
+		if (err == -EINVAL) {
+			r->bad = true;
+			err = 0;
+		}
+	}
+	return err;
+}
+
 /* The lease section, then every live key attached to its lease. */
 static int read_leases(struct snap_reader *r, struct mvcc_store *s)
 {
@@ -335,7 +378,8 @@ int mvcc_store__restore(struct mvcc_store **out, const uint8_t *buf,
 	uint32_t crc = 0;
 	int err = 0;
 
-	if (len < sizeof(snap_magic) + 36 || memcmp(buf, snap_magic, 8))
+	if (len < sizeof(snap_magic) + 36 || memcmp(buf, snap_magic, 7) ||
+	    (buf[7] != snap_magic[7] && buf[7] != SNAP_VERSION_NO_LOCKS))
 		return -EINVAL;
 	for (int i = 0; i < 4; i++)
 		crc |= (uint32_t)buf[len - 4 + i] << (8 * i);
@@ -375,6 +419,8 @@ int mvcc_store__restore(struct mvcc_store **out, const uint8_t *buf,
 		err = read_leases(&r, s);
 	if (!err && !r.bad && flags & SNAP_FLAG_ALARMS)
 		read_alarms(&r, s);
+	if (!err && !r.bad && buf[7] != SNAP_VERSION_NO_LOCKS)
+		err = read_locks(&r, s);
 	if (!err && (r.bad || r.p != r.end))
 		err = -EINVAL;
 	if (err) {

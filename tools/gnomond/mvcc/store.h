@@ -51,6 +51,29 @@ struct mvcc_leases {
 	uint64_t seq;			/* IDs the store has picked */
 };
 
+/* A lock prefix's pair (locks.c): the latest possible lease end of any
+ * ended key under it, and the token of the latest ended holder. */
+struct mvcc_lock_entry {
+	int64_t max_end_ns;		/* CLOCK_REALTIME ns, 0: none known */
+	int64_t last_token;		/* create revision, 0: none */
+	uint32_t plen;
+	uint8_t prefix[];		/* up to and including the last '/' */
+};
+
+struct mvcc_locks {
+	struct mvcc_lock_entry **v;	/* ascending by prefix */
+	size_t n, cap;
+	uint64_t cursor;		/* where locks_prune() looks next */
+};
+
+/* The leader's stamp on the command being applied (locks.c). */
+struct mvcc_stamp {
+	bool set;
+	uint64_t earliest_ns, latest_ns;	/* its TT.now() at proposal */
+	int64_t lease;			/* the lease it named an end for */
+	uint64_t end_ns;		/* that lease's renew + TTL */
+};
+
 /* A change made by the command being applied: k->revs[idx] (watch.c). */
 struct mvcc_event {
 	struct mvcc_key *k;
@@ -60,6 +83,8 @@ struct mvcc_event {
 struct mvcc_store {
 	struct mvcc_index idx;
 	struct mvcc_leases leases;
+	struct mvcc_locks locks;
+	struct mvcc_stamp stamp;	/* set only inside apply() */
 	/* The changes of the last command applied, for watchers; valid until
 	 * the next one. */
 	struct mvcc_event *ev;

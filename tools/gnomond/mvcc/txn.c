@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "lease.h"
+#include "locks.h"
 #include "ops.h"
 #include "txn.h"
 
@@ -214,6 +215,8 @@ static int do_delete(struct mvcc_store *s, struct arena *a,
 			if (!resp->prev_kvs[resp->n_prev_kvs++])
 				return -ENOMEM;
 		}
+		if (live->lease && locks_ended(s, k, live))
+			return -ENOMEM;
 		if (live->lease)
 			lease_detach(s, live->lease, k);
 		if (mvcc_core__tombstone(s, k))
