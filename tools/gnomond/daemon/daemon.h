@@ -2,10 +2,14 @@
 /*
  * gnomond, the daemon: the state shared by its parts and the calls between
  * them.  One thread runs one io_uring loop (loop.c); every I/O is an
- * operation (struct gd_op) whose completion calls its handler.  The parts:
+ * operation (struct gd_op, ring.h) whose completion calls its handler.
+ * The parts:
  *
- *   loop.c      the ring, the tick timer, the turn: feed completions, then
- *               hand the Raft core's ready work out (node.c)
+ *   ring.c      the ring services every part calls: gd_sqe(), gd_now(),
+ *               gd_fatal(), the ring's set-up; they call no part
+ *   loop.c      the turn, which calls into the parts: the tick timer,
+ *               feed completions, then hand the Raft core's ready work out
+ *               (node.c); only main calls it
  *   storage.c   the WAL through the ring: one write + sync chain in flight,
  *               batches handed out meanwhile merge into the next (group
  *               commit)
@@ -45,17 +49,8 @@
 #include "../wal/wal_posix.h"
 #include "config.h"
 #include "gd_buf.h"
+#include "ring.h"
 
-struct gnomond;
-struct gd_op;
-
-typedef void (*gd_op_fn)(struct gnomond *d, struct gd_op *op, int res,
-			 uint32_t flags);
-
-/* One submitted operation: user_data points here. */
-struct gd_op {
-	gd_op_fn fn;
-};
 
 /* Where an answer goes: a local client stream, or a member that forwarded
  * the request (peer != 0). */
@@ -182,12 +177,9 @@ struct gnomond {
 	int status_fd;
 };
 
-/* loop.c */
-struct io_uring_sqe *gd_sqe(struct gnomond *d, struct gd_op *op);
-void gd_now(struct gnomond *d);
-int gd_loop__init(struct gnomond *d);
+/* loop.c, the turn (main only; the ring services are in ring.h) */
+void gd_loop__init(struct gnomond *d);
 int gd_loop__run(struct gnomond *d);
-void gd_loop__fatal(struct gnomond *d, const char *what, int err);
 
 /* storage.c */
 int gd_storage__open(struct gnomond *d, struct wal_loaded *ld);

@@ -182,9 +182,11 @@ static int start(struct gnomond *d)
 		rc = gd_clients__set_cap(d);
 	if (rc)
 		return rc;
-	rc = gd_loop__init(d);
-	if (!rc)
+	rc = gd_ring__init(d);
+	if (!rc) {
+		gd_loop__init(d);
 		rc = gd_clients__init(d);
+	}
 	if (rc) {
 		gd_err("io_uring: %s", strerror(-rc));
 		return rc;
@@ -218,8 +220,7 @@ int main(int argc, char **argv)
 	gd_storage__close(&d);
 	if (d.raft)
 		gd_node__stop(&d);
-	if (d.ring.ring_fd > 0)
-		io_uring_queue_exit(&d.ring);
+	gd_ring__exit(&d);
 	gd_clients__exit();
 	gnomon_client__close(d.clock);
 	gd_info("stopped");

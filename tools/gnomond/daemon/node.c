@@ -233,7 +233,7 @@ void gd_node__turn(struct gnomond *d)
 		if (!rc)
 			rc = process(d, &rd);
 		if (rc) {
-			gd_loop__fatal(d, "raft ready work", rc);
+			gd_fatal(d, "raft ready work", rc);
 			return;
 		}
 		if (!gd_storage__kick(d))

@@ -279,7 +279,7 @@ static bool handle_frame(struct gnomond *d, struct gd_conn *c,
 		       "member cannot rejoin (membership changes are not "
 		       "supported yet)", m.from, (unsigned long long)m.term,
 		       (unsigned long long)m.index, d->cfg.data_dir);
-		gd_loop__fatal(d, "raft", rc);
+		gd_fatal(d, "raft", rc);
 	} else if (rc == -EIO)
 		gd_err("protocol violation in a %s from member %u, term %llu",
 		       raft_msg_type__name(m.type), m.from,

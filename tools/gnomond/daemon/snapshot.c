@@ -270,7 +270,7 @@ static void on_loader(struct gnomond *d, struct gd_op *op, int res,
 		return;
 	}
 	if (rc)
-		gd_loop__fatal(d, "snapshot file", rc);
+		gd_fatal(d, "snapshot file", rc);
 }
 
 /* The child's snapshot is durable: load it, unless a newer one is. */

@@ -273,7 +273,7 @@ static void wrote(struct gnomond *d, struct gd_chain *c)
 	struct gd_storage *st = d->storage;
 
 	if (c->err) {
-		gd_loop__fatal(d, "WAL write or sync", c->err);
+		gd_fatal(d, "WAL write or sync", c->err);
 		return;
 	}
 	wal_writer__planned(&st->w, &st->wr_plan);
@@ -304,7 +304,7 @@ bool gd_storage__kick(struct gnomond *d)
 	if (!rc)
 		rc = plan_waiting(st, n);
 	if (rc) {
-		gd_loop__fatal(d, "WAL write", rc);
+		gd_fatal(d, "WAL write", rc);
 		return false;
 	}
 	/* A batch split across segments is reported by its last chain. */

@@ -187,7 +187,7 @@ static void next_done(struct gnomond *d, struct gd_chain *c)
 		return;
 	}
 	if (c->err) {
-		gd_loop__fatal(d, "making the next WAL segment", c->err);
+		gd_fatal(d, "making the next WAL segment", c->err);
 		return;
 	}
 	st->next = GD_NEXT_READY;
@@ -209,8 +209,7 @@ static void next_opened(struct gnomond *d, struct gd_chain *c)
 	struct gd_storage *st = d->storage;
 
 	if (c->ops[0].res < 0) {
-		gd_loop__fatal(d, "creating the next WAL segment",
-			       c->ops[0].res);
+		gd_fatal(d, "creating the next WAL segment", c->ops[0].res);
 		return;
 	}
 	st->next_fd = c->ops[0].res;
@@ -234,7 +233,7 @@ void gd_storage__prepare_next(struct gnomond *d)
 	wal_writer__cursor(&st->w, &cur);
 	wal_plan__begin(&st->seg_plan, &cur);
 	if (wal_plan__new_segment(&st->seg_plan, st->next_no)) {
-		gd_loop__fatal(d, "planning the next WAL segment", -E2BIG);
+		gd_fatal(d, "planning the next WAL segment", -E2BIG);
 		return;
 	}
 	assert(st->seg_plan.steps[0].op == WAL_OP_CREATE);
@@ -283,7 +282,7 @@ static void drop_done(struct gnomond *d, struct gd_chain *c)
 	struct gd_storage *st = d->storage;
 
 	if (c->err && st->drop_synced) {
-		gd_loop__fatal(d, "syncing the data directory", c->err);
+		gd_fatal(d, "syncing the data directory", c->err);
 		return;
 	}
 	if (c->err)
@@ -319,7 +318,7 @@ static void start_drop(struct gnomond *d)
 	wal_writer__cursor(&st->w, &cur);
 	wal_plan__begin(&st->drop_plan, &cur);
 	if (wal_plan__drop(&st->drop_plan, nos, n)) {
-		gd_loop__fatal(d, "planning WAL deletions", -E2BIG);
+		gd_fatal(d, "planning WAL deletions", -E2BIG);
 		return;
 	}
 	st->drop_synced = false;
@@ -350,7 +349,7 @@ static void snap_done(struct gnomond *d, struct gd_chain *c)
 	struct gd_storage *st = d->storage;
 
 	if (c->err) {
-		gd_loop__fatal(d, "writing the leader's snapshot", c->err);
+		gd_fatal(d, "writing the leader's snapshot", c->err);
 		return;
 	}
 	if (st->snap_stage == 1)
@@ -413,7 +412,7 @@ static void snap_write_data(struct gnomond *d)
 
 	/* Step 0, the CREATE, was the openat; then up to the rename. */
 	if (n > GD_CHAIN_MAX) {
-		gd_loop__fatal(d, "the leader's snapshot", -EFBIG);
+		gd_fatal(d, "the leader's snapshot", -EFBIG);
 		return;
 	}
 	gd_chain__begin(d, &st->snap, (int)n, snap_done);
@@ -477,7 +476,7 @@ void gd_storage__save_snapshot(struct gnomond *d)
 	wal_plan__begin(&st->snap_plan, &cur);
 	if (wal_plan__snapshot(&st->snap_plan, &st->snap_meta,
 			       WAL_FILE_SNAP_RECV)) {
-		gd_loop__fatal(d, "the leader's snapshot", -EFBIG);
+		gd_fatal(d, "the leader's snapshot", -EFBIG);
 		return;
 	}
 	/* CREATE, writes and sync; then, once no child can rename over it

@@ -61,7 +61,7 @@ void gd_watch__exit(struct gnomond *d)
 static void check(struct gnomond *d, int rc)
 {
 	if (rc)
-		gd_loop__fatal(d, "watch", rc);
+		gd_fatal(d, "watch", rc);
 }
 
 void gd_watch__request(struct gnomond *d, uint32_t slot, uint32_t gen,
