@@ -2,7 +2,10 @@
 /*
  * gnomon.ko internals: the one clock device and what its parts share.
  *
- * State lives in a single struct gnomon_dev.  The page is the source of
+ * State lives in a single struct gnomon_dev, static in gnomon_main.c: the
+ * device's files reach it through their private data and sysfs through the
+ * device's driver data; the leases, which have no file, ask for the clock
+ * and a counter through the two functions below.  The page is the source of
  * truth for TT.now(): writers (discipline, configuration, and the
  * timekeeping notifier that marks clock steps) serialise on page_lock and
  * publish through the page's seqcount; readers in the kernel and in
@@ -56,7 +59,6 @@ struct gnomon_dev {
 	struct gnomon_counters stats;
 };
 
-extern struct gnomon_dev gnomon;
 extern const struct attribute_group *gnomon_attr_groups[];
 
 /* TT.now() from the page and both clocks; records status transitions. */
@@ -64,6 +66,10 @@ void gnomon_now(struct gnomon_dev *gd, struct gnomon_tt *tt);
 /* The same, also handing back the page snapshot it was computed from. */
 void gnomon_now_snapshot(struct gnomon_dev *gd, struct gnomon_tt *tt,
 			 struct gnomon_page *snap);
+/* The same on the instance, for the leases (gnomon_lease.c); any context. */
+void gnomon_clock_now(struct gnomon_tt *tt, struct gnomon_page *snap);
+/* Count a lease token refused as too low. */
+void gnomon_count_stale_lease(void);
 /* After a page update: wake waiters, re-arm the transition work. */
 void gnomon_page_updated(struct gnomon_dev *gd);
 long gnomon_ioctl(struct file *file, unsigned int cmd, unsigned long arg);

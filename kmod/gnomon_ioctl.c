@@ -10,6 +10,7 @@
  * bad input is an error code, never a warning.
  */
 #include <linux/capability.h>
+#include <linux/fs.h>
 #include <linux/ktime.h>
 #include <linux/minmax.h>
 #include <linux/sched/signal.h>
@@ -155,23 +156,24 @@ static int gnomon_ioc_set_config(struct gnomon_dev *gd, void __user *argp)
 
 long gnomon_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
+	struct gnomon_dev *gd = file->private_data;
 	void __user *argp = (void __user *)arg;
 
 	switch (cmd) {
 	case GNOMON_IOC_NOW:
-		return gnomon_ioc_now(&gnomon, argp);
+		return gnomon_ioc_now(gd, argp);
 	case GNOMON_IOC_HLC_TICK:
-		return gnomon_ioc_hlc_tick(&gnomon, argp);
+		return gnomon_ioc_hlc_tick(gd, argp);
 	case GNOMON_IOC_HLC_UPDATE:
-		return gnomon_ioc_hlc_update(&gnomon, argp);
+		return gnomon_ioc_hlc_update(gd, argp);
 	case GNOMON_IOC_WAIT_UNTIL:
-		return gnomon_ioc_wait_until(&gnomon, argp);
+		return gnomon_ioc_wait_until(gd, argp);
 	case GNOMON_IOC_DISCIPLINE:
-		return gnomon_ioc_discipline(&gnomon, argp);
+		return gnomon_ioc_discipline(gd, argp);
 	case GNOMON_IOC_GET_CONFIG:
-		return gnomon_ioc_get_config(&gnomon, argp);
+		return gnomon_ioc_get_config(gd, argp);
 	case GNOMON_IOC_SET_CONFIG:
-		return gnomon_ioc_set_config(&gnomon, argp);
+		return gnomon_ioc_set_config(gd, argp);
 	case GNOMON_IOC_LEASE_GRANT:
 	case GNOMON_IOC_LEASE_RENEW:
 	case GNOMON_IOC_LEASE_RELEASE:

@@ -163,7 +163,7 @@ static bool lease_evaluate(struct gnomon_lease *lease, struct lease_view *v)
 	u64 mono;
 
 	spin_lock_irqsave(&lease->lock, flags);
-	gnomon_now_snapshot(&gnomon, &v->tt, &snap);
+	gnomon_clock_now(&v->tt, &snap);
 	mono = ktime_get_ns();
 	v->state = lease_judge(lease, &v->tt, snap.drift_ppb, mono,
 			       &v->lapse_mono_ns);
@@ -545,7 +545,7 @@ static int lease_set(const struct gnomon_lease_req *req, bool renew)
 unlock:
 	mutex_unlock(&leases.lock);
 	if (err == -ESTALE) {
-		atomic64_inc(&gnomon.stats.lease_stale_refused);
+		gnomon_count_stale_lease();
 		gnomon_genl_stale_refused(req->name, req->token, highest);
 	} else if (!err) {
 		gnomon_genl_lease_granted(req->name, req->holder, req->token,

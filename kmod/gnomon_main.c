@@ -21,6 +21,11 @@
  * which sends the netlink event; it and every page update judge the leases
  * (gnomon_lease.c) again, so their timers follow the clock.
  *
+ * There is one instance, static here.  The ioctls and mmap reach it through
+ * the open file's private data, sysfs through the misc device's driver
+ * data; the leases reach what they need of it through gnomon_clock_now()
+ * and gnomon_count_stale_lease().
+ *
  * Lifetime: the page is allocated at load and freed at unload.  Open files
  * and mappings pin the module through the file's owner reference, so the
  * page outlives every user.
@@ -34,7 +39,7 @@
 
 #include "gnomon_internal.h"
 
-struct gnomon_dev gnomon;
+static struct gnomon_dev gnomon;
 
 /* Any context (gnomon_lease_holds() reads the time from a bio's path). */
 static void gnomon_observe_status(struct gnomon_dev *gd, u32 status)
@@ -90,6 +95,16 @@ void gnomon_now(struct gnomon_dev *gd, struct gnomon_tt *tt)
 	struct gnomon_page snap;
 
 	gnomon_now_snapshot(gd, tt, &snap);
+}
+
+void gnomon_clock_now(struct gnomon_tt *tt, struct gnomon_page *snap)
+{
+	gnomon_now_snapshot(&gnomon, tt, snap);
+}
+
+void gnomon_count_stale_lease(void)
+{
+	atomic64_inc(&gnomon.stats.lease_stale_refused);
 }
 
 static void gnomon_arm_transition(struct gnomon_dev *gd)
@@ -207,8 +222,19 @@ static void gnomon_step_work(struct work_struct *work)
 	gnomon_page_updated(container_of(work, struct gnomon_dev, step_work));
 }
 
+/* misc_open() hands us the miscdevice in private_data. */
+static int gnomon_open(struct inode *inode, struct file *file)
+{
+	struct miscdevice *misc = file->private_data;
+
+	file->private_data = container_of(misc, struct gnomon_dev, misc);
+	return 0;
+}
+
 static int gnomon_mmap(struct file *file, struct vm_area_struct *vma)
 {
+	struct gnomon_dev *gd = file->private_data;
+
 	if (vma->vm_pgoff || vma_pages(vma) != 1)
 		return -EINVAL;
 	if (vma->vm_flags & (VM_WRITE | VM_EXEC))
@@ -220,11 +246,12 @@ static int gnomon_mmap(struct file *file, struct vm_area_struct *vma)
 	vma->vm_flags &= ~(VM_MAYWRITE | VM_MAYEXEC);
 	vma->vm_flags |= VM_DONTEXPAND | VM_DONTDUMP;
 #endif
-	return vm_insert_page(vma, vma->vm_start, virt_to_page(gnomon.page));
+	return vm_insert_page(vma, vma->vm_start, virt_to_page(gd->page));
 }
 
 static const struct file_operations gnomon_fops = {
 	.owner		= THIS_MODULE,
+	.open		= gnomon_open,
 	.unlocked_ioctl	= gnomon_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
 	.mmap		= gnomon_mmap,

@@ -14,12 +14,20 @@
 
 #include "gnomon_internal.h"
 
+/* misc_register() made the miscdevice the device's driver data. */
+static struct gnomon_dev *to_gnomon(struct device *dev)
+{
+	struct miscdevice *misc = dev_get_drvdata(dev);
+
+	return container_of(misc, struct gnomon_dev, misc);
+}
+
 #define GNOMON_COUNTER_ATTR(name)					\
 static ssize_t name##_show(struct device *dev,				\
 			   struct device_attribute *attr, char *buf)	\
 {									\
 	return sysfs_emit(buf, "%lld\n",				\
-			  (long long)atomic64_read(&gnomon.stats.name)); \
+			  (long long)atomic64_read(&to_gnomon(dev)->stats.name)); \
 }									\
 static DEVICE_ATTR_RO(name)
 
@@ -39,7 +47,7 @@ static ssize_t status_show(struct device *dev, struct device_attribute *attr,
 {
 	struct gnomon_tt tt;
 
-	gnomon_now(&gnomon, &tt);
+	gnomon_now(to_gnomon(dev), &tt);
 	return sysfs_emit(buf, "%s\n", gnomon_status_name(tt.status));
 }
 static DEVICE_ATTR_RO(status);
@@ -49,7 +57,7 @@ static ssize_t bound_ns_show(struct device *dev, struct device_attribute *attr,
 {
 	struct gnomon_tt tt;
 
-	gnomon_now(&gnomon, &tt);
+	gnomon_now(to_gnomon(dev), &tt);
 	if (tt.bound_ns == GNOMON_BOUND_INFINITE)
 		return sysfs_emit(buf, "infinite\n");
 	return sysfs_emit(buf, "%llu\n", tt.bound_ns);
@@ -61,7 +69,7 @@ static ssize_t source_show(struct device *dev, struct device_attribute *attr,
 {
 	struct gnomon_page snap;
 
-	gnomon_page_snapshot(gnomon.page, &snap);
+	gnomon_page_snapshot(to_gnomon(dev)->page, &snap);
 	return sysfs_emit(buf, "%s\n", gnomon_source_name(snap.source));
 }
 static DEVICE_ATTR_RO(source);
@@ -69,11 +77,12 @@ static DEVICE_ATTR_RO(source);
 static ssize_t hlc_show(struct device *dev, struct device_attribute *attr,
 			char *buf)
 {
+	struct gnomon_dev *gd = to_gnomon(dev);
 	struct gnomon_hlc ts;
 
-	spin_lock(&gnomon.hlc_lock);
-	ts = gnomon.hlc;
-	spin_unlock(&gnomon.hlc_lock);
+	spin_lock(&gd->hlc_lock);
+	ts = gd->hlc;
+	spin_unlock(&gd->hlc_lock);
 	return sysfs_emit(buf, "%llu.%u\n", ts.wall_ns, ts.logical);
 }
 static DEVICE_ATTR_RO(hlc);
