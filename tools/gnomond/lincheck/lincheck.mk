@@ -52,9 +52,12 @@ HOST_TESTS += $(LINCHECK_TESTS) \
 
 # Fault tests on real clusters (GNOMON_CLUSTER_IMPL=etcd|gnomond; default
 # gnomond once built): the workload records, gnomon-lincheck judges.
+# lock_safety_faults.sh runs gnomond, then etcd: fencing tokens against
+# paused lock holders, judged by its own store (lock_safety_store.py).
 HOST_TESTS += $(PROJECT_ROOT)/selftests/gnomond/cluster_3_faults.sh \
 	$(PROJECT_ROOT)/selftests/gnomond/cluster_5_faults.sh \
-	$(PROJECT_ROOT)/selftests/gnomond/cluster_stale_reads.sh
+	$(PROJECT_ROOT)/selftests/gnomond/cluster_stale_reads.sh \
+	$(PROJECT_ROOT)/selftests/gnomond/lock_safety_faults.sh
 
 BENCHES += tools/bench/gnomond-vs-etcd.sh
 

@@ -1,0 +1,244 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Lock safety under faults, as Jepsen tested etcd 3.4.3's locks: a lock
+# alone does not keep a paused holder from writing after the next holder
+# took over; the fencing token, checked by the storage, does.
+#
+# Three members (gnomond, then etcd if installed), each in its own network
+# namespace (cluster_lib.sh).  Four clients loop, each a process group of
+# its own: `etcdctl lock --ttl 2 lsafety -- THIS --holder ...` (the
+# client-side recipe of etcdctl 3.4, unchanged), whose holder writes
+# three times, tagged with its fencing token (the create revision of its
+# lock key, ETCD_LOCK_KEY), to two stores (lock_safety_store.py): one
+# refuses tokens below the highest it accepted, the other (the negative
+# control) accepts everything.  A seeded schedule (LS_SEED) picks for each holding, before
+# its second write, one of:
+#   none;
+#   pause: the holder's whole process group (etcdctl, whose keepalives
+#     hold the lease, and the holder) is SIGSTOPped for TTL + 3 s by a
+#     timer outside the group, as a GC pause or a stopped VM;
+#   stall: only etcdctl is stopped while the holder keeps running and
+#     sleeps as long, as a holder cut off from the cluster.
+# Either way the lease expires, the next client gets the lock and writes,
+# and the deposed holder then writes with its old token.  Midway the
+# leader is SIGKILLed and restarted.
+#
+# Checks: the tokens are unique and rise from one holder to the next; the
+# checking store accepted no write after a write with a higher token and
+# holds each acknowledged write exactly once; the same check applied to
+# the non-checking store, fed the very same writes, finds the deposed
+# holders' writes landing after newer holders' (it can fail).  About 50 s
+# per implementation.  LS_SEED picks another schedule, LS_KEEP=1 keeps
+# each run's directory (logs, stores) as /tmp/lock-safety-IMPL.PID.
+set -u
+
+LS_TTL=2
+LS_PAUSE_S=5
+LS_WRITES=3
+LS_CLIENTS=4
+LS_SECONDS=24
+LS_PORT_CHECKED=7001
+LS_PORT_OPEN=7002
+LS_SELF=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
+
+# One write to both stores (descriptors 3 and 4); the answers are logged.
+ls_write()
+{
+	local c=$1 tok=$2 seq=$3 a3 a4
+	printf 'W %s %s %s\n' "$c" "$tok" "$seq" >&3
+	read -r a3 _ <&3
+	printf 'W %s %s %s\n' "$c" "$tok" "$seq" >&4
+	read -r a4 _ <&4
+	echo "wr c=$c tok=$tok seq=$seq checked=${a3:-none} open=${a4:-none}" \
+		>>"$LS_LOG"
+}
+
+# --holder C N FAULT T0 ENDPOINTS: run by etcdctl lock while it holds the
+# lock.  The token is the create revision of its key, not ETCD_LOCK_REV
+# (the revision at which etcdctl saw the lock free: two holders can share
+# it when a waiter's lease expired while it waited).  A key already gone
+# means the lock is already lost: no write.
+ls_holder()
+{
+	local c=$1 n=$2 fault=$3 t0=$4 t1=$EPOCHREALTIME tok w pg
+	tok=$(ETCDCTL_API=3 etcdctl --endpoints="$5" --dial-timeout=1s \
+		--command-timeout=5s get "${ETCD_LOCK_KEY:-none}" -w json |
+		sed -n 's/.*"create_revision":\([0-9]*\).*/\1/p')
+	if [ -z "$tok" ]; then
+		echo "lost c=$c n=$n rev=${ETCD_LOCK_REV:-}" >>"$LS_LOG"
+		return 0
+	fi
+	echo "acq c=$c n=$n tok=$tok t0=$t0 t1=$t1 fault=$fault" \
+		"rev=${ETCD_LOCK_REV:-} key=${ETCD_LOCK_KEY:-}" >>"$LS_LOG"
+	exec 3<>"/dev/tcp/127.0.0.1/$LS_PORT_CHECKED" \
+		4<>"/dev/tcp/127.0.0.1/$LS_PORT_OPEN" || return 1
+	for w in $(seq "$LS_WRITES"); do
+		if [ "$w" = 2 ]; then
+			case $fault in
+			pause)
+				# The whole client (its loop, etcdctl and us),
+				# by a timer in a session of its own.
+				read -r _ _ _ _ pg _ <"/proc/$$/stat"
+				setsid bash -c "kill -STOP -- -$pg
+					sleep $LS_PAUSE_S; kill -CONT -- -$pg" &
+				sleep 1
+				;;
+			stall)
+				kill -STOP "$PPID"
+				sleep "$LS_PAUSE_S"
+				kill -CONT "$PPID"
+				;;
+			esac
+		fi
+		ls_write "$c" "$tok" $((n * 10 + w))
+		sleep 0.1
+	done
+}
+
+# --client C SEED END ENDPOINTS: take the lock until the epoch second END.
+ls_client()
+{
+	local c=$1 end=$3 eps=$4 n=0 r fault
+	RANDOM=$(( $2 * 64 + c ))
+	while [ "${EPOCHREALTIME%.*}" -lt "$end" ]; do
+		n=$((n + 1))
+		r=$((RANDOM % 100))
+		if [ $r -lt 18 ]; then fault=pause
+		elif [ $r -lt 33 ]; then fault=stall
+		else fault=none
+		fi
+		# Too late for another client to take over: no fault.
+		[ $(( ${EPOCHREALTIME%.*} + LS_PAUSE_S + 2 )) -lt "$end" ] ||
+			fault=none
+		ETCDCTL_API=3 timeout --foreground 30 etcdctl --endpoints="$eps" \
+			--dial-timeout=1s --command-timeout=5s \
+			lock --ttl "$LS_TTL" lsafety -- \
+			"$LS_SELF" --holder "$c" "$n" "$fault" "$EPOCHREALTIME" "$eps" \
+			>>"$LS_LOG.out" 2>&1
+		sleep "0.$((RANDOM % 3))"
+	done
+}
+
+case "${1:-}" in
+--holder) shift; ls_holder "$@"; exit ;;
+--client) shift; ls_client "$@"; exit ;;
+esac
+
+. "$(dirname "$0")/cluster_faults_lib.sh"
+LS_STORE=$CL_TOP/selftests/gnomond/lock_safety_store.py
+LS_SEED=${LS_SEED:-11}
+declare -a LS_GROUPS
+
+ls_cleanup()
+{
+	local p
+	for p in "${LS_GROUPS[@]}"; do
+		kill -CONT -- "-$p" 2>/dev/null
+		kill -KILL -- "-$p" 2>/dev/null
+	done
+	LS_GROUPS=()
+	cl_cleanup
+}
+
+# ls_diag PREFIX TEXT: each line of TEXT as a KTAP diagnostic.
+ls_diag()
+{
+	local l
+	while IFS= read -r l; do ktap_diag "$1$l"; done <<<"$2"
+}
+
+# A store in the hub namespace: PORT NAME [--no-check].
+ls_store()
+{
+	ip netns exec "$CL_NS-hub" setsid /usr/bin/python3 "$LS_STORE" serve \
+		"$1" "$CL_DIR/$2.log" "$CL_DIR/$2.data" ${3:-} \
+		>"$CL_DIR/$2.out" 2>&1 &
+	LS_GROUPS+=($!)
+}
+
+# ls_result RC NAME [WHY]: ok if RC is 0.
+ls_result()
+{
+	if [ "$1" = 0 ]; then ktap_ok "$2"; else ktap_fail "$2" "${3:-}"; fi
+}
+
+# One run against CL_IMPL: 7 KTAP lines.
+ls_run()
+{
+	local impl=$CL_IMPL i end out rc logs pids=() p
+	cl_init 3 || { ktap_fail "$impl: namespaces"; return; }
+	trap ls_cleanup EXIT
+	if [ "$impl" = gnomond ]; then
+		for i in $(seq "$CL_N"); do cl_clock "$i" 1000000; done
+	fi
+	for i in $(seq "$CL_N"); do cl_start "$i"; done
+	if cl_leader 30 >/dev/null; then
+		ktap_ok "$impl: 3 members elect a leader"
+	else
+		ktap_fail "$impl: 3 members elect a leader" \
+			"$(tail -5 "$CL_DIR/m1.log")"
+	fi
+	ls_store $LS_PORT_CHECKED checked
+	ls_store $LS_PORT_OPEN open --no-check
+	for _ in $(seq 50); do
+		grep -q listening "$CL_DIR/checked.out" &&
+			grep -q listening "$CL_DIR/open.out" && break
+		sleep 0.1
+	done
+	end=$(( ${EPOCHREALTIME%.*} + LS_SECONDS ))
+	for i in $(seq "$LS_CLIENTS"); do
+		ip netns exec "$CL_NS-hub" setsid env LS_LOG="$CL_DIR/client$i" \
+			"$LS_SELF" --client "$i" "$LS_SEED" "$end" \
+			"$(cl_endpoints)" &
+		LS_GROUPS+=($!)
+		pids+=($!)
+	done
+	sleep $((LS_SECONDS / 2))
+	cl_step_kill_leader 1
+	for p in "${pids[@]}"; do wait "$p"; done
+	for p in "${LS_GROUPS[@]:0:2}"; do
+		kill -TERM "$p"
+		wait "$p"
+	done
+	logs=("$CL_DIR"/client[0-9])
+	out=$(/usr/bin/python3 "$LS_STORE" check-tokens "${logs[@]}")
+	rc=$?
+	ls_diag "" "$out"
+	ls_result $rc "$impl: every holding's token is its own and above every earlier holder's"
+	i=$(grep -h '^wr ' "${logs[@]}" | grep -c 'checked=stale')
+	ls_result $((i == 0)) "$impl: the faults deposed holders: $i of their writes refused"
+	out=$(/usr/bin/python3 "$LS_STORE" check-store "$CL_DIR/checked.log" \
+		"$CL_DIR/checked.data" checked "${logs[@]}")
+	rc=$?
+	ls_diag "token check on: " "$out"
+	ls_result $((rc == 1)) "$impl: token check on: no deposed holder's write accepted after a newer holder's"
+	ls_result $((rc == 2)) "$impl: token check on: the store holds each acknowledged write once"
+	out=$(/usr/bin/python3 "$LS_STORE" check-store "$CL_DIR/open.log" \
+		"$CL_DIR/open.data" open "${logs[@]}")
+	rc=$?
+	ls_diag "token check off: " "$out"
+	ls_result $((rc != 1)) "$impl: token check off, same writes: stale writes land after newer holders' (the check can fail)" "check-store exit $rc"
+	grep -ho '^Error: .*' "$CL_DIR"/client*.out | sort | uniq -c |
+		while read -r l; do ktap_diag "etcdctl lock: $l"; done
+	[ -n "${LS_KEEP:-}" ] && cp -r "$CL_DIR" "/tmp/lock-safety-$impl.$$"
+	ls_cleanup
+	trap - EXIT
+	# shellcheck disable=SC2034  # cluster_lib.sh's, fresh for cl_init
+	CL_PIDS=() CL_CLOCK_PIDS=() CL_ENV=()
+	CL_DIR=
+}
+
+CL_IMPL=gnomond
+cl_plan 14 "$(cl_missing)"
+ktap_diag "seed $LS_SEED (LS_SEED), TTL ${LS_TTL} s, pauses $LS_PAUSE_S s"
+ls_run
+if command -v etcd >/dev/null; then
+	CL_IMPL=etcd
+	ls_run
+else
+	for i in $(seq 7); do
+		ktap_skip "lock-safety-etcd-$i" "etcd is not installed"
+	done
+fi
+ktap_finish
