@@ -28,9 +28,10 @@ Python's standard library only.
   check-tokens CLIENT_LOG...
       Judge the lock: every holding ("acq" lines) has its own token, and a
       holding whose lock call started after another's was granted (t0
-      after the other's t1) has the higher token.  Exit 0 or 1.  Also
-      says how often etcdctl's ETCD_LOCK_REV was shared, how many holders
-      started with their key already gone ("lost" lines), and what each
+      after the other's t1) has the higher token, and no two holdings
+      share etcdctl's ETCD_LOCK_REV (the revision of the grant).  Exit 0
+      or 1.  Also says how many holders started with their key already
+      gone ("lost" lines, which may share an ETCD_LOCK_REV) and what each
       fault did.
 """
 import signal
@@ -179,10 +180,19 @@ def check_tokens(client_logs):
     print("%d holdings, tokens %s..%s, faults %s" %
           (len(acqs), min(toks, default=0), max(toks, default=0),
            " ".join("%s=%d" % kv for kv in sorted(faults.items()))))
+    # Two holders whose keys both still existed when they started cannot
+    # have been granted at one revision: each grant's read saw no older
+    # key, and both keys existed at that revision.  A shared
+    # ETCD_LOCK_REV is only possible with a "lost" holding.
     revs = [a["rev"] for a in acqs]
-    print("ETCD_LOCK_REV: %d holdings shared one with another; %d more "
-          "found their key gone on start (lock lost while waiting)" %
-          (sum(revs.count(r) > 1 for r in revs), len(lost)))
+    shared = sorted(r for r in set(revs) if revs.count(r) > 1)
+    if shared:
+        bad.append("holdings with their keys present share ETCD_LOCK_REV %s" %
+                   " ".join(shared))
+    lost_revs = set(x["rev"] for x in lost)
+    print("ETCD_LOCK_REV: %d lost holdings (the key gone on start: the "
+          "lease ended while waiting), %d of them sharing one with a holder" %
+          (len(lost), len(lost_revs & set(revs))))
     for a in acqs:
         if a["fault"] != "none":
             mine = [w for w in acks if (w["c"], w["tok"]) == (a["c"], a["tok"])]
