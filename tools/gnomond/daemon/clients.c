@@ -46,6 +46,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "sock.h"
 
 #define CLIENT_RECV_BUF (16 * 1024)
 #define CLIENT_BUFS	1024		/* a power of two */
@@ -59,10 +60,10 @@
 #define MIN_CLIENTS	8
 
 struct gd_client {
+	struct gd_sock sock;
 	struct gnomond *d;
-	int fd;
 	uint32_t slot, gen;
-	bool dead, recv_busy, send_busy, dirty, closing;
+	bool dirty, closing;
 	uint64_t born, last_rx, goaway;	/* ticks; goaway 0: none sent */
 	struct api_session *s;
 	struct gd_op recv_op, send_op;
@@ -86,41 +87,28 @@ static struct gd_ratelimit refusals;
 /* A slot may come twice if its client closed and another took it. */
 static uint32_t dirty[2 * GD_MAX_CLIENTS];
 
-static void client_free_if_idle(struct gd_client *c)
+static void client_release(struct gd_sock *s)
 {
-	if (!c->dead || c->recv_busy || c->send_busy)
-		return;
-	close(c->fd);
+	struct gd_client *c = gd_container_of(s, struct gd_client, sock);
+
 	free(c->buf);
 	free(c);
 	n_clients--;
 }
 
-/* An operation of c completed: false if c is closing (and maybe freed). */
-static bool client_op_done(struct gd_client *c, bool *busy)
-{
-	*busy = false;
-	if (!c->dead)
-		return true;
-	client_free_if_idle(c);
-	return false;
-}
-
 static void client_close(struct gnomond *d, struct gd_client *c)
 {
-	if (c->dead)
+	if (c->sock.dead)
 		return;
-	c->dead = true;
 	d->clients[c->slot] = NULL;
 	api_session__free(c->s);
 	c->s = NULL;
-	shutdown(c->fd, SHUT_RDWR);
-	client_free_if_idle(c);
+	gd_sock__close(&c->sock);
 }
 
 static void mark_dirty(struct gd_client *c)
 {
-	if (c->dirty || c->dead ||
+	if (c->dirty || c->sock.dead ||
 	    n_dirty == sizeof(dirty) / sizeof(*dirty))
 		return;
 	c->dirty = true;
@@ -158,22 +146,24 @@ static void arm_recv(struct gnomond *d, struct gd_client *c)
 {
 	struct io_uring_sqe *sqe;
 
-	if (c->dead || c->recv_busy || c->closing)
+	if (c->sock.dead || gd_sock__busy(&c->sock, GD_SOCK_RECV) ||
+	    c->closing)
 		return;
 	sqe = gd_sqe(d, &c->recv_op);
 	if (!sqe)
 		return;
 	if (bufs.br) {
 		if (bufs.multishot)
-			io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
+			io_uring_prep_recv_multishot(sqe, c->sock.fd, NULL, 0,
+						     0);
 		else
-			io_uring_prep_recv(sqe, c->fd, NULL, 0, 0);
+			io_uring_prep_recv(sqe, c->sock.fd, NULL, 0, 0);
 		sqe->flags |= IOSQE_BUFFER_SELECT;
 		sqe->buf_group = CLIENT_BGID;
 	} else {
-		io_uring_prep_recv(sqe, c->fd, c->buf, CLIENT_RECV_BUF, 0);
+		io_uring_prep_recv(sqe, c->sock.fd, c->buf, CLIENT_RECV_BUF, 0);
 	}
-	c->recv_busy = true;
+	gd_sock__start(&c->sock, GD_SOCK_RECV);
 }
 
 static void give_back(uint32_t bid)
@@ -198,23 +188,23 @@ static void on_recv(struct gnomond *d, struct gd_op *op, int res,
 		data = bufs.mem + (size_t)bid * CLIENT_RECV_BUF;
 	}
 	if (flags & IORING_CQE_F_MORE) {
-		assert(c->recv_busy);
-	} else if (!client_op_done(c, &c->recv_busy)) {
+		assert(gd_sock__busy(&c->sock, GD_SOCK_RECV));
+	} else if (!gd_sock__done(&c->sock, GD_SOCK_RECV)) {
 		if (bid != UINT32_MAX)
 			give_back(bid);
 		return;
 	}
-	if (res == -EINVAL && bufs.multishot && !c->dead) {
+	if (res == -EINVAL && bufs.multishot && !c->sock.dead) {
 		gd_info("no multishot recv: one recv at a time");
 		bufs.multishot = false;
 		arm_recv(d, c);
 		return;
 	}
-	if (c->dead || res == -ENOBUFS) {
+	if (c->sock.dead || res == -ENOBUFS) {
 		/* Closing, or the shared ring ran dry for a moment. */
 		if (bid != UINT32_MAX)
 			give_back(bid);
-		if (!c->dead && !c->recv_busy)
+		if (!c->sock.dead && !gd_sock__busy(&c->sock, GD_SOCK_RECV))
 			arm_recv(d, c);
 		return;
 	}
@@ -233,7 +223,7 @@ static void on_recv(struct gnomond *d, struct gd_op *op, int res,
 		return;
 	}
 	mark_dirty(c);
-	if (!c->recv_busy)
+	if (!gd_sock__busy(&c->sock, GD_SOCK_RECV))
 		arm_recv(d, c);
 }
 
@@ -244,7 +234,7 @@ static void pump(struct gnomond *d, struct gd_client *c)
 	struct io_uring_sqe *sqe;
 	size_t len = 0;
 
-	if (c->dead || c->send_busy)
+	if (c->sock.dead || gd_sock__busy(&c->sock, GD_SOCK_SEND))
 		return;
 	if (api_session__output(c->s, &data, &len) && !len) {
 		client_close(d, c);
@@ -258,8 +248,8 @@ static void pump(struct gnomond *d, struct gd_client *c)
 	sqe = gd_sqe(d, &c->send_op);
 	if (!sqe)
 		return;
-	io_uring_prep_send(sqe, c->fd, data, len, MSG_NOSIGNAL);
-	c->send_busy = true;
+	io_uring_prep_send(sqe, c->sock.fd, data, len, MSG_NOSIGNAL);
+	gd_sock__start(&c->sock, GD_SOCK_SEND);
 }
 
 static void on_send(struct gnomond *d, struct gd_op *op, int res,
@@ -268,7 +258,7 @@ static void on_send(struct gnomond *d, struct gd_op *op, int res,
 	struct gd_client *c = gd_container_of(op, struct gd_client, send_op);
 
 	(void)flags;
-	if (!client_op_done(c, &c->send_busy))
+	if (!gd_sock__done(&c->sock, GD_SOCK_SEND))
 		return;
 	if (res < 0) {
 		client_close(d, c);
@@ -300,7 +290,8 @@ static void evict_one(struct gnomond *d)
 		if (!api_session__handshaken(c->s)) {
 			if (!young || c->born < young->born)
 				young = c;
-		} else if (api_session__idle(c->s) && !c->send_busy &&
+		} else if (api_session__idle(c->s) &&
+			   !gd_sock__busy(&c->sock, GD_SOCK_SEND) &&
 			   (!idle || c->last_rx < idle->last_rx)) {
 			idle = c;
 		}
@@ -341,8 +332,8 @@ void gd_clients__accepted(struct gnomond *d, int fd)
 			break;
 		}
 		n_clients++;
+		gd_sock__init(&c->sock, fd, client_release);
 		c->d = d;
-		c->fd = fd;
 		c->slot = i;
 		c->born = c->last_rx = d->ticks;
 		c->gen = ++d->client_gen;
@@ -377,7 +368,8 @@ static void check_timeouts(struct gnomond *d, struct gd_client *c)
 		gd_debug("client connection: no HTTP/2 handshake in %u ms",
 			 d->cfg.client_handshake_timeout_ms);
 		client_close(d, c);
-	} else if (idle && api_session__idle(c->s) && !c->send_busy &&
+	} else if (idle && api_session__idle(c->s) &&
+		   !gd_sock__busy(&c->sock, GD_SOCK_SEND) &&
 		   d->ticks - c->last_rx >= idle) {
 		say_goaway(d, c);
 	}
@@ -400,7 +392,7 @@ struct api_session *gd_clients__session(struct gnomond *d, uint32_t slot,
 	if (slot >= GD_MAX_CLIENTS)
 		return NULL;
 	c = d->clients[slot];
-	if (!c || c->gen != gen || c->dead)
+	if (!c || c->gen != gen || c->sock.dead)
 		return NULL;
 	mark_dirty(c);
 	return c->s;

@@ -17,6 +17,8 @@
  *               receive, send queues; Raft frames (peer/peer_codec.h) and
  *               forwarding frames (forward.h) share the stream
  *   clients.c   client TCP: one api_session (api/api.h) per connection
+ *   sock.c      one socket's lifecycle for peers.c and clients.c: the
+ *               operations in flight, the close, the release when idle
  *   node.c      the Raft glue: ready work, apply, snapshots, status
  *   maintenance.c  MoveLeader, through Raft's leadership transfer
  *   requests.c  where a client request goes: proposed, read under the

@@ -40,6 +40,7 @@
 #include "daemon.h"
 #include "forward.h"
 #include "log.h"
+#include "sock.h"
 
 #define RECV_CHUNK	(256 * 1024)
 #define MAX_QUEUED	(64u << 20)	/* drop messages beyond this */
@@ -52,9 +53,8 @@
 #define FWD_REQUEST_SLACK (64u << 10)
 
 struct gd_conn {
-	int fd;
-	bool outgoing, connected, dead;
-	bool recv_busy, send_busy, connect_busy;
+	struct gd_sock sock;
+	bool outgoing, connected;
 	bool authed;			/* accepted: its hello was good */
 	bool challenged;		/* outgoing: the challenge came */
 	uint8_t nonce[PEER_NONCE_SIZE];	/* accepted: the challenge's */
@@ -71,26 +71,15 @@ static unsigned int n_conns;	/* allocated, closing ones included */
 static size_t raft_limit, fwd_request_limit;
 static struct gd_ratelimit rejections;
 
-static void conn_free_if_idle(struct gd_conn *c)
+static void conn_release(struct gd_sock *s)
 {
-	if (!c->dead || c->recv_busy || c->send_busy || c->connect_busy)
-		return;
-	close(c->fd);
+	struct gd_conn *c = gd_container_of(s, struct gd_conn, sock);
+
 	gd_buf__free(&c->in);
 	gd_buf__free(&c->out);
 	gd_buf__free(&c->sending);
 	free(c);
 	n_conns--;
-}
-
-/* An operation of c completed: false if c is closing (and maybe freed). */
-static bool conn_op_done(struct gd_conn *c, bool *busy)
-{
-	*busy = false;
-	if (!c->dead)
-		return true;
-	conn_free_if_idle(c);
-	return false;
 }
 
 static uint32_t ms_to_ticks(const struct gnomond *d, uint32_t ms)
@@ -104,9 +93,8 @@ static void conn_close(struct gnomond *d, struct gd_conn *c, const char *why)
 {
 	struct gd_peer *p;
 
-	if (c->dead)
+	if (c->sock.dead)
 		return;
-	c->dead = true;
 	if (c->outgoing) {
 		p = &d->peers[c->peer];
 		p->out = NULL;
@@ -123,8 +111,7 @@ static void conn_close(struct gnomond *d, struct gd_conn *c, const char *why)
 		if (why)
 			gd_debug("accepted peer connection: %s", why);
 	}
-	shutdown(c->fd, SHUT_RDWR);
-	conn_free_if_idle(c);
+	gd_sock__close(&c->sock);
 }
 
 static void on_recv(struct gnomond *d, struct gd_op *op, int res,
@@ -148,7 +135,7 @@ static void arm_recv(struct gnomond *d, struct gd_conn *c)
 	size_t room = recv_room(c);
 	struct io_uring_sqe *sqe;
 
-	if (c->dead || c->recv_busy)
+	if (c->sock.dead || gd_sock__busy(&c->sock, GD_SOCK_RECV))
 		return;
 	if (gd_buf__reserve(&c->in, room)) {
 		conn_close(d, c, "out of memory");
@@ -159,8 +146,8 @@ static void arm_recv(struct gnomond *d, struct gd_conn *c)
 		return;
 	if (c->authed)
 		room = c->in.cap - c->in.len;
-	io_uring_prep_recv(sqe, c->fd, c->in.p + c->in.len, room, 0);
-	c->recv_busy = true;
+	io_uring_prep_recv(sqe, c->sock.fd, c->in.p + c->in.len, room, 0);
+	gd_sock__start(&c->sock, GD_SOCK_RECV);
 }
 
 static struct gd_conn *conn_new(int fd, bool outgoing)
@@ -170,7 +157,7 @@ static struct gd_conn *conn_new(int fd, bool outgoing)
 	if (!c)
 		return NULL;
 	n_conns++;
-	c->fd = fd;
+	gd_sock__init(&c->sock, fd, conn_release);
 	c->outgoing = outgoing;
 	c->accepted_slot = -1;
 	c->recv_op.fn = on_recv;
@@ -352,7 +339,7 @@ static void parse_frames(struct gnomond *d, struct gd_conn *c)
 		parse_challenge(d, c);
 		return;
 	}
-	while (!c->dead && gd_buf__pending(&c->in) >= 12) {
+	while (!c->sock.dead && gd_buf__pending(&c->in) >= 12) {
 		const uint8_t *p = c->in.p + c->in.off;
 		size_t n = gd_buf__pending(&c->in), len = 0;
 
@@ -379,7 +366,7 @@ static void on_recv(struct gnomond *d, struct gd_op *op, int res,
 	struct gd_conn *c = gd_container_of(op, struct gd_conn, recv_op);
 
 	(void)flags;
-	if (!conn_op_done(c, &c->recv_busy))
+	if (!gd_sock__done(&c->sock, GD_SOCK_RECV))
 		return;
 	if (res <= 0) {
 		conn_close(d, c, res ? strerror(-res) : "connection closed");
@@ -387,9 +374,9 @@ static void on_recv(struct gnomond *d, struct gd_op *op, int res,
 	}
 	c->in.len += (size_t)res;
 	/* Parsing may close c: hold it until parsing is over. */
-	c->recv_busy = true;
+	gd_sock__start(&c->sock, GD_SOCK_RECV);
 	parse_frames(d, c);
-	if (conn_op_done(c, &c->recv_busy))
+	if (gd_sock__done(&c->sock, GD_SOCK_RECV))
 		arm_recv(d, c);
 }
 
@@ -398,7 +385,8 @@ static void start_send(struct gnomond *d, struct gd_conn *c)
 	struct gd_buf t;
 	struct io_uring_sqe *sqe;
 
-	if (c->dead || !c->connected || c->send_busy)
+	if (c->sock.dead || !c->connected ||
+	    gd_sock__busy(&c->sock, GD_SOCK_SEND))
 		return;
 	if (!gd_buf__pending(&c->sending)) {
 		if (!gd_buf__pending(&c->out))
@@ -411,9 +399,9 @@ static void start_send(struct gnomond *d, struct gd_conn *c)
 	sqe = gd_sqe(d, &c->send_op);
 	if (!sqe)
 		return;
-	io_uring_prep_send(sqe, c->fd, c->sending.p + c->sending.off,
+	io_uring_prep_send(sqe, c->sock.fd, c->sending.p + c->sending.off,
 			   gd_buf__pending(&c->sending), MSG_NOSIGNAL);
-	c->send_busy = true;
+	gd_sock__start(&c->sock, GD_SOCK_SEND);
 }
 
 static void on_send(struct gnomond *d, struct gd_op *op, int res,
@@ -422,7 +410,7 @@ static void on_send(struct gnomond *d, struct gd_op *op, int res,
 	struct gd_conn *c = gd_container_of(op, struct gd_conn, send_op);
 
 	(void)flags;
-	if (!conn_op_done(c, &c->send_busy))
+	if (!gd_sock__done(&c->sock, GD_SOCK_SEND))
 		return;
 	if (res < 0) {
 		conn_close(d, c, strerror(-res));
@@ -458,7 +446,7 @@ static void on_connect(struct gnomond *d, struct gd_op *op, int res,
 	struct gd_peer *p;
 
 	(void)flags;
-	if (!conn_op_done(c, &c->connect_busy))
+	if (!gd_sock__done(&c->sock, GD_SOCK_CONNECT))
 		return;
 	if (res < 0) {
 		conn_close(d, c, strerror(-res));
@@ -500,14 +488,12 @@ static void start_connect(struct gnomond *d, uint32_t id)
 	c->connect_op.fn = on_connect;
 	sqe = gd_sqe(d, &c->connect_op);
 	if (!sqe) {
-		close(fd);
-		free(c);
-		n_conns--;
+		gd_sock__close(&c->sock);
 		return;
 	}
 	io_uring_prep_connect(sqe, fd, (struct sockaddr *)&c->addr,
 			      sizeof(c->addr));
-	c->connect_busy = true;
+	gd_sock__start(&c->sock, GD_SOCK_CONNECT);
 	p->out = c;
 }
 
@@ -599,7 +585,7 @@ static struct gd_buf *queue_for(struct gnomond *d, uint32_t peer,
 {
 	struct gd_conn *c = d->peers[peer].out;
 
-	if (!c || !c->challenged || c->dead)
+	if (!c || !c->challenged || c->sock.dead)
 		return NULL;
 	if (gd_buf__pending(&c->out) && gd_buf__pending(&c->out) + size >
 	    MAX_QUEUED)
