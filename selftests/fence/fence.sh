@@ -1,8 +1,15 @@
 # SPDX-License-Identifier: GPL-2.0
 # Helpers for the gnomon-fence tests in the VM: source this after ktap.sh.
 #
-#	fence_setup          loads dm_mod and dm-gnomon-fence.ko (built beside
+#	fence_setup          under the VM harness reloads gnomon.ko (a fresh
+#	                     clock and no leases, whatever ran before), loads
+#	                     dm_mod and dm-gnomon-fence.ko (built beside
 #	                     gnomon.ko, or installed), synchronizes the clock
+#	fence_teardown       for the test's EXIT trap, after its tables are
+#	                     removed: unloads what fence_setup loaded and, under
+#	                     the VM harness, reloads gnomon.ko, so that the
+#	                     next test in the guest starts from a fresh clock
+#	                     and no leases
 #	fence_loop MB        a loop device over a file in the guest's /tmp
 #	fence_grant R T TTL  grant (or renew with a higher token) lease R
 #	fence_status NAME K  field K (1-based) of `dmsetup status` after the
@@ -16,6 +23,9 @@ LEASES=/sys/class/misc/gnomon/leases
 fence_setup()
 {
 	local ko
+	if [ -n "${GNOMON_VM_MODULE:-}" ] && [ ! -d /sys/module/dm_gnomon_fence ]; then
+		rmmod gnomon && insmod "$GNOMON_VM_MODULE" || return 1
+	fi
 	modprobe dm_mod || return 1
 	# Beside the gnomon.ko the VM harness loaded, else an installed one.
 	if [ ! -d /sys/module/dm_gnomon_fence ]; then
@@ -25,8 +35,20 @@ fence_setup()
 		else
 			modprobe dm-gnomon-fence || return 1
 		fi
+		FENCE_LOADED=1
 	fi
 	$CTL discipline --error 1ms --interval 1h --source static > /dev/null
+}
+
+fence_teardown()
+{
+	if [ -n "${FENCE_LOADED:-}" ]; then
+		rmmod dm_gnomon_fence || echo "# fence_teardown: dm_gnomon_fence stays loaded" >&2
+	fi
+	if [ -n "${GNOMON_VM_MODULE:-}" ]; then
+		rmmod gnomon && insmod "$GNOMON_VM_MODULE" ||
+			echo "# fence_teardown: gnomon.ko was not reloaded" >&2
+	fi
 }
 
 fence_loop()

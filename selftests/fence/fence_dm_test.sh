@@ -16,7 +16,7 @@ loop=$(fence_loop 16) || ktap_skip_all fence "no loop device"
 sz=$(blockdev --getsz "$loop")
 R=fence_dm_$$
 fence_grant $R 5 1h
-trap 'dmsetup remove_all --force > /dev/null 2>&1; losetup -d "$loop"' EXIT
+trap 'dmsetup remove_all --force > /dev/null 2>&1; losetup -d "$loop"; fence_teardown' EXIT
 
 # Bad tables: each refused, with its reason in the kernel log, never a WARN.
 bad_table()

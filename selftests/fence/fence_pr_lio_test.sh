@@ -17,7 +17,7 @@ ktap_plan 13
 fence_setup || ktap_skip_all pr "dm_mod or dm-gnomon-fence.ko cannot be loaded"
 command -v sg_persist > /dev/null || ktap_skip_all pr "sg3-utils is not installed (tools/vm/install-deps)"
 lio_setup 32 || ktap_skip_all pr "LIO (target_core_mod, tcm_loop, target_core_file) is unavailable"
-trap 'dmsetup remove_all --force > /dev/null 2>&1; lio_teardown' EXIT
+trap 'dmsetup remove_all --force > /dev/null 2>&1; lio_teardown; fence_teardown' EXIT
 A=$LIO_DEV_A
 B=$LIO_DEV_B
 sz=$(blockdev --getsz "$A")

@@ -50,6 +50,7 @@ cleanup()
 	dmsetup remove --force fda_$$ > /dev/null 2>&1
 	dmsetup remove --force fdb_$$ > /dev/null 2>&1
 	losetup -d "$loop"
+	fence_teardown
 }
 trap cleanup EXIT
 gd_start_all
