@@ -16,10 +16,15 @@
  * holds the bio is remapped; when it does not the bio ends with EIO
  * (DM_MAPIO_KILL), or, with park_ms, is parked on our own list:
  * DM_MAPIO_REQUEUE would not hold it (outside a noflush suspend dm ends a
- * requeued bio with an error).  A parked write is resubmitted when the
- * lease's watch reports that it holds again, or failed when its deadline
- * passes; a suspend (and so a table swap or removal) resubmits or fails
- * every parked write first, so none is ever leaked or left hanging.
+ * requeued bio with an error).  A parked write remembers the resource's
+ * token when it was refused.  It is resubmitted when the lease's watch
+ * reports that the lease holds again with that same token (a renewal, or a
+ * re-grant of it), or failed when its deadline passes.  If the lease holds
+ * with any other token, the write fails at once: a new token means a new
+ * tenure, and another host may have written between the two, so a write
+ * from the old tenure must never land after it.  A suspend (and so a table
+ * swap or removal) resubmits or fails every parked write first, so none is
+ * ever leaked or left hanging.
  *
  * An empty flush (REQ_PREFLUSH without data) always passes: it changes no
  * sector, it only makes durable writes that passed while the lease held, and
@@ -86,9 +91,10 @@ struct fence_ctx {
 	atomic64_t lapses;
 };
 
-/* The parking deadline of each bio, in dm's per-bio data. */
+/* A parked bio's deadline and token, in dm's per-bio data. */
 struct fence_io {
 	unsigned long deadline;
+	u64 token;			/* the resource's token when refused */
 };
 
 static struct workqueue_struct *fence_wq;
@@ -102,24 +108,24 @@ static bool fence_changes_media(struct bio *bio)
 
 /*
  * Ask the lease and record open <-> fenced changes.  Returns whether it
- * holds.  The common case (no change) takes no lock.
+ * holds; *token is the resource's token either way.  The common case (no
+ * change) takes no lock.
  */
-static bool fence_check(struct fence_ctx *fc)
+static bool fence_check(struct fence_ctx *fc, u64 *token)
 {
 	unsigned long flags;
 	bool holds;
-	u64 token;
 
-	holds = gnomon_lease_holds(fc->lease, &token);
+	holds = gnomon_lease_holds(fc->lease, token);
 	if (READ_ONCE(fc->open) == holds &&
-	    (!holds || READ_ONCE(fc->token) == token))
+	    (!holds || READ_ONCE(fc->token) == *token))
 		return holds;
 
 	spin_lock_irqsave(&fc->lock, flags);
 	if (holds) {
 		fc->open = true;
 		fc->engaged = false;
-		fc->token = token;
+		fc->token = *token;
 	} else if (fc->open) {
 		fc->open = false;
 		atomic64_inc(&fc->lapses);
@@ -157,20 +163,22 @@ static void fence_remap(struct fence_ctx *fc, struct bio *bio)
 }
 
 /*
- * Park a write the lease refused.  False when parking is off or a suspend
- * has begun: the caller fails the bio instead.
+ * Park a write the lease refused while the resource's token was token.
+ * False when parking is off or a suspend has begun: the caller fails the
+ * bio instead.
  */
-static bool fence_park(struct fence_ctx *fc, struct bio *bio)
+static bool fence_park(struct fence_ctx *fc, struct bio *bio, u64 token)
 {
 	struct fence_io *io = dm_per_bio_data(bio, sizeof(struct fence_io));
 	unsigned long flags, delay;
+	u64 holding_token;
 	bool first;
-	u64 token;
 
 	if (!fc->park_ms)
 		return false;
 	delay = msecs_to_jiffies(fc->park_ms);
 	io->deadline = jiffies + delay;
+	io->token = token;
 	spin_lock_irqsave(&fc->lock, flags);
 	if (fc->suspending) {
 		spin_unlock_irqrestore(&fc->lock, flags);
@@ -183,9 +191,10 @@ static bool fence_park(struct fence_ctx *fc, struct bio *bio)
 
 	/*
 	 * The lease may have been renewed between the check in map() and the
-	 * bio joining the list, after the watch's work found the list empty.
+	 * bio joining the list, after the watch's work found the list empty:
+	 * the work then resubmits or fails it at once.
 	 */
-	if (gnomon_lease_holds(fc->lease, &token))
+	if (gnomon_lease_holds(fc->lease, &holding_token))
 		mod_delayed_work(fence_wq, &fc->work, 0);
 	else if (first)
 		queue_delayed_work(fence_wq, &fc->work, delay);
@@ -195,31 +204,33 @@ static bool fence_park(struct fence_ctx *fc, struct bio *bio)
 static int fence_map(struct dm_target *ti, struct bio *bio)
 {
 	struct fence_ctx *fc = ti->private;
+	u64 token;
 
 	if (!fence_changes_media(bio)) {
 		if (fc->fence_reads && bio_op(bio) == REQ_OP_READ && bio_sectors(bio) &&
-		    !fence_check(fc)) {
+		    !fence_check(fc, &token)) {
 			atomic64_inc(&fc->reads_refused);
 			return DM_MAPIO_KILL;
 		}
 		fence_remap(fc, bio);
 		return DM_MAPIO_REMAPPED;
 	}
-	if (fence_check(fc)) {
+	if (fence_check(fc, &token)) {
 		atomic64_inc(&fc->writes_passed);
 		fence_remap(fc, bio);
 		return DM_MAPIO_REMAPPED;
 	}
-	if (fence_park(fc, bio))
+	if (fence_park(fc, bio, token))
 		return DM_MAPIO_SUBMITTED;
 	fence_refused(fc);
 	return DM_MAPIO_KILL;
 }
 
 /*
- * The work item: report an engaged fence, then resubmit every parked write
- * if the lease holds, or fail those whose deadline passed (all of them once
- * a suspend has begun), and wait for the next deadline.
+ * The work item: report an engaged fence; if the lease holds, resubmit the
+ * parked writes refused under the token it holds with and fail the rest;
+ * else fail those whose deadline passed (all of them once a suspend has
+ * begun), and wait for the next deadline.
  */
 static void fence_work(struct work_struct *work)
 {
@@ -231,16 +242,17 @@ static void fence_work(struct work_struct *work)
 	bool holds, report, rearm = false;
 	struct fence_io *io;
 	struct bio *bio;
+	u64 token;
 
-	holds = fence_check(fc);
+	holds = fence_check(fc, &token);
 
 	spin_lock_irqsave(&fc->lock, flags);
 	report = fc->report_engaged;
 	fc->report_engaged = false;
-	if (holds) {
-		bio_list_merge(&resubmit, &fc->parked);
-		bio_list_init(&fc->parked);
-		fc->nr_parked = 0;
+	while (holds && (bio = bio_list_pop(&fc->parked))) {
+		io = dm_per_bio_data(bio, sizeof(struct fence_io));
+		bio_list_add(io->token == token ? &resubmit : &expired, bio);
+		fc->nr_parked--;
 	}
 	while ((bio = bio_list_peek(&fc->parked))) {
 		io = dm_per_bio_data(bio, sizeof(struct fence_io));
@@ -435,7 +447,7 @@ static void fence_status(struct dm_target *ti, status_type_t type,
 
 	switch (type) {
 	case STATUSTYPE_INFO:
-		holds = fence_check(fc);
+		holds = fence_check(fc, &token);
 		spin_lock_irqsave(&fc->lock, flags);
 		token = fc->token;
 		parked = fc->nr_parked;

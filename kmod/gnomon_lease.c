@@ -397,10 +397,8 @@ bool gnomon_lease_holds(struct gnomon_lease *lease, u64 *token)
 
 	if (lease_evaluate(lease, &v))
 		schedule_work(&lease->work);
-	if (v.state != GNOMON_LEASE_HELD)
-		return false;
 	*token = v.token;
-	return true;
+	return v.state == GNOMON_LEASE_HELD;
 }
 EXPORT_SYMBOL_GPL(gnomon_lease_holds);
 

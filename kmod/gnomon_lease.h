@@ -31,9 +31,10 @@ void gnomon_lease_put(struct gnomon_lease *lease);
 const char *gnomon_lease_name(const struct gnomon_lease *lease);
 
 /*
- * Whether the lease holds at this instant, judged on TT.now().  On true,
- * *token is the token it holds with.  Callable from any context, including
- * a bio's submission path; never sleeps.
+ * Whether the lease holds at this instant, judged on TT.now().  *token is
+ * always set to the resource's token: the one it holds with, or else the
+ * last one granted (0 if none ever was).  Callable from any context,
+ * including a bio's submission path; never sleeps.
  */
 bool gnomon_lease_holds(struct gnomon_lease *lease, u64 *token);
 

@@ -4,13 +4,14 @@
 # leases: bad tables, writes passing / refused after the lapse / passing
 # after a renewal with a higher token (checked on the media itself), the
 # status line, the engaged fence, empty flushes, fenced reads, parking (a
-# renewal completes a parked write; the deadline fails one; a forced
-# removal fails one at once), and the table reproduced.
+# re-grant of the same token completes a parked write; a higher token, a
+# new tenure, fails one at once; the deadline fails one; a forced removal
+# fails one at once), and the table reproduced.
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/selftests/ktap.sh"
 . "$top/selftests/fence/fence.sh"
 
-ktap_plan 24
+ktap_plan 26
 fence_setup || ktap_skip_all fence "dm_mod or dm-gnomon-fence.ko cannot be loaded"
 loop=$(fence_loop 16) || ktap_skip_all fence "no loop device"
 sz=$(blockdev --getsz "$loop")
@@ -82,7 +83,7 @@ else
 fi
 dmsetup remove fr
 
-# Parking: a renewal completes the parked write.
+# Parking: a re-grant of the token it was parked under completes the write.
 dmsetup create fp --table "0 $sz gnomon-fence $loop $R 2 park_ms 600000"
 P=$(fence_dev fp)
 fence_write "$P" 2 d &
@@ -92,10 +93,25 @@ if fence_wait_status fp 7 1; then
 else
 	ktap_fail "a write is parked while fenced" "$(dmsetup status fp)"
 fi
+fence_grant $R 6 1h
+wait $writer
+rc=$?
+ktap_eq "a re-grant of the same token completes the parked write (exit, media)" \
+	"0 d" "$rc $(fence_read "$loop" 2)"
+
+# A higher token is a new tenure: another host may have written since, so
+# the write parked under the old token fails at once, and never lands.
+$CTL lease release $R --token 6 > /dev/null
+fence_write "$P" 2 x &
+writer=$!
+fence_wait_status fp 7 1
+refused=$(fence_status fp 5)
 fence_grant $R 7 1h
 wait $writer
 rc=$?
-ktap_eq "the renewal completes the parked write (exit, media)" "0 d" "$rc $(fence_read "$loop" 2)"
+ktap_eq "a higher token fails the parked write (exit, media)" "1 d" "$rc $(fence_read "$loop" 2)"
+ktap_eq "the takeover's refusal is counted, nothing left parked" \
+	"$((refused + 1)) 0" "$(fence_status fp 5) $(fence_status fp 7)"
 
 # A forced removal fails a parked write at once, long before its deadline.
 $CTL lease release $R --token 7 > /dev/null
