@@ -12,8 +12,9 @@
 # three times, tagged with its fencing token (the create revision of its
 # lock key, ETCD_LOCK_KEY), to two stores (lock_safety_store.py): one
 # refuses tokens below the highest it accepted, the other (the negative
-# control) accepts everything.  A seeded schedule (LS_SEED) picks for each holding, before
-# its second write, one of:
+# control) accepts everything.  A seeded schedule (LS_SEED; client 1's
+# first holding is always a pause, client 2's a stall) picks for each
+# holding, before its second write, one of:
 #   none;
 #   pause: the holder's whole process group (etcdctl, whose keepalives
 #     hold the lease, and the holder) is SIGSTOPped for TTL + 3 s by a
@@ -108,6 +109,9 @@ ls_client()
 		elif [ $r -lt 33 ]; then fault=stall
 		else fault=none
 		fi
+		# Every run has both kinds: the first holdings of clients 1, 2.
+		[ "$n$c" = 11 ] && fault=pause
+		[ "$n$c" = 12 ] && fault=stall
 		# Too late for another client to take over: no fault.
 		[ $(( ${EPOCHREALTIME%.*} + LS_PAUSE_S + 2 )) -lt "$end" ] ||
 			fault=none
