@@ -39,6 +39,7 @@ static void run_seeds(struct ktap *t, uint32_t members)
 	uint64_t seed0 = env_u64("GNOMOND_SIM_SEED0", 1);
 	uint64_t commits = 0, lease = 0, idx = 0, crashes = 0, snaps = 0;
 	uint64_t rejected = 0, transfers = 0, elections = 0, cuts = 0;
+	uint64_t plans_cut = 0;
 
 	for (uint64_t seed = seed0; seed < seed0 + seeds; seed++) {
 		struct sim_config cfg;
@@ -73,19 +74,22 @@ static void run_seeds(struct ktap *t, uint32_t members)
 		transfers += res.transfers;
 		elections += res.elections;
 		cuts += res.tails_cut;
+		plans_cut += res.plans_cut;
 	}
 	ktap_diag("%u members, %" PRIu64 " seeds: %" PRIu64 " commits, %"
 		  PRIu64 " elections, %" PRIu64 " lease reads, %" PRIu64
 		  " index reads, %" PRIu64 " crashes, %" PRIu64
 		  " snapshots installed, %" PRIu64 " transfers, %" PRIu64
-		  " bad frames rejected, %" PRIu64 " last records cut",
+		  " bad frames rejected, %" PRIu64 " last records cut, %"
+		  PRIu64 " crashes part-way through a WAL plan",
 		  members, seeds, commits, elections, lease, idx, crashes,
-		  snaps, transfers, rejected, cuts);
+		  snaps, transfers, rejected, cuts, plans_cut);
 	/* The runs must really exercise what they claim to. */
 	KTAP_EXPECT(t, commits > seeds * 50, "too few commits");
 	KTAP_EXPECT(t, lease > 0 && idx > 0, "both read modes must occur");
 	KTAP_EXPECT(t, crashes > 0 && snaps > 0 && rejected > 0 &&
-		    transfers > 0 && cuts > 0, "every fault kind must occur");
+		    transfers > 0 && cuts > 0 && plans_cut > 0,
+		    "every fault kind must occur");
 }
 
 KTAP_TEST(raft_sim_3_members)

@@ -356,7 +356,7 @@ static uint64_t next_event(const struct sim *s)
 			t = s->net[i].at;
 	for (uint32_t i = 1; i <= s->cfg.n_members; i++) {
 		const struct sim_node *n = &s->nodes[i];
-		uint64_t d = sim_node__next_disk(n);
+		uint64_t d = sim_disk__next(n);
 
 		if (n->up && n->next_tick < t)
 			t = n->next_tick;

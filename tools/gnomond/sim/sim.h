@@ -4,8 +4,10 @@
  *
  * One seed fixes everything: message latencies (so reordering), loss,
  * duplication, corrupted frames, partitions, crashes and restarts (from the
- * simulated durable state only: unsynced batches are lost, a random prefix
- * of them survives), disk latency, clock skew within the declared bound and
+ * simulated durable state only: each persist batch is planned by the WAL's
+ * planner, wal_plan.h, and a crash after any step of the plans in flight
+ * keeps what their order made durable, and maybe what was written but not
+ * yet synced), disk latency, clock skew within the declared bound and
  * spells of unsynchronized clocks, a restart that loses the member's last
  * WAL record (cut after it was synced: recovery knows, and the member
  * must not vote until it has the entries back; at most (n - 1) / 2
@@ -50,6 +52,7 @@ struct sim_result {
 	uint64_t lease_reads, index_reads;
 	uint64_t crashes, partitions, transfers, snapshots_installed;
 	uint64_t tails_cut;
+	uint64_t plans_cut;		/* crashes part-way through a plan */
 	uint64_t frames_rejected;
 	uint64_t max_term;
 	bool live;			/* progress after healing */

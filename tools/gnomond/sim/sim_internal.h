@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Internals of the simulator: the world (sim.c: clock, network, faults,
- * client, run loop), the members (sim_node.c: simulated disk, the driver
- * loop around one Raft core, crash and restart) and the invariant checker
+ * client, run loop), the members (sim_node.c: the driver loop around one
+ * Raft core, crash and restart), their disks (sim_disk.c: the WAL's plans
+ * step by step, and what a crash leaves) and the invariant checker
  * (sim_check.c).
  */
 #ifndef GNOMOND_SIM_INTERNAL_H
@@ -11,6 +12,7 @@
 #include "sim.h"
 #include "../raft/raft.h"
 #include "../peer/peer_codec.h"
+#include "../wal/wal_plan.h"
 
 #define SIM_T0		1000000000000ULL	/* true time at start, ns */
 #define SIM_MS		1000000ULL
@@ -27,23 +29,36 @@ struct sim_log {
 	size_t len, cap;
 };
 
-/* What survives a crash. */
+/* What survives a crash, as WAL recovery would hand it to a restart. */
 struct sim_disk {
-	struct raft_hard_state hs;
+	struct wal_cursor wal;		/* the writer's position and the
+					 * hard state last written */
 	uint64_t snap_index, snap_term;
 	uint8_t snap[16];		/* (index, state-machine hash) */
 	struct sim_log log;		/* contiguous, may start before snap */
 	uint64_t last_rec_first;	/* first index of the last record */
+	uint64_t last_rec_off;		/* and where it starts */
 };
 
-/* A persist batch in flight to the disk. */
+/* One step of a plan on its way to the disk. */
+struct sim_step {
+	uint64_t done_at;
+	uint8_t writes;			/* the part it puts there (WAL_DUR_*) */
+	uint8_t durable;		/* durable once it has completed */
+};
+
+/* A persist batch in flight to the disk: its plan, step by step. */
 struct sim_batch {
-	uint64_t seq, done_at;
+	uint64_t seq, done_at;		/* done_at: of its last step */
 	struct raft_hard_state hs;
-	bool has_snap;
 	uint64_t snap_index, snap_term;
 	uint8_t snap[16];
 	struct sim_log entries;
+	struct wal_cursor cur;		/* as the plan leaves the writer */
+	uint64_t rec_off;		/* where its record starts */
+	struct sim_step steps[WAL_PLAN_MAX];
+	size_t n_steps, n_done;
+	uint8_t written, durable;	/* parts so far (WAL_DUR_*) */
 };
 
 struct sim_read {
@@ -58,6 +73,8 @@ struct sim_node {
 	struct sim_disk disk;
 	struct sim_batch *batches;
 	size_t n_batches, cap_batches;
+	struct wal_cursor cur;		/* the writer's, after the batches */
+	struct wal_plan plan;		/* the one being made */
 	int64_t skew_ns;
 	uint64_t unsync_until;
 	uint64_t freerun_until;		/* interval valid but growing */
@@ -131,8 +148,23 @@ void sim_node__crash(struct sim *s, struct sim_node *n);
 void sim_node__free(struct sim_node *n);
 int sim_node__ready(struct sim *s, struct sim_node *n);
 int sim_node__disk_events(struct sim *s, struct sim_node *n);
-uint64_t sim_node__next_disk(const struct sim_node *n);
 int sim_node__maybe_snapshot(struct sim *s, struct sim_node *n);
+
+/* sim_disk.c */
+void sim_disk__open(struct sim *s, struct sim_node *n);
+int sim_disk__queue(struct sim *s, struct sim_node *n,
+		    const struct raft_ready *rd);
+/* When the disk's next event is due (UINT64_MAX: none). */
+uint64_t sim_disk__next(const struct sim_node *n);
+/* That event: a step completes, or (*seq set) the first batch has. */
+int sim_disk__advance(struct sim *s, struct sim_node *n, uint64_t *seq);
+/* Returns how many steps completed unseen. */
+size_t sim_disk__crash(struct sim *s, struct sim_node *n);
+/* The last record's entries go; returns the last index lost (0: none). */
+uint64_t sim_disk__cut_last_record(struct sim *s, struct sim_node *n);
+void sim_disk__snapshot(struct sim *s, struct sim_node *n, uint64_t index,
+			uint64_t term, const uint8_t *data);
+void sim_disk__free(struct sim_node *n);
 
 /* sim_check.c */
 void sim_check__free(struct sim_check *ck);

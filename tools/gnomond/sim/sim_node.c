@@ -1,134 +1,49 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * One simulated member: the driver loop a real daemon runs around its Raft
- * core, with a simulated disk.
+ * core, with a simulated disk (sim_disk.c).
  *
  * raft__ready() output is handled as the driver contract says: the persist
- * batch goes to the disk queue (it completes after a random latency, in
- * order, and only then is raft__persisted() called), messages go to the
- * network, a snapshot restores the state machine, committed entries are
- * applied, read results are checked.  The state machine is a hash chain
- * over the applied entries, so two members agree on it iff they applied the
- * same entries in the same order; a snapshot is (index, hash).
+ * batch goes to the disk, planned by the WAL's planner (its steps complete
+ * one by one, in order, and once the last one has, raft__persisted() is
+ * called), messages go to the network, a snapshot restores the state
+ * machine, committed entries are applied, read results are checked.  The
+ * state machine is a hash chain over the applied entries, so two members
+ * agree on it iff they applied the same entries in the same order; a
+ * snapshot is (index, hash).
  *
- * A crash loses the core and the batches not yet synced, except a random
- * prefix of them (a write may reach the disk without its completion being
- * seen), and maybe the hard state of the next one without its entries.
- * Sometimes it also loses the last record written, synced or not,
- * as a WAL whose last record was cut: the entries go (the sim's log does
- * not bring back older entries that record had replaced, a stronger loss
- * than the WAL's) and the hard state records lost_upto, as WAL recovery
- * does before it erases the cut tail.  A restart rebuilds the core from
- * the disk alone.
+ * A crash loses the core and what the disk had not made durable, as the
+ * plans' order says (sim_disk.c).  Sometimes it also loses the last record
+ * written, synced or not, as a WAL whose last record was cut: the entries
+ * go (the sim's log does not bring back older entries that record had
+ * replaced, a stronger loss than the WAL's) and the hard state records
+ * lost_upto, as WAL recovery does before it erases the cut tail.  A
+ * restart rebuilds the core from the disk alone.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include "sim_internal.h"
 
-static int log_push(struct sim_log *log, const struct sim_entry *e)
-{
-	struct sim_entry c = *e;
-
-	if (sim_grow((void **)&log->v, &log->cap, log->len + 1, sizeof(c)))
-		return -ENOMEM;
-	c.data = NULL;
-	if (e->len) {
-		c.data = malloc(e->len);
-		if (!c.data)
-			return -ENOMEM;
-		memcpy(c.data, e->data, e->len);
-	}
-	log->v[log->len++] = c;
-	return 0;
-}
-
-static void log_truncate(struct sim_log *log, size_t keep)
-{
-	for (size_t i = keep; i < log->len; i++)
-		free(log->v[i].data);
-	if (keep < log->len)
-		log->len = keep;
-}
-
-static void batch_free(struct sim_batch *b)
-{
-	log_truncate(&b->entries, 0);
-	free(b->entries.v);
-}
-
 void sim_node__free(struct sim_node *n)
 {
 	raft__free(n->r);
 	n->r = NULL;
-	for (size_t i = 0; i < n->n_batches; i++)
-		batch_free(&n->batches[i]);
-	free(n->batches);
-	n->batches = NULL;
-	n->n_batches = n->cap_batches = 0;
-	log_truncate(&n->disk.log, 0);
-	free(n->disk.log.v);
-	n->disk.log.v = NULL;
-	n->disk.log.cap = 0;
+	sim_disk__free(n);
 	free(n->reads);
 	n->reads = NULL;
 	n->n_reads = n->cap_reads = 0;
 }
 
-/* The batch reaches the disk: what a WAL and metadata write would do. */
-static int disk_write(struct sim *s, struct sim_node *n, struct sim_batch *b)
-{
-	struct sim_disk *d = &n->disk;
-
-	d->hs = b->hs;
-	if (b->has_snap) {
-		d->snap_index = b->snap_index;
-		d->snap_term = b->snap_term;
-		memcpy(d->snap, b->snap, sizeof(d->snap));
-		log_truncate(&d->log, 0);
-	}
-	for (size_t i = 0; i < b->entries.len; i++) {
-		const struct sim_entry *e = &b->entries.v[i];
-		/* An empty log may restart below the snapshot: entries a
-		 * snapshot already covers are harmless, gaps are not. */
-		uint64_t first = d->log.len ? d->log.v[0].index : e->index;
-
-		if ((!d->log.len && e->index > d->snap_index + 1) ||
-		    e->index < first || e->index > first + d->log.len) {
-			sim_violation(s, "member %u: WAL gap: entry %llu after "
-				      "%llu..%llu", n->id,
-				      (unsigned long long)e->index,
-				      (unsigned long long)first,
-				      (unsigned long long)(first + d->log.len));
-			return 0;
-		}
-		log_truncate(&d->log, e->index - first);
-		if (log_push(&d->log, e))
-			return -ENOMEM;
-	}
-	if (b->entries.len)
-		d->last_rec_first = b->entries.v[0].index;
-	return 0;
-}
-
-uint64_t sim_node__next_disk(const struct sim_node *n)
-{
-	return n->up && n->n_batches ? n->batches[0].done_at : UINT64_MAX;
-}
-
 int sim_node__disk_events(struct sim *s, struct sim_node *n)
 {
 	struct gnomon_tt tt;
+	uint64_t seq;
 	int rc;
 
-	while (n->up && n->n_batches && n->batches[0].done_at <= s->now) {
-		uint64_t seq = n->batches[0].seq;
-
-		rc = disk_write(s, n, &n->batches[0]);
-		batch_free(&n->batches[0]);
-		memmove(n->batches, n->batches + 1,
-			(--n->n_batches) * sizeof(*n->batches));
-		if (rc)
+	while (n->n_batches && sim_disk__next(n) <= s->now) {
+		rc = sim_disk__advance(s, n, &seq);
+		if (rc || !seq)
 			return rc;
 		sim_tt(s, n, &tt);
 		rc = raft__persisted(n->r, seq, &tt);
@@ -142,48 +57,6 @@ int sim_node__disk_events(struct sim *s, struct sim_node *n)
 		if (rc)
 			return rc;
 	}
-	return 0;
-}
-
-static int queue_batch(struct sim *s, struct sim_node *n,
-		       const struct raft_ready *rd)
-{
-	struct sim_batch b = { .seq = rd->persist_seq, .hs = rd->hs };
-	uint64_t last = n->n_batches ? n->batches[n->n_batches - 1].done_at : 0;
-
-	b.done_at = s->now + sim_between(s, SIM_MS / 2, 5 * SIM_MS);
-	if (b.done_at < last)
-		b.done_at = last;
-	if (rd->snapshot) {
-		b.has_snap = true;
-		b.snap_index = rd->snapshot->index;
-		b.snap_term = rd->snapshot->term;
-		if (rd->snapshot->len != sizeof(b.snap)) {
-			sim_violation(s, "member %u: snapshot of %llu bytes",
-				      n->id,
-				      (unsigned long long)rd->snapshot->len);
-			return 0;
-		}
-		memcpy(b.snap, rd->snapshot->data, sizeof(b.snap));
-	}
-	for (size_t i = 0; i < rd->n_entries; i++) {
-		const struct raft_entry *e = &rd->entries[i];
-		struct sim_entry c = {
-			.term = e->term, .index = e->index, .type = e->type,
-			.len = e->len, .data = (uint8_t *)e->data,
-		};
-
-		if (log_push(&b.entries, &c)) {
-			batch_free(&b);
-			return -ENOMEM;
-		}
-	}
-	if (sim_grow((void **)&n->batches, &n->cap_batches, n->n_batches + 1,
-		     sizeof(b))) {
-		batch_free(&b);
-		return -ENOMEM;
-	}
-	n->batches[n->n_batches++] = b;
 	return 0;
 }
 
@@ -259,7 +132,7 @@ int sim_node__ready(struct sim *s, struct sim_node *n)
 	if (rc)
 		return rc;
 	if (rd.persist_seq) {
-		rc = queue_batch(s, n, &rd);
+		rc = sim_disk__queue(s, n, &rd);
 		if (rc)
 			return rc;
 	}
@@ -286,10 +159,8 @@ int sim_node__maybe_snapshot(struct sim *s, struct sim_node *n)
 		return 0;	/* an install is on its way, or nothing new */
 	if (rc)
 		return rc;
-	/* Snapshot files are written synchronously in the simulation. */
-	n->disk.snap_index = n->applied;
-	n->disk.snap_term = raft__term_at(n->r, n->applied);
-	memcpy(n->disk.snap, n->snap_buf, sizeof(n->snap_buf));
+	sim_disk__snapshot(s, n, n->applied, raft__term_at(n->r, n->applied),
+			   n->snap_buf);
 	return 0;
 }
 
@@ -302,60 +173,31 @@ static uint32_t lost_members(const struct sim *s, const struct sim_node *n)
 		const struct sim_node *o = &s->nodes[i];
 
 		if (o != n && (o->up ? raft__lost_upto(o->r) :
-			       o->disk.hs.lost_upto))
+			       o->disk.wal.hs.lost_upto))
 			k++;
 	}
 	return k;
 }
 
-static void cut_last_record(struct sim *s, struct sim_node *n)
-{
-	struct sim_disk *d = &n->disk;
-	uint64_t first, last, keep;
-
-	if (!d->log.len || !d->last_rec_first ||
-	    lost_members(s, n) >= (s->cfg.n_members - 1) / 2)
-		return;
-	first = d->log.v[0].index;
-	last = first + d->log.len - 1;
-	keep = d->last_rec_first - 1;
-	if (keep < d->snap_index)
-		keep = d->snap_index;
-	if (keep >= last)
-		return;
-	log_truncate(&d->log, keep >= first ? keep - first + 1 : 0);
-	if (last > d->hs.lost_upto)
-		d->hs.lost_upto = last;
-	d->last_rec_first = 0;
-	s->res->tails_cut++;
-	sim_trace(s, 9, n->id, last);
-}
-
 void sim_node__crash(struct sim *s, struct sim_node *n)
 {
-	size_t keep = 0;
+	size_t unseen = sim_disk__crash(s, n);
+	uint64_t lost = 0;
 
-	/* A random prefix of the unsynced batches made it to the disk. */
-	while (keep < n->n_batches && sim_between(s, 0, 1))
-		keep++;
-	for (size_t i = 0; i < keep; i++)
-		disk_write(s, n, &n->batches[i]);
-	/* The writer syncs a batch's hard state before its entries: the
-	 * next one may have got that far. */
-	if (keep < n->n_batches && !n->batches[keep].has_snap &&
-	    sim_between(s, 0, 1))
-		n->disk.hs = n->batches[keep].hs;
-	if (s->cfg.cut_tails && sim_between(s, 0, 2) == 0)
-		cut_last_record(s, n);
-	for (size_t i = 0; i < n->n_batches; i++)
-		batch_free(&n->batches[i]);
-	n->n_batches = 0;
+	/* At most (n - 1) / 2 members carry a loss at a time. */
+	if (s->cfg.cut_tails && sim_between(s, 0, 2) == 0 &&
+	    lost_members(s, n) < (s->cfg.n_members - 1) / 2)
+		lost = sim_disk__cut_last_record(s, n);
+	if (lost) {
+		s->res->tails_cut++;
+		sim_trace(s, 9, n->id, lost);
+	}
 	raft__free(n->r);
 	n->r = NULL;
 	n->up = false;
 	n->n_reads = 0;
 	s->res->crashes++;
-	sim_trace(s, 4, n->id, keep);
+	sim_trace(s, 4, n->id, unseen);
 }
 
 /* Boot from the disk alone, as a restarted daemon would. */
@@ -364,9 +206,12 @@ int sim_node__start(struct sim *s, struct sim_node *n)
 	struct sim_disk *d = &n->disk;
 	struct raft_entry *ents = NULL;
 	struct raft_config cfg;
-	struct raft_boot boot = { .hs = d->hs };
+	struct raft_boot boot;
 	size_t n_ents = 0;
 	int rc;
+
+	sim_disk__open(s, n);
+	boot = (struct raft_boot){ .hs = d->wal.hs };
 
 	raft_config__defaults(&cfg, n->id, s->cfg.n_members);
 	cfg.lease_ns = s->cfg.lease_ns;

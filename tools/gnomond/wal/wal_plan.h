@@ -6,9 +6,10 @@
  * for and what is durable once it has completed.  Executors carry a plan
  * out without deciding anything: wal_posix.c with blocking calls (start-up,
  * tools, tests), daemon/storage*.c as linked SQEs, and the simulation's
- * disk model (sim_node.c) reads from a plan what a crash part-way through
- * it leaves on the disk.  selftests/gnomond/wal_plan_test.c runs plans on a
- * model file system and crashes after every step.
+ * disk (sim/sim_disk.c), which runs every persist batch's plan step by
+ * step and keeps after a crash what the steps completed so far made
+ * durable.  selftests/gnomond/wal_plan_test.c runs plans on a model file
+ * system and crashes after every step.
  *
  * The rules (Documentation/wal-format.rst, "Writing rules"):
  *
