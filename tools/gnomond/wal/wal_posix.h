@@ -1,29 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Thin POSIX file helpers around the pure WAL logic: load a data directory
- * into a raft_boot, and a blocking writer (pwrite + fdatasync) for tests,
- * tools and gnomond's start-up (before its loop runs).  gnomond's loop
- * never calls the blocking ones: its io_uring driver (daemon/storage.c,
- * storage_files.c) does every file operation through the ring with the
- * same encoders (wal_format.h), keeps its books with wal_writer__switch(),
- * __droppable() and __forget(), and follows the same rules:
- *
- *   - a segment is preallocated with fallocate() and starts with its
- *     header; records are appended at wal_writer.off;
- *   - a record's durable_end is the offset synced before it was written;
- *   - a new segment is made, synced and its directory synced before
- *     anything is written to it (the driver makes it ahead of time), and a
- *     full segment is synced before the next one is written to; segments
- *     after the last one written to hold nothing (wal_recover.h), and
- *     opening the writer deletes them;
- *   - hard state goes to meta1 and meta2 alternately, each write synced;
- *   - a snapshot is written to a temporary file, synced, renamed, and the
- *     directory synced;
- *   - changed hard state is synced before the entries of the same batch
- *     (an entry's term is never above the durable term), and the commit
- *     index alone is not worth a write (it is advisory after a restart);
- *   - segments whose entries a durable snapshot covers are deleted, oldest
- *     first, never the one being written.
+ * into a raft_boot, and a blocking writer for tests, tools and gnomond's
+ * start-up (before its loop runs).  The writer decides no order: its
+ * records, hard state, snapshots, new segments and deletions are plans of
+ * wal_plan.h, run step by step with blocking calls.  What it decides
+ * itself is which segments go (wal_writer__compact(): the oldest ones a
+ * durable snapshot covers, never the one being written) and, when it
+ * opens, the clean-up after a crash: segments made ahead and never
+ * written to are unlinked and a torn tail is zeroed.  gnomond's loop never
+ * calls the blocking ones: its io_uring driver (daemon/storage.c,
+ * storage_files.c) runs the same plans as linked SQEs and keeps its books
+ * with wal_writer__switch(), __droppable() and __forget(); the
+ * simulation's disk (sim/sim_disk.c) runs them step by step too.
  *
  * wal_writer__persist() does all of it for one raft__ready() batch: the
  * reference for the io_uring driver, and what the tests use.
