@@ -6,6 +6,8 @@ ALL_TARGETS += $(CLOCK_BENCH)
 BENCHES += tools/bench/clock-bench.sh
 # gnomon-fence's cost per write against the bare device and dm-linear (VM).
 BENCHES += tools/bench/fence-bench.sh
+# gnomond's Lock, Watch and Lease against etcd 3.4, side by side (a few minutes).
+BENCHES += tools/bench/gnomond-coord-vs-etcd.sh
 
 $(CLOCK_BENCH): $(BUILD)/obj/tools/bench/clock_bench.o $(LIBGNOMON_A)
 	@mkdir -p $(dir $@)

@@ -19,76 +19,13 @@
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 kvbench=$top/tools/bench/gnomond-kvbench.py
-gnomond=$top/build/bin/gnomond
-syncd=$top/build/bin/gnomon-syncd
 dir=$(mktemp -d /tmp/gnomond-bench.XXXXXX)
-pids=()
 base=$(( 23000 + (RANDOM % 100) * 20 ))
 
-cleanup()
-{
-	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-	pids=()
-}
 trap 'cleanup; rm -rf "$dir"' EXIT
 
 members=3
-
-endpoints()
-{
-	local i out=
-	for i in $(seq "$members"); do
-		out=${out:+$out,}127.0.0.1:$((base + i))
-	done
-	echo "$out"
-}
-
-# start IMPL [extra member flags...]: a fresh cluster of $members members.
-start()
-{
-	local impl=$1 i cluster=
-	shift
-	cleanup
-	rm -rf "$dir/data"
-	mkdir -p "$dir/data"
-	base=$((base + 10))
-	for i in $(seq "$members"); do
-		cluster=${cluster:+$cluster,}m$i=http://127.0.0.1:$((base + 5 + i))
-	done
-	if [ "$impl" = gnomond ]; then
-		head -c 32 /dev/urandom > "$dir/key"
-		chmod 600 "$dir/key"
-		export GNOMON_SHM=$dir/clock GNOMON_DEVICE=/nonexistent
-		"$syncd" --foreground --source static --error-ns 1000000 \
-			--interval 100ms --shm "$GNOMON_SHM" >"$dir/syncd.log" 2>&1 &
-		pids+=($!)
-		sleep 0.5
-	fi
-	for i in $(seq "$members"); do
-		local args=(--name "m$i" --data-dir "$dir/data/m$i"
-			--listen-client-urls "http://127.0.0.1:$((base + i))"
-			--advertise-client-urls "http://127.0.0.1:$((base + i))"
-			--listen-peer-urls "http://127.0.0.1:$((base + 5 + i))"
-			--initial-advertise-peer-urls "http://127.0.0.1:$((base + 5 + i))"
-			--initial-cluster "$cluster" --initial-cluster-state new "$@")
-		if [ "$impl" = etcd ]; then
-			etcd "${args[@]}" >"$dir/m$i.log" 2>&1 &
-		else
-			"$gnomond" "${args[@]}" --peer-key-file "$dir/key" \
-				>"$dir/m$i.log" 2>&1 &
-		fi
-		pids+=($!)
-	done
-	for _ in $(seq 100); do
-		ETCDCTL_API=3 etcdctl --endpoints="$(endpoints)" put /bench/up 1 \
-			>/dev/null 2>&1 && return 0
-		sleep 0.2
-	done
-	echo "# $impl did not come up" >&2
-	return 1
-}
-
-member_pids() { echo "${pids[@]: -$members}"; }
+. "$top/tools/bench/cluster.sh"
 
 # cpu_ticks PID...: user + system clock ticks used so far, one per PID.
 cpu_ticks()
@@ -136,22 +73,6 @@ perf()
 	echo "RESULT $impl perf-$load $(grep -oE '[0-9]+ writes/s' <<<"$out") ," \
 		"slowest $(grep 'Slowest request' <<<"$out" | grep -oE '[0-9.]+s$')," \
 		"$(tail -1 <<<"$out" | grep -oE 'PASS|FAIL')"
-}
-
-# The leader's client endpoint (reads go there, so none is forwarded).
-leader()
-{
-	local ep st
-	for ep in $(tr , ' ' <<<"$(endpoints)"); do
-		st=$(ETCDCTL_API=3 etcdctl --endpoints="$ep" endpoint status \
-			-w json 2>/dev/null) || continue
-		if [ "$(jq -r '.[0].Status.header.member_id' <<<"$st")" = \
-		     "$(jq -r '.[0].Status.leader' <<<"$st")" ]; then
-			echo "$ep"
-			return
-		fi
-	done
-	echo "127.0.0.1:$((base + 1))"
 }
 
 reads()
