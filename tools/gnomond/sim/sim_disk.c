@@ -9,11 +9,13 @@
  * (writes, syncs, renames) join the disk's queue.  They complete one at a
  * time, in the plans' order, each after a latency of its own (syncs are
  * slow); a batch is reported with raft__persisted() once its last step
- * has completed.  The disk does not decide what a part of a batch needs:
- * the snapshot, the hard state and the entries each reach the disk with
- * the step that writes them (a rename, a metadata write, the record's
- * write) and are durable once the plan's step marked WAL_DUR_SNAP, _HS or
- * _ENTRIES has completed.  The disk keeps them logically (a hard state, a
+ * has completed.  (Steps are carried out when a batch completes or a crash
+ * needs them, which no one can tell from an event per step.)  The disk
+ * does not decide what a part of a batch needs: the snapshot, the hard
+ * state and the entries each reach the disk with the step that writes
+ * them (a rename, a metadata write, the record's write) and are durable
+ * once the plan's step marked WAL_DUR_SNAP, _HS or _ENTRIES has
+ * completed.  The disk keeps them logically (a hard state, a
  * snapshot, a log of entries), as WAL recovery would hand them to a
  * restarted member, and the writer's position as recovery would find it.
  *
@@ -289,15 +291,10 @@ int sim_disk__queue(struct sim *s, struct sim_node *n,
 
 uint64_t sim_disk__next(const struct sim_node *n)
 {
-	const struct sim_batch *b = n->batches;
-
-	if (!n->up || !n->n_batches)
-		return UINT64_MAX;
-	return b->n_done < b->n_steps ? b->steps[b->n_done].done_at :
-	       b->done_at;
+	return n->up && n->n_batches ? n->batches[0].done_at : UINT64_MAX;
 }
 
-/* The next step of the first batch completes. */
+/* The next step of batch b completes. */
 static int step_done(struct sim *s, struct sim_node *n, struct sim_batch *b)
 {
 	const struct sim_step *st = &b->steps[b->n_done++];
@@ -311,24 +308,39 @@ static int step_done(struct sim *s, struct sim_node *n, struct sim_batch *b)
 	return rc;
 }
 
-int sim_disk__advance(struct sim *s, struct sim_node *n, uint64_t *seq)
+/* Steps are carried out when their outcome is needed (a batch done, a
+ * crash): those due by now complete, one at a time, in order. */
+static int catch_up(struct sim *s, struct sim_node *n)
 {
-	struct sim_batch *b = n->batches;
+	int rc = 0;
 
-	*seq = 0;
-	if (b->n_done < b->n_steps)
-		return step_done(s, n, b);
-	*seq = b->seq;
-	batch_free(b);
+	for (size_t i = 0; i < n->n_batches && !rc; i++) {
+		struct sim_batch *b = &n->batches[i];
+
+		while (!rc && b->n_done < b->n_steps &&
+		       b->steps[b->n_done].done_at <= s->now)
+			rc = step_done(s, n, b);
+		if (b->n_done < b->n_steps)
+			break;
+	}
+	return rc;
+}
+
+int sim_disk__complete(struct sim *s, struct sim_node *n, uint64_t *seq)
+{
+	int rc = catch_up(s, n);
+
+	*seq = n->batches[0].seq;
+	batch_free(&n->batches[0]);
 	memmove(n->batches, n->batches + 1,
 		(--n->n_batches) * sizeof(*n->batches));
-	return 0;
+	return rc;
 }
 
 size_t sim_disk__crash(struct sim *s, struct sim_node *n)
 {
 	size_t left = 0, more;
-	int rc = 0;
+	int rc = catch_up(s, n);
 
 	for (size_t i = 0; i < n->n_batches; i++)
 		left += n->batches[i].n_steps - n->batches[i].n_done;

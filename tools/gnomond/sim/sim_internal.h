@@ -156,8 +156,8 @@ int sim_disk__queue(struct sim *s, struct sim_node *n,
 		    const struct raft_ready *rd);
 /* When the disk's next event is due (UINT64_MAX: none). */
 uint64_t sim_disk__next(const struct sim_node *n);
-/* That event: a step completes, or (*seq set) the first batch has. */
-int sim_disk__advance(struct sim *s, struct sim_node *n, uint64_t *seq);
+/* That event: the first batch has completed, *seq. */
+int sim_disk__complete(struct sim *s, struct sim_node *n, uint64_t *seq);
 /* Returns how many steps completed unseen. */
 size_t sim_disk__crash(struct sim *s, struct sim_node *n);
 /* The last record's entries go; returns the last index lost (0: none). */

@@ -42,8 +42,8 @@ int sim_node__disk_events(struct sim *s, struct sim_node *n)
 	int rc;
 
 	while (n->n_batches && sim_disk__next(n) <= s->now) {
-		rc = sim_disk__advance(s, n, &seq);
-		if (rc || !seq)
+		rc = sim_disk__complete(s, n, &seq);
+		if (rc)
 			return rc;
 		sim_tt(s, n, &tt);
 		rc = raft__persisted(n->r, seq, &tt);
