@@ -121,3 +121,87 @@ cl_expect_lease_reads()
 	[ "$m" = lease ] && ktap_ok "leader m$l serves lease reads" ||
 		ktap_fail "leader m$l serves lease reads" "read_mode=$m"
 }
+
+# Watchers beside the workload (kv_watch.py, in the hub): on the leader
+# and on followers, over the workload's prefix, one key or a range, from
+# now or from an old revision (two of them join late), each reconnecting
+# to its member after a fault from the last revision it saw + 1.  Call it
+# after cl_workload; cl_watch_check judges them.  CL_WATCHERS: how many
+# KTAP lines they make there.
+CL_WATCH=$CL_TOP/tools/gnomond/lincheck/kv_watch.py
+CL_WATCH_CHECK=$CL_TOP/tools/gnomond/lincheck/watch_check.py
+CL_WATCHERS=5
+cl_watchers()
+{
+	local l f1 f2 i
+	l=$(cl_leader 20) || l=1
+	f1=$(( l % CL_N + 1 ))
+	f2=$(( f1 % CL_N + 1 ))
+	mkdir -p "$CL_DIR/watch"
+	cl_hub timeout $(( $1 + 90 )) /usr/bin/python3 "$CL_WATCH" watch \
+		--endpoints "$(cl_endpoints)" --out "$CL_DIR/watch" \
+		--stop-file "$CL_DIR/watch.end" --deadline $(( $1 + 60 )) \
+		--spec "name=leader-prefix-now,member=$l,key=/lin/,prefix=1" \
+		--spec "name=follower-prefix-rev1,member=$f1,key=/lin/,prefix=1,start=1" \
+		--spec "name=follower-key-now,member=$f2,key=/lin/1" \
+		--spec "name=leader-range-rev1-late,member=$l,key=/lin/1,end=/lin/3,start=1,delay=8" \
+		--spec "name=follower-prefix-rev2-late,member=$f2,key=/lin/,prefix=1,start=2,delay=14" \
+		>"$CL_DIR/watch.log" 2>&1 &
+	CL_WATCH_PID=$!
+	ktap_diag "watchers: leader m$l, followers m$f1 m$f2"
+}
+
+# After cl_check: one transaction ends every watcher's range, the
+# committed history is read back revision by revision, and watch_check.py
+# judges each watcher against it (and it against the workload's history);
+# then three doctored copies of a watcher's log (an event dropped, one
+# repeated, two swapped) must each be caught.  KTAP: CL_WATCHERS + 2.
+cl_watch_check()
+{
+	local name=$1 h=$2 endrev out rc w line how bad= log=
+	ktap_diag "closing transaction at ${SECONDS}s"
+	if ! cl_hub /usr/bin/python3 "$CL_WATCH" end --endpoints \
+		"$(cl_endpoints)" --out "$CL_DIR/watch.end" \
+		--keys "${CL_KEYS:-5}" >>"$CL_DIR/watch.log" 2>&1; then
+		ktap_fail "$name: closing transaction" "$(tail -3 "$CL_DIR/watch.log")"
+	fi
+	endrev=$(cat "$CL_DIR/watch.end" 2>/dev/null)
+	cl_hub /usr/bin/python3 "$CL_WATCH" history --endpoints \
+		"$(cl_endpoints)" --out "$CL_DIR/committed" \
+		--upto "${endrev:-0}" >>"$CL_DIR/watch.log" 2>&1
+	wait "$CL_WATCH_PID"
+	ktap_diag "watchers done after ${SECONDS}s"
+	ktap_diag "$(grep -v '^Traceback' "$CL_DIR/watch.log" | tail -2 | tr '\n' ' ')"
+	out=$(/usr/bin/python3 "$CL_WATCH_CHECK" --committed "$CL_DIR/committed" \
+		--workload "$h" --end "${endrev:-0}" "$CL_DIR"/watch/*.watch 2>&1)
+	rc=$?
+	for w in "committed history" leader-prefix-now follower-prefix-rev1 \
+		follower-key-now leader-range-rev1-late follower-prefix-rev2-late; do
+		line=$(grep -E "^(ok|FAIL) $w[: ]" <<<"$out" | head -1)
+		case $line in
+		ok*) ktap_ok "$name: ${line#ok }" ;;
+		FAIL*) ktap_fail "$name: ${line#FAIL }"; bad=1 ;;
+		*) ktap_fail "$name: $w judged" "rc=$rc: $(tail -3 <<<"$out")"; bad=1 ;;
+		esac
+	done
+	if [ -n "$bad" ] || [ -n "${CL_WATCH_KEEP:-}" ]; then
+		rm -rf /tmp/watch-faults.kept
+		mkdir -p /tmp/watch-faults.kept
+		cp -r "$CL_DIR/watch" "$CL_DIR/watch.log" "$CL_DIR/committed" "$h" \
+			"$CL_DIR"/m*.log /tmp/watch-faults.kept/ 2>/dev/null
+		ktap_diag "kept /tmp/watch-faults.kept"
+	fi
+	log=$CL_DIR/watch/follower-prefix-rev1.watch
+	for how in drop dup swap; do
+		/usr/bin/python3 "$CL_WATCH_CHECK" --doctor "$how" "$log" \
+			"$CL_DIR/doctored.watch" &&
+			/usr/bin/python3 "$CL_WATCH_CHECK" --committed \
+			"$CL_DIR/committed" --end "${endrev:-0}" \
+			"$CL_DIR/doctored.watch" >/dev/null 2>&1
+		rc=$?
+		[ $rc -eq 1 ] || { bad="$how: rc=$rc"; break; }
+		bad=
+	done
+	[ -z "$bad" ] && ktap_ok "$name: a dropped, a repeated and a swapped event are caught" ||
+		ktap_fail "$name: a dropped, a repeated and a swapped event are caught" "$bad"
+}

@@ -46,7 +46,8 @@ ALL_TARGETS += $(LINCHECK) $(LINCHECK_TESTS) $(LINCHECK_PLAIN_TEST)
 INSTALL_BINS += $(LINCHECK)
 MAN_PAGES += tools/gnomond/lincheck/gnomon-lincheck.1
 HOST_TESTS += $(LINCHECK_TESTS) \
-	$(PROJECT_ROOT)/selftests/gnomond/lincheck_cli.sh
+	$(PROJECT_ROOT)/selftests/gnomond/lincheck_cli.sh \
+	$(PROJECT_ROOT)/selftests/gnomond/watch_check_test.py
 
 -include $(LINCHECK_OBJS:.o=.d) $(LINCHECK_SAN_OBJS:.o=.d)
 
@@ -54,6 +55,8 @@ HOST_TESTS += $(LINCHECK_TESTS) \
 # gnomond once built): the workload records, gnomon-lincheck judges.
 # lock_safety_faults.sh runs gnomond, then etcd: fencing tokens against
 # paused lock holders, judged by its own store (lock_safety_store.py).
+# The cluster fault tests also run watchers (kv_watch.py), judged by
+# watch_check.py (its own test: watch_check_test.py).
 HOST_TESTS += $(PROJECT_ROOT)/selftests/gnomond/cluster_3_faults.sh \
 	$(PROJECT_ROOT)/selftests/gnomond/cluster_5_faults.sh \
 	$(PROJECT_ROOT)/selftests/gnomond/cluster_stale_reads.sh \
