@@ -3,8 +3,8 @@
 #
 # Locks and elections on a 3-member gnomond cluster with a synchronized
 # clock: etcdctl 3.4's client-side recipes, unchanged (lock with
-# ETCD_LOCK_KEY and ETCD_LOCK_REV, two holders in turn with rising
-# tokens; elect and elect -l), then etcd's Lock service called directly
+# ETCD_LOCK_KEY and ETCD_LOCK_REV, two holders in turn with a rising
+# ETCD_LOCK_REV; elect and elect -l), then etcd's Lock service called directly
 # (daemon_lock_service.py), and etcd's Election service called directly
 # (daemon_election_service.py).
 set -u
@@ -39,7 +39,7 @@ mylock/*" "mylock/*) ktap_ok "etcdctl lock exports ETCD_LOCK_KEY" ;;
 esac
 ktap_check "the second holder waited for the first (2 s)" \
 	awk -v a="${t1:-0}" -v b="${t2:-0}" 'BEGIN { exit !(b - a >= 1.9) }'
-ktap_check "and got a higher ETCD_LOCK_REV (fencing token)" \
+ktap_check "and got a higher ETCD_LOCK_REV (the granting revision, not the token: operations.rst)" \
 	test "${r2:-0}" -gt "${r1:-0}"
 
 timeout 6 etcdctl --endpoints="$(gd_endpoint "$leader")" elect ours p1 \
