@@ -11,7 +11,7 @@ lc=$top/build/bin/gnomon-lincheck
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-ktap_plan 6
+ktap_plan 7
 
 cat > "$tmp/good" <<'H'
 # two clients, one overlapping write
@@ -55,6 +55,17 @@ fi
 "$lc" "$tmp/absent" >/dev/null 2>&1
 rc=$?
 [ $rc -eq 2 ] && ktap_ok "missing file exits 2" || ktap_fail "missing file exits 2" "rc=$rc"
+
+# --max-states goes through gparse: no sign, space, junk or zero.
+printf 'c=1 op=put k=x v=a t0=0 t1=10 st=ok\n' > "$tmp/one"
+bad=
+for v in -1 ' 5' 5x 0 18446744073709551616; do
+	"$lc" --max-states "$v" "$tmp/one" >/dev/null 2>&1
+	[ $? -eq 2 ] || bad="$bad '$v'"
+done
+"$lc" --max-states 5 "$tmp/one" >/dev/null 2>&1 || bad="$bad (5 refused)"
+[ -z "$bad" ] && ktap_ok "bad --max-states values exit 2" ||
+	ktap_fail "bad --max-states values exit 2" "accepted:$bad"
 
 # Many concurrent unknown writes and reads that no order explains: with a
 # budget of one state the search cannot decide.

@@ -21,7 +21,8 @@ $(LINCHECK_SAN_A): $(LINCHECK_SAN_OBJS)
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
 
-$(LINCHECK): $(BUILD)/obj/tools/gnomond/lincheck/main.o $(LINCHECK_A)
+$(LINCHECK): $(BUILD)/obj/tools/gnomond/lincheck/main.o $(LINCHECK_A) \
+		$(BUILD)/obj/tools/common/gparse.o
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^
 

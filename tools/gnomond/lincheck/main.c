@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../common/gparse.h"
 #include "lincheck.h"
 
 static void usage(FILE *f)
@@ -53,19 +54,18 @@ int main(int argc, char **argv)
 	struct lincheck_report rep;
 	struct lincheck_history *h;
 	bool quiet = false;
-	char *end;
+	uint64_t n;
 	int c, ret;
 
 	while ((c = getopt_long(argc, argv, "m:qh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
-			errno = 0;
-			opts.max_states = strtoull(optarg, &end, 10);
-			if (errno || *end || !opts.max_states) {
+			if (gparse__u64(optarg, &n) || !n) {
 				fprintf(stderr, "gnomon-lincheck: bad "
 					"--max-states '%s'\n", optarg);
 				return 2;
 			}
+			opts.max_states = n;
 			break;
 		case 'q':
 			quiet = true;
