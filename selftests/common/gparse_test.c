@@ -46,6 +46,43 @@ KTAP_TEST(u64_rejects)
 		    (unsigned long long)v);
 }
 
+KTAP_TEST(fixed_exact)
+{
+	static const struct { const char *s; unsigned int places; uint64_t v; } good[] = {
+		{ "50", 3, 50000 }, { "0.001", 3, 1 }, { "12.5", 3, 12500 },
+		{ "12.50", 3, 12500 }, { "7", 0, 7 }, { "1.000000001", 9, 1000000001 },
+		{ "18446744073709551.615", 3, UINT64_MAX },
+	};
+	uint64_t v;
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		v = 1;
+		KTAP_EXPECT(t, gparse__fixed(good[i].s, good[i].places, &v) == 0 &&
+			    v == good[i].v, "'%s' (%u places) -> %llu", good[i].s,
+			    good[i].places, (unsigned long long)v);
+	}
+}
+
+KTAP_TEST(fixed_rejects)
+{
+	static const struct { const char *s; unsigned int places; int err; } bad[] = {
+		{ "", 3, -EINVAL }, { "-3", 3, -EINVAL }, { "+3", 3, -EINVAL },
+		{ " 3", 3, -EINVAL }, { "3.", 3, -EINVAL }, { ".5", 3, -EINVAL },
+		{ "0.0005", 3, -EINVAL }, { "1e2", 3, -EINVAL }, { "5ppm", 3, -EINVAL },
+		{ "1.5", 0, -EINVAL }, { "1", 10, -EINVAL },
+		{ "18446744073709551.616", 3, -ERANGE },
+		{ "18446744073709552", 3, -ERANGE },
+	};
+	uint64_t v = 42;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		KTAP_EXPECT(t, gparse__fixed(bad[i].s, bad[i].places, &v) == bad[i].err,
+			    "'%s' (%u places) gave %d", bad[i].s, bad[i].places,
+			    gparse__fixed(bad[i].s, bad[i].places, &v));
+	KTAP_EXPECT(t, v == 42, "output written on failure: %llu",
+		    (unsigned long long)v);
+}
+
 KTAP_TEST(duration_units)
 {
 	static const struct { const char *s; uint64_t ns; } good[] = {

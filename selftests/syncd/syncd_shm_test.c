@@ -254,6 +254,10 @@ KTAP_TEST(shm_no_leftovers_and_bad_input)
 	waitpid(pid, &status, 0);
 	KTAP_EXPECT(t, WIFEXITED(status) && WEXITSTATUS(status) == 2,
 		    "negative drift: exit 0x%x", status);
+	pid = start_agent((const char *const[]){ "--drift-ppm", "1e2", "--once", NULL });
+	waitpid(pid, &status, 0);
+	KTAP_EXPECT(t, WIFEXITED(status) && WEXITSTATUS(status) == 2,
+		    "drift with an exponent: exit 0x%x", status);
 	pid = start_agent((const char *const[]){ "--interval", "soon", NULL });
 	waitpid(pid, &status, 0);
 	KTAP_EXPECT(t, WIFEXITED(status) && WEXITSTATUS(status) == 2,

@@ -52,6 +52,35 @@ static int take_digits(const char **s, uint64_t *out, unsigned int *count)
 	return 0;
 }
 
+/*
+ * "digits[.digits]" from *s, with 1 to @max_frac digits after a point:
+ * the number is whole + frac / scale (scale 1 without a point, else 10 to
+ * the number of decimals).  0, -EINVAL or -ERANGE.
+ */
+static int take_decimal(const char **s, unsigned int max_frac,
+			uint64_t *whole, uint64_t *frac, uint64_t *scale)
+{
+	unsigned int n, fn = 0;
+	int err = take_digits(s, whole, &n);
+
+	if (err)
+		return err;
+	if (!n)
+		return -EINVAL;
+	*frac = 0;
+	*scale = 1;
+	if (**s != '.')
+		return 0;
+	(*s)++;
+	err = take_digits(s, frac, &fn);
+	if (err || !fn || fn > max_frac)
+		return -EINVAL;
+	while (fn--)
+		*scale *= 10;
+	assert(*frac < *scale);
+	return 0;
+}
+
 int gparse__u64(const char *s, uint64_t *out)
 {
 	uint64_t v;
@@ -63,6 +92,29 @@ int gparse__u64(const char *s, uint64_t *out)
 	if (!n || *s)
 		return -EINVAL;
 	*out = v;
+	return 0;
+}
+
+int gparse__fixed(const char *s, unsigned int places, uint64_t *out)
+{
+	uint64_t whole, frac, scale, one = 1;
+	unsigned int i;
+	int err;
+
+	if (places > GPARSE_FRAC_MAX)
+		return -EINVAL;
+	err = take_decimal(&s, places, &whole, &frac, &scale);
+	if (err)
+		return err;
+	if (*s)
+		return -EINVAL;
+	for (i = 0; i < places; i++)
+		one *= 10;
+	/* scale divides one (both powers of ten, scale <= one). */
+	frac *= one / scale;
+	if (whole > (UINT64_MAX - frac) / one)
+		return -ERANGE;
+	*out = whole * one + frac;
 	return 0;
 }
 
@@ -85,23 +137,12 @@ const char *gparse__duration_unit(const char *s)
 
 int gparse__duration(const char *s, uint64_t *out_ns)
 {
-	uint64_t whole, frac = 0, scale = 1, unit = 0, ns;
-	unsigned int n, fn = 0;
+	uint64_t whole, frac, scale, unit = 0, ns;
 	size_t i;
-	int err = take_digits(&s, &whole, &n);
+	int err = take_decimal(&s, GPARSE_FRAC_MAX, &whole, &frac, &scale);
 
 	if (err)
 		return err;
-	if (!n)
-		return -EINVAL;
-	if (*s == '.') {
-		s++;
-		err = take_digits(&s, &frac, &fn);
-		if (err || !fn || fn > GPARSE_FRAC_MAX)
-			return -EINVAL;
-		while (fn--)
-			scale *= 10;
-	}
 	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
 		if (!strcmp(s, units[i].name))
 			unit = units[i].ns;

@@ -19,6 +19,13 @@
 /* Decimal digits only; 0, -EINVAL (empty, sign, space, junk), -ERANGE. */
 int gparse__u64(const char *s, uint64_t *out);
 
+/*
+ * A decimal "digits[.digits]" with at most @places (<= 9) digits after the
+ * point, as an integer in units of 10^-places: "12.5" with 3 places is
+ * 12500.  No unit.  0, -EINVAL or -ERANGE.
+ */
+int gparse__fixed(const char *s, unsigned int places, uint64_t *out);
+
 /* A duration by the unit rule above, in ns; 0, -EINVAL or -ERANGE. */
 int gparse__duration(const char *s, uint64_t *out_ns);
 

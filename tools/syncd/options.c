@@ -6,7 +6,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,19 +108,20 @@ static int parse_source(const char *s, enum syncd_source_kind *kind)
 	return 0;
 }
 
+/* PPM with at most three decimals, to ppb exactly. */
 static int parse_drift(const char *s, uint32_t *ppb)
 {
-	char *end;
-	double ppm;
+	uint64_t v;
+	int ret = gparse__fixed(s, 3, &v);
 
-	errno = 0;
-	ppm = strtod(s, &end);
-	if (end == s || *end || errno || !isfinite(ppm) || ppm <= 0)
+	if (ret)
+		return ret;
+	if (!v)
 		return -EINVAL;
-	if (ppm * 1000 > GNOMON_MAX_DRIFT_PPB)
+	if (v > GNOMON_MAX_DRIFT_PPB)
 		return -ERANGE;
-	*ppb = (uint32_t)(ppm * 1000 + 0.5);
-	return *ppb ? 0 : -EINVAL;
+	*ppb = (uint32_t)v;
+	return 0;
 }
 
 /* Apply one option; 0 or -errno for a bad value. */
