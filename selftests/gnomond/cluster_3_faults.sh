@@ -10,7 +10,7 @@
 set -u
 . "$(dirname "$0")/cluster_faults_lib.sh"
 
-cl_plan $(( 8 + CL_WATCHERS + 2 )) "$(cl_missing)"
+cl_plan 15 "$(cl_missing)"
 ktap_diag "implementation: $CL_IMPL"
 cl_init 3 || { ktap_fail "namespaces"; exit 1; }
 if [ "$CL_IMPL" = gnomond ]; then

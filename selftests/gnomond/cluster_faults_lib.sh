@@ -122,40 +122,40 @@ cl_expect_lease_reads()
 		ktap_fail "leader m$l serves lease reads" "read_mode=$m"
 }
 
-# Watchers beside the workload (kv_watch.py, in the hub): on the leader
-# and on followers, over the workload's prefix, one key or a range, from
-# now or from an old revision (two of them join late), each reconnecting
-# to its member after a fault from the last revision it saw + 1.  Call it
-# after cl_workload; cl_watch_check judges them.  CL_WATCHERS: how many
-# KTAP lines they make there.
+# Watchers beside the workload (kv_watch.py, in the hub), one on each
+# member from the leader on (on every member of a 5-member cluster, so
+# one is on whichever member a fault kills): over the workload's prefix,
+# one key or a range, from now or from an old revision (two join late),
+# each reconnecting to its member after a fault from the last revision it
+# saw + 1.  Call it after cl_workload; cl_watch_check judges them.
+# CL_WATCHERS: their names.
 CL_WATCH=$CL_TOP/tools/gnomond/lincheck/kv_watch.py
 CL_WATCH_CHECK=$CL_TOP/tools/gnomond/lincheck/watch_check.py
-CL_WATCHERS=5
+CL_WATCHERS="prefix-now prefix-rev1 key-now range-rev1-late prefix-rev2-late"
 cl_watchers()
 {
-	local l f1 f2 i
+	local l i m=()
 	l=$(cl_leader 20) || l=1
-	f1=$(( l % CL_N + 1 ))
-	f2=$(( f1 % CL_N + 1 ))
+	for i in 0 1 2 3 4; do m[$i]=$(( (l + i - 1) % CL_N + 1 )); done
 	mkdir -p "$CL_DIR/watch"
 	cl_hub timeout $(( $1 + 90 )) /usr/bin/python3 "$CL_WATCH" watch \
 		--endpoints "$(cl_endpoints)" --out "$CL_DIR/watch" \
 		--stop-file "$CL_DIR/watch.end" --deadline $(( $1 + 60 )) \
-		--spec "name=leader-prefix-now,member=$l,key=/lin/,prefix=1" \
-		--spec "name=follower-prefix-rev1,member=$f1,key=/lin/,prefix=1,start=1" \
-		--spec "name=follower-key-now,member=$f2,key=/lin/1" \
-		--spec "name=leader-range-rev1-late,member=$l,key=/lin/1,end=/lin/3,start=1,delay=8" \
-		--spec "name=follower-prefix-rev2-late,member=$f2,key=/lin/,prefix=1,start=2,delay=14" \
+		--spec "name=prefix-now,member=${m[0]},key=/lin/,prefix=1" \
+		--spec "name=prefix-rev1,member=${m[1]},key=/lin/,prefix=1,start=1" \
+		--spec "name=key-now,member=${m[2]},key=/lin/1" \
+		--spec "name=range-rev1-late,member=${m[3]},key=/lin/1,end=/lin/3,start=1,delay=8" \
+		--spec "name=prefix-rev2-late,member=${m[4]},key=/lin/,prefix=1,start=2,delay=14" \
 		>"$CL_DIR/watch.log" 2>&1 &
 	CL_WATCH_PID=$!
-	ktap_diag "watchers: leader m$l, followers m$f1 m$f2"
+	ktap_diag "watchers from m$l, the leader"
 }
 
 # After cl_check: one transaction ends every watcher's range, the
 # committed history is read back revision by revision, and watch_check.py
 # judges each watcher against it (and it against the workload's history);
 # then three doctored copies of a watcher's log (an event dropped, one
-# repeated, two swapped) must each be caught.  KTAP: CL_WATCHERS + 2.
+# repeated, two swapped) must each be caught.  KTAP: 7 lines.
 cl_watch_check()
 {
 	local name=$1 h=$2 endrev out rc w line how bad= log=
@@ -175,8 +175,7 @@ cl_watch_check()
 	out=$(/usr/bin/python3 "$CL_WATCH_CHECK" --committed "$CL_DIR/committed" \
 		--workload "$h" --end "${endrev:-0}" "$CL_DIR"/watch/*.watch 2>&1)
 	rc=$?
-	for w in "committed history" leader-prefix-now follower-prefix-rev1 \
-		follower-key-now leader-range-rev1-late follower-prefix-rev2-late; do
+	for w in "committed history" $CL_WATCHERS; do
 		line=$(grep -E "^(ok|FAIL) $w[: ]" <<<"$out" | head -1)
 		case $line in
 		ok*) ktap_ok "$name: ${line#ok }" ;;
@@ -191,7 +190,7 @@ cl_watch_check()
 			"$CL_DIR"/m*.log /tmp/watch-faults.kept/ 2>/dev/null
 		ktap_diag "kept /tmp/watch-faults.kept"
 	fi
-	log=$CL_DIR/watch/follower-prefix-rev1.watch
+	log=$CL_DIR/watch/prefix-rev1.watch
 	for how in drop dup swap; do
 		/usr/bin/python3 "$CL_WATCH_CHECK" --doctor "$how" "$log" \
 			"$CL_DIR/doctored.watch" &&

@@ -106,8 +106,8 @@ def check_watcher(committed, log, end):
             if start <= e[0] <= last and in_range(e[2], lo, hi)]
     got = [ev_of(o) for o in log if "rev" in o and o["rev"] <= last]
     breaks = sum(1 for o in log if "error" in o)
-    summary = "%s: %d events from rev %d, %d reconnects" % (
-        name, len(got), start, breaks)
+    summary = "%s on m%s: %d events from rev %d, %d reconnects" % (
+        name, spec["spec"].get("member", "?"), len(got), start, breaks)
     committed_set = set(committed)
     for o in log:
         if o.get("canceled"):
