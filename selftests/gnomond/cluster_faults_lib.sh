@@ -138,9 +138,9 @@ cl_watchers()
 	l=$(cl_leader 20) || l=1
 	for i in 0 1 2 3 4; do m[$i]=$(( (l + i - 1) % CL_N + 1 )); done
 	mkdir -p "$CL_DIR/watch"
-	cl_hub timeout $(( $1 + 90 )) /usr/bin/python3 "$CL_WATCH" watch \
+	cl_hub timeout $(( $1 + 240 )) /usr/bin/python3 "$CL_WATCH" watch \
 		--endpoints "$(cl_endpoints)" --out "$CL_DIR/watch" \
-		--stop-file "$CL_DIR/watch.end" --deadline $(( $1 + 60 )) \
+		--stop-file "$CL_DIR/watch.end" --grace 30 \
 		--spec "name=prefix-now,member=${m[0]},key=/lin/,prefix=1" \
 		--spec "name=prefix-rev1,member=${m[1]},key=/lin/,prefix=1,start=1" \
 		--spec "name=key-now,member=${m[2]},key=/lin/1" \
@@ -164,6 +164,7 @@ cl_watch_check()
 		"$(cl_endpoints)" --out "$CL_DIR/watch.end" \
 		--keys "${CL_KEYS:-5}" >>"$CL_DIR/watch.log" 2>&1; then
 		ktap_fail "$name: closing transaction" "$(tail -3 "$CL_DIR/watch.log")"
+		kill "$CL_WATCH_PID"
 	fi
 	endrev=$(cat "$CL_DIR/watch.end" 2>/dev/null)
 	cl_hub /usr/bin/python3 "$CL_WATCH" history --endpoints \

@@ -5,7 +5,7 @@ event a watcher gets, and the committed history read back from the
 cluster (watch_check.py compares the two).
 
 usage: kv_watch.py watch --endpoints H:P,... --out DIR --spec SPEC...
-                         [--stop-file F] [--deadline S]
+                         [--stop-file F] [--grace S]
        kv_watch.py end --endpoints H:P,... --out F [--prefix P] [--keys N]
        kv_watch.py history --endpoints H:P,... --out F [--prefix P]
                          [--upto REV]
@@ -23,7 +23,8 @@ the last revision seen + 1 (or where it first started).  A start of 0 is
 pinned at the first created header's revision + 1, so a reconnect
 without any event seen yet asks for exactly what the first stream would
 have sent.  A thread stops once it saw an event at or past the revision
-in --stop-file (written by `end`), or at --deadline seconds.
+in --stop-file (written by `end`), or --grace seconds (default 30) after
+that file appeared; the caller bounds the whole run.
 
 end: one transaction puts "end" into every workload key (PREFIX0 ..
 PREFIX(N-1)): an event at one revision for every watcher whose range holds
@@ -64,7 +65,7 @@ def channel(ep):
 
 
 class Watcher(threading.Thread):
-    def __init__(self, spec, endpoints, out, stop_file, deadline):
+    def __init__(self, spec, endpoints, out, stop_file, grace):
         super().__init__(daemon=True)
         self.spec = spec
         self.ep = endpoints[int(spec["member"]) - 1]
@@ -75,7 +76,8 @@ class Watcher(threading.Thread):
             self.range_end = spec.get("end", "").encode()
         self.start_rev = int(spec.get("start", "0"))
         self.delay = float(spec.get("delay", "0"))
-        self.stop_file, self.deadline = stop_file, deadline
+        self.stop_file, self.grace = stop_file, grace
+        self.end_seen = None
         self.log = open(os.path.join(out, spec["name"] + ".watch"), "w")
         self.last = 0
         self.end_rev = None
@@ -95,12 +97,15 @@ class Watcher(threading.Thread):
                     self.end_rev = int(f.read().strip() or 0) or None
             except (OSError, ValueError):
                 pass
+            if self.end_rev is not None:
+                self.end_seen = time.monotonic()
         return self.end_rev
 
     def monitor(self):
         while not self.done.wait(0.2):
             r = self.stop_rev()
-            late = time.monotonic() - T0 > self.deadline
+            late = (self.end_seen is not None and
+                    time.monotonic() - self.end_seen > self.grace)
             if late or (r is not None and self.last >= r):
                 if late:
                     self.emit({"deadline": True, "last": self.last})
@@ -238,7 +243,7 @@ def main():
     p.add_argument("--out", required=True)
     p.add_argument("--spec", action="append", default=[])
     p.add_argument("--stop-file")
-    p.add_argument("--deadline", type=float, default=120)
+    p.add_argument("--grace", type=float, default=30)
     p.add_argument("--prefix", default="/lin/")
     p.add_argument("--keys", type=int, default=5)
     p.add_argument("--upto", type=int, default=0)
@@ -248,7 +253,7 @@ def main():
         return end(a, endpoints)
     if a.mode == "history":
         return history(a, endpoints)
-    ws = [Watcher(parse_spec(s), endpoints, a.out, a.stop_file, a.deadline)
+    ws = [Watcher(parse_spec(s), endpoints, a.out, a.stop_file, a.grace)
           for s in a.spec]
     for w in ws:
         w.start()
