@@ -27,6 +27,7 @@ static const char good[] =
 	"ttl = 2s\n"
 	"margin = 150ms\n"
 	"pr = off\n"
+	"pr_abort = off\n"
 	"status_file = /run/gnomon/fenced.status\n";
 
 KTAP_TEST(fenced_conf_good_file)
@@ -47,6 +48,7 @@ KTAP_TEST(fenced_conf_good_file)
 		    (unsigned long long)c.ttl_ns);
 	KTAP_EXPECT(t, c.margin_ns == 150000000ULL, "margin");
 	KTAP_EXPECT(t, !c.pr, "pr off");
+	KTAP_EXPECT(t, !c.pr_abort, "pr_abort off");
 	KTAP_EXPECT(t, fenced_conf__check(&c, err) == 0, "%s", err);
 }
 
@@ -57,7 +59,7 @@ KTAP_TEST(fenced_conf_defaults_and_flags)
 
 	fenced_conf__init(&c);
 	KTAP_EXPECT(t, c.ttl_ns == 1000000000ULL && c.margin_ns == 100000000ULL &&
-		    c.pr, "ttl 1s, margin 100ms, pr on");
+		    c.pr && c.pr_abort, "ttl 1s, margin 100ms, pr and pr_abort on");
 	KTAP_EXPECT(t, fenced_conf__parse(&c, "lock = a\nttl = 1\n", "f", err) == 0,
 		    "%s", err);
 	/* A flag after the file: the same setter, overriding. */
@@ -100,6 +102,7 @@ static const struct {
 	{ "margin = 99999999999999999999\n", "bad margin" },
 	{ "margin =\n", "bad margin" },
 	{ "pr = yes\n", "pr must be on or off" },
+	{ "pr_abort = 1\n", "pr_abort must be on or off" },
 	{ "resource = a/b\n", "bad resource" },
 	{ "resource = ..\n", "bad resource" },
 	{ "resource = 0123456789012345678901234567890123456789012345678901234567890123\n",

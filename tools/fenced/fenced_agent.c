@@ -172,15 +172,16 @@ static bool pr_takeover(struct fenced_agent *a, uint64_t token, uint64_t prev)
 	if (!prev && !pr__read_reservation(&dev, &ri) && ri.held &&
 	    ri.key != token)
 		prev = ri.key;
-	err = pr__takeover(&dev, token, prev, true);
+	err = pr__takeover(&dev, token, prev, a->conf->pr_abort);
 	pr__close(&dev);
 	if (err) {
 		logf_("PR takeover of %s with key %" PRIu64 " (previous %" PRIu64 "): %s",
 		      a->conf->device, token, prev, strerror(-err));
 		return false;
 	}
-	logf_("PR: %s reserved with key %" PRIu64 ", previous %" PRIu64 " preempted",
-	      a->conf->device, token, prev);
+	logf_("PR: %s reserved with key %" PRIu64 ", previous %" PRIu64 " preempted%s",
+	      a->conf->device, token, prev,
+	      a->conf->pr_abort ? " and aborted" : " (no abort)");
 	return true;
 }
 
@@ -338,6 +339,7 @@ static void connect_next(struct fenced_agent *a)
 		return;
 	}
 	a->last_rx = mono_ns();
+	write_status(a);
 	if (!a->lease_id) {
 		session_start(a);
 		return;
@@ -357,6 +359,7 @@ static void conn_lost(struct fenced_agent *a, int err)
 	fgrpc__close(&a->g);
 	a->ep = (a->ep + 1) % a->conf->nendpoints;
 	a->reconnects++;
+	write_status(a);
 	schedule_retry(a);
 }
 

@@ -20,14 +20,15 @@
 
 enum conf_key {
 	K_ENDPOINTS, K_LOCK, K_RESOURCE, K_DEVICE, K_HOLDER, K_TTL, K_MARGIN,
-	K_PR, K_STATUS_FILE, K_NR,
+	K_PR, K_PR_ABORT, K_STATUS_FILE, K_NR,
 };
 
 static const char *const key_names[K_NR] = {
 	[K_ENDPOINTS] = "endpoints", [K_LOCK] = "lock",
 	[K_RESOURCE] = "resource", [K_DEVICE] = "device",
 	[K_HOLDER] = "holder", [K_TTL] = "ttl", [K_MARGIN] = "margin",
-	[K_PR] = "pr", [K_STATUS_FILE] = "status_file",
+	[K_PR] = "pr", [K_PR_ABORT] = "pr_abort",
+	[K_STATUS_FILE] = "status_file",
 };
 
 static int fail(char err[FENCED_ERR_MAX], const char *fmt, ...)
@@ -46,6 +47,7 @@ void fenced_conf__init(struct fenced_conf *c)
 	c->ttl_ns = NS_PER_S;
 	c->margin_ns = 100000000ULL;
 	c->pr = true;
+	c->pr_abort = true;
 	if (gethostname(c->holder, sizeof(c->holder) - 1))
 		c->holder[0] = 0;
 	c->holder[sizeof(c->holder) - 1] = 0;
@@ -142,6 +144,18 @@ static int set_duration(uint64_t *out, const char *v, const char *key,
 	return 0;
 }
 
+static int set_switch(bool *dst, const char *v, const char *key,
+		      char err[FENCED_ERR_MAX])
+{
+	if (!strcmp(v, "on"))
+		*dst = true;
+	else if (!strcmp(v, "off"))
+		*dst = false;
+	else
+		return fail(err, "%s must be on or off, not '%s'", key, v);
+	return 0;
+}
+
 static int set_key(struct fenced_conf *c, enum conf_key k, const char *v,
 		   char err[FENCED_ERR_MAX])
 {
@@ -183,13 +197,9 @@ static int set_key(struct fenced_conf *c, enum conf_key k, const char *v,
 	case K_MARGIN:
 		return set_duration(&c->margin_ns, v, name, err);
 	case K_PR:
-		if (!strcmp(v, "on"))
-			c->pr = true;
-		else if (!strcmp(v, "off"))
-			c->pr = false;
-		else
-			return fail(err, "pr must be on or off, not '%s'", v);
-		return 0;
+		return set_switch(&c->pr, v, name, err);
+	case K_PR_ABORT:
+		return set_switch(&c->pr_abort, v, name, err);
 	case K_NR:
 		break;
 	}

@@ -15,7 +15,9 @@
  * names), device (the gnomon-fence dm device, for PR), holder (default:
  * the host name), ttl (whole seconds, default 1s: etcd's TTL unit), margin
  * (default 100ms, below ttl), pr (on|off, default on: then device is
- * required), status_file (rewritten on every state change).
+ * required), pr_abort (on|off, default on: the takeover preempts with
+ * PREEMPT AND ABORT; off: a plain PREEMPT, for targets where the abort
+ * does not complete), status_file (rewritten on every state change).
  */
 #ifndef GNOMON_FENCED_CONF_H
 #define GNOMON_FENCED_CONF_H
@@ -40,10 +42,11 @@ struct fenced_conf {
 	uint64_t ttl_ns;
 	uint64_t margin_ns;
 	bool pr;
+	bool pr_abort;
 	unsigned int seen;		/* keys set from the file, a bit each */
 };
 
-/* Defaults: ttl 1s, margin 100ms, pr on, holder = the host name. */
+/* Defaults: ttl 1s, margin 100ms, pr and pr_abort on, holder = the host name. */
 void fenced_conf__init(struct fenced_conf *c);
 /* Set KEY to VALUE (a file line or a flag): 0 or -EINVAL with ERR filled. */
 int fenced_conf__set(struct fenced_conf *c, const char *key,

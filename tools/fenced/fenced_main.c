@@ -37,7 +37,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: gnomon-fenced [--config FILE] [--endpoints H:P,...] [--lock NAME]\n"
 		"                     [--resource NAME] [--device DEV] [--holder ID]\n"
-		"                     [--ttl DUR] [--margin DUR] [--no-pr] [--status-file FILE]\n"
+		"                     [--ttl DUR] [--margin DUR] [--no-pr] [--pr-no-abort]\n"
+		"                     [--status-file FILE]\n"
 		"Holds a gnomond lock and, while it does, the gnomon.ko lease RESOURCE that\n"
 		"a gnomon-fence table checks; see gnomon-fenced(8).  The file (default\n"
 		FENCED_CONF_PATH ", if present) is read first; flags override it.\n");
@@ -64,6 +65,7 @@ static int configure(struct fenced_conf *c, int argc, char **argv)
 		{ "ttl", required_argument, NULL, 't' },
 		{ "margin", required_argument, NULL, 'm' },
 		{ "no-pr", no_argument, NULL, 'n' },
+		{ "pr-no-abort", no_argument, NULL, 'A' },
 		{ "status-file", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -104,6 +106,8 @@ static int configure(struct fenced_conf *c, int argc, char **argv)
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (o == 'n') {
 			c->pr = false;
+		} else if (o == 'A') {
+			c->pr_abort = false;
 		} else if (o > 0 && o < 128 && keys[o] &&
 			   fenced_conf__set(c, keys[o], optarg, err)) {
 			fprintf(stderr, "gnomon-fenced: --%s: %s\n", keys[o], err);
@@ -227,11 +231,12 @@ int main(int argc, char **argv)
 	}
 	if (fenced_agent__init(&agent, &conf, wfd))
 		return 1;
-	fprintf(stderr, "gnomon-fenced: lock '%s', kernel lease '%s', holder '%s', ttl %llu ms, margin %llu ms, pr %s\n",
+	fprintf(stderr, "gnomon-fenced: lock '%s', kernel lease '%s', holder '%s', ttl %llu ms, margin %llu ms, pr %s%s\n",
 		conf.lock, conf.resource, conf.holder,
 		(unsigned long long)(conf.ttl_ns / 1000000),
 		(unsigned long long)(conf.margin_ns / 1000000),
-		conf.pr ? conf.device : "off");
+		conf.pr ? conf.device : "off",
+		conf.pr && !conf.pr_abort ? " (preempt without abort)" : "");
 	ret = run(&agent, sfd, kafd, wfd);
 	fenced_agent__exit(&agent);
 	close(sfd);
