@@ -1,0 +1,143 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# One host of the multi-host fencing rig (multihost_lib.sh), run inside its
+# VM by tools/vm/run:  multihost_guest.sh NAME ADDR DIR
+#
+# Brings up eth0 (the test's tap) with ADDR in 198.19.77.0/24, sets the
+# clock from the host's (multihost_clock.py; the guest's clocksource is
+# switched to the HPET, whose rate is the host's own; the host's clock
+# server on PORT), claims a TT.now()
+# error that covers what is left, loads dm-gnomon-fence and puts the table
+# NAME (lease resource mh_NAME) over the shared disk /dev/vda.  Then it
+# runs the commands the host appends to DIR/NAME.cmd, one a line, and
+# appends each line's number to DIR/NAME.ack when done:
+#	agent LOCK        start gnomon-fenced (no PR: virtio-blk has no
+#	                  reservations) on LOCK with TTL and a margin of a
+#	                  tenth of it, status in DIR/NAME.status
+#	kill-agent        SIGKILL it (its application goes on writing)
+#	app fence|raw     the application: whenever the agent's status says
+#	                  holding with a new token, a fence-record writer on
+#	                  the gnomon-fence table (fence) or on /dev/vda itself
+#	                  (raw: the negative control), with no record count:
+#	                  it writes until stopped or refused; its lines go to
+#	                  DIR/NAME.acks, each prefixed with this clock's time
+#	stop              stop the application, then the agent (SIGTERM)
+#	quit              stop and leave
+# DIR/NAME.log has the setup's and the agent's output.
+top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/selftests/fence/fence.sh"
+name=$1 addr=$2 dir=$3 port=$4 ttl=$5
+hub=198.19.77.254
+log=$dir/$name.log
+RECORD=$top/build/tests/fence/fence-record
+FENCED=$top/build/bin/gnomon-fenced
+CLOCK_ERR_MS=${MH_CLOCK_ERR_MS:-10}
+exec >> "$log" 2>&1
+
+die() { echo "guest $name: $*"; echo "setup failed: $*" > "$dir/$name.ready"; exit 1; }
+
+modprobe virtio_net && modprobe virtio_blk || die "virtio modules"
+for _ in $(seq 50); do [ -e /sys/class/net/eth0 ] && [ -b /dev/vda ] && break; sleep 0.1; done
+ip addr add "$addr/24" dev eth0 && ip link set eth0 up || die "eth0"
+cs=/sys/devices/system/clocksource/clocksource0
+grep -qw hpet "$cs/available_clocksource" && echo hpet > "$cs/current_clocksource"
+echo "clocksource $(cat "$cs/current_clocksource")"
+for _ in $(seq 50); do ping -c1 -W1 "$hub" > /dev/null 2>&1 && break; sleep 0.2; done
+sync=$(/usr/bin/python3 "$top/selftests/fenced/multihost_clock.py" sync "$hub" "$port") ||
+	die "clock sync"
+read -r off rtt <<< "$sync"
+echo "clock set: offset after ${off} ns, round trip ${rtt} ns"
+[ $(( ${off#-} + rtt / 2 )) -lt $(( CLOCK_ERR_MS * 500000 )) ] ||
+	die "clock error ${off} ns (round trip ${rtt} ns) exceeds half of ${CLOCK_ERR_MS} ms"
+fence_setup || die "dm-gnomon-fence"
+$CTL discipline --error "${CLOCK_ERR_MS}ms" --interval 1h --source static > /dev/null ||
+	die "discipline"
+res=mh_$name
+fence_grant "$res" 1 1ms || die "lease resource"
+dmsetup create "$name" --table "0 $(blockdev --getsz /dev/vda) gnomon-fence /dev/vda $res" ||
+	die "table"
+dev=$(fence_dev "$name")
+echo "ok $sync" > "$dir/$name.ready"
+
+agent=
+app=
+start_agent()
+{
+	"$FENCED" --endpoints "198.19.77.1:2379,198.19.77.2:2379,198.19.77.3:2379" \
+		--lock "$1" --resource "$res" --holder "$name" --no-pr --ttl "${ttl}ms" \
+		--margin "$(( ttl / 10 ))ms" --status-file "$dir/$name.status" &
+	agent=$!
+}
+
+stamp() { while read -r l; do echo "$EPOCHREALTIME $l"; done; }
+
+# The application (see above); its writer's pid in its own variable, so
+# that stopping it ends exactly what it started.
+run_app()
+{
+	local target=$1 line tok last= w=
+	trap '[ -n "$w" ] && kill "$w" 2>/dev/null; wait; exit 0' TERM
+	while :; do
+		line=
+		read -r line < "$dir/$name.status" 2>/dev/null
+		case " $line " in
+		*" state=holding "*)
+			tok=${line#*token=}
+			tok=${tok%% *}
+			if [ "$tok" != "$last" ]; then
+				last=$tok
+				[ -n "$w" ] && kill "$w" 2>/dev/null
+				mkfifo "/tmp/mh.$tok"
+				stamp < "/tmp/mh.$tok" >> "$dir/$name.acks" &
+				"$RECORD" write "$target" "$name" "$tok" > "/tmp/mh.$tok" 2>&1 &
+				w=$!
+			fi ;;
+		esac
+		sleep 0.05 &
+		wait $!
+	done
+}
+
+stop_all()
+{
+	if [ -n "$app" ]; then
+		kill -TERM "$app" 2>/dev/null
+		wait "$app" 2>/dev/null
+		app=
+	fi
+	if [ -n "$agent" ]; then
+		kill -TERM "$agent" 2>/dev/null
+		wait "$agent" 2>/dev/null
+		agent=
+	fi
+}
+
+n=0
+while :; do
+	line=$(sed -n "$((n + 1))p" "$dir/$name.cmd" 2>/dev/null)
+	if [ -z "$line" ]; then
+		sleep 0.05
+		continue
+	fi
+	n=$((n + 1))
+	read -r cmd arg <<< "$line"
+	echo "guest $name: command $n: $line"
+	case $cmd in
+	agent) start_agent "$arg" ;;
+	kill-agent)
+		echo "$EPOCHREALTIME" > "$dir/$name.killed"
+		kill -KILL "$agent" 2>/dev/null
+		wait "$agent" 2>/dev/null
+		agent= ;;
+	app)
+		[ "$arg" = raw ] && target=/dev/vda || target=$dev
+		run_app "$target" &
+		app=$! ;;
+	stop) stop_all ;;
+	quit) stop_all; echo "$n" >> "$dir/$name.ack"; break ;;
+	*) echo "guest $name: unknown command '$line'" ;;
+	esac
+	echo "$n" >> "$dir/$name.ack"
+done
+dmsetup remove "$name"
+exit 0

@@ -1,0 +1,301 @@
+# SPDX-License-Identifier: GPL-2.0
+# The multi-host fencing rig, shared by selftests/fenced/multihost_test.sh
+# and tools/bench/fence-takeover.sh; source it (it sources cluster_lib.sh).
+#
+# Two VMs ("hosts" A and B, Debian 6.1 under TCG) share one raw disk file.
+# A network namespace (cluster_lib.sh's hub) holds a bridge, a tap per VM
+# and, each in its own namespace behind the bridge, a 3-member gnomond
+# cluster: members 198.19.77.1-3, A .11, B .12, the hub .254.  No other
+# network, never user-mode networking.  Each VM runs multihost_guest.sh:
+# gnomon.ko, dm-gnomon-fence over the shared disk, gnomon-fenced (no PR:
+# virtio-blk has no reservations) and a fence-record application.
+#
+#	mh_missing                  why this host cannot run the rig, or nothing
+#	mh_setup DISK_MB            cluster, taps, clock server, disk; boots both
+#	                            VMs in parallel and waits for them (a boot
+#	                            that dies in the kernel is retried: listed
+#	                            in MH_BOOT_RETRIES)
+#	mh_cmd NAME LINE            a command to NAME's guest (multihost_guest.sh),
+#	                            waiting until it is done
+#	mh_field NAME KEY           a key of NAME's agent status line
+#	mh_wait_field NAME KEY V S  poll (S seconds) until KEY is V
+#	mh_start LOCK fence|raw     agents on LOCK, A first (it holds), and the
+#	                            applications; waits for A's first write
+#	mh_takeover KIND            one fault of KIND (pause: SIGSTOP of the
+#	                            holder's whole qemu; cut: its link dropped at
+#	                            the bridge; kill: SIGKILL of its agent) to
+#	                            the holder, held until the other host has
+#	                            written; then undone and the old holder
+#	                            queued again.  Sets MH_MS (holder loss to
+#	                            the new holder's first acknowledged write),
+#	                            MH_OLD, MH_NEW, MH_OLD_TOKEN; MH_ERR on failure
+#	mh_stop_apps                stop both applications and agents
+#	mh_check                    fence-record check of the disk file
+#	mh_wipe                     zero the disk (applications stopped)
+#	mh_quit                     stop both guests; 0 if both VM runs passed
+#	                            (their kernel logs clean)
+#	mh_cleanup                  everything down (an EXIT trap)
+# MH_KERNEL (default 6.1), MH_TTL_MS (the agents' TTL, default 2000, twice
+# the agent's own default: two TCG guests on a loaded 2-core host miss
+# keepalives at 1 s; the margin is a tenth), MH_DIR (the run's files, under
+# build/; MH_KEEP=1 keeps them).
+MH_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+. "$MH_TOP/selftests/gnomond/cluster_lib.sh"
+MH_KERNEL=${MH_KERNEL:-6.1}
+MH_RECORD=$MH_TOP/build/tests/fence/fence-record
+MH_GUEST=$MH_TOP/selftests/fenced/multihost_guest.sh
+MH_CLOCK=$MH_TOP/selftests/fenced/multihost_clock.py
+MH_CLOCK_PORT=12399
+MH_VM_LIMIT=${MH_VM_LIMIT:-480}
+MH_TTL_MS=${MH_TTL_MS:-2000}
+declare -A MH_ADDR=([A]=198.19.77.11 [B]=198.19.77.12) MH_RUN MH_NCMD
+MH_DIR=
+MH_DISK=
+MH_CLOCK_PID=
+MH_ERR=
+MH_LOCK=
+MH_MODULE=
+MH_BOOT_RETRIES=
+
+mh_missing()
+{
+	local why
+	why=$(cl_missing)
+	[ -n "$why" ] && { echo "$why"; return; }
+	[ "$CL_IMPL" = gnomond ] || { echo "gnomond is not built"; return; }
+	[ -x "$MH_RECORD" ] && [ -x "$MH_TOP/build/bin/gnomon-fenced" ] ||
+		{ echo "fence-record or gnomon-fenced is not built"; return; }
+	command -v qemu-system-x86_64 > /dev/null || { echo "qemu is not installed"; return; }
+	[ -c /dev/net/tun ] || { echo "no /dev/net/tun"; return; }
+	"$MH_TOP/tools/vm/kernel-fetch" --root "$MH_KERNEL" > /dev/null 2>&1 ||
+		echo "kernel $MH_KERNEL is not fetched (make deps)"
+}
+
+mh_hub_addr() { echo 198.19.77.254; }
+
+# Boot NAME's VM in the background (inside the hub namespace, on its tap
+# mhNAME).
+mh_boot()
+{
+	local name=$1
+	: > "$MH_DIR/$name.cmd"
+	MH_NCMD[$name]=0
+	cl_hub "$MH_TOP/tools/vm/run" \
+		--kernel "$MH_KERNEL" --module "$MH_MODULE" --timeout "$MH_VM_LIMIT" \
+		--tap "mh$name" --drive "$MH_DISK" --pidfile "$MH_DIR/$name.qemu" \
+		-- "$MH_GUEST" "$name" "${MH_ADDR[$name]}" "$MH_DIR" "$MH_CLOCK_PORT" "$MH_TTL_MS" \
+		> "$MH_DIR/$name.vm" 2>&1 &
+	MH_RUN[$name]=$!
+}
+
+# Wait for NAME's guest to be set up.  A kernel that dies while booting,
+# before the guest script starts (TCG on a loaded host can fail the boot's
+# IO-APIC timer check), is booted again, twice at most.
+mh_wait_ready()
+{
+	local n=$1 tries=0 i
+	for i in $(seq $(( MH_VM_LIMIT * 5 ))); do
+		[ -s "$MH_DIR/$n.ready" ] && break
+		if ! kill -0 "${MH_RUN[$n]}" 2>/dev/null; then
+			wait "${MH_RUN[$n]}" 2>/dev/null
+			[ ! -e "$MH_DIR/$n.log" ] && [ $tries -lt 2 ] || break
+			tries=$((tries + 1))
+			MH_BOOT_RETRIES="$MH_BOOT_RETRIES $n: $(grep -m1 -o 'Kernel panic.*' "$MH_DIR/$n.vm" | cut -c1-80)"
+			mh_boot "$n"
+		fi
+		sleep 0.2
+	done
+	[ "$(cut -d' ' -f1 "$MH_DIR/$n.ready" 2>/dev/null)" = ok ] && return 0
+	MH_ERR="VM $n: $(cat "$MH_DIR/$n.ready" 2>/dev/null) $(tail -n 5 "$MH_DIR/$n.log" "$MH_DIR/$n.vm" 2>/dev/null | tr '\n' ' ')"
+	return 1
+}
+
+mh_setup()
+{
+	local i n
+	MH_DIR=$(mktemp -d "$MH_TOP/build/multihost.XXXXXX") || return 1
+	MH_DISK=$MH_DIR/disk.raw
+	truncate -s "${1}M" "$MH_DISK" || return 1
+	trap mh_cleanup EXIT
+	MH_MODULE=$("$MH_TOP/tools/vm/build-module" "$MH_KERNEL" 2> "$MH_DIR/build-module.log") ||
+		{ MH_ERR="build-module failed: $(tail -n 3 "$MH_DIR/build-module.log")"; return 1; }
+	# Once, before the two boots: two runs rebuilding it at once clash.
+	"$MH_TOP/tools/vm/make-initramfs" "$MH_KERNEL" > /dev/null ||
+		{ MH_ERR="make-initramfs failed"; return 1; }
+	cl_init 3 || { MH_ERR="network namespaces"; return 1; }
+	trap mh_cleanup EXIT
+	for i in 1 2 3; do
+		cl_clock "$i" 1000000 || { MH_ERR="gnomon-syncd for member $i"; return 1; }
+		cl_start "$i"
+	done
+	cl_hub /usr/bin/python3 "$MH_CLOCK" serve "$(mh_hub_addr)" "$MH_CLOCK_PORT" \
+		> "$MH_DIR/clock.log" 2>&1 &
+	MH_CLOCK_PID=$!
+	for n in A B; do
+		cl_hub ip tuntap add dev "mh$n" mode tap &&
+			cl_hub ip link set "mh$n" master br0 up || { MH_ERR="taps"; return 1; }
+		mh_boot "$n"
+	done
+	cl_leader 30 > /dev/null || { MH_ERR="no gnomond leader"; return 1; }
+	mh_wait_ready A && mh_wait_ready B
+}
+
+mh_cmd()
+{
+	local name=$1 i
+	echo "$2" >> "$MH_DIR/$name.cmd"
+	MH_NCMD[$name]=$(( ${MH_NCMD[$name]} + 1 ))
+	for i in $(seq 300); do
+		[ "$(tail -n 1 "$MH_DIR/$name.ack" 2>/dev/null)" = "${MH_NCMD[$name]}" ] && return 0
+		sleep 0.1
+	done
+	MH_ERR="guest $name did not run '$2'"
+	return 1
+}
+
+mh_field()
+{
+	tr ' ' '\n' 2>/dev/null < "$MH_DIR/$1.status" | sed -n "s/^$2=//p"
+}
+
+mh_wait_field()
+{
+	local i
+	for i in $(seq $(( $4 * 10 ))); do
+		[ "$(mh_field "$1" "$2")" = "$3" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# The guest time (seconds, with fraction) of NAME's first acknowledged
+# write with TOKEN, waiting up to SECS; nothing if none.
+mh_first_ack()
+{
+	local i t
+	for i in $(seq $(( $3 * 10 ))); do
+		t=$(awk -v n="$1" -v tok="$2" '$2 == "ack" && $3 == n && $4 == tok { print $1; exit }' \
+			"$MH_DIR/$1.acks" 2>/dev/null)
+		[ -n "$t" ] && { echo "$t"; return 0; }
+		sleep 0.1
+	done
+	return 1
+}
+
+mh_start()
+{
+	local mode=$2
+	MH_LOCK=$1
+	mh_cmd A "agent $MH_LOCK" || return 1
+	mh_wait_field A state holding 30 ||
+		{ MH_ERR="A does not take the lock: $(tail -n 3 "$MH_DIR/A.log" | tr '\n' ' ')"; return 1; }
+	mh_cmd B "agent $MH_LOCK" && mh_cmd A "app $mode" && mh_cmd B "app $mode" || return 1
+	mh_first_ack A "$(mh_field A token)" 20 > /dev/null ||
+		{ MH_ERR="A does not write: $(tail -n 3 "$MH_DIR/A.acks" | tr '\n' ' ')"; return 1; }
+}
+
+# The holder: the host whose agent says holding with the higher token.
+mh_holder()
+{
+	local a b
+	[ "$(mh_field A state)" = holding ] && a=$(mh_field A token)
+	[ "$(mh_field B state)" = holding ] && b=$(mh_field B token)
+	if [ -n "${a:-}" ] && [ "${a:-0}" -gt "${b:-0}" ]; then
+		echo A
+	elif [ -n "${b:-}" ]; then
+		echo B
+	fi
+}
+
+# Drop every frame to and from NAME's address at the bridge.
+mh_cut()
+{
+	cl_hub nft add rule bridge gncl forward_filter ip saddr "${MH_ADDR[$1]}" drop &&
+		cl_hub nft add rule bridge gncl forward_filter ip daddr "${MH_ADDR[$1]}" drop
+}
+
+mh_takeover()
+{
+	local kind=$1 h o qpid t0 t1 tok
+	MH_ERR=
+	h=$(mh_holder)
+	[ -n "$h" ] || { MH_ERR="no holder"; return 1; }
+	[ "$h" = A ] && o=B || o=A
+	MH_OLD=$h MH_NEW=$o MH_OLD_TOKEN=$(mh_field "$h" token)
+	mh_wait_field "$o" state idle 20 || { MH_ERR="$o is not queued"; return 1; }
+	qpid=$(cat "$MH_DIR/$h.qemu")
+	case $kind in
+	pause)
+		t0=$EPOCHREALTIME
+		kill -STOP "$qpid" ;;
+	cut)
+		t0=$EPOCHREALTIME
+		mh_cut "$h" ;;
+	kill)
+		mh_cmd "$h" kill-agent || return 1
+		t0=$(cat "$MH_DIR/$h.killed") ;;
+	esac
+	tok=
+	for _ in $(seq 300); do
+		[ "$(mh_field "$o" state)" = holding ] && tok=$(mh_field "$o" token) &&
+			[ "$tok" -gt "$MH_OLD_TOKEN" ] && break
+		tok=
+		sleep 0.1
+	done
+	[ -n "$tok" ] && t1=$(mh_first_ack "$o" "$tok" 20)
+	# Undo the fault only now: a paused holder resumes after the new one
+	# wrote, with a write of its own due.
+	case $kind in
+	pause) kill -CONT "$qpid" ;;
+	cut) cl_heal ;;
+	kill) mh_cmd "$h" "agent $MH_LOCK" || return 1 ;;
+	esac
+	[ -n "$tok" ] || { MH_ERR="$o does not take over from $h ($kind)"; return 1; }
+	[ -n "$t1" ] || { MH_ERR="$o holds with token $tok but does not write"; return 1; }
+	MH_MS=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%d", (b - a) * 1000 }')
+	mh_wait_field "$h" state idle 20 ||
+		{ MH_ERR="$h does not queue again after the $kind: $(mh_field "$h" state)"; return 1; }
+}
+
+mh_stop_apps()
+{
+	mh_cmd A stop && mh_cmd B stop
+}
+
+mh_check() { "$MH_RECORD" check "$MH_DISK"; }
+
+mh_wipe()
+{
+	fallocate -p -o 0 -l "$(stat -c %s "$MH_DISK")" "$MH_DISK" &&
+		rm -f "$MH_DIR"/?.acks "$MH_DIR"/?.status
+}
+
+mh_quit()
+{
+	local rc=0 n
+	for n in A B; do
+		echo quit >> "$MH_DIR/$n.cmd"
+	done
+	for n in A B; do
+		wait "${MH_RUN[$n]}" || rc=1
+		MH_RUN[$n]=
+	done
+	return $rc
+}
+
+mh_cleanup()
+{
+	local n p
+	for n in A B; do
+		[ -n "${MH_RUN[$n]:-}" ] || continue
+		p=$(cat "$MH_DIR/$n.qemu" 2>/dev/null)
+		[ -n "$p" ] && kill -CONT "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null
+		wait "${MH_RUN[$n]}" 2>/dev/null
+	done
+	if [ -n "$MH_CLOCK_PID" ]; then
+		kill "$MH_CLOCK_PID" 2>/dev/null
+		wait "$MH_CLOCK_PID" 2>/dev/null
+	fi
+	cl_cleanup
+	[ -n "${MH_KEEP:-}" ] || { [ -n "$MH_DIR" ] && rm -rf "$MH_DIR"; }
+}
