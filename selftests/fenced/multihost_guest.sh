@@ -20,7 +20,8 @@
 #	                  the gnomon-fence table (fence) or on /dev/vda itself
 #	                  (raw: the negative control), with no record count:
 #	                  it writes until stopped or refused; its lines go to
-#	                  DIR/NAME.acks, each prefixed with this clock's time
+#	                  DIR/NAME.acks, each prefixed with this clock's time,
+#	                  after a line "start NAME TOKEN" 
 #	stop              stop the application, then the agent (SIGTERM)
 #	quit              stop and leave
 # DIR/NAME.log has the setup's and the agent's output.
@@ -87,6 +88,7 @@ run_app()
 			if [ "$tok" != "$last" ]; then
 				last=$tok
 				[ -n "$w" ] && kill "$w" 2>/dev/null
+				echo "$EPOCHREALTIME start $name $tok" >> "$dir/$name.acks"
 				mkfifo "/tmp/mh.$tok"
 				stamp < "/tmp/mh.$tok" >> "$dir/$name.acks" &
 				"$RECORD" write "$target" "$name" "$tok" > "/tmp/mh.$tok" 2>&1 &
@@ -140,4 +142,5 @@ while :; do
 	echo "$n" >> "$dir/$name.ack"
 done
 dmsetup remove "$name"
+fence_teardown
 exit 0

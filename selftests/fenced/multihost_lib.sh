@@ -46,7 +46,7 @@ MH_RECORD=$MH_TOP/build/tests/fence/fence-record
 MH_GUEST=$MH_TOP/selftests/fenced/multihost_guest.sh
 MH_CLOCK=$MH_TOP/selftests/fenced/multihost_clock.py
 MH_CLOCK_PORT=12399
-MH_VM_LIMIT=${MH_VM_LIMIT:-480}
+MH_VM_LIMIT=${MH_VM_LIMIT:-900}
 MH_TTL_MS=${MH_TTL_MS:-2000}
 declare -A MH_ADDR=([A]=198.19.77.11 [B]=198.19.77.12) MH_RUN MH_NCMD
 MH_DIR=
@@ -168,18 +168,27 @@ mh_wait_field()
 	return 1
 }
 
-# The guest time (seconds, with fraction) of NAME's first acknowledged
-# write with TOKEN, waiting up to SECS; nothing if none.
+# "TIME TOKEN" of NAME's first acknowledged write with a token above
+# ABOVE (TIME: the guest's clock, seconds), waiting up to SECS; nothing if
+# none.  Any token above: under load a new holder may lose its first
+# session and take the lock again with a higher token before it writes.
 mh_first_ack()
 {
-	local i t
+	local i r
 	for i in $(seq $(( $3 * 10 ))); do
-		t=$(awk -v n="$1" -v tok="$2" '$2 == "ack" && $3 == n && $4 == tok { print $1; exit }' \
+		r=$(awk -v n="$1" -v above="$2" '$2 == "ack" && $3 == n && $4 > above { print $1, $4; exit }' \
 			"$MH_DIR/$1.acks" 2>/dev/null)
-		[ -n "$t" ] && { echo "$t"; return 0; }
+		[ -n "$r" ] && { echo "$r"; return 0; }
 		sleep 0.1
 	done
 	return 1
+}
+
+# The guest time at which NAME's application saw its agent hold TOKEN.
+mh_app_start()
+{
+	awk -v n="$1" -v tok="$2" '$2 == "start" && $3 == n && $4 == tok { print $1; exit }' \
+		"$MH_DIR/$1.acks"
 }
 
 mh_start()
@@ -190,7 +199,7 @@ mh_start()
 	mh_wait_field A state holding 30 ||
 		{ MH_ERR="A does not take the lock: $(tail -n 3 "$MH_DIR/A.log" | tr '\n' ' ')"; return 1; }
 	mh_cmd B "agent $MH_LOCK" && mh_cmd A "app $mode" && mh_cmd B "app $mode" || return 1
-	mh_first_ack A "$(mh_field A token)" 20 > /dev/null ||
+	mh_first_ack A 0 20 > /dev/null ||
 		{ MH_ERR="A does not write: $(tail -n 3 "$MH_DIR/A.acks" | tr '\n' ' ')"; return 1; }
 }
 
@@ -216,10 +225,14 @@ mh_cut()
 
 mh_takeover()
 {
-	local kind=$1 h o qpid t0 t1 tok
+	local kind=$1 h o qpid t0 t1 t2 r
 	MH_ERR=
-	h=$(mh_holder)
-	[ -n "$h" ] || { MH_ERR="no holder"; return 1; }
+	for _ in $(seq 200); do
+		h=$(mh_holder)
+		[ -n "$h" ] && break
+		sleep 0.1
+	done
+	[ -n "$h" ] || { MH_ERR="no holder for 20 s"; return 1; }
 	[ "$h" = A ] && o=B || o=A
 	MH_OLD=$h MH_NEW=$o MH_OLD_TOKEN=$(mh_field "$h" token)
 	mh_wait_field "$o" state idle 20 || { MH_ERR="$o is not queued"; return 1; }
@@ -235,14 +248,7 @@ mh_takeover()
 		mh_cmd "$h" kill-agent || return 1
 		t0=$(cat "$MH_DIR/$h.killed") ;;
 	esac
-	tok=
-	for _ in $(seq 300); do
-		[ "$(mh_field "$o" state)" = holding ] && tok=$(mh_field "$o" token) &&
-			[ "$tok" -gt "$MH_OLD_TOKEN" ] && break
-		tok=
-		sleep 0.1
-	done
-	[ -n "$tok" ] && t1=$(mh_first_ack "$o" "$tok" 20)
+	r=$(mh_first_ack "$o" "$MH_OLD_TOKEN" 45)
 	# Undo the fault only now: a paused holder resumes after the new one
 	# wrote, with a write of its own due.
 	case $kind in
@@ -250,11 +256,18 @@ mh_takeover()
 	cut) cl_heal ;;
 	kill) mh_cmd "$h" "agent $MH_LOCK" || return 1 ;;
 	esac
-	[ -n "$tok" ] || { MH_ERR="$o does not take over from $h ($kind)"; return 1; }
-	[ -n "$t1" ] || { MH_ERR="$o holds with token $tok but does not write"; return 1; }
+	[ -n "$r" ] || { MH_ERR="$o does not take over from $h ($kind) and write: $(mh_field "$o" state) $(mh_field "$o" token)"; return 1; }
+	read -r t1 MH_NEW_TOKEN <<< "$r"
+	t2=$(mh_app_start "$o" "$MH_NEW_TOKEN")
+	MH_GRANT_MS=$(awk -v a="$t0" -v b="$t2" 'BEGIN { printf "%d", (b - a) * 1000 }')
 	MH_MS=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%d", (b - a) * 1000 }')
-	mh_wait_field "$h" state idle 20 ||
-		{ MH_ERR="$h does not queue again after the $kind: $(mh_field "$h" state)"; return 1; }
+	for _ in $(seq 200); do
+		[ "$(mh_field "$h" state)" != holding ] ||
+			[ "$(mh_field "$h" token)" != "$MH_OLD_TOKEN" ] && return 0
+		sleep 0.1
+	done
+	MH_ERR="$h still holds $MH_OLD_TOKEN after the $kind is undone"
+	return 1
 }
 
 mh_stop_apps()
