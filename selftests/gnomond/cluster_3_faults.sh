@@ -4,13 +4,13 @@
 # Three members, each in its own network namespace; six clients record a
 # history while the leader is killed (SIGKILL, restarted), stopped
 # (SIGSTOP, then SIGCONT) and isolated from the other members; the history
-# must be linearizable (gnomon-lincheck).  Five watchers (cl_watchers) run
+# must be linearizable (gnomon-lincheck).  Six watchers (cl_watchers) run
 # through the same faults and must each see exactly the committed events
 # of their range.  GNOMON_CLUSTER_IMPL=etcd|gnomond.
 set -u
 . "$(dirname "$0")/cluster_faults_lib.sh"
 
-cl_plan 15 "$(cl_missing)"
+cl_plan 16 "$(cl_missing)"
 ktap_diag "implementation: $CL_IMPL"
 cl_init 3 || { ktap_fail "namespaces"; exit 1; }
 if [ "$CL_IMPL" = gnomond ]; then

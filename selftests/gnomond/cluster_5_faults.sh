@@ -5,14 +5,14 @@
 # history while the leader and one other member are split from the other
 # three (minority | majority), the leader is killed (SIGKILL, restarted),
 # stopped (SIGSTOP, SIGCONT) and isolated; the history must be
-# linearizable (gnomon-lincheck), and five watchers (cl_watchers) must
+# linearizable (gnomon-lincheck), and six watchers (cl_watchers) must
 # each see exactly the committed events of their range.
 # GNOMON_CLUSTER_IMPL=etcd|gnomond; gnomond members get synchronized
 # clocks (1 ms), so their leaders serve lease reads.
 set -u
 . "$(dirname "$0")/cluster_faults_lib.sh"
 
-cl_plan 16 "$(cl_missing)"
+cl_plan 17 "$(cl_missing)"
 ktap_diag "implementation: $CL_IMPL"
 cl_init 5 || { ktap_fail "namespaces"; exit 1; }
 if [ "$CL_IMPL" = gnomond ]; then

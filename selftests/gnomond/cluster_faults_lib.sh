@@ -127,11 +127,13 @@ cl_expect_lease_reads()
 # one is on whichever member a fault kills): over the workload's prefix,
 # one key or a range, from now or from an old revision (two join late),
 # each reconnecting to its member after a fault from the last revision it
-# saw + 1.  Call it after cl_workload; cl_watch_check judges them.
+# saw + 1; and one that moves to the next member every 2 s and after
+# every fault.  Call it after cl_workload; cl_watch_check judges them.
 # CL_WATCHERS: their names.
 CL_WATCH=$CL_TOP/tools/gnomond/lincheck/kv_watch.py
 CL_WATCH_CHECK=$CL_TOP/tools/gnomond/lincheck/watch_check.py
-CL_WATCHERS="prefix-now prefix-rev1 key-now range-rev1-late prefix-rev2-late"
+CL_WATCHERS="prefix-now prefix-rev1 key-now range-rev1-late prefix-rev2-late
+	prefix-rev1-hop"
 cl_watchers()
 {
 	local l i m=()
@@ -146,6 +148,7 @@ cl_watchers()
 		--spec "name=key-now,member=${m[2]},key=/lin/1" \
 		--spec "name=range-rev1-late,member=${m[3]},key=/lin/1,end=/lin/3,start=1,delay=8" \
 		--spec "name=prefix-rev2-late,member=${m[4]},key=/lin/,prefix=1,start=2,delay=14" \
+		--spec "name=prefix-rev1-hop,member=${m[1]},key=/lin/,prefix=1,start=1,hop=2" \
 		>"$CL_DIR/watch.log" 2>&1 &
 	CL_WATCH_PID=$!
 	ktap_diag "watchers from m$l, the leader"
@@ -155,7 +158,7 @@ cl_watchers()
 # committed history is read back revision by revision, and watch_check.py
 # judges each watcher against it (and it against the workload's history);
 # then three doctored copies of a watcher's log (an event dropped, one
-# repeated, two swapped) must each be caught.  KTAP: 7 lines.
+# repeated, two swapped) must each be caught.  KTAP: 8 lines.
 cl_watch_check()
 {
 	local name=$1 h=$2 endrev out rc w line how bad= log=

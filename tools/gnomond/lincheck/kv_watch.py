@@ -11,15 +11,18 @@ usage: kv_watch.py watch --endpoints H:P,... --out DIR --spec SPEC...
                          [--upto REV]
 
 watch: one thread per SPEC "name=N,member=I,key=K[,prefix=1|,end=E]
-[,start=R][,delay=S]" (member I of --endpoints, numbered from 1; start 0:
-from now).  Each thread opens its own gRPC Watch stream on that member
+[,start=R][,delay=S][,hop=S]" (member I of --endpoints, numbered from 1;
+start 0: from now).  Each thread opens its own gRPC Watch stream on that member
 (the raw etcdserverpb stubs of python3-etcd3, so that start_revision and
 the created header are at hand) and logs to DIR/N.watch one JSON object a
 line: the spec first, then "created" (with the header revision), each
 event (rev, type put|del, key, value), "error" when the stream broke and
 "canceled" when the member canceled it.  After an error or a cancel it
 reconnects to the same member, as an etcd client resumes a watch, from
-the last revision seen + 1 (or where it first started).  A start of 0 is
+the last revision seen + 1 (or where it first started).  With hop=S it
+instead moves on to the next member after an error, and also every S
+seconds of its own accord ("hop"), as a client balancing its endpoints:
+the members' histories must join without a seam.  A start of 0 is
 pinned at the first created header's revision + 1, so a reconnect
 without any event seen yet asks for exactly what the first stream would
 have sent.  A thread stops once it saw an event at or past the revision
@@ -68,7 +71,11 @@ class Watcher(threading.Thread):
     def __init__(self, spec, endpoints, out, stop_file, grace):
         super().__init__(daemon=True)
         self.spec = spec
-        self.ep = endpoints[int(spec["member"]) - 1]
+        self.endpoints = endpoints
+        self.idx = int(spec["member"]) - 1
+        self.hop = float(spec.get("hop", "0"))
+        self.hopping = False
+        self.stream_t0 = 0
         self.key = spec["key"].encode()
         if spec.get("prefix") == "1":
             self.range_end = prefix_end(spec["key"])
@@ -106,6 +113,11 @@ class Watcher(threading.Thread):
             r = self.stop_rev()
             late = (self.end_seen is not None and
                     time.monotonic() - self.end_seen > self.grace)
+            with self.lock:
+                if (self.hop and self.call is not None and not self.hopping
+                        and time.monotonic() - self.stream_t0 > self.hop):
+                    self.hopping = True
+                    self.call.cancel()
             if late or (r is not None and self.last >= r):
                 if late:
                     self.emit({"deadline": True, "last": self.last})
@@ -119,11 +131,13 @@ class Watcher(threading.Thread):
         start = self.last + 1 if self.last else self.start_rev
         reqs.put(rpc_pb2.WatchRequest(create_request=rpc_pb2.WatchCreateRequest(
             key=self.key, range_end=self.range_end, start_revision=start)))
-        ch = channel(self.ep)
+        ch = channel(self.endpoints[self.idx])
         try:
             call = rpc_pb2_grpc.WatchStub(ch).Watch(iter(reqs.get, None))
             with self.lock:
                 self.call = call
+                self.stream_t0 = time.monotonic()
+                self.hopping = False
             if self.done.is_set():
                 call.cancel()
             for resp in call:
@@ -150,7 +164,9 @@ class Watcher(threading.Thread):
                     return
             self.emit({"error": "stream ended"})
         except grpc.RpcError as e:
-            if not self.done.is_set():
+            if self.hopping:
+                self.emit({"hop": self.endpoints[self.idx]})
+            elif not self.done.is_set():
                 self.emit({"error": str(e.code())})
         finally:
             with self.lock:
@@ -166,6 +182,8 @@ class Watcher(threading.Thread):
         threading.Thread(target=self.monitor, daemon=True).start()
         while not self.done.is_set():
             self.stream()
+            if self.hop:
+                self.idx = (self.idx + 1) % len(self.endpoints)
             if not self.done.is_set():
                 time.sleep(0.2)
         self.emit({"stopped": True, "last": self.last})

@@ -105,9 +105,12 @@ def check_watcher(committed, log, end):
     want = [e for e in committed
             if start <= e[0] <= last and in_range(e[2], lo, hi)]
     got = [ev_of(o) for o in log if "rev" in o and o["rev"] <= last]
-    breaks = sum(1 for o in log if "error" in o)
-    summary = "%s on m%s: %d events from rev %d, %d reconnects" % (
-        name, spec["spec"].get("member", "?"), len(got), start, breaks)
+    breaks = sum(1 for o in log if "error" in o or "hop" in o)
+    where = "m%s" % spec["spec"].get("member", "?")
+    if "hop" in spec["spec"]:
+        where = "every member from " + where
+    summary = "%s on %s: %d events from rev %d, %d reconnects" % (
+        name, where, len(got), start, breaks)
     committed_set = set(committed)
     for o in log:
         if o.get("canceled"):
