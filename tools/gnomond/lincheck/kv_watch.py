@@ -129,8 +129,9 @@ class Watcher(threading.Thread):
     def stream(self):
         reqs = queue.Queue()
         start = self.last + 1 if self.last else self.start_rev
-        reqs.put(rpc_pb2.WatchRequest(create_request=rpc_pb2.WatchCreateRequest(
-            key=self.key, range_end=self.range_end, start_revision=start)))
+        create = rpc_pb2.WatchCreateRequest(
+            key=self.key, range_end=self.range_end, start_revision=start)
+        reqs.put(rpc_pb2.WatchRequest(create_request=create))
         ch = channel(self.endpoints[self.idx])
         try:
             call = rpc_pb2_grpc.WatchStub(ch).Watch(iter(reqs.get, None))
