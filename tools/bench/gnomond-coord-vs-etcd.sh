@@ -9,7 +9,7 @@
 #      (v3lockpb), 1 and 10 contenders, and the same through
 #      python3-etcd3's client-side lock recipe;
 #   2. watch: put-to-event latency of one watcher; events/s to 1,000
-#      watchers of one key, on one connection and over 4;
+#      watchers of one key (300 puts), on one connection and over 4;
 #   3. leases: writes/s before, with and after 10,000 leases kept alive
 #      (TTL 15 s, each renewed every 5 s, from another process);
 #   4. memory: each member's VmRSS fresh, with the 10,000 leases, and with
@@ -32,7 +32,7 @@ base=$(( 25000 + (RANDOM % 100) * 20 ))
 members=3
 
 . "$top/tools/bench/cluster.sh"
-trap 'unhold >/dev/null; cleanup; rm -rf "$dir"' EXIT
+trap 'unhold; cleanup; rm -rf "$dir"' EXIT
 
 # fresh IMPL: a fresh cluster, its leader's endpoint in $ep.
 fresh()
@@ -75,7 +75,6 @@ unhold()
 	kill -TERM "$holder" 2>/dev/null
 	wait "$holder" 2>/dev/null
 	holder=
-	tail -1 "$dir/hold.out"
 }
 
 # result IMPL TEST FIGURES...: one line, to stdout and to the results.
@@ -104,7 +103,7 @@ for impl in ${BENCH_IMPLS:-etcd gnomond}; do
 	result "$impl watch-latency $(run watch-latency "$ep" "$secs")"
 	for conns in 1 4; do
 		result "$impl watch-fanout-$fanout-${conns}conn" \
-			"$(run watch-fanout "$ep" "$fanout" "$conns" 100)"
+			"$(run watch-fanout "$ep" "$fanout" "$conns" 300)"
 	done
 
 	fresh "$impl" || exit 1
@@ -113,12 +112,14 @@ for impl in ${BENCH_IMPLS:-etcd gnomond}; do
 	hold "$leases" 0 || exit 1
 	result "$impl rss-$leases-leases $(rss)"
 	result "$impl writes-with-$leases-leases $(run writes "$ep" "$secs" 4)"
-	result "$impl keepalive $(unhold)"
+	unhold
+	result "$impl keepalive $(tail -1 "$dir/hold.out")"
 	result "$impl writes-after $(run writes "$ep" "$secs" 4)"
 	hold "$leases" "$watchers" || exit 1
 	sleep 2
 	result "$impl rss-$leases-leases-$watchers-watchers $(rss)"
-	result "$impl keepalive-2 $(unhold)"
+	unhold
+	result "$impl keepalive-2 $(tail -1 "$dir/hold.out")"
 done
 
 

@@ -24,10 +24,11 @@ watch-fanout: WATCHERS watchers of one key, spread over CONNS processes
 writes: THREADS threads put 256-byte values to distinct keys for SECONDS;
   writes/s, median and p99 in microseconds.
 hold: grant LEASES leases of TTL seconds and keep every one alive on one
-  LeaseKeepAlive stream (each renewed every TTL/3 s); open WATCHERS
-  watchers of distinct, unwritten keys on one Watch stream; print "ready"
-  and hold until SIGTERM, then print the keepalive rate reached and how
-  many answers said a lease had expired.
+  LeaseKeepAlive stream (renewals start as the grants go on; each lease
+  is then renewed every TTL/3 s); open WATCHERS watchers of distinct,
+  unwritten keys on one Watch stream; print "ready" and hold until
+  SIGTERM, then print the keepalive rate reached since "ready" and how
+  many answers said a lease had expired (TTL <= 0), and revoke them all.
 
 The Lock service is not in python3-etcd3: its messages are encoded by hand
 with the helpers of its test, selftests/gnomond/daemon_lock_service.py
@@ -247,17 +248,7 @@ def writes(endpoint, seconds, threads):
 
 def hold(endpoint, leases, ttl, watchers):
     ch = channel(endpoint)
-    grant = rpc_pb2_grpc.LeaseStub(ch).LeaseGrant
-    ids = []
-    for start in range(0, leases, 100):
-        fs = [grant.future(rpc_pb2.LeaseGrantRequest(TTL=ttl), timeout=60)
-              for _ in range(start, min(start + 100, leases))]
-        ids.extend(f.result().ID for f in fs)
-    w = None
-    if watchers:
-        w = Watches(endpoint)
-        w.create([b"/bench/unwritten/%d" % i for i in range(watchers)])
-    stop = threading.Event()
+    ids, stop, full = [], threading.Event(), threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     reqs = queue.Queue(maxsize=1000)
     ka = rpc_pb2_grpc.LeaseStub(ch).LeaseKeepAlive(iter(reqs.get, None))
@@ -272,28 +263,63 @@ def hold(endpoint, leases, ttl, watchers):
         except grpc.RpcError:
             pass
 
+    def renew():
+        """Rounds of TTL/3 s, each renewing the leases granted before it
+        began, spread over the round: a lease is renewed within 2/3 of
+        its TTL of its grant, and then every TTL/3."""
+        period = ttl / 3
+        while not stop.is_set():
+            start, n = time.monotonic(), len(ids)
+            if n == leases:
+                full.set()
+            for i in range(n):
+                delay = start + period * i / n - time.monotonic()
+                if delay > 0 and stop.wait(delay):
+                    return
+                reqs.put(rpc_pb2.LeaseKeepAliveRequest(ID=ids[i]))
+            delay = start + (period if n else 0.1) - time.monotonic()
+            if delay > 0:
+                stop.wait(delay)
+
     threading.Thread(target=reader, daemon=True).start()
-    print("ready leases %d watchers %d" % (len(ids), watchers), flush=True)
-    t0, period = time.monotonic(), ttl / 3
-    while not stop.is_set():
-        round_start = time.monotonic()
-        for i, lid in enumerate(ids):
-            # Spread the round's renewals over its period.
-            due = round_start + period * i / len(ids)
-            delay = due - time.monotonic()
-            if delay > 0 and stop.wait(delay):
-                break
-            reqs.put(rpc_pb2.LeaseKeepAliveRequest(ID=lid))
-        delay = round_start + period - time.monotonic()
-        if delay > 0:
-            stop.wait(delay)
-    span = time.monotonic() - t0
-    print("keepalives/s %.0f answers %d expired %d seconds %.1f" % (
-        answers[0] / span, answers[0], expired[0], span), flush=True)
+    renewer = threading.Thread(target=renew)
+    renewer.start()
+    grant = rpc_pb2_grpc.LeaseStub(ch).LeaseGrant
+    t0 = time.monotonic()
+    for start in range(0, leases, 100):
+        fs = [grant.future(rpc_pb2.LeaseGrantRequest(TTL=ttl), timeout=60)
+              for _ in range(start, min(start + 100, leases))]
+        ids.extend(f.result().ID for f in fs)
+    granted = time.monotonic() - t0
+    w = None
+    if watchers:
+        w = Watches(endpoint)
+        w.create([b"/bench/unwritten/%d" % i for i in range(watchers)])
+    # Ready once a round renews them all.
+    while not full.wait(1):
+        if not renewer.is_alive():
+            sys.exit("hold: the renewals stopped")
+    print("ready leases %d (granted in %.1f s) watchers %d" % (
+        len(ids), granted, watchers), flush=True)
+    t1, before = time.monotonic(), answers[0]
+    while not stop.wait(1):
+        pass
+    renewer.join(5)
+    span = time.monotonic() - t1
+    print("keepalives/s %.0f expired %d of %d answers, leases %d,"
+          " granted in %.1f s" % ((answers[0] - before) / span, expired[0],
+                                   answers[0], len(ids), granted),
+          flush=True)
     reqs.put(None)
     ka.cancel()
     if w:
         w.close()
+    # Revoke them, so that no expiry runs into the next measurement.
+    revoke = rpc_pb2_grpc.LeaseStub(ch).LeaseRevoke
+    for start in range(0, len(ids), 100):
+        for f in [revoke.future(rpc_pb2.LeaseRevokeRequest(ID=i), timeout=60)
+                  for i in ids[start:start + 100]]:
+            f.result()
 
 
 def main():
