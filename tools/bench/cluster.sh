@@ -73,6 +73,15 @@ start()
 
 member_pids() { echo "${pids[@]: -$members}"; }
 
+# cpu_ticks PID...: user + system clock ticks used so far, one per PID.
+cpu_ticks()
+{
+	local p
+	for p in "$@"; do
+		awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0
+	done
+}
+
 # The leader's client endpoint (member 1's if none says it leads).
 leader()
 {

@@ -11,7 +11,8 @@
 #   2. watch: put-to-event latency of one watcher; events/s to 1,000
 #      watchers of one key (300 puts), on one connection and over 4;
 #   3. leases: writes/s before, with and after 10,000 leases kept alive
-#      (TTL 15 s, each renewed every 5 s, from another process);
+#      (TTL 15 s, each renewed every 5 s, from another process), and the
+#      CPU the members and that process used meanwhile;
 #   4. memory: each member's VmRSS fresh, with the 10,000 leases, and with
 #      10,000 watchers (on the leader) on top.
 # Figures go to stdout, one "RESULT impl test value" line each, then the
@@ -53,6 +54,25 @@ rss()
 }
 
 run() { timeout 300 /usr/bin/python3 "$bench" "$@" 2>&1 | tail -1; }
+
+# cpu PID...: their user + system CPU so far together, in clock ticks.
+cpu() { cpu_ticks "$@" | awk '{ t += $1 } END { print t + 0 }'; }
+
+# writes: the write measurement, with the CPU the members and the lease
+# holder (if any) used during it, in ms per second of it.
+writes()
+{
+	local m0 h0 t0 out
+	m0=$(cpu $(member_pids))
+	h0=$(cpu $holder)
+	t0=$(date +%s%N)
+	out=$(run writes "$ep" "$secs" 4)
+	awk -v m="$(( $(cpu $(member_pids)) - m0 ))" \
+	    -v h="$(( $(cpu $holder) - h0 ))" -v hz="$(getconf CLK_TCK)" \
+	    -v s="$(( $(date +%s%N) - t0 ))" -v out="$out" 'BEGIN {
+		printf "%s members_cpu_ms/s %.0f holder_cpu_ms/s %.0f\n", out,
+		       m * 1e3 / hz / (s / 1e9), h * 1e3 / hz / (s / 1e9) }'
+}
 
 # hold LEASES WATCHERS: a keepalive (and watch) holder in the background;
 # returns once it is ready.
@@ -108,13 +128,13 @@ for impl in ${BENCH_IMPLS:-etcd gnomond}; do
 
 	fresh "$impl" || exit 1
 	result "$impl rss-fresh $(rss)"
-	result "$impl writes-before $(run writes "$ep" "$secs" 4)"
+	result "$impl writes-before $(writes)"
 	hold "$leases" 0 || exit 1
 	result "$impl rss-$leases-leases $(rss)"
-	result "$impl writes-with-$leases-leases $(run writes "$ep" "$secs" 4)"
+	result "$impl writes-with-$leases-leases $(writes)"
 	unhold
 	result "$impl keepalive $(tail -1 "$dir/hold.out")"
-	result "$impl writes-after $(run writes "$ep" "$secs" 4)"
+	result "$impl writes-after $(writes)"
 	hold "$leases" "$watchers" || exit 1
 	sleep 2
 	result "$impl rss-$leases-leases-$watchers-watchers $(rss)"

@@ -306,20 +306,25 @@ def hold(endpoint, leases, ttl, watchers):
         pass
     renewer.join(5)
     span = time.monotonic() - t1
-    print("keepalives/s %.0f expired %d of %d answers, leases %d,"
-          " granted in %.1f s" % ((answers[0] - before) / span, expired[0],
-                                   answers[0], len(ids), granted),
-          flush=True)
+    rate = (answers[0] - before) / span
     reqs.put(None)
     ka.cancel()
     if w:
         w.close()
     # Revoke them, so that no expiry runs into the next measurement.
     revoke = rpc_pb2_grpc.LeaseStub(ch).LeaseRevoke
+    failed, error = 0, ""
     for start in range(0, len(ids), 100):
         for f in [revoke.future(rpc_pb2.LeaseRevokeRequest(ID=i), timeout=60)
                   for i in ids[start:start + 100]]:
-            f.result()
+            try:
+                f.result()
+            except grpc.RpcError as e:
+                failed, error = failed + 1, " (%s)" % e.code().name
+    print("keepalives/s %.0f expired %d of %d answers, leases %d,"
+          " granted in %.1f s, revoke failed %d%s" % (
+              rate, expired[0], answers[0], len(ids), granted, failed,
+              error), flush=True)
 
 
 def main():

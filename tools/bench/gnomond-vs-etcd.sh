@@ -27,15 +27,6 @@ trap 'cleanup; rm -rf "$dir"' EXIT
 members=3
 . "$top/tools/bench/cluster.sh"
 
-# cpu_ticks PID...: user + system clock ticks used so far, one per PID.
-cpu_ticks()
-{
-	local p
-	for p in "$@"; do
-		awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0
-	done
-}
-
 perf()
 {
 	local impl=$1 load=$2 out before after i=0 cpu=0 hz writes
