@@ -78,6 +78,8 @@ static int gnomon_ioc_wait_until(struct gnomon_dev *gd, void __user *argp)
 
 	if (copy_from_user(&w, argp, sizeof(w)))
 		return -EFAULT;
+	if (w.flags || w.__pad || w.__reserved[0] || w.__reserved[1])
+		return -EINVAL;
 	atomic64_inc(&gd->stats.commit_waits);
 	if (w.timeout_ns)
 		deadline = ktime_get_ns() + min_t(u64, w.timeout_ns, KTIME_MAX / 2);

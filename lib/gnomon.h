@@ -85,13 +85,14 @@ GNOMON_API int gnomon_hlc__compare(const struct gnomon_hlc *a,
 GNOMON_API int gnomon_client__wait_until(struct gnomon_client *client,
 					 uint64_t until_ns, uint64_t timeout_ns);
 
-/* Kernel only (-ENODEV otherwise); CAP_SYS_TIME (-EPERM otherwise). */
+/* Kernel only (-ENODEV otherwise); CAP_SYS_TIME (-EPERM otherwise).
+ * Padding, flags and reserved fields must be zero (-EINVAL). */
 GNOMON_API int gnomon_client__discipline(struct gnomon_client *client,
 					 const struct gnomon_discipline *update);
 GNOMON_API int gnomon_client__set_config(struct gnomon_client *client,
 					 const struct gnomon_config *config);
 /* Kernel or agent; -ENODEV from adjtimex, -EPROTO while the agent's file
- * holds no consistent page. */
+ * holds no consistent page.  Flags and reserved fields come back zero. */
 GNOMON_API int gnomon_client__get_config(struct gnomon_client *client,
 					 struct gnomon_config *config);
 /* What disciplined the clock last (enum gnomon_source; adjtimex: NTP;

@@ -79,10 +79,12 @@ int gnomon_discipline_check(const struct gnomon_page *page,
 void gnomon_page_discipline(struct gnomon_page *page,
 			    const struct gnomon_discipline *d,
 			    __u64 mono_ns, __u64 real_ns);
+/* Limits, and flags, __pad and __reserved zero; 0 or -EINVAL. */
 int gnomon_config_check(const struct gnomon_config *cfg);
 /* Apply a checked configuration; zero fields keep their value. */
 void gnomon_page_configure(struct gnomon_page *page,
 			   const struct gnomon_config *cfg);
+/* The page's configuration; flags, __pad and __reserved come back zero. */
 void gnomon_page_get_config(const struct gnomon_page *page,
 			    struct gnomon_config *cfg);
 /* Writer side: the wall clock was just set (kernel, from timekeeping). */

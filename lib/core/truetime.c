@@ -294,6 +294,8 @@ void gnomon_page_discipline(struct gnomon_page *page,
 
 int gnomon_config_check(const struct gnomon_config *cfg)
 {
+	if (cfg->flags || cfg->__pad || cfg->__reserved[0] || cfg->__reserved[1])
+		return -EINVAL;
 	if (cfg->drift_ppb > GNOMON_MAX_DRIFT_PPB ||
 	    cfg->holdover_ns > GNOMON_MAX_HOLDOVER_NS ||
 	    cfg->max_offset_ns > GNOMON_MAX_OFFSET_LIMIT_NS ||
@@ -320,10 +322,12 @@ void gnomon_page_configure(struct gnomon_page *page,
 void gnomon_page_get_config(const struct gnomon_page *page,
 			    struct gnomon_config *cfg)
 {
-	cfg->max_offset_ns = page->max_offset_ns;
-	cfg->holdover_ns = page->holdover_ns;
-	cfg->drift_ppb = page->drift_ppb;
-	cfg->freerun_intervals = page->freerun_intervals;
+	*cfg = (struct gnomon_config){
+		.max_offset_ns = page->max_offset_ns,
+		.holdover_ns = page->holdover_ns,
+		.drift_ppb = page->drift_ppb,
+		.freerun_intervals = page->freerun_intervals,
+	};
 }
 
 void gnomon_page_mark_stepped(struct gnomon_page *page)

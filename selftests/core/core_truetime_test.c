@@ -214,7 +214,10 @@ KTAP_TEST(config_check_and_zero_keeps_value)
 	disciplined_page(&p);
 	KTAP_ASSERT(t, gnomon_config_check(&c) == 0, "valid");
 	gnomon_page_configure(&p, &c);
+	memset(&got, 0xa5, sizeof(got));
 	gnomon_page_get_config(&p, &got);
+	KTAP_EXPECT(t, !got.flags && !got.__pad && !got.__reserved[0] && !got.__reserved[1],
+		    "reserved fields come back zero");
 	KTAP_EXPECT(t, got.holdover_ns == 5 * SEC && got.drift_ppb == GNOMON_DEFAULT_DRIFT_PPB &&
 		       got.max_offset_ns == GNOMON_DEFAULT_MAX_OFFSET_NS &&
 		       got.freerun_intervals == GNOMON_DEFAULT_FREERUN_INTERVALS, "merged");
@@ -222,6 +225,12 @@ KTAP_TEST(config_check_and_zero_keeps_value)
 	KTAP_EXPECT(t, gnomon_config_check(&c) == -EINVAL, "drift too large");
 	c = (struct gnomon_config){ .freerun_intervals = GNOMON_MAX_FREERUN_INTERVALS + 1 };
 	KTAP_EXPECT(t, gnomon_config_check(&c) == -EINVAL, "intervals too many");
+	c = (struct gnomon_config){ .flags = 1 };
+	KTAP_EXPECT(t, gnomon_config_check(&c) == -EINVAL, "flags");
+	c = (struct gnomon_config){ .__pad = 1 };
+	KTAP_EXPECT(t, gnomon_config_check(&c) == -EINVAL, "padding");
+	c = (struct gnomon_config){ .__reserved = { 0, 1 } };
+	KTAP_EXPECT(t, gnomon_config_check(&c) == -EINVAL, "reserved");
 }
 
 KTAP_TEST(huge_values_saturate_instead_of_wrapping)

@@ -108,6 +108,87 @@ KTAP_TEST(bad_discipline_and_config_are_einval)
 	close(fd);
 }
 
+/* Set the i-th of flags, __pad, __reserved[0] and __reserved[1]. */
+static void poke_reserved(__u32 *flags, __u32 *pad, __u64 *reserved, int i)
+{
+	switch (i) {
+	case 0:
+		*flags = 1;
+		break;
+	case 1:
+		*pad = 1;
+		break;
+	default:
+		reserved[i - 2] = 1ULL << 63;
+		break;
+	}
+}
+
+/* Flags, padding and reserved space must be zero, or nothing happens. */
+KTAP_TEST(wait_and_config_reserved_must_be_zero)
+{
+	struct gnomon_config before, after, cfg;
+	struct gnomon_wait w;
+	int fd = dev_open();
+
+	KTAP_ASSERT(t, fd >= 0, "open");
+	KTAP_ASSERT(t, xioctl(fd, GNOMON_IOC_GET_CONFIG, &before) == 0, "get config");
+	for (int i = 0; i < 4; i++) {
+		/* A kernel that skipped the check would time out, not hang. */
+		w = (struct gnomon_wait){ .until_ns = ~0ULL, .timeout_ns = 100 * MS };
+		/* A valid change, refused only for the field poked. */
+		cfg = (struct gnomon_config){
+			.drift_ppb = before.drift_ppb > 1 ? before.drift_ppb - 1 : 2,
+		};
+		poke_reserved(&w.flags, &w.__pad, w.__reserved, i);
+		poke_reserved(&cfg.flags, &cfg.__pad, cfg.__reserved, i);
+		KTAP_EXPECT(t, xioctl(fd, GNOMON_IOC_WAIT_UNTIL, &w) == -EINVAL,
+			    "wait with field %d set", i);
+		KTAP_EXPECT(t, xioctl(fd, GNOMON_IOC_SET_CONFIG, &cfg) == -EINVAL,
+			    "set config with field %d set", i);
+	}
+	KTAP_ASSERT(t, xioctl(fd, GNOMON_IOC_GET_CONFIG, &after) == 0, "get config");
+	KTAP_EXPECT(t, after.drift_ppb == before.drift_ppb, "a refused config changed drift");
+	w = (struct gnomon_wait){ .until_ns = 1, .timeout_ns = 100 * MS };
+	KTAP_EXPECT(t, discipline(fd, MS, SEC, 0) == 0 &&
+		       xioctl(fd, GNOMON_IOC_WAIT_UNTIL, &w) == 0, "a zeroed wait works");
+	close(fd);
+}
+
+KTAP_TEST(get_config_reserved_come_back_zero)
+{
+	struct gnomon_config cfg;
+	int fd = dev_open();
+
+	KTAP_ASSERT(t, fd >= 0, "open");
+	memset(&cfg, 0xa5, sizeof(cfg));
+	KTAP_ASSERT(t, xioctl(fd, GNOMON_IOC_GET_CONFIG, &cfg) == 0, "get config");
+	KTAP_EXPECT(t, cfg.flags == 0 && cfg.__pad == 0 && cfg.__reserved[0] == 0 &&
+		       cfg.__reserved[1] == 0, "flags %#x pad %#x reserved %#llx %#llx",
+		    cfg.flags, cfg.__pad, (unsigned long long)cfg.__reserved[0],
+		    (unsigned long long)cfg.__reserved[1]);
+	KTAP_EXPECT(t, cfg.drift_ppb != 0xa5a5a5a5 && cfg.holdover_ns != 0xa5a5a5a5a5a5a5a5ULL,
+		    "the fields themselves were written");
+	close(fd);
+}
+
+/* The numbers from before the structures grew are unknown commands. */
+KTAP_TEST(old_wait_and_config_numbers_are_enotty)
+{
+	struct gnomon_wait_v0 w = { .until_ns = 1, .timeout_ns = MS };
+	struct gnomon_config_v0 cfg = { 0 };
+	int fd = dev_open();
+
+	KTAP_ASSERT(t, fd >= 0, "open");
+	KTAP_EXPECT(t, GNOMON_IOC_WAIT_UNTIL_V0 != GNOMON_IOC_WAIT_UNTIL &&
+		       GNOMON_IOC_GET_CONFIG_V0 != GNOMON_IOC_GET_CONFIG &&
+		       GNOMON_IOC_SET_CONFIG_V0 != GNOMON_IOC_SET_CONFIG, "numbers differ");
+	KTAP_EXPECT(t, xioctl(fd, GNOMON_IOC_WAIT_UNTIL_V0, &w) == -ENOTTY, "old WAIT_UNTIL");
+	KTAP_EXPECT(t, xioctl(fd, GNOMON_IOC_GET_CONFIG_V0, &cfg) == -ENOTTY, "old GET_CONFIG");
+	KTAP_EXPECT(t, xioctl(fd, GNOMON_IOC_SET_CONFIG_V0, &cfg) == -ENOTTY, "old SET_CONFIG");
+	close(fd);
+}
+
 KTAP_TEST(page_cannot_be_made_writable)
 {
 	int fd = open(GNOMON_DEVICE_PATH, O_RDWR);	/* root may open it rw */

@@ -3,8 +3,10 @@
  * Garbage in, errors out: 100,000+ random ioctls on /dev/gnomon, as root
  * and as nobody, with random command numbers, random argument bytes and bad
  * pointers, the lease ioctls among them.  The VM harness fails the run if the kernel log shows any
- * warning; here we check that the device still works afterwards and that
- * no call returned anything but 0 or a plain errno.
+ * warning; here we check that the device still works afterwards, that
+ * no call returned anything but 0 or a plain errno, and that the numbers
+ * of the wait and config ioctls from before their structures grew are
+ * always -ENOTTY.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -18,7 +20,34 @@ static const unsigned long known[] = {
 	GNOMON_IOC_WAIT_UNTIL, GNOMON_IOC_DISCIPLINE, GNOMON_IOC_GET_CONFIG,
 	GNOMON_IOC_SET_CONFIG, GNOMON_IOC_LEASE_GRANT, GNOMON_IOC_LEASE_RENEW,
 	GNOMON_IOC_LEASE_RELEASE, GNOMON_IOC_LEASE_GET, GNOMON_IOC_LEASE_NEXT,
+	GNOMON_IOC_WAIT_UNTIL_V0, GNOMON_IOC_GET_CONFIG_V0, GNOMON_IOC_SET_CONFIG_V0,
 };
+
+static bool old_number(unsigned long cmd)
+{
+	return cmd == GNOMON_IOC_WAIT_UNTIL_V0 || cmd == GNOMON_IOC_GET_CONFIG_V0 ||
+	       cmd == GNOMON_IOC_SET_CONFIG_V0;
+}
+
+/* Half of the wait and config calls get their reserved fields zeroed, so
+ * that random values reach the checks behind them. */
+static void plausible_reserved(unsigned char *buf, unsigned long cmd, __u64 r)
+{
+	struct gnomon_config *cfg = (void *)buf;
+	struct gnomon_wait *w = (void *)buf;
+
+	if (r % 2)
+		return;
+	if (cmd == GNOMON_IOC_WAIT_UNTIL) {
+		w->flags = 0;
+		w->__pad = 0;
+		memset(w->__reserved, 0, sizeof(w->__reserved));
+	} else if (cmd == GNOMON_IOC_SET_CONFIG) {
+		cfg->flags = 0;
+		cfg->__pad = 0;
+		memset(cfg->__reserved, 0, sizeof(cfg->__reserved));
+	}
+}
 
 /*
  * Half of the lease calls get a valid name (one of 300, more than a module
@@ -83,6 +112,7 @@ static int hammer(void)
 
 			w->timeout_ns = 1 + w->timeout_ns % MS;
 		}
+		plausible_reserved(buf, cmd, rng());
 		if (_IOC_TYPE(cmd) == GNOMON_IOC_TYPE && _IOC_NR(cmd) >= 0x08 &&
 		    _IOC_NR(cmd) <= 0x0c)
 			plausible_lease(buf, rng());
@@ -90,6 +120,8 @@ static int hammer(void)
 			arg = (void *)bad_ptrs[rng() % 4];
 		r = ioctl(fd, cmd, arg);
 		if (r < 0 && (errno <= 0 || errno > 200))
+			odd++;
+		if (old_number(cmd) && !(r < 0 && errno == ENOTTY))
 			odd++;
 		/* Only CAP_SYS_ADMIN changes a lease. */
 		if (r == 0 && getuid() != 0 && (cmd == GNOMON_IOC_LEASE_GRANT ||
@@ -132,17 +164,19 @@ KTAP_TEST(random_ioctls_as_nobody)
 
 KTAP_TEST(random_ioctls_as_root)
 {
-	struct gnomon_config cfg = { 0 };
+	struct gnomon_config cfg;
 	int fd;
 
 	rng_state ^= (__u64)getpid() << 17;
 	KTAP_EXPECT(t, hammer() == 0, "odd return values");
 	KTAP_EXPECT(t, sanity() == 0, "device broken afterwards");
 	/* Root may have set any valid configuration: the module must still
-	 * hold it within its limits. */
+	 * hold it within its limits, and hand back zero reserved fields. */
 	fd = dev_open();
+	memset(&cfg, 0xff, sizeof(cfg));
 	KTAP_ASSERT(t, fd >= 0 && xioctl(fd, GNOMON_IOC_GET_CONFIG, &cfg) == 0, "config");
-	KTAP_EXPECT(t, gnomon_config_check(&cfg) == 0, "configuration out of limits");
+	KTAP_EXPECT(t, gnomon_config_check(&cfg) == 0,
+		    "configuration out of limits or reserved fields set");
 	close(fd);
 	KTAP_EXPECT(t, module_reload() == 0, "unload and reload after the storm");
 }

@@ -15,6 +15,27 @@
 #include "../ktap.h"
 #include "gnomon_core.h"
 
+/*
+ * The layouts of struct gnomon_wait and struct gnomon_config before they
+ * grew flags and reserved space.  The size is part of an ioctl number, so
+ * their numbers are other commands now, which the module does not know.
+ */
+struct gnomon_wait_v0 {
+	__u64 until_ns;
+	__u64 timeout_ns;
+};
+
+struct gnomon_config_v0 {
+	__u64 max_offset_ns;
+	__u64 holdover_ns;
+	__u32 drift_ppb;
+	__u32 freerun_intervals;
+};
+
+#define GNOMON_IOC_WAIT_UNTIL_V0 _IOW(GNOMON_IOC_TYPE, 0x04, struct gnomon_wait_v0)
+#define GNOMON_IOC_GET_CONFIG_V0 _IOR(GNOMON_IOC_TYPE, 0x06, struct gnomon_config_v0)
+#define GNOMON_IOC_SET_CONFIG_V0 _IOW(GNOMON_IOC_TYPE, 0x07, struct gnomon_config_v0)
+
 #define MS	1000000ULL
 #define SEC	1000000000ULL
 #define SYSFS	"/sys/class/misc/gnomon/"

@@ -83,6 +83,9 @@ struct gnomon_hlc {
 struct gnomon_wait {
 	__u64 until_ns;		/* CLOCK_REALTIME instant to pass */
 	__u64 timeout_ns;	/* relative; 0 waits without a limit */
+	__u32 flags;		/* none defined: zero */
+	__u32 __pad;
+	__u64 __reserved[2];
 };
 
 /* struct gnomon_discipline.flags */
@@ -107,13 +110,17 @@ struct gnomon_discipline {
 
 /*
  * GNOMON_IOC_GET_CONFIG / GNOMON_IOC_SET_CONFIG (CAP_SYS_TIME to set).
- * A zero field in SET_CONFIG keeps the current value.
+ * A zero field in SET_CONFIG keeps the current value; flags, __pad and
+ * __reserved must be zero there, and GET_CONFIG returns them zero.
  */
 struct gnomon_config {
 	__u64 max_offset_ns;	/* HLC: remote wall beyond latest + this: -ERANGE */
 	__u64 holdover_ns;	/* free-running -> unsynchronized after this age */
 	__u32 drift_ppb;	/* default max drift rate (50000 = 50 ppm) */
 	__u32 freerun_intervals; /* synchronized -> free-running after N intervals */
+	__u32 flags;		/* none defined: zero */
+	__u32 __pad;
+	__u64 __reserved[2];
 };
 
 /*
