@@ -28,9 +28,10 @@ for _ in $(seq 100); do
 	sleep 0.1
 done
 $ctl discipline --error 1ms --interval 10s > /dev/null
-$ctl lease grant lun0 --token 5 --ttl 1s --holder host-a > /dev/null
+# 5 s: the stale grant must come before the lapse even in a slow guest.
+$ctl lease grant lun0 --token 5 --ttl 5s --holder host-a > /dev/null
 $ctl lease grant lun0 --token 4 --ttl 1s --holder host-b > /dev/null 2>&1
-# Bounded: the lapse is due a second after the grant.
+# Bounded: the lapse is due 5 s after the grant.
 for _ in $(seq 300); do
 	[ "$(jq -r 'select(.event == "lease_lapsed") | .name' "$tmp/events" 2> /dev/null)" = lun0 ] && break
 	sleep 0.1
