@@ -27,8 +27,9 @@ hold: grant LEASES leases of TTL seconds and keep every one alive on one
   LeaseKeepAlive stream (renewals start as the grants go on; each lease
   is then renewed every TTL/3 s); open WATCHERS watchers of distinct,
   unwritten keys on one Watch stream; print "ready" and hold until
-  SIGTERM, then print the keepalive rate reached since "ready" and how
-  many answers said a lease had expired (TTL <= 0), and revoke them all.
+  SIGTERM, then print the keepalive rate reached since "ready", how many
+  answers said a lease had expired (TTL <= 0) and the longest time a lease
+  went unrenewed, and revoke them all.
 
 The Lock service is not in python3-etcd3: its messages are encoded by hand
 with the helpers of its test, selftests/gnomond/daemon_lock_service.py
@@ -249,6 +250,9 @@ def writes(endpoint, seconds, threads):
 def hold(endpoint, leases, ttl, watchers):
     ch = channel(endpoint)
     ids, stop, full = [], threading.Event(), threading.Event()
+    # When each lease was last granted or renewed (sent), and the longest
+    # gap seen: over the TTL, a lease may rightly have expired.
+    last, gap = [], [0.0]
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     reqs = queue.Queue(maxsize=1000)
     ka = rpc_pb2_grpc.LeaseStub(ch).LeaseKeepAlive(iter(reqs.get, None))
@@ -277,6 +281,9 @@ def hold(endpoint, leases, ttl, watchers):
                 if delay > 0 and stop.wait(delay):
                     return
                 reqs.put(rpc_pb2.LeaseKeepAliveRequest(ID=ids[i]))
+                now = time.monotonic()
+                gap[0] = max(gap[0], now - last[i])
+                last[i] = now
             delay = start + (period if n else 0.1) - time.monotonic()
             if delay > 0:
                 stop.wait(delay)
@@ -289,7 +296,9 @@ def hold(endpoint, leases, ttl, watchers):
     for start in range(0, leases, 100):
         fs = [grant.future(rpc_pb2.LeaseGrantRequest(TTL=ttl), timeout=60)
               for _ in range(start, min(start + 100, leases))]
-        ids.extend(f.result().ID for f in fs)
+        got = [f.result().ID for f in fs]
+        last.extend([time.monotonic()] * len(got))
+        ids.extend(got)
     granted = time.monotonic() - t0
     w = None
     if watchers:
@@ -322,9 +331,10 @@ def hold(endpoint, leases, ttl, watchers):
             except grpc.RpcError as e:
                 failed, error = failed + 1, " (%s)" % e.code().name
     print("keepalives/s %.0f expired %d of %d answers, leases %d,"
-          " granted in %.1f s, revoke failed %d%s" % (
-              rate, expired[0], answers[0], len(ids), granted, failed,
-              error), flush=True)
+          " granted in %.1f s, longest renewal gap %.1f s,"
+          " revoke failed %d%s" % (
+              rate, expired[0], answers[0], len(ids), granted, gap[0],
+              failed, error), flush=True)
 
 
 def main():
