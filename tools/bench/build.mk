@@ -8,6 +8,8 @@ BENCHES += tools/bench/clock-bench.sh
 BENCHES += tools/bench/fence-bench.sh
 # gnomond's Lock, Watch and Lease against etcd 3.4, side by side (a few minutes).
 BENCHES += tools/bench/gnomond-coord-vs-etcd.sh
+# gnomon-fenced's takeover time between two VMs (root).
+BENCHES += tools/bench/fence-takeover.sh
 
 $(CLOCK_BENCH): $(BUILD)/obj/tools/bench/clock_bench.o $(LIBGNOMON_A)
 	@mkdir -p $(dir $@)
