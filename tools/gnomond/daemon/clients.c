@@ -80,6 +80,7 @@ static struct {
 	bool multishot;
 } bufs;
 
+static const struct gd_client_ops *ops;
 static uint32_t n_dirty;
 static uint32_t n_clients;	/* allocated, closing ones included */
 static uint32_t max_clients;
@@ -121,7 +122,7 @@ static void on_request(void *ctx, struct api_session *s,
 	struct gd_client *c = ctx;
 
 	(void)s;
-	gd_requests__client(c->d, c->slot, c->gen, req);
+	ops->request(c->d, c->slot, c->gen, req);
 	mark_dirty(c);
 }
 
@@ -130,8 +131,7 @@ static void on_closed(void *ctx, struct api_session *s, int32_t stream)
 	struct gd_client *c = ctx;
 
 	(void)s;
-	gd_watch__closed(c->d, c->slot, c->gen, stream);
-	gd_election__closed(c->d, c->slot, c->gen, stream);
+	ops->closed(c->d, c->slot, c->gen, stream);
 }
 
 static const struct api_ops client_ops = { .request = on_request,
@@ -468,7 +468,7 @@ int gd_clients__set_cap(struct gnomond *d)
  * The buffers are left out of a snapshot child's address space
  * (MADV_DONTFORK): it never reads them, and the kernel writes into them.
  */
-int gd_clients__init(struct gnomond *d)
+int gd_clients__init(struct gnomond *d, const struct gd_client_ops *o)
 {
 	size_t ring_len = CLIENT_BUFS * sizeof(struct io_uring_buf);
 	size_t mem_len = (size_t)CLIENT_BUFS * CLIENT_RECV_BUF;
@@ -479,6 +479,7 @@ int gd_clients__init(struct gnomond *d)
 	void *ring, *mem;
 	int rc;
 
+	ops = o;
 	ring = mmap(NULL, ring_len + mem_len, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (ring == MAP_FAILED)

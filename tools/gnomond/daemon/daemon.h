@@ -21,9 +21,13 @@
  *               operations in flight, the close, the release when idle
  *   node.c      the Raft glue: ready work, apply, snapshots, status
  *   maintenance.c  MoveLeader, through Raft's leadership transfer
- *   requests.c  where a client request goes: proposed, read under the
- *               lease or ReadIndex, served locally, or forwarded to the
- *               leader, and how its answer finds its way back
+ *   route.c     where a request goes (logic only, unit-tested)
+ *   serve.c     a client's request carried where route.c says
+ *   requests.c  proposed, read under the lease or ReadIndex, or forwarded
+ *               to the leader, waiting with a deadline
+ *   answer.c    the response header, answers packed and delivered to a
+ *               client stream, a forwarding member or a part
+ *   local.c     what any member answers at once from its own state
  *   leases.c    the leader's side of etcd leases: minimum TTL, renewal
  *               at a new term, expiry on bounded time
  *   watch.c     the clients' Watch streams, fed by every applied command
@@ -54,15 +58,20 @@
 #include "ring.h"
 
 
-/* Where an answer goes: a local client stream, or a member that forwarded
- * the request (peer != 0). */
+/* A step of a call the daemon makes itself answered: done(d, id, res). */
+typedef void (*gd_done_fn)(struct gnomond *d, uint64_t id,
+			   const struct mvcc_result *res);
+
+/* Where an answer goes (answer.c): a local client stream, a member that
+ * forwarded the request (peer != 0), or a part of the daemon (done: a
+ * step of a Lock or Election call). */
 struct gd_target {
 	uint32_t peer;
 	uint32_t slot, gen;
 	int32_t stream;
 	uint64_t fwd_id;
-	uint64_t lock_id;	/* a step of a Lock service call (lock.c) */
-	uint64_t elect_id;	/* a step of an Election call (election.c) */
+	gd_done_fn done;
+	uint64_t id;		/* done's */
 };
 
 struct gd_pending {
@@ -195,8 +204,19 @@ int gd_storage__dirfd(const struct gnomond *d);
 /* A snapshot up to index is durable: drop the segments it covers. */
 int gd_storage__compact(struct gnomond *d, uint64_t index);
 
-/* peers.c */
-int gd_peers__init(struct gnomond *d, const uint8_t *key, size_t key_len);
+/* peers.c: what comes in on a peer connection besides Raft messages goes
+ * through these (main sets them to requests.c's). */
+struct gd_peer_ops {
+	/* A request forwarded by member from (forward.h). */
+	void (*forwarded)(struct gnomond *d, uint32_t from, uint64_t id,
+			  uint32_t method, const uint8_t *body, size_t len);
+	/* The leader's answer to a request this member forwarded. */
+	void (*result)(struct gnomond *d, uint64_t id, int32_t status,
+		       const uint8_t *body, size_t len);
+};
+
+int gd_peers__init(struct gnomond *d, const uint8_t *key, size_t key_len,
+		   const struct gd_peer_ops *ops);
 /* Close every connection; each is freed when its operations complete. */
 void gd_peers__close(struct gnomond *d);
 /* Connections not freed yet (the exit waits for 0). */
@@ -210,7 +230,15 @@ bool gd_peers__send_fwd(struct gnomond *d, uint32_t peer, uint32_t type,
 			const void *body, size_t len);
 void gd_peers__flush(struct gnomond *d);
 
-/* clients.c */
+/* clients.c: a client's requests and closed streams go through these
+ * (main sets them to serve.c's). */
+struct gd_client_ops {
+	void (*request)(struct gnomond *d, uint32_t slot, uint32_t gen,
+			struct api_request *req);
+	void (*closed)(struct gnomond *d, uint32_t slot, uint32_t gen,
+		       int32_t stream);
+};
+
 /* At start, before the ring: the cap on client connections. */
 int gd_clients__set_cap(struct gnomond *d);
 void gd_clients__accepted(struct gnomond *d, int fd);
@@ -222,7 +250,7 @@ void gd_clients__tick(struct gnomond *d);
 void gd_clients__close_all(struct gnomond *d);
 /* Connections not freed yet (the exit waits for 0). */
 uint32_t gd_clients__allocated(void);
-int gd_clients__init(struct gnomond *d);
+int gd_clients__init(struct gnomond *d, const struct gd_client_ops *ops);
 void gd_clients__exit(void);
 
 /* node.c */
@@ -230,7 +258,6 @@ int gd_node__start(struct gnomond *d, struct wal_loaded *ld);
 void gd_node__stop(struct gnomond *d);
 void gd_node__turn(struct gnomond *d);
 void gd_node__tick(struct gnomond *d);
-struct mvcc_header gd_node__header(const struct gnomond *d);
 
 /* snapshot.c: start a snapshot child past --snapshot-count, reap it */
 void gd_snapshot__tick(struct gnomond *d);
@@ -259,16 +286,12 @@ void gd_watch__tick(struct gnomond *d);
 /* lock.c */
 void gd_lock__request(struct gnomond *d, const struct gd_target *t,
 		      const struct api_request *req);
-void gd_lock__result(struct gnomond *d, uint64_t id,
-		     const struct mvcc_result *res);
 void gd_lock__applied(struct gnomond *d);
 void gd_lock__exit(void);
 
 /* election.c */
 void gd_election__request(struct gnomond *d, const struct gd_target *t,
 			  const struct api_request *req);
-void gd_election__result(struct gnomond *d, uint64_t id,
-			 const struct mvcc_result *res);
 void gd_election__applied(struct gnomond *d);
 void gd_election__closed(struct gnomond *d, uint32_t slot, uint32_t gen,
 			 int32_t stream);
@@ -277,23 +300,48 @@ int gd_election__txn(ProtobufCBinaryData key, int64_t rev,
 		     const ProtobufCBinaryData *value, int64_t lease,
 		     bool get_else, uint8_t **cmd, size_t *len);
 
+/* answer.c */
+/* This member's header (its term), for the store's answers. */
+struct mvcc_header gd_answer__header(const struct gnomond *d);
+/* @h: this member's header at its applied revision. */
+void gd_answer__etcd_header(const struct gnomond *d,
+			    Etcdserverpb__ResponseHeader *h);
+void gd_answer__deliver(struct gnomond *d, const struct gd_target *t,
+			const struct mvcc_result *res);
+void gd_answer__fail(struct gnomond *d, const struct gd_target *t,
+		     enum etcd_err err);
+/* Answer @t with @msg packed, or with @err. */
+void gd_answer__message(struct gnomond *d, const struct gd_target *t,
+			const ProtobufCMessage *msg, enum etcd_err err);
+
+/* serve.c: a client's request, where route.c says (gd_client_ops) */
+void gd_serve__client(struct gnomond *d, uint32_t slot, uint32_t gen,
+		      struct api_request *req);
+void gd_serve__closed(struct gnomond *d, uint32_t slot, uint32_t gen,
+		      int32_t stream);
+
 /* requests.c */
 /* Propose (leader) or forward (follower) a write's command. */
 void gd_requests__write(struct gnomond *d, const struct gd_target *t,
 			enum api_method method, const uint8_t *cmd,
 			size_t len);
-/* Answer @t with @msg packed, or with @err. */
-void gd_requests__answer(struct gnomond *d, const struct gd_target *t,
-			 const ProtobufCMessage *msg, enum etcd_err err);
-/* @h: this member's header at its applied revision. */
-void gd_requests__header(struct gnomond *d, Etcdserverpb__ResponseHeader *h);
 /* A linearizable Range (the packed RangeRequest @msg), as a client's. */
 void gd_requests__range(struct gnomond *d, const struct gd_target *t,
 			const uint8_t *msg, size_t len);
-void gd_requests__deliver(struct gnomond *d, const struct gd_target *t,
-			  const struct mvcc_result *res);
-void gd_requests__client(struct gnomond *d, uint32_t slot, uint32_t gen,
-			 struct api_request *req);
+/* At the leader: propose a write's command. */
+void gd_requests__propose(struct gnomond *d, const struct gd_target *t,
+			  const uint8_t *cmd, size_t len);
+/* At the leader: a linearizable Range (takes @range); a lease's
+ * KeepAlive or TimeToLive (the packed request). */
+void gd_requests__read(struct gnomond *d, const struct gd_target *t,
+		       Etcdserverpb__RangeRequest *range);
+void gd_requests__lease_read(struct gnomond *d, const struct gd_target *t,
+			     enum api_method method, const uint8_t *body,
+			     size_t len);
+/* To the leader, once one is known (a write's command or a read). */
+void gd_requests__forward(struct gnomond *d, const struct gd_target *t,
+			  enum api_method method, const uint8_t *body,
+			  size_t len);
 void gd_requests__forwarded(struct gnomond *d, uint32_t from, uint64_t id,
 			    uint32_t method, const uint8_t *body, size_t len);
 void gd_requests__result(struct gnomond *d, uint64_t id, int32_t status,

@@ -45,3 +45,16 @@ HOST_TESTS += $(patsubst %,$(PROJECT_ROOT)/selftests/gnomond/daemon_%.sh, \
 	etcd_lease etcd_watch etcd_lock lock_ends python_coord)
 HOST_TESTS += $(PROJECT_ROOT)/selftests/gnomond/daemon_nonblocking.sh
 HOST_TESTS += $(PROJECT_ROOT)/selftests/gnomond/peer_abuse.sh
+
+# Where a request goes (route.c), unit-tested without a ring or a member,
+# under ASan and UBSan.
+GNOMOND_ROUTE_TEST := $(BUILD)/selftests/gnomond/daemon_route_test
+$(BUILD)/san/selftests/gnomond/daemon_route_test.o: | $(GNOMOND_PROTO_HDRS)
+$(GNOMOND_ROUTE_TEST): $(BUILD)/san/selftests/gnomond/daemon_route_test.o \
+		$(BUILD)/san/tools/gnomond/daemon/route.o $(GNOMOND_KV_SAN_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_SAN) -o $@ $^ $(GNOMOND_KV_LIBS)
+
+ALL_TARGETS += $(GNOMOND_ROUTE_TEST)
+HOST_TESTS += $(GNOMOND_ROUTE_TEST)
+-include $(BUILD)/san/selftests/gnomond/daemon_route_test.d

@@ -20,10 +20,10 @@
  *       time the leader's key or its mod revision changes.
  *   Resign(leader): a Txn "if create_revision(key) == rev then delete".
  *
- * The writes' answers come back through gd_requests__deliver() (target
- * elect_id).  Waiting campaigns and observers are checked after every
+ * The writes' answers come back through gd_answer__deliver() (their
+ * target's done).  Waiting campaigns and observers are checked after every
  * applied command.  Protocol logic only: the answers go out through
- * gd_requests__deliver() and api_session__send().
+ * gd_answer__deliver() and api_session__send().
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -119,7 +119,7 @@ static Etcdserverpb__RangeResponse *leader_of(struct gnomond *d,
 					      uint8_t *prefix, size_t plen)
 {
 	Etcdserverpb__RangeRequest r = ETCDSERVERPB__RANGE_REQUEST__INIT;
-	struct mvcc_header hdr = gd_node__header(d);
+	struct mvcc_header hdr = gd_answer__header(d);
 	struct mvcc_result res = { 0 };
 	Etcdserverpb__RangeResponse *rr = NULL;
 	uint8_t *end = malloc(plen);
@@ -159,7 +159,7 @@ static void campaign_won(struct gnomond *d, struct elect_call *c, int st)
 	V3electionpb__LeaderKey lk = V3ELECTIONPB__LEADER_KEY__INIT;
 	Etcdserverpb__ResponseHeader h = ETCDSERVERPB__RESPONSE_HEADER__INIT;
 
-	gd_requests__header(d, &h);
+	gd_answer__etcd_header(d, &h);
 	lk.name.data = c->prefix;
 	lk.name.len = c->plen - 1;
 	lk.key.data = c->key;
@@ -168,7 +168,7 @@ static void campaign_won(struct gnomond *d, struct elect_call *c, int st)
 	lk.lease = c->lease;
 	resp.header = &h;
 	resp.leader = &lk;
-	gd_requests__answer(d, &c->client, &resp.base,
+	gd_answer__message(d, &c->client, &resp.base,
 	       st > 0 ? ETCD_OK : ETCD_ERR_LEASE_NOT_FOUND);
 }
 
@@ -189,7 +189,7 @@ static int observe(struct gnomond *d, struct observer *o)
 	if (rr->kvs[0]->create_revision == o->create_rev &&
 	    rr->kvs[0]->mod_revision == o->mod_rev)
 		goto out;
-	gd_requests__header(d, &h);
+	gd_answer__etcd_header(d, &h);
 	resp.header = &h;
 	resp.kv = rr->kvs[0];
 	len = protobuf_c_message_get_packed_size(&resp.base);
@@ -250,11 +250,11 @@ static void leader_answer(struct gnomond *d, const struct gd_target *t,
 	Etcdserverpb__ResponseHeader h = ETCDSERVERPB__RESPONSE_HEADER__INIT;
 	Etcdserverpb__RangeResponse *rr = leader_in(res);
 
-	gd_requests__header(d, &h);
+	gd_answer__etcd_header(d, &h);
 	resp.header = &h;
 	resp.kv = rr ? rr->kvs[0] : NULL;
-	gd_requests__answer(d, t, &resp.base, res->err ? res->err :
-			    rr ? ETCD_OK : ETCD_ERR_ELECTION_NO_LEADER);
+	gd_answer__message(d, t, &resp.base, res->err ? res->err :
+			   rr ? ETCD_OK : ETCD_ERR_ELECTION_NO_LEADER);
 	if (rr)
 		etcdserverpb__range_response__free_unpacked(rr, NULL);
 }
@@ -276,13 +276,14 @@ static void answer_done(struct gnomond *d, struct elect_call *c,
 	Etcdserverpb__ResponseHeader h = ETCDSERVERPB__RESPONSE_HEADER__INIT;
 
 	/* ProclaimResponse and ResignResponse are both {header = 1}. */
-	gd_requests__header(d, &h);
+	gd_answer__etcd_header(d, &h);
 	pr.header = &h;
-	gd_requests__answer(d, &c->client, &pr.base, err);
+	gd_answer__message(d, &c->client, &pr.base, err);
 }
 
-void gd_election__result(struct gnomond *d, uint64_t id,
-			 const struct mvcc_result *res)
+/* A step's answer (its target's done). */
+static void step_done(struct gnomond *d, uint64_t id,
+		      const struct mvcc_result *res)
 {
 	Etcdserverpb__TxnResponse *tr = NULL;
 	size_t pos;
@@ -299,7 +300,7 @@ void gd_election__result(struct gnomond *d, uint64_t id,
 		tr = etcdserverpb__txn_response__unpack(NULL, res->len,
 							res->resp);
 	if (res->err || !tr || !tr->header) {
-		gd_requests__answer(d, &c->client, NULL,
+		gd_answer__message(d, &c->client, NULL,
 		       res->err ? res->err : ETCD_ERR_BAD_COMMAND);
 		call_free(pos);
 	} else if (c->method == API_ELECTION_PROCLAIM) {
@@ -503,7 +504,7 @@ void gd_election__request(struct gnomond *d, const struct gd_target *t,
 	const V3electionpb__LeaderRequest *lr = (const void *)req->decoded;
 	struct elect_call c = { .client = *t, .id = ++el.next_id,
 				.method = req->method };
-	struct gd_target step = { .elect_id = c.id };
+	struct gd_target step = { .done = step_done, .id = c.id };
 	uint8_t *cmd = NULL;
 	size_t len;
 	int rc;
@@ -531,10 +532,10 @@ void gd_election__request(struct gnomond *d, const struct gd_target *t,
 		free(c.prefix);
 		free(c.key);
 		free(cmd);
-		gd_requests__answer(d, t, NULL,
-				    rc == -EPERM ? ETCD_ERR_ELECTION_NOT_LEADER :
-				    rc == -EINVAL ? ETCD_ERR_EMPTY_KEY :
-				    ETCD_ERR_TIMEOUT);
+		gd_answer__message(d, t, NULL,
+				   rc == -EPERM ? ETCD_ERR_ELECTION_NOT_LEADER :
+				   rc == -EINVAL ? ETCD_ERR_EMPTY_KEY :
+				   ETCD_ERR_TIMEOUT);
 		return;
 	}
 	el.v[el.n++] = c;

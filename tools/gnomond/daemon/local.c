@@ -95,7 +95,7 @@ static int members(struct gnomond *d, const struct mvcc_header *hdr,
 void gd_local__serve(struct gnomond *d, const struct gd_target *t,
 		     enum api_method method, const ProtobufCMessage *decoded)
 {
-	struct mvcc_header hdr = gd_node__header(d);
+	struct mvcc_header hdr = gd_answer__header(d);
 	struct mvcc_result res = { 0 };
 	int rc;
 
@@ -128,6 +128,6 @@ void gd_local__serve(struct gnomond *d, const struct gd_target *t,
 	}
 	if (rc)
 		res.err = ETCD_ERR_TIMEOUT;
-	gd_requests__deliver(d, t, &res);
+	gd_answer__deliver(d, t, &res);
 	mvcc_result__release(&res);
 }

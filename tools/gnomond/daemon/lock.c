@@ -13,8 +13,8 @@
  *       fails with "requested lease not found".
  *   Unlock(key): a DeleteRange of the key, answered as UnlockResponse.
  *
- * The writes' answers come back here through gd_requests__deliver()
- * (target lock_id).  Waiting calls are checked after every applied
+ * The writes' answers come back here through gd_answer__deliver()
+ * (their target's done).  Waiting calls are checked after every applied
  * command; a client that went away is noticed when its answer finds no
  * stream.  Fencing: a storage system keeps the highest token it has
  * seen and refuses a write with a lower one (Documentation/operations.rst).
@@ -77,7 +77,7 @@ void gd_lock__exit(void)
 static int holds(struct gnomond *d, struct lock_call *c)
 {
 	Etcdserverpb__RangeRequest r = ETCDSERVERPB__RANGE_REQUEST__INIT;
-	struct mvcc_header hdr = gd_node__header(d);
+	struct mvcc_header hdr = gd_answer__header(d);
 	struct mvcc_result res = { 0 };
 	Etcdserverpb__RangeResponse *rr;
 	int out;
@@ -127,7 +127,7 @@ void gd_lock__applied(struct gnomond *d)
 			i++;
 			continue;
 		}
-		gd_requests__header(d, &h);
+		gd_answer__etcd_header(d, &h);
 		resp.header = &h;
 		resp.key.data = c->key;
 		resp.key.len = c->klen;
@@ -139,7 +139,7 @@ void gd_lock__applied(struct gnomond *d)
 			resp.gnomon_prev_end_ns = le.max_end_ns;
 			resp.gnomon_prev_token = le.last_token;
 		}
-		gd_requests__answer(d, &c->client, &resp.base,
+		gd_answer__message(d, &c->client, &resp.base,
 		       st > 0 ? ETCD_OK : ETCD_ERR_LEASE_NOT_FOUND);
 		call_free(i);
 	}
@@ -155,8 +155,9 @@ static struct lock_call *call_find(uint64_t id, size_t *pos)
 	return NULL;
 }
 
-void gd_lock__result(struct gnomond *d, uint64_t id,
-		     const struct mvcc_result *res)
+/* A step's answer (its target's done). */
+static void step_done(struct gnomond *d, uint64_t id,
+		      const struct mvcc_result *res)
 {
 	V3lockpb__UnlockResponse un = V3LOCKPB__UNLOCK_RESPONSE__INIT;
 	Etcdserverpb__ResponseHeader h = ETCDSERVERPB__RESPONSE_HEADER__INIT;
@@ -167,15 +168,15 @@ void gd_lock__result(struct gnomond *d, uint64_t id,
 	if (!c)
 		return;
 	if (res->err || c->unlock) {
-		gd_requests__header(d, &h);
+		gd_answer__etcd_header(d, &h);
 		un.header = &h;
-		gd_requests__answer(d, &c->client, &un.base, res->err);
+		gd_answer__message(d, &c->client, &un.base, res->err);
 		call_free(pos);
 		return;
 	}
 	tr = etcdserverpb__txn_response__unpack(NULL, res->len, res->resp);
 	if (!tr || !tr->header) {
-		gd_requests__answer(d, &c->client, NULL, ETCD_ERR_BAD_COMMAND);
+		gd_answer__message(d, &c->client, NULL, ETCD_ERR_BAD_COMMAND);
 		call_free(pos);
 	} else if (tr->succeeded) {
 		c->rev = tr->header->revision;
@@ -235,7 +236,7 @@ void gd_lock__request(struct gnomond *d, const struct gd_target *t,
 		      const struct api_request *req)
 {
 	struct lock_call c = { .client = *t, .id = ++calls.next_id };
-	struct gd_target step = { .lock_id = c.id };
+	struct gd_target step = { .done = step_done, .id = c.id };
 	const V3lockpb__LockRequest *l = (const void *)req->decoded;
 	uint8_t *cmd = NULL;
 	size_t len;
@@ -252,7 +253,7 @@ void gd_lock__request(struct gnomond *d, const struct gd_target *t,
 		free(c.prefix);
 		free(c.key);
 		free(cmd);
-		gd_requests__answer(d, t, NULL, ETCD_ERR_TIMEOUT);
+		gd_answer__message(d, t, NULL, ETCD_ERR_TIMEOUT);
 		return;
 	}
 	calls.v[calls.n++] = c;

@@ -26,6 +26,16 @@
 
 static const char insecure_key[] = "gnomond-insecure-no-peer-auth";
 
+/* Where what comes in on the connections goes: the parts above them. */
+static const struct gd_peer_ops peer_ops = {
+	.forwarded = gd_requests__forwarded,
+	.result = gd_requests__result,
+};
+static const struct gd_client_ops client_ops = {
+	.request = gd_serve__client,
+	.closed = gd_serve__closed,
+};
+
 static int read_key(const struct gd_config *cfg, uint8_t *key, size_t *len)
 {
 	struct stat st;
@@ -163,7 +173,7 @@ static int start(struct gnomond *d)
 		gnomon_status__name(d->now.status));
 	rc = read_key(&d->cfg, key, &key_len);
 	if (!rc)
-		rc = gd_peers__init(d, key, key_len);
+		rc = gd_peers__init(d, key, key_len, &peer_ops);
 	if (rc)
 		return rc;
 	rc = load(d, &ld);
@@ -185,7 +195,7 @@ static int start(struct gnomond *d)
 	rc = gd_ring__init(d);
 	if (!rc) {
 		gd_loop__init(d);
-		rc = gd_clients__init(d);
+		rc = gd_clients__init(d, &client_ops);
 	}
 	if (rc) {
 		gd_err("io_uring: %s", strerror(-rc));

@@ -23,14 +23,14 @@
 static void answer(struct gnomond *d, const struct gd_target *t,
 		   enum etcd_err err)
 {
-	struct mvcc_header hdr = gd_node__header(d);
+	struct mvcc_header hdr = gd_answer__header(d);
 	struct mvcc_result res = { .err = err };
 
 	if (!err && api_header_only__pack(API_MAINTENANCE_MOVE_LEADER, &hdr,
 					  mvcc_store__revision(d->store),
 					  &res.resp, &res.len))
 		res.err = ETCD_ERR_TIMEOUT;
-	gd_requests__deliver(d, t, &res);
+	gd_answer__deliver(d, t, &res);
 	mvcc_result__release(&res);
 }
 

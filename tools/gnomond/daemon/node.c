@@ -36,15 +36,6 @@ static struct {
 	char buf[STATUS_SIZE];
 } status_file;
 
-struct mvcc_header gd_node__header(const struct gnomond *d)
-{
-	return (struct mvcc_header){
-		.cluster_id = d->cfg.cluster_id,
-		.member_id = d->cfg.members[d->cfg.self - 1].id,
-		.raft_term = raft__term(d->raft),
-	};
-}
-
 static const char *member_name(const struct gnomond *d, uint32_t id)
 {
 	return id ? d->cfg.members[id - 1].name : "";
@@ -176,7 +167,7 @@ static int restore(struct gnomond *d, const struct raft_snapshot *snap)
 
 static int apply(struct gnomond *d, const struct raft_entry *e)
 {
-	struct mvcc_header hdr = gd_node__header(d);
+	struct mvcc_header hdr = gd_answer__header(d);
 	struct mvcc_result res = { 0 };
 	bool have = false;
 	int rc;

@@ -66,6 +66,7 @@ struct gd_conn {
 	struct sockaddr_in addr;
 };
 
+static const struct gd_peer_ops *ops;
 static uint64_t rejected_fwd;
 static unsigned int n_conns;	/* allocated, closing ones included */
 static size_t raft_limit, fwd_request_limit;
@@ -239,10 +240,10 @@ static bool handle_frame(struct gnomond *d, struct gd_conn *c,
 		if (f.type == FWD_HELLO)
 			return true;
 		if (f.type == FWD_REQUEST)
-			gd_requests__forwarded(d, f.from, f.id, f.method,
-					       f.body, f.len);
+			ops->forwarded(d, f.from, f.id, f.method, f.body,
+				       f.len);
 		else
-			gd_requests__result(d, f.id, f.status, f.body, f.len);
+			ops->result(d, f.id, f.status, f.body, f.len);
 		return true;
 	}
 	rc = peer_codec__decode(&d->codec, buf, len, &m, &why);
@@ -632,13 +633,15 @@ void gd_peers__flush(struct gnomond *d)
 			start_send(d, d->peers[id].out);
 }
 
-int gd_peers__init(struct gnomond *d, const uint8_t *key, size_t key_len)
+int gd_peers__init(struct gnomond *d, const uint8_t *key, size_t key_len,
+		   const struct gd_peer_ops *o)
 {
 	size_t max_request = d->cfg.max_request_bytes ?
 			     d->cfg.max_request_bytes :
 			     API_DEFAULT_MAX_REQUEST_BYTES;
 	struct raft_config rc;
 
+	ops = o;
 	/* The largest entry: a request and its command's framing. */
 	raft_config__defaults(&rc, d->cfg.self, d->cfg.n_members);
 	raft_limit = peer_raft_frame__limit(&rc, max_request +

@@ -1,47 +1,29 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Where each client request goes, and how its answer comes back.
+ * How a request is carried out once route.c has said where it goes, and
+ * how its answer comes back (answer.c delivers it).
  *
- *   write (Put, DeleteRange, Txn, Compact, Alarm: GET too, as etcd)
- *       leader:   proposed (a DeleteRange, Txn or revoke with the leader's
- *                 stamp, leases.c); answered when its entry is applied, with the
- *                 state machine's result; if a different entry lands at
- *                 its index (leadership changed), "leader changed"
- *       follower: forwarded to the leader (forward.h), whose answer is
- *                 relayed once this member has applied what the leader had
- *                 applied when it answered (a serializable read sent next
- *                 to this member sees the write, as with etcd); "no
- *                 leader" when none is known or reachable
- *   linearizable Range
- *       leader:   raft__read(): under the lease it comes back at once, else
- *                 after a quorum round (ReadIndex); served from the local
- *                 store once it has applied the read index
- *       follower: forwarded to the leader like a write
- *   LeaseKeepAlive (each message of the stream), LeaseTimeToLive
- *       leader:   raft__read() like a linearizable Range, then answered
- *                 from the leader's renewal times (leases.c)
- *       follower: forwarded to the leader like a write
- *   serializable Range, Status, MemberList, LeaseLeases,
- *       Defragment
- *       served at once by the member that got it (local.c)
- *   MoveLeader
- *       leader:   a leadership transfer (maintenance.c)
- *       follower: "not leader", as etcd
- *   a write applied here and refused for space
- *       this member proposes its own NOSPACE alarm, as etcd's do
- *   Watch (each message of the stream)
- *       served by the member that got it, from its own store (watch.c)
- *   Lock, Unlock (v3lockpb); Campaign, Proclaim, Leader, Observe, Resign
- *       (v3electionpb, election.c, the same way)
- *       a Txn or DeleteRange written as above, whose answer goes back to
- *       lock.c (target lock_id); the wait for the lock is local
+ *   propose  a write's log command (a DeleteRange, Txn or revoke with the
+ *            leader's stamp, leases.c) waits, in a queue ordered by log
+ *            index, until its entry is applied, and is answered with the
+ *            state machine's result; if a different entry lands at its
+ *            index (leadership changed), "leader changed"
+ *   forward  to the leader (forward.h), whose answer is relayed once this
+ *            member has applied what the leader had applied when it
+ *            answered (a serializable read sent next to this member sees
+ *            the write, as with etcd)
+ *   read     raft__read(), then served from the local store once it has
+ *            applied the read index (a Range, or a lease's KeepAlive or
+ *            TimeToLive from the leader's renewal times)
+ *
+ * A write applied here and refused for space makes this member propose
+ * its own NOSPACE alarm, as etcd's do.
  *
  * While no leader is known (an election), a follower holds what it would
- * forward until one is (or it wins itself).  A request forwarded to a
- * member that is no longer the leader gets "not leader".  Every waiting
- * request has a deadline, etcd's: 5 s plus two election timeouts (7 s with
- * the defaults), counted in ticks, and gets etcd's "request timed out"
- * after it.  Writes wait in a queue ordered by
+ * forward until one is (or it wins itself, and serves it as one forwarded
+ * to it).  Every waiting request has a deadline, etcd's: 5 s plus two
+ * election timeouts (7 s with the defaults), counted in ticks, and gets
+ * etcd's "request timed out" after it.  Writes wait in a queue ordered by
  * log index; reads and forwards in small lists.
  */
 #include <errno.h>
@@ -50,8 +32,8 @@
 
 #include "daemon.h"
 #include "forward.h"
-#include "local.h"
 #include "log.h"
+#include "route.h"
 
 #define REQUEST_TIMEOUT_BASE_MS 5000
 
@@ -81,82 +63,6 @@ static void vec_remove(struct gd_pending_vec *v, size_t i)
 	v->v[i] = v->v[--v->len];
 }
 
-/* To the member that forwarded the request: the applied index, then the
- * answer (forward.h). */
-static void deliver_peer(struct gnomond *d, const struct gd_target *t,
-			 const struct mvcc_result *res)
-{
-	size_t len = FWD_RESULT_INDEX_SIZE + (res->err ? 0 : res->len);
-	uint8_t *body = malloc(len);
-
-	if (!body)
-		return;		/* the member times the request out */
-	for (int i = 0; i < FWD_RESULT_INDEX_SIZE; i++)
-		body[i] = (uint8_t)(d->applied >> (8 * i));
-	if (len > FWD_RESULT_INDEX_SIZE)
-		memcpy(body + FWD_RESULT_INDEX_SIZE, res->resp, res->len);
-	gd_peers__send_fwd(d, t->peer, FWD_RESULT, t->fwd_id, 0,
-			   (int32_t)res->err, body, len);
-	free(body);
-}
-
-void gd_requests__deliver(struct gnomond *d, const struct gd_target *t,
-			  const struct mvcc_result *res)
-{
-	struct api_session *s;
-
-	if (t->lock_id) {
-		gd_lock__result(d, t->lock_id, res);
-		return;
-	}
-	if (t->elect_id) {
-		gd_election__result(d, t->elect_id, res);
-		return;
-	}
-	if (t->peer) {
-		deliver_peer(d, t, res);
-		return;
-	}
-	s = gd_clients__session(d, t->slot, t->gen);
-	if (s)
-		api_session__answer(s, t->stream, res);
-}
-
-void gd_requests__answer(struct gnomond *d, const struct gd_target *t,
-			 const ProtobufCMessage *msg, enum etcd_err err)
-{
-	struct mvcc_result res = { .err = err };
-
-	if (!err) {
-		res.len = protobuf_c_message_get_packed_size(msg);
-		res.resp = malloc(res.len ? res.len : 1);
-		if (res.resp)
-			protobuf_c_message_pack(msg, res.resp);
-		else
-			res.err = ETCD_ERR_TIMEOUT;
-	}
-	gd_requests__deliver(d, t, &res);
-	mvcc_result__release(&res);
-}
-
-void gd_requests__header(struct gnomond *d, Etcdserverpb__ResponseHeader *h)
-{
-	struct mvcc_header hdr = gd_node__header(d);
-
-	h->cluster_id = hdr.cluster_id;
-	h->member_id = hdr.member_id;
-	h->raft_term = hdr.raft_term;
-	h->revision = mvcc_store__revision(d->store);
-}
-
-static void fail(struct gnomond *d, const struct gd_target *t,
-		 enum etcd_err err)
-{
-	struct mvcc_result res = { .err = err };
-
-	gd_requests__deliver(d, t, &res);
-}
-
 uint64_t gd_requests__deadline(const struct gnomond *d)
 {
 	uint64_t ms = REQUEST_TIMEOUT_BASE_MS + 2ull * d->cfg.election_ms;
@@ -180,8 +86,9 @@ static bool forward_send(struct gnomond *d, struct gd_pending *p)
 
 /* To the leader; while none is known (an election), wait for one until
  * the request's deadline, as etcd does. */
-static void forward(struct gnomond *d, const struct gd_target *t,
-		    enum api_method method, const uint8_t *body, size_t len)
+void gd_requests__forward(struct gnomond *d, const struct gd_target *t,
+			  enum api_method method, const uint8_t *body,
+			  size_t len)
 {
 	struct gd_pending p = { .t = *t, .deadline = gd_requests__deadline(d),
 				.method = method, .body_len = len };
@@ -189,7 +96,7 @@ static void forward(struct gnomond *d, const struct gd_target *t,
 	p.read_id = ++d->next_id;
 	p.body = malloc(len ? len : 1);
 	if (!p.body) {
-		fail(d, t, ETCD_ERR_TIMEOUT);
+		gd_answer__fail(d, t, ETCD_ERR_TIMEOUT);
 		return;
 	}
 	if (len)
@@ -201,7 +108,7 @@ static void forward(struct gnomond *d, const struct gd_target *t,
 			free(p.body);
 			d->n_unsent--;
 		}
-		fail(d, t, ETCD_ERR_TIMEOUT);
+		gd_answer__fail(d, t, ETCD_ERR_TIMEOUT);
 	}
 }
 
@@ -211,21 +118,13 @@ static enum etcd_err raft_error(int rc)
 	       rc == -EBUSY ? ETCD_ERR_LEADER_CHANGED : ETCD_ERR_TIMEOUT;
 }
 
-static void submit_write(struct gnomond *d, const struct gd_target *t,
-			 enum api_method method, const uint8_t *cmd,
-			 size_t len)
+void gd_requests__propose(struct gnomond *d, const struct gd_target *t,
+			  const uint8_t *cmd, size_t len)
 {
 	struct gd_pending_vec *w = &d->writes;
 	struct gd_pending p = { .t = *t, .deadline = gd_requests__deadline(d) };
 	int rc;
 
-	if (raft__role(d->raft) != RAFT_LEADER) {
-		if (t->peer)
-			fail(d, t, ETCD_ERR_NOT_LEADER);
-		else
-			forward(d, t, method, cmd, len);
-		return;
-	}
 	if (mvcc_cmd__needs_stamp(cmd, len)) {
 		uint8_t *stamped;
 		size_t slen;
@@ -240,15 +139,31 @@ static void submit_write(struct gnomond *d, const struct gd_target *t,
 		rc = raft__propose(d->raft, cmd, (uint32_t)len, &p.index);
 	}
 	if (rc) {
-		fail(d, t, raft_error(rc));
+		gd_answer__fail(d, t, raft_error(rc));
 		return;
 	}
 	p.term = raft__term(d->raft);
 	/* Entries at or above this index from an older term are gone. */
 	while (w->len > w->head && w->v[w->len - 1].index >= p.index)
-		fail(d, &w->v[--w->len].t, ETCD_ERR_LEADER_CHANGED);
+		gd_answer__fail(d, &w->v[--w->len].t,
+				ETCD_ERR_LEADER_CHANGED);
 	if (vec_push(w, &p))
-		fail(d, t, ETCD_ERR_TIMEOUT);
+		gd_answer__fail(d, t, ETCD_ERR_TIMEOUT);
+}
+
+static bool leader(const struct gnomond *d)
+{
+	return raft__role(d->raft) == RAFT_LEADER;
+}
+
+void gd_requests__write(struct gnomond *d, const struct gd_target *t,
+			enum api_method method, const uint8_t *cmd,
+			size_t len)
+{
+	if (gd_route__client(method, false, leader(d)) == GD_ROUTE_PROPOSE)
+		gd_requests__propose(d, t, cmd, len);
+	else
+		gd_requests__forward(d, t, method, cmd, len);
 }
 
 static void free_read(struct gd_pending *p)
@@ -256,13 +171,6 @@ static void free_read(struct gd_pending *p)
 	if (p->range)
 		protobuf_c_message_free_unpacked(&p->range->base, NULL);
 	p->range = NULL;
-}
-
-void gd_requests__write(struct gnomond *d, const struct gd_target *t,
-			enum api_method method, const uint8_t *cmd,
-			size_t len)
-{
-	submit_write(d, t, method, cmd, len);
 }
 
 /* A linearizable read (@p: what to serve then); takes p->range. */
@@ -278,55 +186,54 @@ static void submit_read(struct gnomond *d, const struct gd_target *t,
 	if (!rc)
 		rc = vec_push(&d->reads, p);
 	if (rc) {
-		fail(d, t, raft_error(rc));
+		gd_answer__fail(d, t, raft_error(rc));
 		free_read(p);
 	}
 }
 
-static void submit_range(struct gnomond *d, const struct gd_target *t,
-			 Etcdserverpb__RangeRequest *range)
+void gd_requests__read(struct gnomond *d, const struct gd_target *t,
+		       Etcdserverpb__RangeRequest *range)
 {
 	struct gd_pending p = { .range = range, .method = API_KV_RANGE };
 
 	submit_read(d, t, &p);
 }
 
-void gd_requests__range(struct gnomond *d, const struct gd_target *t,
+/* A RangeRequest, packed, at the leader. */
+static void read_packed(struct gnomond *d, const struct gd_target *t,
 			const uint8_t *msg, size_t len)
 {
 	Etcdserverpb__RangeRequest *range;
 
-	if (raft__role(d->raft) != RAFT_LEADER) {
-		forward(d, t, API_KV_RANGE, msg, len);
-		return;
-	}
 	range = etcdserverpb__range_request__unpack(NULL, len, msg);
 	if (range)
-		submit_range(d, t, range);
+		gd_requests__read(d, t, range);
 	else
-		fail(d, t, ETCD_ERR_BAD_COMMAND);
+		gd_answer__fail(d, t, ETCD_ERR_BAD_COMMAND);
 }
 
-/* A KeepAlive or TimeToLive on the leader, or one to forward. */
-static void lease_read(struct gnomond *d, const struct gd_target *t,
-		       uint32_t method, const uint8_t *body, size_t len)
+void gd_requests__range(struct gnomond *d, const struct gd_target *t,
+			const uint8_t *msg, size_t len)
+{
+	if (gd_route__client(API_KV_RANGE, false, leader(d)) == GD_ROUTE_READ)
+		read_packed(d, t, msg, len);
+	else
+		gd_requests__forward(d, t, API_KV_RANGE, msg, len);
+}
+
+void gd_requests__lease_read(struct gnomond *d, const struct gd_target *t,
+			     enum api_method method, const uint8_t *body,
+			     size_t len)
 {
 	struct gd_pending p = { .method = method };
 	ProtobufCMessage *m;
 
-	if (raft__role(d->raft) != RAFT_LEADER) {
-		if (t->peer)
-			fail(d, t, ETCD_ERR_NOT_LEADER);
-		else
-			forward(d, t, method, body, len);
-		return;
-	}
 	m = protobuf_c_message_unpack(method == API_LEASE_KEEPALIVE ?
 		&etcdserverpb__lease_keep_alive_request__descriptor :
 		&etcdserverpb__lease_time_to_live_request__descriptor,
 		NULL, len, body);
 	if (!m) {
-		fail(d, t, ETCD_ERR_BAD_COMMAND);
+		gd_answer__fail(d, t, ETCD_ERR_BAD_COMMAND);
 		return;
 	}
 	if (method == API_LEASE_KEEPALIVE) {
@@ -342,114 +249,29 @@ static void lease_read(struct gnomond *d, const struct gd_target *t,
 	submit_read(d, t, &p);
 }
 
-/* A grant's TTL raised to the minimum before it is proposed. */
-static int grant_cmd(struct gnomond *d, const ProtobufCMessage *decoded,
-		     uint8_t **cmd, size_t *len)
+/* A request from a member (t->peer) or held here while no leader was
+ * known: a write's log command, a RangeRequest, or a lease read. */
+static void serve_member(struct gnomond *d, const struct gd_target *t,
+			 enum api_method method, const uint8_t *body,
+			 size_t len)
 {
-	Etcdserverpb__LeaseGrantRequest r =
-		*(const Etcdserverpb__LeaseGrantRequest *)decoded;
-	int64_t min = gd_leases__min_ttl(d);
-
-	if (r.ttl < min)
-		r.ttl = min;
-	return mvcc_cmd__encode(MVCC_CMD_LEASE_GRANT, &r.base, cmd, len);
-}
-
-void gd_requests__client(struct gnomond *d, uint32_t slot, uint32_t gen,
-			 struct api_request *req)
-{
-	struct gd_target t = { .slot = slot, .gen = gen,
-			       .stream = req->stream_id };
-	enum mvcc_cmd_type type = api_method__cmd_type(req->method,
-						       req->decoded);
-	Etcdserverpb__RangeRequest *range;
-	uint8_t *cmd;
-	size_t len;
-
-	if (type) {
-		if (type == MVCC_CMD_LEASE_GRANT ?
-		    grant_cmd(d, req->decoded, &cmd, &len) :
-		    mvcc_cmd__wrap(type, req->msg, req->len, &cmd, &len)) {
-			fail(d, &t, ETCD_ERR_TIMEOUT);
-			return;
-		}
-		submit_write(d, &t, req->method, cmd, len);
-		free(cmd);
+	switch (gd_route__member(method, leader(d))) {
+	case GD_ROUTE_PROPOSE:
+		gd_requests__propose(d, t, body, len);
 		return;
-	}
-	if (req->method == API_WATCH) {
-		gd_watch__request(d, slot, gen, req);
+	case GD_ROUTE_READ:
+		read_packed(d, t, body, len);
 		return;
-	}
-	if (req->method == API_LOCK_LOCK || req->method == API_LOCK_UNLOCK) {
-		gd_lock__request(d, &t, req);
+	case GD_ROUTE_LEASE_READ:
+		gd_requests__lease_read(d, t, method, body, len);
 		return;
-	}
-	if (req->method >= API_ELECTION_CAMPAIGN &&
-	    req->method <= API_ELECTION_RESIGN) {
-		gd_election__request(d, &t, req);
-		return;
-	}
-	if (req->method == API_LEASE_KEEPALIVE ||
-	    req->method == API_LEASE_TIME_TO_LIVE) {
-		lease_read(d, &t, req->method, req->msg, req->len);
-		return;
-	}
-	if (req->method == API_MAINTENANCE_MOVE_LEADER) {
-		gd_maintenance__move_leader(d, &t,
-			(const Etcdserverpb__MoveLeaderRequest *)req->decoded);
-		return;
-	}
-	range = (Etcdserverpb__RangeRequest *)req->decoded;
-	if (req->method != API_KV_RANGE || range->serializable) {
-		gd_local__serve(d, &t, req->method, req->decoded);
-		return;
-	}
-	if (raft__role(d->raft) == RAFT_LEADER)
-		submit_range(d, &t, (Etcdserverpb__RangeRequest *)
-			     api_request__take(req));
-	else
-		forward(d, &t, API_KV_RANGE, req->msg, req->len);
-}
-
-/* A request as the leader gets it, forwarded (t->peer) or held while no
- * leader was known: a RangeRequest or a write's log command. */
-static void route(struct gnomond *d, const struct gd_target *t,
-		  uint32_t method, const uint8_t *body, size_t len)
-{
-	Etcdserverpb__RangeRequest *range;
-
-	switch (method) {
-	case API_KV_RANGE:
-		range = etcdserverpb__range_request__unpack(NULL, len, body);
-		if (!range) {
-			fail(d, t, ETCD_ERR_BAD_COMMAND);
-			return;
-		}
-		if (raft__role(d->raft) != RAFT_LEADER) {
-			protobuf_c_message_free_unpacked(&range->base, NULL);
-			fail(d, t, ETCD_ERR_NOT_LEADER);
-			return;
-		}
-		submit_range(d, t, range);
-		return;
-	case API_LEASE_KEEPALIVE:
-	case API_LEASE_TIME_TO_LIVE:
-		lease_read(d, t, method, body, len);
-		return;
-	case API_LEASE_GRANT:
-	case API_LEASE_REVOKE:
-	case API_KV_PUT:
-	case API_KV_DELETE_RANGE:
-	case API_KV_TXN:
-	case API_KV_COMPACT:
-	case API_MAINTENANCE_ALARM:
-		submit_write(d, t, method, body, len);
+	case GD_ROUTE_NOT_LEADER:
+		gd_answer__fail(d, t, ETCD_ERR_NOT_LEADER);
 		return;
 	default:
 		gd_warn("member %u forwarded unknown method %u", t->peer,
 			method);
-		fail(d, t, ETCD_ERR_UNIMPLEMENTED);
+		gd_answer__fail(d, t, ETCD_ERR_UNIMPLEMENTED);
 	}
 }
 
@@ -458,13 +280,13 @@ void gd_requests__forwarded(struct gnomond *d, uint32_t from, uint64_t id,
 {
 	struct gd_target t = { .peer = from, .fwd_id = id };
 
-	route(d, &t, method, body, len);
+	serve_member(d, &t, method, body, len);
 }
 
 void gd_requests__retry_forwards(struct gnomond *d)
 {
 	struct gd_pending_vec *f = &d->forwards;
-	bool leader = raft__role(d->raft) == RAFT_LEADER;
+	bool leads = leader(d);
 	struct gd_pending q;
 
 	if (!d->n_unsent || !raft__leader(d->raft))
@@ -476,7 +298,7 @@ void gd_requests__retry_forwards(struct gnomond *d)
 			i++;
 			continue;
 		}
-		if (!leader) {
+		if (!leads) {
 			d->n_unsent -= forward_send(d, p);
 			i++;
 			continue;
@@ -485,7 +307,7 @@ void gd_requests__retry_forwards(struct gnomond *d)
 		q = *p;
 		vec_remove(f, i);
 		d->n_unsent--;
-		route(d, &q.t, q.method, q.body, q.body_len);
+		serve_member(d, &q.t, q.method, q.body, q.body_len);
 		free(q.body);
 	}
 }
@@ -524,7 +346,7 @@ void gd_requests__result(struct gnomond *d, uint64_t id, int32_t status,
 			}
 			res.err = ETCD_ERR_TIMEOUT;
 		}
-		gd_requests__deliver(d, &p->t, &res);
+		gd_answer__deliver(d, &p->t, &res);
 		vec_remove(f, i);
 		return;
 	}
@@ -537,7 +359,7 @@ void gd_requests__raise_alarms(struct gnomond *d)
 	uint8_t *cmd;
 	size_t len;
 
-	a.memberid = gd_node__header(d).member_id;
+	a.memberid = gd_answer__header(d).member_id;
 	a.action = ETCDSERVERPB__ALARM_REQUEST__ALARM_ACTION__ACTIVATE;
 	a.alarm = ETCDSERVERPB__ALARM_TYPE__NOSPACE;
 	if (!d->raise_nospace)
@@ -551,7 +373,7 @@ void gd_requests__raise_alarms(struct gnomond *d)
 		return;
 	gd_warn("a write exceeded the space quota: raising the NOSPACE alarm");
 	d->nospace_retry = gd_requests__deadline(d);
-	submit_write(d, &none, API_MAINTENANCE_ALARM, cmd, len);
+	gd_requests__write(d, &none, API_MAINTENANCE_ALARM, cmd, len);
 	free(cmd);
 }
 
@@ -569,14 +391,14 @@ void gd_requests__applied(struct gnomond *d, const struct raft_entry *e,
 		d->raise_nospace = true;
 
 	while (w->head < w->len && w->v[w->head].index < e->index)
-		fail(d, &w->v[w->head++].t, ETCD_ERR_LEADER_CHANGED);
+		gd_answer__fail(d, &w->v[w->head++].t, ETCD_ERR_LEADER_CHANGED);
 	if (w->head == w->len || w->v[w->head].index != e->index)
 		return;
 	p = &w->v[w->head++];
 	if (p->term == e->term && res)
-		gd_requests__deliver(d, &p->t, res);
+		gd_answer__deliver(d, &p->t, res);
 	else
-		fail(d, &p->t, ETCD_ERR_LEADER_CHANGED);
+		gd_answer__fail(d, &p->t, ETCD_ERR_LEADER_CHANGED);
 }
 
 void gd_requests__read_index(struct gnomond *d, const struct raft_read *rd)
@@ -589,7 +411,7 @@ void gd_requests__read_index(struct gnomond *d, const struct raft_read *rd)
 		if (p->read_id != rd->id)
 			continue;
 		if (rd->status) {
-			fail(d, &p->t, ETCD_ERR_LEADER_CHANGED);
+			gd_answer__fail(d, &p->t, ETCD_ERR_LEADER_CHANGED);
 			free_read(p);
 			vec_remove(r, i);
 			return;
@@ -634,7 +456,7 @@ static void serve_forwards(struct gnomond *d)
 			i++;
 			continue;
 		}
-		gd_requests__deliver(d, &p->t, &res);
+		gd_answer__deliver(d, &p->t, &res);
 		free(p->resp);
 		vec_remove(f, i);
 	}
@@ -643,7 +465,7 @@ static void serve_forwards(struct gnomond *d)
 void gd_requests__serve_reads(struct gnomond *d)
 {
 	struct gd_pending_vec *r = &d->reads;
-	struct mvcc_header hdr = gd_node__header(d);
+	struct mvcc_header hdr = gd_answer__header(d);
 
 	serve_forwards(d);
 	for (size_t i = 0; i < r->len;) {
@@ -655,9 +477,9 @@ void gd_requests__serve_reads(struct gnomond *d)
 			continue;
 		}
 		if (serve_read(d, &hdr, p, &res))
-			fail(d, &p->t, ETCD_ERR_TIMEOUT);
+			gd_answer__fail(d, &p->t, ETCD_ERR_TIMEOUT);
 		else
-			gd_requests__deliver(d, &p->t, &res);
+			gd_answer__deliver(d, &p->t, &res);
 		mvcc_result__release(&res);
 		free_read(p);
 		vec_remove(r, i);
@@ -671,7 +493,7 @@ static void expire_list(struct gnomond *d, struct gd_pending_vec *v)
 			i++;
 			continue;
 		}
-		fail(d, &v->v[i].t, ETCD_ERR_TIMEOUT);
+		gd_answer__fail(d, &v->v[i].t, ETCD_ERR_TIMEOUT);
 		if (v->v[i].body) {
 			free(v->v[i].body);
 			d->n_unsent--;
@@ -687,7 +509,7 @@ void gd_requests__expire(struct gnomond *d)
 	struct gd_pending_vec *w = &d->writes;
 
 	while (w->head < w->len && w->v[w->head].deadline <= d->ticks)
-		fail(d, &w->v[w->head++].t, ETCD_ERR_TIMEOUT);
+		gd_answer__fail(d, &w->v[w->head++].t, ETCD_ERR_TIMEOUT);
 	expire_list(d, &d->reads);
 	expire_list(d, &d->forwards);
 }

@@ -67,7 +67,7 @@ static void check(struct gnomond *d, int rc)
 void gd_watch__request(struct gnomond *d, uint32_t slot, uint32_t gen,
 		       const struct api_request *req)
 {
-	struct mvcc_header hdr = gd_node__header(d);
+	struct mvcc_header hdr = gd_answer__header(d);
 	struct api_session *s;
 
 	check(d, mvcc_watch_hub__request(d->watch, d->store, &hdr,
@@ -89,7 +89,7 @@ void gd_watch__closed(struct gnomond *d, uint32_t slot, uint32_t gen,
 
 int gd_watch__applied(struct gnomond *d)
 {
-	struct mvcc_header hdr = gd_node__header(d);
+	struct mvcc_header hdr = gd_answer__header(d);
 
 	return mvcc_watch_hub__applied(d->watch, d->store, &hdr);
 }
@@ -101,14 +101,14 @@ void gd_watch__store_replaced(struct gnomond *d)
 
 void gd_watch__turn(struct gnomond *d)
 {
-	struct mvcc_header hdr = gd_node__header(d);
+	struct mvcc_header hdr = gd_answer__header(d);
 
 	check(d, mvcc_watch_hub__catch_up(d->watch, d->store, &hdr));
 }
 
 void gd_watch__tick(struct gnomond *d)
 {
-	struct mvcc_header hdr = gd_node__header(d);
+	struct mvcc_header hdr = gd_answer__header(d);
 	uint64_t every = PROGRESS_MS / d->cfg.heartbeat_ms;
 
 	if (every && !(d->ticks % every))
