@@ -58,3 +58,6 @@ $(GNOMOND_ROUTE_TEST): $(BUILD)/san/selftests/gnomond/daemon_route_test.o \
 ALL_TARGETS += $(GNOMOND_ROUTE_TEST)
 HOST_TESTS += $(GNOMOND_ROUTE_TEST)
 -include $(BUILD)/san/selftests/gnomond/daemon_route_test.d
+
+# No two files of daemon/ call each other in a loop (from the objects).
+HOST_TESTS += $(PROJECT_ROOT)/selftests/gnomond/daemon_call_cycles.sh
