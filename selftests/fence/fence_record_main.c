@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * fence-record: the writer and the checker of the multi-host fencing test
- * (selftests/fence/multihost_test.sh); the record layout and the argument
+ * (selftests/fenced/multihost_test.sh); the record layout and the argument
  * for the check are in fence_record.h.
  *
  *   fence-record write DEV HOST TOKEN [COUNT [INTERVAL]]

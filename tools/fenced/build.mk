@@ -60,8 +60,10 @@ SYSTEMD_UNITS += tools/fenced/gnomon-fenced.service
 # The VM test; its writer and checker are selftests/fence/fence-record's.
 VM_TESTS += selftests/fenced/fenced_takeover_test.sh
 
-# The multi-host test boots two VMs and takes 6 to 12 minutes under TCG on
-# a loaded 2-core host: its own target, outside `make check`.
+# The multi-host test boots two VMs (6 to 12 minutes under TCG on a
+# loaded 2-core host, within run-suite's 900 s limit): issue 10 wants it in
+# `make check`, and `make check-multihost` runs it alone.
+HOST_TESTS += selftests/fenced/multihost_test.sh
 .PHONY: check-multihost
 check-multihost: userspace
 	$(PROJECT_ROOT)/selftests/fenced/multihost_test.sh
