@@ -16,7 +16,8 @@
  * connection goes away first, reply/fail return -ENOENT: the daemon keeps
  * (session, stream id) pairs and drops those of a freed session itself.
  *
- * Streams (LeaseKeepAlive and Watch both ways, Observe from the server):
+ * Streams (LeaseKeepAlive and Watch both ways, Observe and Snapshot from
+ * the server):
  * every message the client sends on the stream is a request of its own,
  * handed to ops->request() as soon as it is complete, with the stream's
  * id.  api_session__reply() answers one of them with one message and
@@ -78,6 +79,7 @@ enum api_method {
 	API_ELECTION_LEADER,
 	API_ELECTION_OBSERVE,		/* a server stream */
 	API_ELECTION_RESIGN,
+	API_MAINTENANCE_SNAPSHOT,	/* a server stream (the daemon's) */
 	API_METHOD__COUNT,
 };
 

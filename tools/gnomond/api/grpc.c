@@ -75,6 +75,8 @@ static const struct {
 		&v3electionpb__leader_request__descriptor, 0 },
 	[API_ELECTION_RESIGN] = { "/v3electionpb.Election/Resign",
 		&v3electionpb__resign_request__descriptor, 0 },
+	[API_MAINTENANCE_SNAPSHOT] = { "/etcdserverpb.Maintenance/Snapshot",
+		&etcdserverpb__snapshot_request__descriptor, 0 },
 };
 
 static const char *const services[] = {
@@ -87,6 +89,7 @@ static const enum method_kind kinds[API_METHOD__COUNT] = {
 	[API_LEASE_KEEPALIVE] = BIDI,
 	[API_WATCH] = BIDI,
 	[API_ELECTION_OBSERVE] = SERVER_STREAM,
+	[API_MAINTENANCE_SNAPSHOT] = SERVER_STREAM,
 };
 
 bool api_method__streams(enum api_method m)

@@ -262,6 +262,9 @@ void gd_node__tick(struct gnomond *d);
 /* snapshot.c: start a snapshot child past --snapshot-count, reap it */
 void gd_snapshot__tick(struct gnomond *d);
 void gd_snapshot__stop(struct gnomond *d);
+/* fork() for a child that serializes the store: it dies with the loop and
+ * keeps only the descriptor @keep (of 3 and up). */
+pid_t gd_snapshot__fork(int keep);
 
 /* leases.c */
 int64_t gd_leases__min_ttl(const struct gnomond *d);
@@ -365,6 +368,12 @@ void gd_maintenance__move_leader(struct gnomond *d, const struct gd_target *t,
 /* Answer the moves that are done or past their deadline (every turn). */
 void gd_maintenance__turn(struct gnomond *d);
 void gd_maintenance__drop_all(struct gnomond *d);
+
+/* backup_send.c: Maintenance.Snapshot, a backup streamed to a client */
+void gd_backup__request(struct gnomond *d, const struct gd_target *t);
+/* Reap the children, queue what the streams take (every turn). */
+void gd_backup__turn(struct gnomond *d);
+void gd_backup__exit(void);
 void gd_requests__drop_all(struct gnomond *d);
 
 #endif /* GNOMOND_DAEMON_H */

@@ -38,7 +38,8 @@ ALL_TARGETS += $(GNOMOND_SAN_BIN)
 -include $(GNOMOND_DAEMON_SAN_OBJS:.o=.d)
 
 HOST_TESTS += $(patsubst %,$(PROJECT_ROOT)/selftests/gnomond/daemon_%.sh, \
-	cluster python_etcd3 lease flags snapshot lost_data_dir limits answers maintenance)
+	cluster python_etcd3 lease flags snapshot backup lost_data_dir limits answers \
+	maintenance)
 HOST_TESTS += $(PROJECT_ROOT)/selftests/gnomond/daemon_sanitized.sh
 # Coordination: etcd's Lease, Watch, Lock and Election.
 HOST_TESTS += $(patsubst %,$(PROJECT_ROOT)/selftests/gnomond/daemon_%.sh, \

@@ -13,6 +13,9 @@
  * "leader transfer took too long" at the request deadline.  One transfer
  * runs at a time: a second request meanwhile waits for the same target or
  * gets "leader changed".
+ *
+ * Maintenance.Snapshot is backup_send.c's; its streams move every turn
+ * from here.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -92,6 +95,8 @@ void gd_maintenance__turn(struct gnomond *d)
 	struct gd_pending_vec *v = &d->moves;
 	uint32_t leader = raft__leader(d->raft);
 
+	gd_backup__turn(d);
+
 	for (size_t i = 0; i < v->len;) {
 		struct gd_pending *p = &v->v[i];
 
@@ -111,4 +116,5 @@ void gd_maintenance__drop_all(struct gnomond *d)
 {
 	free(d->moves.v);
 	d->moves = (struct gd_pending_vec){ 0 };
+	gd_backup__exit();
 }

@@ -16,9 +16,10 @@
  *                 the leader's renewal times (leases.c)
  *       follower: forwarded like a write
  *   Watch (each message), Lock, Unlock, Campaign, Proclaim, Leader,
- *   Observe, Resign, MoveLeader
+ *   Observe, Resign, MoveLeader, Snapshot
  *       their own parts, on any member (watch.c, lock.c, election.c,
- *       maintenance.c, which says "not leader" on a follower, as etcd)
+ *       maintenance.c, which says "not leader" on a follower, as etcd,
+ *       backup_send.c)
  *   anything else (serializable Range, Status, MemberList, LeaseLeases,
  *   Defragment, Hash, HashKV)
  *       served at once by the member that got it (local.c)
@@ -52,6 +53,8 @@ enum gd_route gd_route__client(enum api_method m, bool serializable,
 		return leader ? GD_ROUTE_LEASE_READ : GD_ROUTE_FORWARD;
 	case API_MAINTENANCE_MOVE_LEADER:
 		return GD_ROUTE_MOVE_LEADER;
+	case API_MAINTENANCE_SNAPSHOT:
+		return GD_ROUTE_BACKUP;
 	case API_KV_RANGE:
 		if (!serializable)
 			return leader ? GD_ROUTE_READ : GD_ROUTE_FORWARD;
@@ -89,6 +92,7 @@ const char *gd_route__name(enum gd_route r)
 		[GD_ROUTE_LOCK] = "lock",
 		[GD_ROUTE_ELECTION] = "election",
 		[GD_ROUTE_MOVE_LEADER] = "move-leader",
+		[GD_ROUTE_BACKUP] = "backup",
 		[GD_ROUTE_UNIMPLEMENTED] = "unimplemented",
 	};
 

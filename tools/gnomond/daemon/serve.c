@@ -90,6 +90,9 @@ void gd_serve__client(struct gnomond *d, uint32_t slot, uint32_t gen,
 		gd_maintenance__move_leader(d, &t,
 			(const Etcdserverpb__MoveLeaderRequest *)req->decoded);
 		return;
+	case GD_ROUTE_BACKUP:
+		gd_backup__request(d, &t);
+		return;
 	default:
 		gd_local__serve(d, &t, req->method, req->decoded);
 		return;

@@ -128,27 +128,34 @@ static int child_save(struct gnomond *d, uint64_t index, uint64_t term)
 	return wal_writer__save_snapshot(&w, &snap);
 }
 
+pid_t gd_snapshot__fork(int keep)
+{
+	pid_t pid = fork();
+
+	if (pid)
+		return pid;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() == 1)
+		_exit(1);
+	if (keep > 3)
+		close_range(3, (unsigned int)keep - 1, 0);
+	close_range((unsigned int)keep + 1, ~0U, 0);
+	return 0;
+}
+
 static void start(struct gnomond *d)
 {
 	uint64_t index = d->applied;
 	uint64_t term = raft__term_at(d->raft, index);
-	int dirfd = gd_storage__dirfd(d);
-	pid_t pid = fork();
+	/* Only the directory is needed: drop sockets and the ring. */
+	pid_t pid = gd_snapshot__fork(gd_storage__dirfd(d));
 
 	if (pid < 0) {
 		gd_warn("snapshot: fork: %s", strerror(errno));
 		return;
 	}
-	if (!pid) {
-		/* Only the directory is needed: drop sockets and the ring. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() == 1)
-			_exit(1);
-		if (dirfd > 3)
-			close_range(3, (unsigned int)dirfd - 1, 0);
-		close_range((unsigned int)dirfd + 1, ~0U, 0);
+	if (!pid)
 		_exit(child_save(d, index, term) ? 1 : 0);
-	}
 	d->snap_child = pid;
 	d->snap_child_index = index;
 }
