@@ -156,9 +156,38 @@ static void schedule_retry(struct fenced_agent *a)
 
 static void feed(struct fenced_agent *a, const struct fenced_event *ev);
 
-static bool pr_takeover(struct fenced_agent *a, uint64_t token, uint64_t prev)
+/*
+ * The key to preempt once TOKEN is registered: PREV while it is still
+ * registered, else whichever other key holds the reservation, else none.
+ * A key this host registered before (its own earlier holding, or an agent
+ * run before this one) was replaced by TOKEN's REGISTER AND IGNORE
+ * EXISTING KEY, so it is gone, and preempting it would only get a
+ * RESERVATION CONFLICT, holding after holding.
+ */
+static uint64_t pr_victim(struct pr_dev *dev, uint64_t token, uint64_t prev)
 {
 	struct pr_reservation_info ri;
+	struct pr_keys keys;
+
+	if (prev && !pr__read_keys(dev, &keys)) {
+		size_t max = sizeof(keys.keys) / sizeof(keys.keys[0]);
+		size_t n = keys.nr < max ? keys.nr : max;
+		bool found = keys.nr > n;
+
+		for (size_t i = 0; i < n && !found; i++)
+			found = keys.keys[i] == prev;
+		if (found)
+			return prev;
+		prev = 0;
+	}
+	if (!prev && !pr__read_reservation(dev, &ri) && ri.held &&
+	    ri.key != token)
+		prev = ri.key;
+	return prev;
+}
+
+static bool pr_takeover(struct fenced_agent *a, uint64_t token, uint64_t prev)
+{
 	struct pr_dev dev;
 	int err;
 
@@ -169,10 +198,11 @@ static bool pr_takeover(struct fenced_agent *a, uint64_t token, uint64_t prev)
 		logf_("PR: opening %s: %s", a->conf->device, strerror(-err));
 		return false;
 	}
-	if (!prev && !pr__read_reservation(&dev, &ri) && ri.held &&
-	    ri.key != token)
-		prev = ri.key;
-	err = pr__takeover(&dev, token, prev, a->conf->pr_abort);
+	err = pr__register(&dev, token);
+	if (!err) {
+		prev = pr_victim(&dev, token, prev);
+		err = pr__takeover(&dev, token, prev, a->conf->pr_abort);
+	}
 	pr__close(&dev);
 	if (err) {
 		logf_("PR takeover of %s with key %" PRIu64 " (previous %" PRIu64 "): %s",
