@@ -9,6 +9,9 @@
 #	fd_wait NAME KEY VALUE [SECS]    poll NAME's status until KEY is VALUE
 #	fd_app NAME DEV                 NAME's application (below), background
 #	fd_apps_stop                    stop every application and its writers
+#	fd_agent_pr NAME RES DEV [FLAGS] fd_agent with PR on DEV (below)
+#	fd_tables DEV_A DEV_B            two resources, two gnomon-fence tables
+#	fd_until_grep PATTERN FILE [SECS] poll until FILE has a matching line
 #
 # An application writes while its agent says it holds the lock: whenever
 # NAME's status file shows state=holding with a token it has not written
@@ -96,4 +99,55 @@ fd_cleanup()
 	done
 	for n in "${!FD_APIDS[@]}"; do wait "${FD_APIDS[$n]}" 2>/dev/null; done
 	rm -f "$FD_DIR/stop"
+}
+
+# fd_agent_pr NAME RESOURCE DEVICE [FLAGS]: fd_agent with persistent
+# reservations on DEVICE (its gnomon-fence device): the takeover registers
+# the token as its key and preempts the previous holder's.
+fd_agent_pr()
+{
+	local name=$1 res=$2 dev=$3
+	shift 3
+	"$FD_FENCED" --endpoints "$(gd_endpoints)" --lock "$FD_LOCK" \
+		--resource "$res" --holder "$name" --device "$dev" --ttl 1s \
+		--margin 100ms --status-file "$FD_DIR/$name.status" "$@" \
+		>> "$FD_DIR/$name.log" 2>&1 &
+	FD_PIDS[$name]=$!
+}
+
+# fd_tables DEV_A DEV_B: kernel lease resources FD_RA and FD_RB (created,
+# lapsed at once) and gnomon-fence tables fda_PID over DEV_A with FD_RA and
+# fdb_PID over DEV_B with FD_RB, their nodes in FD_DEV_A and FD_DEV_B;
+# fails if a table cannot be created.  fd_tables_remove removes them.
+fd_tables()
+{
+	local sz
+	sz=$(blockdev --getsz "$1") || return 1
+	FD_RA=fenced_a_$$
+	FD_RB=fenced_b_$$
+	fence_grant $FD_RA 1 1ms
+	fence_grant $FD_RB 1 1ms
+	dmsetup create fda_$$ --table "0 $sz gnomon-fence $1 $FD_RA" &&
+		dmsetup create fdb_$$ --table "0 $sz gnomon-fence $2 $FD_RB" ||
+		return 1
+	FD_DEV_A=$(fence_dev fda_$$)
+	FD_DEV_B=$(fence_dev fdb_$$)
+}
+
+fd_tables_remove()
+{
+	dmsetup remove --force fda_$$ > /dev/null 2>&1
+	dmsetup remove --force fdb_$$ > /dev/null 2>&1
+}
+
+# fd_until_grep PATTERN FILE [SECS]: poll (default 20 s) until FILE has a
+# line matching PATTERN (grep's basic regular expression).
+fd_until_grep()
+{
+	local i
+	for i in $(seq $(( ${3:-20} * 10 ))); do
+		grep -q "$1" "$2" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
 }

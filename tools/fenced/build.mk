@@ -57,8 +57,11 @@ HOST_TESTS += $(FENCED_CONF_TEST)
 	$(BUILD)/obj/tools/fenced/*.d $(BUILD)/obj/selftests/fenced/*.d)
 SYSTEMD_UNITS += tools/fenced/gnomon-fenced.service
 
-# The VM test; its writer and checker are selftests/fence/fence-record's.
+# The VM tests: the takeover's writer and checker are selftests/fence/
+# fence-record's; the PR test runs LIO (selftests/fence/lio.sh).
 VM_TESTS += selftests/fenced/fenced_takeover_test.sh
+VM_TESTS += selftests/fenced/fenced_pr_test.sh
+VM_TESTS += selftests/fenced/fenced_failover_test.sh
 
 # The multi-host test boots two VMs (6 to 12 minutes under TCG on a
 # loaded 2-core host, within run-suite's 900 s limit): issue 10 wants it in
