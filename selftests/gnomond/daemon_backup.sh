@@ -7,13 +7,17 @@
 # magic, a size etcdctl accepts, the SHA-256 it ends with, one revision in
 # its header); once the writes stop, a backup's store bytes end with the
 # member's Maintenance.Hash at the same revision, so the file holds
-# exactly that member's store.  Every wait is bounded.
+# exactly that member's store.  `gnomond --restore-snapshot` (backup.c)
+# makes a new single-member cluster from that file that serves the same
+# revision, the same keys and values and the same HashKV; a file with one
+# byte flipped, a truncated one, and restoring over a data directory are
+# refused.  Every wait is bounded.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/selftests/ktap.sh"
 . "$top/selftests/gnomond/cluster_lib.sh"
 
-ktap_plan 5
+ktap_plan 11
 if ! command -v etcdctl >/dev/null ||
    ! /usr/bin/python3 -c 'import etcd3' 2>/dev/null; then
 	ktap_skip_all daemon-backup "etcdctl or python3-etcd3 is not installed"
@@ -122,4 +126,51 @@ if [ "$size" -gt 2400000 ]; then
 else
 	ktap_fail "the whole store came through" "$size bytes"
 fi
+
+# The old cluster's answers at that revision, then a new cluster from the
+# file.  kvs I: every key and value member I serves, as a checksum.
+kvs() { E "$1" get "" --prefix --consistency=s | md5sum | cut -d' ' -f1; }
+hashkv() { E "$1" endpoint hashkv --rev="$rev" | sed -n 's/^[^,]*, //p'; }
+want_kvs=$(kvs "$follower")
+want_hash=$(hashkv "$follower")
+for i in 1 2 3; do gd_kill "$i" TERM; done
+mv "$GD_DIR/n1" "$GD_DIR/old1"
+GD_N=1
+out=$("$GD_BIN" --restore-snapshot "$GD_DIR/quiet.db" --data-dir "$GD_DIR/n1" \
+	--insecure-no-peer-auth 2>&1)
+gd_start 1
+if [[ $out == restored* ]] && new=$(gd_wait_leader 15) &&
+   [ "$(revision 1)" = "$rev" ]; then
+	ktap_ok "a new member restored from the file serves revision $rev"
+else
+	ktap_fail "a new member restored from the file serves revision $rev" \
+		"$out; revision $(revision 1); $(tail -n 5 "$GD_DIR/n1.log")"
+fi
+ktap_eq "it serves the same keys and values" "$want_kvs" "$(kvs 1)"
+ktap_eq "and the same HashKV at revision $rev" "$want_hash" "$(hashkv 1)"
+gd_kill 1 TERM
+
+# refused WHAT FILE DIR: restoring FILE into DIR fails, saying WHAT, and
+# leaves DIR as it was.
+refused() {
+	local before after out
+	before=$(ls -A "$3" 2>/dev/null | md5sum)
+	out=$("$GD_BIN" --restore-snapshot "$2" --data-dir "$3" \
+		--insecure-no-peer-auth 2>&1) && { echo "restored: $out"; return; }
+	after=$(ls -A "$3" 2>/dev/null | md5sum)
+	[[ $out == *"$1"* ]] || { echo "said: $out"; return; }
+	[ "$before" = "$after" ] || { echo "$3 changed"; return; }
+	echo refused
+}
+cp "$GD_DIR/quiet.db" "$GD_DIR/flipped.db"
+printf '\x5a' | dd of="$GD_DIR/flipped.db" bs=1 seek=100000 conv=notrunc \
+	status=none
+cp "$GD_DIR/quiet.db" "$GD_DIR/short.db"
+truncate -s -700 "$GD_DIR/short.db"
+ktap_eq "a file with one byte changed is refused (its SHA-256)" refused \
+	"$(refused SHA-256 "$GD_DIR/flipped.db" "$GD_DIR/x1")"
+ktap_eq "a truncated file is refused" refused \
+	"$(refused truncated "$GD_DIR/short.db" "$GD_DIR/x2")"
+ktap_eq "a data directory in use is never overwritten" refused \
+	"$(refused "never overwritten" "$GD_DIR/quiet.db" "$GD_DIR/old1")"
 ktap_finish

@@ -46,4 +46,8 @@ int gd_backup__check(const uint8_t *buf, size_t size,
 		     struct gd_backup_header *h, const uint8_t **data,
 		     size_t *len, const char **why);
 
+/* gnomond --restore-snapshot FILE --data-dir DIR: 0, or -errno after
+ * saying why on stderr. */
+int gd_backup__restore(const char *file, const char *dir, uint64_t seg_size);
+
 #endif /* GNOMOND_BACKUP_H */

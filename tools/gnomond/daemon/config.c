@@ -28,7 +28,7 @@ enum {
 	OPT_LEASE, OPT_PEER_KEY, OPT_INSECURE, OPT_QUOTA, OPT_MAX_REQUEST,
 	OPT_SNAPSHOT_COUNT, OPT_LOG_LEVEL, OPT_VERSION, OPT_HELP,
 	OPT_WAL_SEGMENT, OPT_MAX_CLIENTS, OPT_HANDSHAKE_TIMEOUT,
-	OPT_IDLE_TIMEOUT,
+	OPT_IDLE_TIMEOUT, OPT_RESTORE,
 };
 
 static const struct option options[] = {
@@ -56,6 +56,7 @@ static const struct option options[] = {
 	{ "client-handshake-timeout", required_argument, NULL,
 	  OPT_HANDSHAKE_TIMEOUT },
 	{ "client-idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
+	{ "restore-snapshot", required_argument, NULL, OPT_RESTORE },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "help", no_argument, NULL, OPT_HELP },
@@ -76,6 +77,7 @@ static void usage(FILE *f)
 "               [--snapshot-count N] [--log-level error|warn|info|debug]\n"
 "               [--max-client-conns N] [--client-handshake-timeout MS]\n"
 "               [--client-idle-timeout MS]\n"
+"       gnomond --restore-snapshot FILE --data-dir DIR [the member's flags]\n"
 "See gnomond(8).\n");
 }
 
@@ -403,6 +405,16 @@ static int parse_one(struct gd_config *cfg, int opt, const char *arg,
 	case OPT_MAX_REQUEST:
 		return parse_u64("max-request-bytes", arg, 0, 64 << 20,
 				 &cfg->max_request_bytes);
+	case OPT_RESTORE:
+		if (!*arg || strlen(arg) >= sizeof(cfg->restore_snapshot)) {
+			fprintf(stderr, "gnomond: --restore-snapshot: a file "
+				"name (under %zu bytes)\n",
+				sizeof(cfg->restore_snapshot));
+			return -EINVAL;
+		}
+		snprintf(cfg->restore_snapshot, sizeof(cfg->restore_snapshot),
+			 "%s", arg);
+		return 0;
 	case OPT_SNAPSHOT_COUNT:
 		return parse_u64("snapshot-count", arg, 100, UINT32_MAX,
 				 &cfg->snapshot_count);

@@ -65,6 +65,8 @@ struct gd_config {
 	uint32_t client_handshake_timeout_ms;
 	uint32_t client_idle_timeout_ms;
 	enum gd_log_level log_level;
+	/* --restore-snapshot: make data_dir from this backup and exit. */
+	char restore_snapshot[512];
 };
 
 /* 0 with *cfg filled; 1 after --help or --version (exit 0); -EINVAL after

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "backup.h"
 #include "listen.h"
 #include "log.h"
 #include "storage.h"
@@ -214,6 +215,10 @@ int main(int argc, char **argv)
 	rc = gd_config__parse(&d.cfg, argc, argv);
 	if (rc)
 		return rc > 0 ? 0 : 2;
+	if (d.cfg.restore_snapshot[0])
+		return gd_backup__restore(d.cfg.restore_snapshot,
+					  d.cfg.data_dir,
+					  d.cfg.wal_segment_bytes) ? 1 : 0;
 	gd_log__setup(d.cfg.name, d.cfg.log_level);
 	d.status_fd = -1;
 	rc = start(&d);
