@@ -9,7 +9,9 @@
 # member's Maintenance.Hash at the same revision, so the file holds
 # exactly that member's store.  `gnomond --restore-snapshot` (backup.c)
 # makes a new single-member cluster from that file that serves the same
-# revision, the same keys and values and the same HashKV; a file with one
+# revision, the same keys and values and the same HashKV, and the backup
+# taken mid-writes restores to the old cluster's HashKV at its revision
+# (the backup is one revision's store); a file with one
 # byte flipped, a truncated one, and restoring over a data directory are
 # refused.  Every wait is bounded.
 set -u
@@ -17,7 +19,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/selftests/ktap.sh"
 . "$top/selftests/gnomond/cluster_lib.sh"
 
-ktap_plan 11
+ktap_plan 12
 if ! command -v etcdctl >/dev/null ||
    ! /usr/bin/python3 -c 'import etcd3' 2>/dev/null; then
 	ktap_skip_all daemon-backup "etcdctl or python3-etcd3 is not installed"
@@ -100,6 +102,7 @@ else
 fi
 got=$(check "$GD_DIR/inflight.db" 2>&1)
 rev=$(awk '{print $2}' <<<"$got")
+inflight_rev=$rev
 r2=$(revision "$follower")
 if [[ $got == ok* ]] && [ "$rev" -gt $((r0 + 50)) ] && [ "$rev" -lt "$r2" ]; then
 	ktap_ok "a gnomond backup (sha256 checked) at revision $rev, taken mid-writes ($r0 before, $r2 after)"
@@ -130,9 +133,10 @@ fi
 # The old cluster's answers at that revision, then a new cluster from the
 # file.  kvs I: every key and value member I serves, as a checksum.
 kvs() { E "$1" get "" --prefix --consistency=s | md5sum | cut -d' ' -f1; }
-hashkv() { E "$1" endpoint hashkv --rev="$rev" | sed -n 's/^[^,]*, //p'; }
+hashkv() { E "$1" endpoint hashkv --rev="$2" | sed -n 's/^[^,]*, //p'; }
 want_kvs=$(kvs "$follower")
-want_hash=$(hashkv "$follower")
+want_hash=$(hashkv "$follower" "$rev")
+want_inflight=$(hashkv "$follower" "$inflight_rev")
 for i in 1 2 3; do gd_kill "$i" TERM; done
 mv "$GD_DIR/n1" "$GD_DIR/old1"
 GD_N=1
@@ -146,8 +150,20 @@ else
 	ktap_fail "a new member restored from the file serves revision $rev" \
 		"$out; revision $(revision 1); $(tail -n 5 "$GD_DIR/n1.log")"
 fi
-ktap_eq "it serves the same keys and values" "$want_kvs" "$(kvs 1)"
-ktap_eq "and the same HashKV at revision $rev" "$want_hash" "$(hashkv 1)"
+ktap_eq "it serves the same keys and values" "${want_kvs:-none}" "$(kvs 1)"
+ktap_eq "and the same HashKV at revision $rev" "${want_hash:-none}" "$(hashkv 1 "$rev")"
+gd_kill 1 TERM
+
+# The backup taken mid-writes is the store at its one revision: restored,
+# its HashKV is the old cluster's HashKV at that revision.
+mv "$GD_DIR/n1" "$GD_DIR/new1"
+"$GD_BIN" --restore-snapshot "$GD_DIR/inflight.db" --data-dir "$GD_DIR/n1" \
+	--insecure-no-peer-auth >/dev/null 2>&1
+gd_start 1
+gd_wait_leader 15 >/dev/null
+ktap_eq "the backup taken mid-writes restores to the old cluster's HashKV at revision $inflight_rev" \
+	"$inflight_rev ${want_inflight:-none}" \
+	"$(revision 1) $(hashkv 1 "$inflight_rev")"
 gd_kill 1 TERM
 
 # refused WHAT FILE DIR: restoring FILE into DIR fails, saying WHAT, and
