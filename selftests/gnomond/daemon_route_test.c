@@ -56,6 +56,8 @@ static const struct {
 				   U, U },
 	[API_ELECTION_RESIGN] = { GD_ROUTE_ELECTION, GD_ROUTE_ELECTION,
 				  U, U },
+	[API_MAINTENANCE_SNAPSHOT] = { GD_ROUTE_BACKUP, GD_ROUTE_BACKUP,
+				       U, U },
 };
 
 static void expect_route(struct ktap *t, const char *what, int m,
