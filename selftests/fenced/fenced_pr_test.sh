@@ -91,6 +91,7 @@ ktap_eq "A's write through its gnomon-fence device lands" a "$(fence_read "$LIO_
 
 # 2. SIGSTOP A's agent past the TTL: B takes over and preempts A's key.
 agent B $RB "$devB"
+fd_until_grep "asking for lock" "$FD_DIR/B.log"
 sleep 2
 ktap_eq "B waits for the lock" idle "$(fd_field B state)"
 kill -STOP "${FD_PIDS[A]}"
