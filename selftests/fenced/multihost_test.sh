@@ -89,7 +89,7 @@ run_schedule()
 
 if ! run_schedule fence; then
 	while [ "$KTAP_INDEX" -lt $(( faults * 2 + 2 )) ]; do
-		ktap_skip "the rest of the schedule" "not reached after the failure above"
+		ktap_fail "the rest of the schedule" "not reached after the failure above"
 	done
 fi
 out=$(mh_check)
