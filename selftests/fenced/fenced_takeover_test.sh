@@ -192,7 +192,14 @@ fd_app B "$loop"
 sleep 1
 kill -STOP "${FD_PIDS[A]}"
 fd_wait B state holding 30
-sleep 2
+# Until A's writer, which believes it holds, has written past B's first
+# record (bounded: 10 s), so the schedule always has a stale write to find.
+for _ in $(seq 100); do
+	bfirst=$(sed -n 's/^first B [0-9]* \([0-9]*\)$/\1/p' "$FD_DIR/B.acks" 2>/dev/null | tail -n 1)
+	alast=$(sed -n 's/^ack A [0-9]* \([0-9]*\)$/\1/p' "$FD_DIR/A.acks" 2>/dev/null | tail -n 1)
+	[ -n "$bfirst" ] && [ "${alast:-0}" -ge "$bfirst" ] && break
+	sleep 0.1
+done
 kill -CONT "${FD_PIDS[A]}"
 sleep 1
 fd_apps_stop
@@ -203,7 +210,7 @@ if [ $? = 1 ] && ! echo "$out" | grep -q " stale 0 "; then
 	ktap_diag "$(echo "$out" | sed -n 2p)"
 else
 	ktap_fail "negative control: bypassing the fence, the checker finds a stale write" \
-		"$out $(tail -n 2 "$FD_DIR"/*.acks | tr '\n' ' ')"
+		"$out B's first $bfirst, A's last $alast $(tail -n 2 "$FD_DIR"/*.acks | tr '\n' ' ')"
 fi
 ktap_eq "the control's agents took over too" holding "$(fd_field B state)"
 ktap_finish
