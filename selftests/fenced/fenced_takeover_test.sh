@@ -200,8 +200,17 @@ for _ in $(seq 100); do
 	[ -n "$bfirst" ] && [ "${alast:-0}" -ge "$bfirst" ] && break
 	sleep 0.1
 done
+# The checker reads only the image, where B's later write of a slot hides
+# A's earlier one: stop B's writer first, and let A's write past B's last.
+pkill -TERM -P "${FD_APIDS[B]}" -f fence-record
+sleep 0.2
+blast=$(sed -n 's/^ack B [0-9]* \([0-9]*\)$/\1/p' "$FD_DIR/B.acks" | tail -n 1)
+for _ in $(seq 100); do
+	alast=$(sed -n 's/^ack A [0-9]* \([0-9]*\)$/\1/p' "$FD_DIR/A.acks" | tail -n 1)
+	[ "${alast:-0}" -gt "${blast:-0}" ] && break
+	sleep 0.1
+done
 kill -CONT "${FD_PIDS[A]}"
-sleep 1
 fd_apps_stop
 blockdev --flushbufs "$loop"
 out=$("$FD_RECORD" check "$loop")
@@ -210,7 +219,7 @@ if [ $? = 1 ] && ! echo "$out" | grep -q " stale 0 "; then
 	ktap_diag "$(echo "$out" | sed -n 2p)"
 else
 	ktap_fail "negative control: bypassing the fence, the checker finds a stale write" \
-		"$out B's first $bfirst, A's last $alast $(tail -n 2 "$FD_DIR"/*.acks | tr '\n' ' ')"
+		"$out B's first $bfirst, B's last $blast, A's last $alast $(tail -n 2 "$FD_DIR"/*.acks | tr '\n' ' ')"
 fi
 ktap_eq "the control's agents took over too" holding "$(fd_field B state)"
 ktap_finish
