@@ -28,16 +28,11 @@ ktap_plan 15
 	ktap_skip_all fenced "gnomon-fenced, fence-record or gnomond is not built"
 fence_setup || ktap_skip_all fenced "dm_mod or dm-gnomon-fence.ko cannot be loaded"
 loop=$(fence_loop 16) || ktap_skip_all fenced "no loop device"
-sz=$(blockdev --getsz "$loop")
-RA=fenced_a_$$
-RB=fenced_b_$$
-fence_grant $RA 1 1ms
-fence_grant $RB 1 1ms
-dmsetup create fda_$$ --table "0 $sz gnomon-fence $loop $RA" &&
-	dmsetup create fdb_$$ --table "0 $sz gnomon-fence $loop $RB" ||
-	ktap_skip_all fenced "gnomon-fence tables cannot be created"
-devA=$(fence_dev fda_$$)
-devB=$(fence_dev fdb_$$)
+fd_tables "$loop" "$loop" || ktap_skip_all fenced "gnomon-fence tables cannot be created"
+RA=$FD_RA
+RB=$FD_RB
+devA=$FD_DEV_A
+devB=$FD_DEV_B
 
 gd_cluster_init 3
 FD_DIR=$GD_DIR
@@ -47,8 +42,7 @@ cleanup()
 	fd_cleanup
 	[ -n "$MON_PID" ] && kill "$MON_PID" 2>/dev/null && wait "$MON_PID" 2>/dev/null
 	gd_cluster_cleanup
-	dmsetup remove --force fda_$$ > /dev/null 2>&1
-	dmsetup remove --force fdb_$$ > /dev/null 2>&1
+	fd_tables_remove
 	losetup -d "$loop"
 	fence_teardown
 }
@@ -58,15 +52,6 @@ $CTL monitor > "$FD_DIR/monitor.log" 2>&1 &
 MON_PID=$!
 
 passed() { fence_status "$1" 4; }
-fd_until_file()	# PATTERN FILE: poll (10 s) until a line starts with PATTERN
-{
-	local i
-	for i in $(seq 100); do
-		grep -q "^$1" "$2" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
 diag_logs() { tail -n 4 "$FD_DIR"/A.log "$FD_DIR"/B.log | tr '\n' ' '; }
 
 # 1. A holds, B waits.
@@ -94,7 +79,7 @@ fi
 kill -KILL "${FD_PIDS[A]}"
 wait "${FD_PIDS[A]}" 2>/dev/null
 unset 'FD_PIDS[A]'
-if fence_wait_status fda_$$ 3 fenced && fd_until_file "refused A " "$FD_DIR/A.acks"; then
+if fence_wait_status fda_$$ 3 fenced && fd_until_grep "^refused A " "$FD_DIR/A.acks" 10; then
 	ktap_ok "A's table refuses A's writes after the lapse"
 else
 	ktap_fail "A's table refuses A's writes after the lapse" "$(dmsetup status fda_$$)"
@@ -117,7 +102,7 @@ else
 	ktap_fail "B's kernel lease granted after E, and E covers A's kernel lease" \
 		"E=$E A's end=$endA B's grant at $grantB"
 fi
-if fd_until_file "ack B $tokB " "$FD_DIR/B.acks"; then
+if fd_until_grep "^ack B $tokB " "$FD_DIR/B.acks" 10; then
 	ktap_ok "B's writes pass"
 else
 	ktap_fail "B's writes pass" "$(dmsetup status fdb_$$)"
@@ -132,7 +117,7 @@ if fd_wait A state holding 30 && fd_wait A kernel granted 5; then
 else
 	ktap_fail "A takes over from the paused B" "$(diag_logs)"
 fi
-fd_until_file "refused B $tokB " "$FD_DIR/B.acks"
+fd_until_grep "^refused B $tokB " "$FD_DIR/B.acks" 10
 r0=$?
 kill -CONT "${FD_PIDS[B]}"
 if fd_wait B state idle 10 && [ "$(fd_field B losses)" -ge 1 ] 2>/dev/null &&
