@@ -10,6 +10,7 @@
  */
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -282,20 +283,38 @@ KTAP_TEST(threads_survive_the_file_changing_under_them)
 }
 
 /* The pread protocol under a writer that never rests: a copy it calls
- * consistent must keep the writer's invariant error == interval == updates. */
-static atomic_bool writer_done;
+ * consistent must keep the writer's invariant error == interval == updates.
+ * The writer starts before the reader's first read and goes on until it
+ * has written WRITER_MIN_WRITES times and the reader has taken
+ * READER_MIN_READS copies, so that many reads overlap writing however the
+ * threads are scheduled; WRITER_MAX_S bounds it in time. */
+#define WRITER_MIN_WRITES	100000ULL
+#define READER_MIN_READS	1000L
+#define WRITER_MAX_S		60
+
+static atomic_bool writer_running;
+static atomic_long reads_taken;
 
 static void *writer(void *arg)
 {
 	struct gnomon_page *page = arg;
 	struct gnomon_discipline d = { .source = GNOMON_SOURCE_STATIC };
+	time_t until = time(NULL) + WRITER_MAX_S;
 
-	for (__u64 i = 1; i <= 100000; i++) {
+	atomic_store(&writer_running, true);
+	for (__u64 i = 1; ; i++) {
+		if (i > WRITER_MIN_WRITES && atomic_load(&reads_taken) >= READER_MIN_READS)
+			break;
+		if (!(i % 1024)) {
+			if (time(NULL) > until)
+				break;
+			sched_yield();	/* lets valgrind's one-at-a-time reader in */
+		}
 		d.error_ns = i;
 		d.interval_ns = i;
 		gnomon_page_discipline(page, &d, i, i);
 	}
-	atomic_store(&writer_done, true);
+	atomic_store(&writer_running, false);
 	return NULL;
 }
 
@@ -318,8 +337,10 @@ KTAP_TEST(copies_read_under_a_busy_writer_are_never_torn)
 	gnomon_page_init(page);
 	KTAP_ASSERT(t, gnomon_agent__open(&a, path) == 0, "agent reader");
 	KTAP_ASSERT(t, pthread_create(&w, NULL, writer, page) == 0, "thread");
-	while (!atomic_load(&writer_done)) {
-		reads++;
+	while (!atomic_load(&writer_running))
+		sched_yield();
+	while (atomic_load(&writer_running)) {
+		reads = atomic_fetch_add(&reads_taken, 1) + 1;
 		if (!gnomon_agent__snapshot(&a, &snap)) {
 			unmarked += !(snap.seq & 1);
 			continue;
@@ -332,6 +353,7 @@ KTAP_TEST(copies_read_under_a_busy_writer_are_never_torn)
 	}
 	pthread_join(w, NULL);
 	ktap_diag("%ld reads, %ld consistent, %ld torn", reads, consistent, torn);
+	KTAP_EXPECT(t, reads >= READER_MIN_READS, "only %ld reads while writing", reads);
 	KTAP_EXPECT(t, torn == 0, "%ld torn copies taken for consistent", torn);
 	KTAP_EXPECT(t, unmarked == 0, "%ld unsettled copies with an even seq", unmarked);
 	KTAP_EXPECT(t, consistent > 0, "no consistent copy at all");
