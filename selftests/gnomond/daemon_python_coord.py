@@ -1,21 +1,57 @@
 # SPDX-License-Identifier: GPL-2.0
-"""python3-etcd3 (Debian's), unmodified, against a 3-member gnomond
-cluster: the example a new user starts from, watch, watch_prefix,
-watch_once, add_watch_callback, leases with refresh, and locks (acquire,
-release, contention, a holder's lease running out).  Prints KTAP.
+"""python3-etcd3 (Debian's) against a 3-member gnomond cluster: the
+example a new user starts from, watch, watch_prefix, watch_once,
+add_watch_callback, leases with refresh, and locks (acquire, release,
+contention, a holder's lease running out, and several clients each
+incrementing a counter under `with lock:`).  Prints KTAP.
+
+The client is unmodified but for one adapter (tenacity_adapter below):
+python3-etcd3 0.12's Lock.acquire hands tenacity a wait function of two
+arguments (attempt number, seconds since the first attempt), the API of
+tenacity before 5.0; Debian's tenacity 8 calls wait(retry_state), so the
+first retry, that is any contention, raises TypeError ("wait() missing 1
+required positional argument") in the client.  etcd 3.4.23 gets the same
+TypeError from the same client: it is the client's bug, not the server's.
 
 usage: python3 daemon_python_coord.py PORT1 PORT2
 """
+import contextlib
+import inspect
 import os
 import sys
 import threading
 import time
 
 import etcd3
+import etcd3.locks
+import tenacity
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 ".."))
 from ktap import check, finish  # noqa: E402  (selftests/ktap.py)
+
+class TenacityAdapter:
+    """What etcd3.locks sees as tenacity: the real one, whose retry()
+    turns a two-argument wait function into tenacity's one-argument
+    form.  Lock.acquire's own logic (lease, create-revision txn, watch
+    the key, retry until its timeout) runs unchanged."""
+
+    def __getattr__(self, name):
+        return getattr(tenacity, name)
+
+    @staticmethod
+    def retry(**kw):
+        wait = kw.get("wait")
+        if wait is not None and \
+                len(inspect.signature(wait).parameters) == 2:
+            kw["wait"] = lambda rs: wait(rs.attempt_number,
+                                         rs.seconds_since_start)
+        return tenacity.retry(**kw)
+
+
+def tenacity_adapter():
+    etcd3.locks.tenacity = TenacityAdapter()
+
 
 def example(etcd):
     """The issue's example, as written."""
@@ -123,11 +159,80 @@ def locks(c, c2):
     nxt.release()
 
 
+def counter(ports, locked, clients=4, rounds=3):
+    """CLIENTS threads, each with its own client on one of PORTS, each
+    ROUNDS times: `with lock:` read the counter, wait for the other
+    clients to have read it too, write it back plus one.  Returns (the
+    final value, bodies run, bodies run without holding the lock, client
+    errors).
+    Without the lock (locked False, the negative control) the wait ends
+    only when every client has read, so each round's writes all carry
+    the same value: updates are lost by construction.  With it, no other
+    client can read while one holds, so the wait ends after 0.1 s."""
+    key = "/counter/%s" % ("locked" if locked else "open")
+    cs = [etcd3.client(host="127.0.0.1", port=ports[i % len(ports)],
+                       timeout=10) for i in range(clients)]
+    cs[0].put(key, "0")
+    cv = threading.Condition()
+    reads = [0]
+    held, unheld, errors = [0], [0], []
+
+    def one(c):
+        lock = c.lock("counter", ttl=10) if locked else \
+            contextlib.nullcontext()
+        try:
+            for r in range(1, rounds + 1):
+                with lock:
+                    if locked and not lock.is_acquired():
+                        unheld[0] += 1
+                    v = int(c.get(key)[0])
+                    with cv:
+                        reads[0] += 1
+                        cv.notify_all()
+                        cv.wait_for(lambda: reads[0] >= r * clients,
+                                    0.1 if locked else None)
+                    c.put(key, str(v + 1))
+                    held[0] += 1
+        except Exception as e:  # a client error fails the check
+            errors.append(repr(e))
+            with cv:
+                reads[0] += rounds * clients
+                cv.notify_all()
+
+    ts = [threading.Thread(target=one, args=(c,)) for c in cs]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(120)
+    # Not closed: a closed client's watch thread (watch_once's) dies
+    # noisily trying to reconnect.
+    return int(cs[0].get(key)[0]), held[0], unheld[0], errors
+
+
+def contention(ports):
+    n = 4 * 3
+    final, acq, unheld, errors = counter(ports, True)
+    check("lock contention: 4 clients, 3 rounds each, every with-lock "
+          "body held the lock", acq == n and unheld == 0 and not errors,
+          "%d of %d bodies, %d without the lock, errors %r" %
+          (acq, n, unheld, errors))
+    check("lock contention: the counter equals the acquisitions "
+          "(no lost update)", final == acq, "%d, %d acquisitions" %
+          (final, acq))
+    final, acq, _, errors = counter(ports, False)
+    check("lock contention, negative control: without the lock, "
+          "updates are lost", final < acq and acq == n and not errors,
+          "counter %d after %d increments, errors %r" %
+          (final, acq, errors))
+
+
 def main():
     p1, p2 = (int(p) for p in sys.argv[1:3])
+    tenacity_adapter()
     c = etcd3.client(host="127.0.0.1", port=p1, timeout=10)
     c2 = etcd3.client(host="127.0.0.1", port=p2, timeout=10)
-    for f, args in ((example, (c,)), (watches, (c, c2)), (locks, (c, c2))):
+    for f, args in ((example, (c,)), (watches, (c, c2)), (locks, (c, c2)),
+                    (contention, ((p1, p2),))):
         try:
             f(*args)
         except Exception as e:  # a client error is a failed test
