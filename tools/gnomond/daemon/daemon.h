@@ -49,6 +49,7 @@
 #include <gnomon.h>
 
 #include "../api/api.h"
+#include "../mvcc/lease_clock.h"
 #include "../mvcc/watch.h"
 #include "../peer/peer_codec.h"
 #include "../raft/raft.h"
@@ -175,7 +176,7 @@ struct gnomond {
 	bool raise_nospace;
 	uint64_t nospace_retry;
 
-	uint64_t lease_term;		/* leases renewed for this term */
+	struct lease_judge lease_judge;	/* leases.c, mvcc/lease_clock.h */
 	struct mvcc_watch_hub *watch;
 
 	/* What the status line last said. */

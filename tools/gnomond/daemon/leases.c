@@ -21,7 +21,10 @@
  *     (gd_leases__stamp()): its TT.now() and the renew + TTL it knows for
  *     the lease the command names, from which every member records what
  *     the lock's next holder must wait for (mvcc.h, "Locks").
- * Keepalives write nothing to the log.
+ * Keepalives write nothing to the log.  The clock judgement itself (when
+ * to reset, renew and expire) is mvcc/lease_clock.c's, which the
+ * simulation runs too; this file gives it the daemon's readings and
+ * proposes what it decides.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -78,23 +81,23 @@ void gd_leases__tick(struct gnomond *d)
 {
 	uint64_t retry = (uint64_t)EXPIRY_RETRY_ELECTIONS *
 			 (d->cfg.election_ms / d->cfg.heartbeat_ms);
-	uint64_t term = raft__term(d->raft);
 	int64_t ids[EXPIRY_BATCH];
+	uint64_t judge_ns;
 	size_t n;
 
-	if (raft__role(d->raft) != RAFT_LEADER) {
-		d->lease_term = 0;
-		return;
-	}
-	if (d->lease_term != term) {
+	switch (lease_judge__turn(&d->lease_judge,
+				  raft__role(d->raft) == RAFT_LEADER,
+				  raft__term(d->raft), &d->now, &judge_ns)) {
+	case LEASE_TURN_RESET:
 		mvcc_leases__renew_all(d->store, d->now.latest_ns);
-		d->lease_term = term;
+		return;
+	case LEASE_TURN_SCAN:
+		break;
+	default:
 		return;
 	}
-	if (d->now.bound_ns == GNOMON_BOUND_INFINITE)
-		return;
-	n = mvcc_leases__due(d->store, d->now.earliest_ns, d->now.latest_ns,
-			     d->ticks, retry, ids, EXPIRY_BATCH);
+	n = mvcc_leases__due(d->store, judge_ns, d->now.latest_ns, d->ticks,
+			     retry, ids, EXPIRY_BATCH);
 	for (size_t i = 0; i < n; i++)
 		propose_expiry(d, ids[i]);
 }

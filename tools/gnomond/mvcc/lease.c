@@ -2,7 +2,8 @@
 /*
  * Leases of the MVCC state machine: the table, grant and revoke as
  * commands, the answers (TimeToLive, Leases, KeepAlive) and the leader's
- * renewal bookkeeping (see mvcc.h).
+ * renewal bookkeeping (see mvcc.h), whose clock judgement is
+ * lease_clock.c's.
  *
  * The table is an array of lease pointers sorted by ID (binary search;
  * LeaseLeases lists in ID order), each lease holding the live keys
@@ -277,9 +278,9 @@ static int64_t remaining(const struct mvcc_lease *e, uint64_t now_ns)
 {
 	uint64_t end;
 
-	if (!e->renew_ns)
+	if (!e->clock.renew_ns)
 		return e->ttl;
-	end = e->renew_ns + (uint64_t)e->ttl * 1000000000ull;
+	end = e->clock.renew_ns + (uint64_t)e->ttl * 1000000000ull;
 	if (now_ns >= end)
 		return 0;
 	return (int64_t)((end - now_ns + 999999999ull) / 1000000000ull);
@@ -335,20 +336,15 @@ int mvcc_store__lease_keepalive(struct mvcc_store *s,
 	header(&h, hdr, s->rev);
 	resp.header = &h;
 	resp.id = id;
-	if (e && !e->expire_tick) {
-		if (latest_ns > e->renew_ns)
-			e->renew_ns = latest_ns;
+	if (e && lease_clock__renew(&e->clock, latest_ns))
 		resp.ttl = e->ttl;
-	}
 	return ops_pack(&resp.base, res);
 }
 
 void mvcc_leases__renew_all(struct mvcc_store *s, uint64_t latest_ns)
 {
-	for (size_t i = 0; i < s->leases.n; i++) {
-		s->leases.v[i]->renew_ns = latest_ns;
-		s->leases.v[i]->expire_tick = 0;
-	}
+	for (size_t i = 0; i < s->leases.n; i++)
+		lease_clock__reset(&s->leases.v[i]->clock, latest_ns);
 }
 
 size_t mvcc_leases__due(struct mvcc_store *s, uint64_t earliest_ns,
@@ -360,16 +356,11 @@ size_t mvcc_leases__due(struct mvcc_store *s, uint64_t earliest_ns,
 	for (size_t i = 0; i < s->leases.n && n < max; i++) {
 		struct mvcc_lease *e = s->leases.v[i];
 
-		if (!e->renew_ns)
-			e->renew_ns = latest_ns;
-		if (e->expire_tick && tick < e->expire_tick + retry_ticks)
-			continue;
-		if (earliest_ns <= e->renew_ns ||
-		    earliest_ns - e->renew_ns <=
-		    (uint64_t)e->ttl * 1000000000ull)
-			continue;
-		e->expire_tick = tick ? tick : 1;
-		ids[n++] = e->id;
+		if (lease_clock__due(&e->clock,
+				     (uint64_t)e->ttl * 1000000000ull,
+				     earliest_ns, latest_ns, tick,
+				     retry_ticks))
+			ids[n++] = e->id;
 	}
 	return n;
 }

@@ -320,8 +320,7 @@ int mvcc_cmd__stamp(const struct mvcc_store *s, const uint8_t *cmd,
 	id = named_lease(s, cmd, len);
 	e = id ? lease_find(s, id) : NULL;
 	if (e)
-		end = sat_add(e->renew_ns ? e->renew_ns : latest_ns,
-			      ttl_ns(e->ttl));
+		end = lease_clock__end(&e->clock, ttl_ns(e->ttl), latest_ns);
 	else
 		id = 0;
 	buf = malloc(STAMP_LEN + len);

@@ -26,6 +26,7 @@
 
 #include "errors.h"
 #include "index.h"
+#include "lease_clock.h"
 #include "mvcc.h"	/* struct mvcc_alarm */
 
 /* Accounted cost of a key record and of one revision, beyond their bytes. */
@@ -41,8 +42,7 @@ struct mvcc_lease {
 	int64_t ttl;			/* seconds, as granted */
 	struct mvcc_key **keys;		/* the live keys attached to it */
 	uint32_t nkeys, capkeys;
-	uint64_t renew_ns;		/* latest renewal instant, 0: unset */
-	uint64_t expire_tick;		/* expiry proposed then, 0: not */
+	struct lease_clock clock;	/* the leader's, lease_clock.h */
 };
 
 struct mvcc_leases {
