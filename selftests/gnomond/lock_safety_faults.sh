@@ -23,14 +23,22 @@
 #     sleeps as long, as a holder cut off from the cluster.
 # Either way the lease expires, the next client gets the lock and writes,
 # and the deposed holder then writes with its old token.  Midway the
-# leader is SIGKILLed and restarted.
+# leader is SIGKILLed and restarted.  Then a partition: client 5 takes
+# the lock through the leader alone and writes once; the leader is cut
+# off from the other members (cl_isolate; the clients still reach it), so
+# its keepalives no longer reach the majority while it still believes it
+# holds; client 6 asks the majority for the lock, gets it when client 5's
+# lease ends there, and writes; client 5 writes twice more once the store
+# has seen client 6's token (it asks the store: after, by construction).
 #
 # Checks: the tokens are unique and rise from one holder to the next; the
 # checking store accepted no write after a write with a higher token and
 # holds each acknowledged write exactly once; the same check applied to
 # the non-checking store, fed the very same writes, finds the deposed
-# holders' writes landing after newer holders' (it can fail).  About 50 s
-# per implementation.  LS_SEED picks another schedule, LS_KEEP=1 keeps
+# holders' writes landing after newer holders' (it can fail); in the
+# partition, client 6 got a higher token and client 5's two later writes
+# were refused with the check and landed without it.  About 60 s per
+# implementation.  LS_SEED picks another schedule, LS_KEEP=1 keeps
 # each run's directory (logs, stores) as /tmp/lock-safety-IMPL.PID.
 set -u
 
@@ -53,6 +61,20 @@ ls_write()
 	read -r a4 _ <&4
 	echo "wr c=$c tok=$tok seq=$seq checked=${a3:-none} open=${a4:-none}" \
 		>>"$LS_LOG"
+}
+
+# ls_wait_newer TOKEN: wait (up to 30 s) until the store without the check
+# (descriptor 4, written after the other) has accepted a higher token.
+ls_wait_newer()
+{
+	local h='' i
+	for i in $(seq 300); do
+		printf 'H\n' >&4
+		read -r _ h <&4
+		[ "${h:-0}" -gt "$1" ] && break
+		sleep 0.1
+	done
+	echo "newer c=$c tok=$1 highest=${h:-none} polls=$i" >>"$LS_LOG"
 }
 
 # --holder C N FAULT T0 ENDPOINTS: run by etcdctl lock while it holds the
@@ -90,11 +112,38 @@ ls_holder()
 				sleep "$LS_PAUSE_S"
 				kill -CONT "$PPID"
 				;;
+			partition)
+				# ls_partition cuts our member off now.
+				: >"$LS_LOG.cut"
+				ls_wait_newer "$tok"
+				;;
 			esac
 		fi
 		ls_write "$c" "$tok" $((n * 10 + w))
 		sleep 0.1
 	done
+}
+
+# ls_lock C N FAULT ENDPOINTS: one etcdctl lock call, the holder HOLDER.
+ls_lock()
+{
+	ETCDCTL_API=3 timeout --foreground 30 etcdctl --endpoints="$4" \
+		--dial-timeout=1s --command-timeout=5s \
+		lock --ttl "$LS_TTL" lsafety -- \
+		"$LS_SELF" --holder "$1" "$2" "$3" "$EPOCHREALTIME" "$4" \
+		>>"$LS_LOG.out" 2>&1
+}
+
+# --once C FAULT ENDPOINTS: take the lock once, trying up to 5 times.
+ls_once()
+{
+	local n
+	for n in 1 2 3 4 5; do
+		ls_lock "$1" "$n" "$2" "$3"
+		grep -q '^acq ' "$LS_LOG" 2>/dev/null && return 0
+		sleep 0.5
+	done
+	return 1
 }
 
 # --client C SEED END ENDPOINTS: take the lock until the epoch second END.
@@ -115,11 +164,7 @@ ls_client()
 		# Too late for another client to take over: no fault.
 		[ $(( ${EPOCHREALTIME%.*} + LS_PAUSE_S + 2 )) -lt "$end" ] ||
 			fault=none
-		ETCDCTL_API=3 timeout --foreground 30 etcdctl --endpoints="$eps" \
-			--dial-timeout=1s --command-timeout=5s \
-			lock --ttl "$LS_TTL" lsafety -- \
-			"$LS_SELF" --holder "$c" "$n" "$fault" "$EPOCHREALTIME" "$eps" \
-			>>"$LS_LOG.out" 2>&1
+		ls_lock "$c" "$n" "$fault" "$eps"
 		sleep "0.$((RANDOM % 3))"
 	done
 }
@@ -127,6 +172,7 @@ ls_client()
 case "${1:-}" in
 --holder) shift; ls_holder "$@"; exit ;;
 --client) shift; ls_client "$@"; exit ;;
+--once) shift; ls_once "$@"; exit ;;
 esac
 
 . "$(dirname "$0")/cluster_faults_lib.sh"
@@ -167,7 +213,64 @@ ls_result()
 	if [ "$1" = 0 ]; then ktap_ok "$2"; else ktap_fail "$2" "${3:-}"; fi
 }
 
-# One run against CL_IMPL: 7 KTAP lines.
+# ls_in_hub C ARGS...: this script, as client C, in the hub namespace, a
+# process group of its own; its pid in LS_PID.
+ls_in_hub()
+{
+	local c=$1
+	shift
+	ip netns exec "$CL_NS-hub" setsid env LS_LOG="$CL_DIR/client$c" \
+		"$LS_SELF" "$@" &
+	LS_PID=$!
+	LS_GROUPS+=($!)
+}
+
+# ls_until SECONDS CMD...: poll CMD every 0.1 s until it succeeds.
+ls_until()
+{
+	local i
+	for i in $(seq $(($1 * 10))); do
+		"${@:2}" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+ls_wrote_all() { [ "$(grep -c '^wr ' "$CL_DIR/client5")" -ge "$LS_WRITES" ]; }
+
+# The partition (see the top); 2 KTAP lines.  Client 5's etcdctl talks to
+# the leader alone, which is the member cut off.
+ls_partition()
+{
+	local impl=$CL_IMPL l i eps='' p5 p6 t5 t6 w5
+	l=$(cl_leader 20) || l=1
+	for i in $(seq "$CL_N"); do
+		[ "$i" = "$l" ] || eps=${eps:+$eps,}$(cl_addr "$i"):2379
+	done
+	ls_in_hub 5 --once 5 partition "$(cl_addr "$l"):2379"
+	p5=$LS_PID
+	ls_until 40 test -e "$CL_DIR/client5.cut" ||
+		ktap_diag "partition: client 5 never held the lock"
+	cl_isolate "$l"
+	ls_in_hub 6 --once 6 none "$eps"
+	p6=$LS_PID
+	wait "$p6"
+	ls_until 40 ls_wrote_all
+	cl_heal
+	wait "$p5"
+	t5=$(sed -n 's/^acq .* tok=\([0-9]*\) .*/\1/p' "$CL_DIR/client5")
+	t6=$(sed -n 's/^acq .* tok=\([0-9]*\) .*/\1/p' "$CL_DIR/client6")
+	ls_diag "partition: " "$(grep -h '^newer ' "$CL_DIR/client5")"
+	ls_result $(( ${t6:-0} <= ${t5:-0} )) "$impl: partition: client 5 holds through m$l, m$l cut off, the majority grants client 6 a higher token" \
+		"tokens ${t5:-none}, then ${t6:-none}"
+	# Client 5's writes after the cut, each after client 6's first.
+	w5=$(grep '^wr c=5 .* seq=[0-9]*[2-9] ' "$CL_DIR/client5")
+	ls_diag "partition: " "$w5"
+	ls_result $(( $(grep -c 'checked=stale open=ok' <<<"$w5") != LS_WRITES - 1 )) \
+		"$impl: partition: client 5's writes after client 6's: refused with the check, landed without it"
+}
+
+# One run against CL_IMPL: 9 KTAP lines.
 ls_run()
 {
 	local impl=$CL_IMPL i end out rc logs pids=() p
@@ -192,15 +295,13 @@ ls_run()
 	done
 	end=$(( ${EPOCHREALTIME%.*} + LS_SECONDS ))
 	for i in $(seq "$LS_CLIENTS"); do
-		ip netns exec "$CL_NS-hub" setsid env LS_LOG="$CL_DIR/client$i" \
-			"$LS_SELF" --client "$i" "$LS_SEED" "$end" \
-			"$(cl_endpoints)" &
-		LS_GROUPS+=($!)
-		pids+=($!)
+		ls_in_hub "$i" --client "$i" "$LS_SEED" "$end" "$(cl_endpoints)"
+		pids+=("$LS_PID")
 	done
 	sleep $((LS_SECONDS / 2))
 	cl_step_kill_leader 1
 	for p in "${pids[@]}"; do wait "$p"; done
+	ls_partition
 	for p in "${LS_GROUPS[@]:0:2}"; do
 		kill -TERM "$p"
 		wait "$p"
@@ -234,14 +335,14 @@ ls_run()
 }
 
 CL_IMPL=gnomond
-cl_plan 14 "$(cl_missing)"
+cl_plan 18 "$(cl_missing)"
 ktap_diag "seed $LS_SEED (LS_SEED), TTL ${LS_TTL} s, pauses $LS_PAUSE_S s"
 ls_run
 if command -v etcd >/dev/null; then
 	CL_IMPL=etcd
 	ls_run
 else
-	for i in $(seq 7); do
+	for i in $(seq 9); do
 		ktap_skip "lock-safety-etcd-$i" "etcd is not installed"
 	done
 fi

@@ -15,7 +15,10 @@ Python's standard library only.
       store decided them (one lock orders decisions, appends and log
       lines).  On SIGTERM the store's content (the accepted writes in
       order, "CLIENT TOKEN SEQ") is written to DATA and the store exits.
-      --no-check accepts every write: the negative control.
+      --no-check accepts every write: the negative control.  A line "H"
+      is answered "highest TOKEN", the highest token accepted so far (0
+      if none): a deposed holder asks it to write only once its
+      successor's write has been decided.
 
   check-store LOG DATA FIELD CLIENT_LOG...
       Judge one store.  Exit 0 when no write was accepted after a write
@@ -85,6 +88,8 @@ def serve(port, log, data, check):
                 if len(words) == 4 and words[0] == "W" and \
                         words[2].isdigit():
                     ans = store.write(words[1], int(words[2]), words[3])
+                elif words == ["H"]:
+                    ans = "highest %d" % store.highest
                 else:
                     ans = "error"
                 self.wfile.write((ans + "\n").encode())
@@ -138,7 +143,7 @@ def check_store(log, data, field, client_logs):
     print("%d attempts: %d accepted, %d refused, %d accepted after a "
           "higher token" % (len(accepted) + refused, len(accepted), refused,
                             len(stale)))
-    for s in stale[:5]:
+    for s in stale:
         print("stale write accepted: " + s)
     problems = []
     if kept != accepted:
