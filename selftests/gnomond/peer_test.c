@@ -117,7 +117,9 @@ static bool same_msg(const struct raft_msg *a, const struct raft_msg *b)
 	    a->commit != b->commit || a->lease_end != b->lease_end ||
 	    a->read_ctx != b->read_ctx || a->n_entries != b->n_entries ||
 	    a->snap_len != b->snap_len || a->snap_offset != b->snap_offset ||
-	    a->snap_total != b->snap_total)
+	    a->snap_total != b->snap_total ||
+	    a->membership.voters != b->membership.voters ||
+	    a->membership.learners != b->membership.learners)
 		return false;
 	for (uint32_t i = 0; i < a->n_entries; i++) {
 		const struct raft_entry *x = &a->entries[i], *y = &b->entries[i];
@@ -153,6 +155,8 @@ static struct raft_msg sample(uint32_t type)
 		m.snap_len = 14;
 		m.snap_offset = 100;
 		m.snap_total = 200;
+		m.membership.voters = 0x1c;
+		m.membership.learners = 0x202;
 	}
 	if (type == RAFT_MSG_SNAPSHOT_RESP)
 		m.snap_offset = 114;
@@ -241,6 +245,23 @@ static void put32(uint8_t *p, uint32_t v)
 	memcpy(p, &v, 4);	/* the test runs on little-endian hosts */
 }
 
+/* Decode `good` with the field at off set to val, re-signed. */
+static int decode_tampered(struct peer_codec *c, const uint8_t *good,
+			   size_t len, size_t off, uint32_t val,
+			   const char **why)
+{
+	struct raft_msg out;
+	uint8_t buf[1024];
+
+	memcpy(buf, good, len);
+	if (off == 5 || off == 6)
+		buf[off] = (uint8_t)val;
+	else
+		put32(buf + off, val);
+	resign(c, buf, len);
+	return peer_codec__decode(c, buf, len, &out, why);
+}
+
 KTAP_TEST(peer_codec_rejects_malformed)
 {
 	static const struct { size_t off; uint32_t val; } cases[] = {
@@ -261,22 +282,16 @@ KTAP_TEST(peer_codec_rejects_malformed)
 	};
 	struct peer_codec c;
 	struct raft_msg m = sample(RAFT_MSG_APPEND), out;
-	uint8_t good[1024], buf[1024];
+	uint8_t good[1024];
 	size_t len;
 
 	KTAP_ASSERT(t, !peer_codec__init(&c, key, sizeof(key) - 1), "init");
 	len = encode(&c, &m, good, sizeof(good));
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const char *why = NULL;
-		int rc;
+		int rc = decode_tampered(&c, good, len, cases[i].off,
+					 cases[i].val, &why);
 
-		memcpy(buf, good, len);
-		if (cases[i].off == 5 || cases[i].off == 6)
-			buf[cases[i].off] = (uint8_t)cases[i].val;
-		else
-			put32(buf + cases[i].off, cases[i].val);
-		resign(&c, buf, len);
-		rc = peer_codec__decode(&c, buf, len, &out, &why);
 		KTAP_EXPECT(t, rc == -EBADMSG && why, "case %zu: %d", i, rc);
 		if (why)
 			ktap_diag("case %zu rejected: %s", i, why);
@@ -287,6 +302,42 @@ KTAP_TEST(peer_codec_rejects_malformed)
 		    -EBADMSG, "a cut header must be refused");
 	KTAP_EXPECT(t, c.stats.malformed == 2 + sizeof(cases) / sizeof(cases[0]),
 		    "malformed frames not counted");
+	peer_codec__free(&c);
+}
+
+/* A snapshot's config: slots 1..9 only, none both voter and learner. */
+KTAP_TEST(peer_codec_rejects_bad_snapshot_config)
+{
+	/* The sample's voters are 0x1c, its learners 0x202. */
+	static const uint32_t cases[][2] = {
+		{ PEER_HEADER_SIZE, 0x1 },		/* slot 0 */
+		{ PEER_HEADER_SIZE, 0x41c },		/* slot 10 */
+		{ PEER_HEADER_SIZE + 4, 0x4 },		/* slot 2 both */
+		{ PEER_HEADER_SIZE + 4, 0x80000000 },	/* slot 31 */
+	};
+	struct peer_codec c;
+	struct raft_msg m = sample(RAFT_MSG_SNAPSHOT), out;
+	uint8_t good[1024];
+	size_t len;
+
+	KTAP_ASSERT(t, !peer_codec__init(&c, key, sizeof(key) - 1), "init");
+	len = encode(&c, &m, good, sizeof(good));
+	KTAP_ASSERT(t, len == PEER_HEADER_SIZE + PEER_SNAP_CONF_SIZE + 14 +
+		    PEER_MAC_SIZE, "snapshot frame of %zu bytes", len);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		KTAP_EXPECT(t, decode_tampered(&c, good, len, cases[i][0],
+					       cases[i][1], NULL) == -EBADMSG,
+			    "case %zu accepted", i);
+	/* A snapshot frame too short to hold its config. */
+	m.snap_len = 0;
+	m.snap_data = NULL;
+	len = encode(&c, &m, good, sizeof(good));
+	memmove(good + PEER_HEADER_SIZE, good + PEER_HEADER_SIZE + 4,
+		len - PEER_HEADER_SIZE - 4);
+	put32(good + 8, (uint32_t)(len - 4));
+	resign(&c, good, len - 4);
+	KTAP_EXPECT(t, peer_codec__decode(&c, good, len - 4, &out, NULL) ==
+		    -EBADMSG, "a snapshot without its config");
 	peer_codec__free(&c);
 }
 

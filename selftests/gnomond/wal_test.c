@@ -685,6 +685,7 @@ KTAP_TEST(wal_snapshot_file)
 	static const uint8_t data[] = "state machine bytes";
 	struct raft_snapshot snap = {
 		.index = 42, .term = 3, .data = data, .len = sizeof(data),
+		.membership = { .voters = 0x16, .learners = 0x200 },
 	};
 	struct wal_loaded ld;
 	struct wal_writer w;
@@ -700,7 +701,9 @@ KTAP_TEST(wal_snapshot_file)
 	KTAP_EXPECT(t, ld.boot.snapshot.index == 42 &&
 		    ld.boot.snapshot.term == 3 &&
 		    ld.boot.snapshot.len == sizeof(data) &&
-		    !memcmp(ld.boot.snapshot.data, data, sizeof(data)),
+		    !memcmp(ld.boot.snapshot.data, data, sizeof(data)) &&
+		    ld.boot.snapshot.membership.voters == 0x16 &&
+		    ld.boot.snapshot.membership.learners == 0x200,
 		    "snapshot differs");
 	wal_loaded__free(&ld);
 	snprintf(path, sizeof(path), "%s/snapshot", dir);
@@ -713,6 +716,56 @@ KTAP_TEST(wal_snapshot_file)
 	ktap_diag("refused: %s", err);
 	wal_loaded__free(&ld);
 	remove_dir(dir);
+}
+
+/*
+ * A version 1 snapshot (40-byte header, no config) is still read, with
+ * both masks zero (the core then takes voters 1..n_members); a version 2
+ * header with a config out of range is refused.
+ */
+KTAP_TEST(wal_snapshot_version_1)
+{
+	char *dir = tmpdir(), path[128], err[256];
+	static const uint8_t data[] = "old image";
+	uint8_t buf[WAL_SNAP_V1_HEADER_SIZE + sizeof(data)] = { 0 };
+	struct raft_snapshot bad = { .index = 5, .term = 1 };
+	uint8_t hdr[WAL_SNAP_HEADER_SIZE];
+	struct wal_loaded ld;
+	const char *why;
+	int fd;
+
+	KTAP_ASSERT(t, dir, "mkdtemp");
+	put_le(buf, WAL_SNAP_MAGIC, 4);
+	put_le(buf + 4, 1, 4);
+	put_le(buf + 8, 42, 8);
+	put_le(buf + 16, 3, 8);
+	put_le(buf + 24, sizeof(data), 8);
+	put_le(buf + 32, crc32c(0, data, sizeof(data)), 4);
+	put_le(buf + 36, crc32c(0, buf, 36), 4);
+	memcpy(buf + WAL_SNAP_V1_HEADER_SIZE, data, sizeof(data));
+	snprintf(path, sizeof(path), "%s/snapshot", dir);
+	fd = open(path, O_WRONLY | O_CREAT, 0600);
+	KTAP_ASSERT(t, fd >= 0 && write(fd, buf, sizeof(buf)) ==
+		    (ssize_t)sizeof(buf), "write");
+	close(fd);
+	KTAP_ASSERT(t, !wal_posix__load(dir, &ld, err, sizeof(err)), "%s", err);
+	KTAP_EXPECT(t, ld.boot.snapshot.index == 42 &&
+		    ld.boot.snapshot.len == sizeof(data) &&
+		    !memcmp(ld.boot.snapshot.data, data, sizeof(data)) &&
+		    !ld.boot.snapshot.membership.voters &&
+		    !ld.boot.snapshot.membership.learners,
+		    "version 1 snapshot read wrong");
+	wal_loaded__free(&ld);
+	remove_dir(dir);
+	bad.membership.voters = 0x1;	/* slot 0 */
+	wal_snap__encode_header(hdr, &bad);
+	KTAP_EXPECT(t, wal_snap__decode_header(hdr, &bad, &why) == -EUCLEAN,
+		    "slot 0 accepted");
+	bad.membership.voters = 0x6;
+	bad.membership.learners = 0x4;	/* slot 2 twice */
+	wal_snap__encode_header(hdr, &bad);
+	KTAP_EXPECT(t, wal_snap__decode_header(hdr, &bad, &why) == -EUCLEAN,
+		    "a slot both voter and learner accepted");
 }
 
 static void persist_ready(struct ktap *t, struct raft *r,

@@ -27,7 +27,7 @@ $(GNOMOND_CORE_SAN_A): $(GNOMOND_CORE_SAN_OBJS)
 	$(AR) rcs $@ $^
 
 GNOMOND_UNIT_TESTS := $(patsubst %,$(BUILD)/tests/gnomond/%, \
-	raft_core_test wal_test wal_plan_test peer_test)
+	raft_core_test raft_membership_test wal_test wal_plan_test peer_test)
 GNOMOND_TESTS := $(GNOMOND_UNIT_TESTS) $(BUILD)/tests/gnomond/raft_sim_test \
 	$(BUILD)/tests/gnomond/raft_sim_bulk
 

@@ -33,6 +33,8 @@ size_t peer_msg__encoded_size(const struct raft_msg *m)
 
 	for (uint32_t i = 0; i < m->n_entries; i++)
 		size += PEER_ENTRY_HEADER_SIZE + m->entries[i].len;
+	if (m->type == RAFT_MSG_SNAPSHOT)
+		size += PEER_SNAP_CONF_SIZE;
 	size += m->snap_len;
 	return size > PEER_MAX_FRAME ? 0 : (size_t)size;
 }
@@ -74,6 +76,11 @@ int peer_codec__encode(const struct peer_codec *c, const struct raft_msg *m,
 		if (e->len)
 			memcpy(p + 16, e->data, e->len);
 		p += PEER_ENTRY_HEADER_SIZE + e->len;
+	}
+	if (m->type == RAFT_MSG_SNAPSHOT) {
+		le_put32(p, m->membership.voters);
+		le_put32(p + 4, m->membership.learners);
+		p += PEER_SNAP_CONF_SIZE;
 	}
 	if (m->snap_len)
 		memcpy(p, m->snap_data, m->snap_len);
@@ -170,7 +177,8 @@ static int parse_fields(struct peer_codec *c, const uint8_t *buf, size_t body,
 	if (m->n_entries > (body - PEER_HEADER_SIZE) / PEER_ENTRY_HEADER_SIZE)
 		return malformed(c, why, "entry count exceeds the frame");
 	if (m->type == RAFT_MSG_SNAPSHOT &&
-	    m->snap_len != body - PEER_HEADER_SIZE)
+	    (body - PEER_HEADER_SIZE < PEER_SNAP_CONF_SIZE ||
+	     m->snap_len != body - PEER_HEADER_SIZE - PEER_SNAP_CONF_SIZE))
 		return malformed(c, why, "snapshot length does not match");
 	if (m->type == RAFT_MSG_SNAPSHOT &&
 	    (m->snap_len > m->snap_total ||
@@ -217,7 +225,16 @@ static int parse_entries(struct peer_codec *c, const uint8_t *buf, size_t body,
 	if (m->type != RAFT_MSG_SNAPSHOT && off != body)
 		return malformed(c, why, "trailing bytes after the entries");
 	m->entries = m->n_entries ? c->entries : NULL;
-	m->snap_data = m->snap_len ? buf + PEER_HEADER_SIZE : NULL;
+	if (m->type != RAFT_MSG_SNAPSHOT)
+		return 0;
+	m->membership.voters = le_get32(buf + off);
+	m->membership.learners = le_get32(buf + off + 4);
+	off += PEER_SNAP_CONF_SIZE;
+	if (((m->membership.voters | m->membership.learners) &
+	     ~(((1U << RAFT_MAX_MEMBERS) - 1) << 1)) ||
+	    (m->membership.voters & m->membership.learners))
+		return malformed(c, why, "bad snapshot config");
+	m->snap_data = m->snap_len ? buf + off : NULL;
 	return 0;
 }
 

@@ -5,7 +5,7 @@
  *
  *	off size field
  *	  0   4  magic "GNRP"
- *	  4   1  version (1)
+ *	  4   1  version (2)
  *	  5   1  type (enum raft_msg_type)
  *	  6   2  flags (RAFT_MSGF_*)
  *	  8   4  frame length, header to MAC inclusive
@@ -23,7 +23,9 @@
  *	 88   8  snapshot total length (SNAPSHOT only)
  *	 96      entries: term u64, type u32, len u32, data[len] each; the
  *	         entry index is implied (index + 1 + i)
- *	         or the snapshot chunk's bytes
+ *	         or, in a SNAPSHOT: voters u32, learners u32 (the config as
+ *	         of the snapshot's index, struct raft_membership), then the
+ *	         chunk's bytes
  *	end-32  32  HMAC-SHA256(cluster key, every byte before it)
  *
  * The stream between two members is a sequence of frames;
@@ -32,6 +34,8 @@
  * then the MAC (constant time), then every field, and rejects anything
  * malformed with an errno and a reason string; it counts what it rejects.
  * Replays are not detected: Raft already tolerates duplicated messages.
+ * Version 2 added the snapshot's config; members of different versions
+ * refuse each other's frames (no rolling upgrade from version 1).
  */
 #ifndef GNOMOND_PEER_CODEC_H
 #define GNOMOND_PEER_CODEC_H
@@ -42,8 +46,9 @@
 #include "sha256.h"
 
 #define PEER_MAGIC		0x50524e47U	/* "GNRP" little-endian */
-#define PEER_VERSION		1
+#define PEER_VERSION		2
 #define PEER_HEADER_SIZE	96
+#define PEER_SNAP_CONF_SIZE	8	/* a SNAPSHOT's config, before the chunk */
 #define PEER_MAC_SIZE		SHA256_DIGEST_SIZE
 #define PEER_ENTRY_HEADER_SIZE	16
 #define PEER_MAX_FRAME		(256U << 20)

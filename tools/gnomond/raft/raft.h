@@ -67,7 +67,35 @@
  * match beyond both the log and lost_upto still means a wiped or restored
  * data directory (-EUCLEAN).
  *
- * Membership is static: members are numbered 1..n_members.
+ * Membership.  Members hold slots 1..RAFT_MAX_MEMBERS; a slot is a voter,
+ * a learner (gets the log and snapshots, never votes, never counts for a
+ * commit or lease quorum) or absent.  A new cluster starts with voters
+ * 1..n_members at index 0.  A member joining an existing cluster boots with
+ * n_members = 0 and an empty log: it knows no voter, so it never campaigns,
+ * until its leader's appends or snapshot bring it the config.
+ *
+ * The config changes one slot at a time (single-server changes, Ongaro's
+ * thesis §4.1) through RAFT_ENTRY_CONF entries, and a change takes effect
+ * as soon as it is in the log (appended, not yet committed): every member
+ * uses the latest config in its log, and truncating an uncommitted conf
+ * entry rolls the config back.  Each conf entry carries the whole config
+ * it yields (raft_conf_change.after), so a config is known from its last
+ * conf entry alone; the snapshot carries the config as of its index
+ * (raft_snapshot.membership).  The leader accepts a change only when the
+ * previous one is committed and it has committed an entry of its own term
+ * (else -EBUSY): two configs that differ by one voter have intersecting
+ * majorities, and the commit rule keeps a stray uncommitted change of an
+ * older term from pairing with a new one (the known single-server bug).
+ * Joint consensus is not needed for one slot at a time, and etcd's
+ * clients (MemberAdd/Remove/Promote) only ever change one member.  Leases
+ * carry over: a lease quorum of the leader's config and a vote quorum of
+ * any config a next leader can hold (the same, or one change away) always
+ * intersect (Documentation/lease-safety.rst, "Membership changes").  A
+ * leader that removed itself keeps leading, without counting itself, until
+ * the removal commits, sends that commit once more, and steps down; a
+ * member that is not a voter in its config never campaigns, and a learner
+ * never grants a vote.
+ *
  * Functions return 0 or a negative errno:
  *	-ENOTCONN  not the leader (raft__leader() may name one)
  *	-EBUSY     a leadership transfer is in progress
@@ -119,8 +147,37 @@ enum raft_msg_type {
 enum raft_entry_type {
 	RAFT_ENTRY_NORMAL	= 0,	/* a client command for the state machine */
 	RAFT_ENTRY_NOOP		= 1,	/* a new leader's first entry */
-	RAFT_ENTRY_TYPE_MAX	= 1,
+	RAFT_ENTRY_CONF		= 2,	/* a membership change (raft_conf_change) */
+	RAFT_ENTRY_TYPE_MAX	= 2,
 };
+
+enum raft_conf_op {
+	RAFT_CONF_ADD_LEARNER	= 1,	/* new slot, non-voting, gets the log */
+	RAFT_CONF_ADD_VOTER	= 2,	/* new slot, voting at once */
+	RAFT_CONF_PROMOTE	= 3,	/* learner -> voter */
+	RAFT_CONF_REMOVE	= 4,	/* voter or learner leaves */
+};
+
+struct raft_membership {
+	uint32_t voters;	/* bit s set: slot s (1..RAFT_MAX_MEMBERS) votes */
+	uint32_t learners;	/* bit s set: slot s is a learner */
+};
+
+/*
+ * A conf entry's data, as raft_conf__encode() lays it out: op, slot, the
+ * config the change yields (voters, learners; little-endian u32 each), then
+ * ctx_len bytes opaque to the core (the daemon puts its member record
+ * there).
+ */
+struct raft_conf_change {
+	uint32_t op;			/* enum raft_conf_op */
+	uint32_t slot;
+	const uint8_t *ctx;
+	uint32_t ctx_len;
+	struct raft_membership after;	/* the config once applied */
+};
+
+#define RAFT_CONF_HEADER	16	/* encoded size without ctx */
 
 struct raft_entry {
 	uint64_t term;
@@ -166,6 +223,8 @@ struct raft_msg {
 	uint64_t snap_len;
 	uint64_t snap_offset;
 	uint64_t snap_total;
+	struct raft_membership membership;	/* SNAPSHOT: the config as of
+						 * index; zero otherwise */
 };
 
 /* What must survive a crash, besides the log and the snapshot. */
@@ -184,6 +243,10 @@ struct raft_snapshot {
 	uint64_t term;		/* that entry's term */
 	const uint8_t *data;
 	uint64_t len;
+	/* The config as of index: filled by the core in rd.snapshot, expected
+	 * back in boot.snapshot.  Both masks zero in a boot snapshot (an old
+	 * file that did not record it): voters 1..n_members. */
+	struct raft_membership membership;
 };
 
 enum raft_read_mode {
@@ -221,10 +284,13 @@ struct raft_ready {
 #define RAFT_FAULT_IGNORE_PROMISE	(1U << 1) /* vote despite a lease promise */
 #define RAFT_FAULT_STALE_LOG_VOTE	(1U << 2) /* skip the up-to-date check */
 #define RAFT_FAULT_LOST_VOTE		(1U << 3) /* vote despite lost entries */
+#define RAFT_FAULT_CONF_TWICE		(1U << 4) /* a second pending change */
+#define RAFT_FAULT_LEARNER_QUORUM	(1U << 5) /* learners count for quorums */
 
 struct raft_config {
-	uint32_t self;			/* 1..n_members */
-	uint32_t n_members;
+	uint32_t self;			/* this member's slot, 1..RAFT_MAX_MEMBERS */
+	uint32_t n_members;		/* a new cluster's voters 1..n at index 0;
+					 * 0 to join an existing cluster */
 	uint32_t election_ticks;	/* >= 2 * heartbeat_ticks; default 10 */
 	uint32_t heartbeat_ticks;	/* default 1 */
 	uint64_t lease_ns;		/* lease length; 0 disables leases */
@@ -273,6 +339,21 @@ int raft__propose(struct raft *r, const void *data, uint32_t len,
 int raft__read(struct raft *r, uint64_t id, const struct gnomon_tt *now);
 int raft__transfer(struct raft *r, uint32_t target);
 /*
+ * Propose a membership change (leader only): a RAFT_ENTRY_CONF entry with
+ * ctx (copied) as its opaque part; *index as raft__propose.  -ENOTCONN not
+ * leader; -EBUSY the previous change is not committed, the leader has not
+ * committed an entry of its term yet, or a transfer is in progress;
+ * -EINVAL a slot out of range, adding a present slot, promoting a
+ * non-learner, removing an absent slot, or leaving no voter.
+ */
+int raft__propose_conf(struct raft *r, uint32_t op, uint32_t slot,
+		       const void *ctx, uint32_t ctx_len, uint64_t *index);
+/* Conf entry data: RAFT_CONF_HEADER + cc->ctx_len bytes into buf. */
+void raft_conf__encode(const struct raft_conf_change *cc, uint8_t *buf);
+/* cc->ctx points into e->data.  -EINVAL if e is not a well-formed conf
+ * entry. */
+int raft_conf__decode(const struct raft_entry *e, struct raft_conf_change *cc);
+/*
  * The state machine at applied index `index` is durable in a snapshot file.
  * The core compacts its log up to index - trailing_entries and sends `data`
  * to followers that fell behind, so data must stay valid until the next
@@ -300,6 +381,12 @@ enum raft_read_mode raft__read_mode(const struct raft *r,
 				    const struct gnomon_tt *now);
 /* hs.lost_upto: nonzero while the member may not vote (see above). */
 uint64_t raft__lost_upto(const struct raft *r);
+/* The config in effect: the latest in the log (committed or not). */
+void raft__membership(const struct raft *r, struct raft_membership *m);
+/* The config as of an index from the snapshot's to the last (for a
+ * snapshot taken at that index); -EINVAL outside that range. */
+int raft__membership_at(const struct raft *r, uint64_t index,
+			struct raft_membership *m);
 /* CLOCK_REALTIME end of the leader's lease, 0 if it holds none. */
 uint64_t raft__lease_end(const struct raft *r);
 const char *raft_role__name(enum raft_role role);

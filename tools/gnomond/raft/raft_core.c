@@ -33,9 +33,9 @@ void raft_config__defaults(struct raft_config *cfg, uint32_t self,
 
 static int check_config(const struct raft_config *cfg)
 {
-	if (cfg->n_members < 1 || cfg->n_members > RAFT_MAX_MEMBERS)
+	if (cfg->n_members > RAFT_MAX_MEMBERS)
 		return -EINVAL;
-	if (cfg->self < 1 || cfg->self > cfg->n_members)
+	if (cfg->self < 1 || cfg->self > RAFT_MAX_MEMBERS)
 		return -EINVAL;
 	if (!cfg->heartbeat_ticks ||
 	    cfg->election_ticks < 2 * cfg->heartbeat_ticks)
@@ -46,6 +46,23 @@ static int check_config(const struct raft_config *cfg)
 	return 0;
 }
 
+/* Slots 1..n: a new cluster's config at index 0. */
+static struct raft_membership initial_config(uint32_t n_members)
+{
+	return (struct raft_membership){
+		.voters = ((1U << n_members) - 1) << 1,
+	};
+}
+
+static bool entry_valid(const struct raft_entry *e)
+{
+	struct raft_conf_change cc;
+
+	if (e->type > RAFT_ENTRY_TYPE_MAX || (e->len && !e->data))
+		return false;
+	return e->type != RAFT_ENTRY_CONF || !raft_conf__decode(e, &cc);
+}
+
 static int load_boot(struct raft *r, const struct raft_boot *boot)
 {
 	uint64_t snap = boot->snapshot.index;
@@ -53,20 +70,26 @@ static int load_boot(struct raft *r, const struct raft_boot *boot)
 	r->hs = boot->hs;
 	raft_log__init(&r->log, snap, boot->snapshot.term);
 	r->snap = boot->snapshot;
+	if (!raft_conf__valid(&r->snap.membership))
+		return -EINVAL;
+	/* No snapshot, or one that did not record its config. */
+	if (!snap || (!r->snap.membership.voters &&
+		      !r->snap.membership.learners))
+		r->snap.membership = initial_config(r->cfg.n_members);
 	for (size_t i = 0; i < boot->n_entries; i++) {
 		const struct raft_entry *e = &boot->entries[i];
 
 		if (e->index != snap + 1 + i || e->term < r->log.offset_term ||
-		    e->term > boot->hs.term ||
-		    e->type > RAFT_ENTRY_TYPE_MAX ||
+		    e->term > boot->hs.term || !entry_valid(e) ||
 		    (i && e->term < boot->entries[i - 1].term))
 			return -EINVAL;
 		if (raft_log__append(&r->log, e->term, e->type, e->data,
 				     e->len))
 			return -ENOMEM;
 	}
-	if (r->hs.vote > r->cfg.n_members)
+	if (r->hs.vote > RAFT_MAX_MEMBERS)
 		return -EINVAL;
+	raft_conf__reload(r);
 	/* A commit index beyond the log cannot be durable: clamp it. */
 	if (r->hs.commit > raft_log__last(&r->log))
 		r->hs.commit = raft_log__last(&r->log);
@@ -163,7 +186,7 @@ int raft_send(struct raft *r, const struct raft_msg *m)
 {
 	struct raft_msg copy = *m;
 
-	assert(m->to >= 1 && m->to <= r->cfg.n_members && m->to != r->cfg.self);
+	assert(m->to >= 1 && m->to <= RAFT_MAX_MEMBERS && m->to != r->cfg.self);
 	copy.from = r->cfg.self;
 	return raft_vec_push(&r->msgs, copy);
 }
@@ -190,6 +213,8 @@ void raft_truncate(struct raft *r, uint64_t from)
 	for (size_t i = 0; i < r->batches.len; i++)
 		if (r->batches.v[i].limit >= from)
 			r->batches.v[i].limit = from - 1;
+	if (r->conf_index >= from)
+		raft_conf__reload(r);	/* an uncommitted change rolls back */
 }
 
 static void lost_maybe_clear(struct raft *r)
@@ -246,9 +271,10 @@ int raft_become_leader(struct raft *r)
 	r->lease_off_in_term = false;
 	r->lease_offered = 0;
 	r->transfer_target = 0;
+	r->leaving_slot = 0;
 	r->heartbeat_elapsed = 0;
 	r->quorum_elapsed = 0;
-	for (uint32_t i = 1; i <= r->cfg.n_members; i++) {
+	for (uint32_t i = 1; i <= RAFT_MAX_MEMBERS; i++) {
 		struct raft_progress *p = &r->prs[i];
 
 		memset(p, 0, sizeof(*p));
@@ -263,15 +289,18 @@ int raft_become_leader(struct raft *r)
 	return raft_replicate__maybe_commit(r);
 }
 
-/* The largest value that a quorum has reached: vals[1..n], self included. */
+/* The largest value that a quorum of voters has reached: vals[slot], self
+ * included if it votes.  0 with no voter. */
 uint64_t raft_quorum_value(const struct raft *r, const uint64_t *vals)
 {
 	uint64_t sorted[RAFT_MAX_MEMBERS];
-	uint32_t n = r->cfg.n_members;
+	uint32_t n = 0;
 
-	for (uint32_t i = 0; i < n; i++) {
-		uint64_t v = vals[i + 1];
-		uint32_t j = i;
+	if (!raft_voters(r))
+		return 0;
+	raft_for_each_slot(s, raft_voters(r)) {
+		uint64_t v = vals[s];
+		uint32_t j = n++;
 
 		while (j > 0 && sorted[j - 1] < v) {
 			sorted[j] = sorted[j - 1];
@@ -293,7 +322,7 @@ static bool msg_valid(const struct raft *r, const struct raft_msg *m)
 {
 	if (m->type < 1 || m->type > RAFT_MSG_TYPE_MAX)
 		return false;
-	if (m->from < 1 || m->from > r->cfg.n_members ||
+	if (m->from < 1 || m->from > RAFT_MAX_MEMBERS ||
 	    m->from == r->cfg.self || m->to != r->cfg.self)
 		return false;
 	if (m->flags & ~RAFT_MSGF_ALL)
@@ -303,7 +332,8 @@ static bool msg_valid(const struct raft *r, const struct raft_msg *m)
 	if (m->type == RAFT_MSG_SNAPSHOT &&
 	    (!m->index || !m->log_term || (m->snap_len && !m->snap_data) ||
 	     m->snap_len > m->snap_total ||
-	     m->snap_offset > m->snap_total - m->snap_len))
+	     m->snap_offset > m->snap_total - m->snap_len ||
+	     !raft_conf__valid(&m->membership)))
 		return false;
 	/* Entries follow index, with terms that never go down. */
 	for (uint32_t i = 0; i < m->n_entries; i++) {
@@ -311,8 +341,7 @@ static bool msg_valid(const struct raft *r, const struct raft_msg *m)
 		uint64_t prev = i ? m->entries[i - 1].term : m->log_term;
 
 		if (e->index != m->index + 1 + i || e->term > m->term ||
-		    e->term < prev || !e->term ||
-		    e->type > RAFT_ENTRY_TYPE_MAX || (e->len && !e->data))
+		    e->term < prev || !e->term || !entry_valid(e))
 			return false;
 	}
 	return true;
@@ -392,16 +421,22 @@ int raft__persisted(struct raft *r, uint64_t seq, const struct gnomon_tt *now)
 	return release_held(r);
 }
 
-int raft__propose(struct raft *r, const void *data, uint32_t len,
-		  uint64_t *index)
+/* May the leader take a proposal now?  -ENOTCONN, -EBUSY or 0. */
+int raft_can_propose(struct raft *r)
 {
-	int rc;
-
 	raft_reclaim(r);
 	if (r->role != RAFT_LEADER)
 		return -ENOTCONN;
-	if (r->transfer_target)
-		return -EBUSY;
+	return r->transfer_target ? -EBUSY : 0;
+}
+
+int raft__propose(struct raft *r, const void *data, uint32_t len,
+		  uint64_t *index)
+{
+	int rc = raft_can_propose(r);
+
+	if (rc)
+		return rc;
 	if (len && !data)
 		return -EINVAL;
 	rc = raft_log__append(&r->log, r->hs.term, RAFT_ENTRY_NORMAL, data,
@@ -427,6 +462,7 @@ int raft__snapshot_taken(struct raft *r, uint64_t index, const void *data,
 	if (r->snap_owned)
 		free((void *)r->snap.data);
 	r->snap_owned = false;
+	raft__membership_at(r, index, &r->snap.membership);
 	r->snap.index = index;
 	r->snap.term = raft_log__term(&r->log, index);
 	r->snap.data = data;
@@ -487,6 +523,9 @@ int raft__ready(struct raft *r, struct raft_ready *rd)
 	memset(rd, 0, sizeof(*rd));
 	raft_reclaim(r);
 	raft_log__reclaim(&r->log, RAFT_RECLAIM_PER_READY);
+	rc = raft_conf__maybe_step_down(r);
+	if (rc)
+		return rc;
 	if (r->role == RAFT_LEADER) {
 		rc = raft_replicate__flush(r);
 		if (rc)

@@ -54,12 +54,12 @@ static int broadcast_vote(struct raft *r, bool pre, bool transfer)
 	};
 	int rc = 0;
 
-	for (uint32_t i = 1; i <= r->cfg.n_members && !rc; i++) {
-		if (i == r->cfg.self)
-			continue;
+	raft_for_each_slot(i, raft_voters(r) & ~(1U << r->cfg.self)) {
 		m.to = i;
 		/* A real vote request carries our durable self-vote. */
 		rc = pre ? raft_send(r, &m) : raft_send_after_persist(r, &m);
+		if (rc)
+			break;
 	}
 	return rc;
 }
@@ -80,6 +80,8 @@ static int tally(struct raft *r)
 {
 	uint32_t q = raft_quorum(r);
 
+	r->votes_granted &= raft_voters(r);
+	r->votes_rejected &= raft_voters(r);
 	if (popcount(r->votes_granted) >= q) {
 		if (r->role == RAFT_PRE_CANDIDATE)
 			return raft_election__campaign(r, false,
@@ -93,7 +95,10 @@ static int tally(struct raft *r)
 
 int raft_election__campaign(struct raft *r, bool pre, bool transfer)
 {
-	if (!promise_expired(r, r->hs.term + 1, transfer) ||
+	/* A learner, a removed member or one that knows no config yet never
+	 * campaigns. */
+	if (!raft_is_voter(r, r->cfg.self) ||
+	    !promise_expired(r, r->hs.term + 1, transfer) ||
 	    raft_lost__no_vote(r)) {
 		raft_election__reset_timeout(r);
 		return 0;
@@ -118,11 +123,11 @@ int raft_election__campaign(struct raft *r, bool pre, bool transfer)
 
 static int leader_tick(struct raft *r)
 {
-	uint32_t active = 1;
+	uint32_t active = raft_is_voter(r, r->cfg.self);
 
 	if (++r->heartbeat_elapsed >= r->cfg.heartbeat_ticks) {
 		r->heartbeat_elapsed = 0;
-		for (uint32_t i = 1; i <= r->cfg.n_members; i++) {
+		raft_for_each_slot(i, raft_peers(r)) {
 			r->prs[i].heartbeat_due = true;
 			r->prs[i].probe_sent = false;
 		}
@@ -133,8 +138,8 @@ static int leader_tick(struct raft *r)
 	if (++r->quorum_elapsed < r->cfg.election_ticks)
 		return 0;
 	r->quorum_elapsed = 0;
-	for (uint32_t i = 1; i <= r->cfg.n_members; i++) {
-		if (i != r->cfg.self && r->prs[i].active)
+	for (uint32_t i = 1; i <= RAFT_MAX_MEMBERS; i++) {
+		if (i != r->cfg.self && raft_is_voter(r, i) && r->prs[i].active)
 			active++;
 		r->prs[i].active = false;
 	}
@@ -186,9 +191,14 @@ static int step_vote_request(struct raft *r, const struct raft_msg *m)
 		raft_become_follower(r, m->term, 0);
 	/* The promise binds whatever our term: a stray higher-term message
 	 * may have raised it without any vote being cast. */
+	/* A learner never votes; a member outside its config (joining, or
+	 * removed) may: only the candidate's config decides whether it
+	 * counts. */
 	grant = (raft_log__up_to_date(&r->log, m->index, m->log_term) ||
 		 (r->cfg.fault_flags & RAFT_FAULT_STALE_LOG_VOTE)) &&
-		promise_expired(r, m->term, transfer) && !raft_lost__no_vote(r);
+		promise_expired(r, m->term, transfer) && !raft_lost__no_vote(r) &&
+		(raft_is_voter(r, r->cfg.self) ||
+		 !(r->conf.learners & (1U << r->cfg.self)));
 	if (pre) {
 		grant = grant && m->term > r->hs.term;
 		resp.term = grant ? m->term : r->hs.term;
@@ -270,7 +280,8 @@ int raft__transfer(struct raft *r, uint32_t target)
 	raft_reclaim(r);
 	if (r->role != RAFT_LEADER)
 		return -ENOTCONN;
-	if (target < 1 || target > r->cfg.n_members)
+	if (target < 1 || target > RAFT_MAX_MEMBERS ||
+	    !raft_is_voter(r, target))
 		return -EINVAL;
 	if (target == r->cfg.self)
 		return 0;

@@ -9,6 +9,7 @@
  *   raft_replicate.c  append, on both sides; commit
  *   raft_snapshot.c   snapshot transfer in chunks, on both sides
  *   raft_read.c       leader lease and ReadIndex
+ *   raft_conf.c       membership changes and the config in effect
  *
  * Persistence bookkeeping.  Anything that changes durable state (hard state,
  * new entries, an installed snapshot) marks the core dirty; raft__ready()
@@ -100,6 +101,16 @@ struct raft {
 		uint8_t *buf;
 	} rx;
 
+	/* Membership: the latest config in the log, from the conf entry at
+	 * conf_index (0: from the snapshot's, r->snap.membership). */
+	struct raft_membership conf;
+	uint64_t conf_index;
+	/* Leader: a slot this leader removed still gets appends, counted for
+	 * nothing, until it holds the removal (leaving_index), so that it
+	 * learns to stop campaigning. */
+	uint32_t leaving_slot;
+	uint64_t leaving_index;
+
 	/* Volatile state. */
 	enum raft_role role;
 	uint32_t leader;
@@ -161,13 +172,45 @@ void raft_log__reset(struct raft_log *log, uint64_t offset, uint64_t term);
 bool raft_log__up_to_date(const struct raft_log *log, uint64_t last_index,
 			  uint64_t last_term);
 
-/* raft_core.c */
-static inline uint32_t raft_quorum(const struct raft *r)
+/* Slots 1..RAFT_MAX_MEMBERS as bits 1..9. */
+#define RAFT_SLOTS_MASK		(((1U << RAFT_MAX_MEMBERS) - 1) << 1)
+
+/* Every slot s set in mask, in order. */
+#define raft_for_each_slot(s, mask)					\
+	for (uint32_t s = 1; s <= RAFT_MAX_MEMBERS; s++)		\
+		if ((mask) & (1U << s))
+
+/* The slots that count for quorums (learners too, under the fault). */
+static inline uint32_t raft_voters(const struct raft *r)
 {
-	return r->cfg.n_members / 2 + 1;
+	if (r->cfg.fault_flags & RAFT_FAULT_LEARNER_QUORUM)
+		return r->conf.voters | r->conf.learners;
+	return r->conf.voters;
 }
 
+/* Every other member: the leader replicates to these. */
+static inline uint32_t raft_peers(const struct raft *r)
+{
+	uint32_t leaving = r->leaving_slot ? 1U << r->leaving_slot : 0;
+
+	return (r->conf.voters | r->conf.learners | leaving) &
+	       ~(1U << r->cfg.self);
+}
+
+static inline bool raft_is_voter(const struct raft *r, uint32_t slot)
+{
+	return raft_voters(r) & (1U << slot);
+}
+
+static inline uint32_t raft_quorum(const struct raft *r)
+{
+	return (uint32_t)__builtin_popcount(raft_voters(r)) / 2 + 1;
+}
+
+/* raft_core.c */
+
 void raft_reclaim(struct raft *r);
+int raft_can_propose(struct raft *r);
 uint64_t raft_need_seq(const struct raft *r);
 void raft_mark_dirty(struct raft *r);
 int raft_send(struct raft *r, const struct raft_msg *m);
@@ -213,6 +256,15 @@ int raft_snapshot__send(struct raft *r, uint32_t to, uint64_t lease_ask,
 int raft_snapshot__step(struct raft *r, const struct raft_msg *m);
 int raft_snapshot__step_resp(struct raft *r, const struct raft_msg *m);
 void raft_snapshot__drop_rx(struct raft *r);
+
+/* raft_conf.c */
+int raft_conf__apply(const struct raft_membership *cur, uint32_t op,
+		     uint32_t slot, struct raft_membership *after);
+bool raft_conf__valid(const struct raft_membership *m);
+void raft_conf__appended(struct raft *r, const struct raft_entry *e);
+void raft_conf__reload(struct raft *r);
+int raft_conf__maybe_step_down(struct raft *r);
+void raft_conf__acked(struct raft *r, uint32_t slot, uint64_t match);
 
 /* raft_read.c */
 void raft_read__on_ack(struct raft *r, uint32_t peer, uint64_t lease_end,

@@ -48,7 +48,7 @@ uint64_t raft_read__lease_end(const struct raft *r)
 
 	if (r->role != RAFT_LEADER || !r->cfg.lease_ns || r->lease_off_in_term)
 		return 0;
-	for (uint32_t i = 1; i <= r->cfg.n_members; i++)
+	for (uint32_t i = 1; i <= RAFT_MAX_MEMBERS; i++)
 		vals[i] = r->prs[i].lease_acked;
 	vals[r->cfg.self] = r->lease_offered < r->durable_promise ?
 			    r->lease_offered : r->durable_promise;
@@ -83,7 +83,7 @@ int raft_read__complete(struct raft *r)
 	if (r->role != RAFT_LEADER || !r->committed_in_term ||
 	    !r->pending_reads.len)
 		return 0;
-	for (uint32_t i = 1; i <= r->cfg.n_members; i++)
+	for (uint32_t i = 1; i <= RAFT_MAX_MEMBERS; i++)
 		vals[i] = r->prs[i].read_ctx_acked;
 	vals[r->cfg.self] = r->read_ctx;
 	q = raft_quorum_value(r, vals);

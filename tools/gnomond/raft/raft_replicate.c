@@ -135,6 +135,7 @@ int raft_replicate__step_append(struct raft *r, const struct raft_msg *m)
 				      e->len);
 		if (rc)
 			return rc;
+		raft_conf__appended(r, e);
 	}
 	raft_replicate__advance_commit(r, m->commit, match);
 	raft_lost__confirmed(r, match);
@@ -173,6 +174,7 @@ int raft_replicate__step_append_resp(struct raft *r, const struct raft_msg *m)
 		return -EIO;	/* acks what we never sent */
 	if (m->index > p->match)
 		p->match = m->index;
+	raft_conf__acked(r, m->from, p->match);
 	if (p->next <= p->match)
 		p->next = p->match + 1;
 	if (p->snap_mode && p->match < r->log.offset)
@@ -198,7 +200,7 @@ int raft_replicate__maybe_commit(struct raft *r)
 	uint64_t n;
 
 	assert(r->role == RAFT_LEADER);
-	for (uint32_t i = 1; i <= r->cfg.n_members; i++)
+	for (uint32_t i = 1; i <= RAFT_MAX_MEMBERS; i++)
 		vals[i] = r->prs[i].match;
 	vals[r->cfg.self] = r->stable < last ? r->stable : last;
 	n = raft_quorum_value(r, vals);
@@ -310,9 +312,11 @@ int raft_replicate__flush(struct raft *r)
 	uint64_t lease_ask = raft_read__lease_ask(r);
 	int rc = 0;
 
-	for (uint32_t i = 1; i <= r->cfg.n_members && !rc; i++)
-		if (i != r->cfg.self)
-			rc = flush_peer(r, i, lease_ask);
+	raft_for_each_slot(i, raft_peers(r)) {
+		rc = flush_peer(r, i, lease_ask);
+		if (rc)
+			break;
+	}
 	r->read_broadcast = false;
 	return rc;
 }

@@ -51,6 +51,7 @@ int raft_snapshot__send(struct raft *r, uint32_t to, uint64_t lease_ask,
 	raft_replicate__fill_leader(r, &m, to, lease_ask);
 	m.index = r->snap.index;
 	m.log_term = r->snap.term;
+	m.membership = r->snap.membership;
 	m.snap_offset = p->snap_offset;
 	m.snap_total = r->snap.len;
 	m.snap_len = left < r->cfg.max_snapshot_chunk ?
@@ -101,11 +102,13 @@ static int install(struct raft *r, const struct raft_msg *m)
 	r->snap = (struct raft_snapshot){
 		.index = r->rx.index, .term = r->rx.term,
 		.data = r->rx.buf, .len = r->rx.total,
+		.membership = m->membership,
 	};
 	r->snap_owned = true;
 	r->rx.buf = NULL;
 	raft_snapshot__drop_rx(r);
 	raft_log__reset(&r->log, r->snap.index, r->snap.term);
+	raft_conf__reload(r);
 	r->hs.commit = r->snap.index;
 	r->unstable = r->snap.index + 1;
 	if (r->stable > r->snap.index)

@@ -236,43 +236,72 @@ void wal_snap__encode_header(uint8_t buf[WAL_SNAP_HEADER_SIZE],
 {
 	memset(buf, 0, WAL_SNAP_HEADER_SIZE);
 	le_put32(buf, WAL_SNAP_MAGIC);
-	le_put32(buf + 4, WAL_VERSION);
+	le_put32(buf + 4, WAL_SNAP_VERSION);
 	le_put64(buf + 8, snap->index);
 	le_put64(buf + 16, snap->term);
 	le_put64(buf + 24, snap->len);
 	le_put32(buf + 32, crc32c(0, snap->data, (size_t)snap->len));
+	le_put32(buf + 36, snap->membership.voters);
+	le_put32(buf + 40, snap->membership.learners);
 	seal(buf, WAL_SNAP_HEADER_SIZE);
+}
+
+size_t wal_snap__header_size(const uint8_t *buf)
+{
+	switch (le_get32(buf + 4)) {
+	case 1:
+		return WAL_SNAP_V1_HEADER_SIZE;
+	case WAL_SNAP_VERSION:
+		return WAL_SNAP_HEADER_SIZE;
+	default:
+		return 0;
+	}
 }
 
 int wal_snap__decode_header(const uint8_t buf[WAL_SNAP_HEADER_SIZE],
 			    struct raft_snapshot *snap, const char **why)
 {
-	if (!sealed(buf, WAL_SNAP_HEADER_SIZE) || le_get32(buf) != WAL_SNAP_MAGIC)
+	size_t size = wal_snap__header_size(buf);
+	const uint32_t slots = ((1U << RAFT_MAX_MEMBERS) - 1) << 1;
+
+	if (le_get32(buf) != WAL_SNAP_MAGIC)
 		return corrupt(why, "snapshot header checksum mismatch");
-	if (le_get32(buf + 4) != WAL_VERSION)
+	if (!size)
 		return corrupt(why, "unknown snapshot version");
+	if (!sealed(buf, size))
+		return corrupt(why, "snapshot header checksum mismatch");
 	snap->index = le_get64(buf + 8);
 	snap->term = le_get64(buf + 16);
 	snap->len = le_get64(buf + 24);
 	snap->data = NULL;
+	/* Version 1 did not record the config: both masks zero. */
+	snap->membership.voters = size > 40 ? le_get32(buf + 36) : 0;
+	snap->membership.learners = size > 40 ? le_get32(buf + 40) : 0;
 	if (!snap->index || !snap->term)
 		return corrupt(why, "snapshot index or term 0");
+	if ((snap->membership.voters | snap->membership.learners) & ~slots ||
+	    snap->membership.voters & snap->membership.learners)
+		return corrupt(why, "snapshot config out of range");
 	return 0;
 }
 
 int wal_snap__decode(const uint8_t *buf, size_t len,
 		     struct raft_snapshot *snap, const char **why)
 {
+	size_t hdr;
 	int rc;
 
-	if (len < WAL_SNAP_HEADER_SIZE)
+	if (len < WAL_SNAP_V1_HEADER_SIZE)
+		return corrupt(why, "snapshot shorter than its header");
+	hdr = wal_snap__header_size(buf);
+	if (hdr > len)
 		return corrupt(why, "snapshot shorter than its header");
 	rc = wal_snap__decode_header(buf, snap, why);
 	if (rc)
 		return rc;
-	if (snap->len != len - WAL_SNAP_HEADER_SIZE)
+	if (snap->len != len - hdr)
 		return corrupt(why, "snapshot length does not match the file");
-	snap->data = buf + WAL_SNAP_HEADER_SIZE;
+	snap->data = buf + hdr;
 	if (crc32c(0, snap->data, (size_t)snap->len) != le_get32(buf + 32))
 		return corrupt(why, "snapshot data checksum mismatch");
 	return 0;

@@ -15,7 +15,9 @@
  *             alternately; version 1 (64 bytes, no lost_upto) is still
  *             read
  *   snapshot  "snapshot" (replaced by rename): a header, then the state
- *             machine's bytes
+ *             machine's bytes; version 2 (48 bytes) records the config as
+ *             of the snapshot, version 1 (40 bytes, config unknown: read
+ *             as both masks zero) is still read
  *
  * Integers little-endian.  Decoders return -EUCLEAN for corrupt input
  * (with a reason), -ENODATA for an all-zero (never written) area.
@@ -39,7 +41,9 @@
 #define WAL_META_SIZE		72
 #define WAL_META_V1_SIZE	64
 #define WAL_META_VERSION	2
-#define WAL_SNAP_HEADER_SIZE	40
+#define WAL_SNAP_HEADER_SIZE	48
+#define WAL_SNAP_V1_HEADER_SIZE	40
+#define WAL_SNAP_VERSION	2
 #define WAL_REC_ENTRIES		1
 #define WAL_ALIGN		8
 #define WAL_SEG_NAME_SIZE	25	/* "wal-%016x.seg" and its NUL */
@@ -96,8 +100,12 @@ bool wal_meta__differs(const struct raft_hard_state *hs,
 void wal_snap__encode_header(uint8_t buf[WAL_SNAP_HEADER_SIZE],
 			     const struct raft_snapshot *snap);
 /* The header alone (index, term, len; data NULL): what a file holds. */
+/* Also reads a version 1 header (its data starts at
+ * WAL_SNAP_V1_HEADER_SIZE: wal_snap__header_size()). */
 int wal_snap__decode_header(const uint8_t buf[WAL_SNAP_HEADER_SIZE],
 			    struct raft_snapshot *snap, const char **why);
+/* The size of the header at buf (its version), 0 if unknown. */
+size_t wal_snap__header_size(const uint8_t *buf);
 /* Checks the header and the data's CRC; snap->data points into buf. */
 int wal_snap__decode(const uint8_t *buf, size_t len,
 		     struct raft_snapshot *snap, const char **why);
