@@ -23,22 +23,24 @@
 #     sleeps as long, as a holder cut off from the cluster.
 # Either way the lease expires, the next client gets the lock and writes,
 # and the deposed holder then writes with its old token.  Midway the
-# leader is SIGKILLed and restarted.  Then a partition: client 5 takes
-# the lock through the leader alone and writes once; the leader is cut
-# off from the other members (cl_isolate; the clients still reach it), so
-# its keepalives no longer reach the majority while it still believes it
-# holds; client 6 asks the majority for the lock, gets it when client 5's
-# lease ends there, and writes; client 5 writes twice more once the store
-# has seen client 6's token (it asks the store: after, by construction).
+# leader is SIGKILLed and restarted.  Then two partitions: client 5
+# takes the lock through the leader alone and writes once; the leader is
+# cut off from the other members (cl_isolate; the clients still reach
+# it), so its keepalives no longer reach the majority while it still
+# believes it holds; client 6 asks the majority for the lock, gets it
+# when client 5's lease ends there, and writes; client 5 writes twice
+# more once the store has seen client 6's token (it asks the store:
+# after, by construction).  Clients 7 and 8 do the same through a
+# follower, which is cut off instead (its keepalives were forwarded).
 #
 # Checks: the tokens are unique and rise from one holder to the next; the
 # checking store accepted no write after a write with a higher token and
 # holds each acknowledged write exactly once; the same check applied to
 # the non-checking store, fed the very same writes, finds the deposed
-# holders' writes landing after newer holders' (it can fail); in the
-# partition, client 6 got a higher token and client 5's two later writes
-# were refused with the check and landed without it.  About 60 s per
-# implementation.  LS_SEED picks another schedule, LS_KEEP=1 keeps
+# holders' writes landing after newer holders' (it can fail); in each
+# partition, the next client got a higher token and the cut-off holder's
+# two later writes were refused with the check and landed without it.
+# About 65 s per implementation.  LS_SEED picks another schedule, LS_KEEP=1 keeps
 # each run's directory (logs, stores) as /tmp/lock-safety-IMPL.PID.
 set -u
 
@@ -236,41 +238,43 @@ ls_until()
 	return 1
 }
 
-ls_wrote_all() { [ "$(grep -c '^wr ' "$CL_DIR/client5")" -ge "$LS_WRITES" ]; }
+ls_wrote_all() { [ "$(grep -c '^wr ' "$CL_DIR/client$1")" -ge "$LS_WRITES" ]; }
+ls_token() { sed -n 's/^acq .* tok=\([0-9]*\) .*/\1/p' "$CL_DIR/client$1"; }
 
-# The partition (see the top); 2 KTAP lines.  Client 5's etcdctl talks to
-# the leader alone, which is the member cut off.
+# ls_partition C WHO: a partition (see the top), client C holding through
+# WHO (leader or follower) alone, that member then cut off, client C+1
+# asking the others; 2 KTAP lines.
 ls_partition()
 {
-	local impl=$CL_IMPL l i eps='' p5 p6 t5 t6 w5
+	local impl=$CL_IMPL c=$1 d=$(($1 + 1)) l i eps='' pc tc td wc
 	l=$(cl_leader 20) || l=1
+	[ "$2" = follower ] && l=$((l % CL_N + 1))
 	for i in $(seq "$CL_N"); do
 		[ "$i" = "$l" ] || eps=${eps:+$eps,}$(cl_addr "$i"):2379
 	done
-	ls_in_hub 5 --once 5 partition "$(cl_addr "$l"):2379"
-	p5=$LS_PID
-	ls_until 40 test -e "$CL_DIR/client5.cut" ||
-		ktap_diag "partition: client 5 never held the lock"
+	ls_in_hub "$c" --once "$c" partition "$(cl_addr "$l"):2379"
+	pc=$LS_PID
+	ls_until 40 test -e "$CL_DIR/client$c.cut" ||
+		ktap_diag "partition: client $c never held the lock"
 	cl_isolate "$l"
-	ls_in_hub 6 --once 6 none "$eps"
-	p6=$LS_PID
-	wait "$p6"
-	ls_until 40 ls_wrote_all
+	ls_in_hub "$d" --once "$d" none "$eps"
+	wait "$LS_PID"
+	ls_until 40 ls_wrote_all "$c"
 	cl_heal
-	wait "$p5"
-	t5=$(sed -n 's/^acq .* tok=\([0-9]*\) .*/\1/p' "$CL_DIR/client5")
-	t6=$(sed -n 's/^acq .* tok=\([0-9]*\) .*/\1/p' "$CL_DIR/client6")
-	ls_diag "partition: " "$(grep -h '^newer ' "$CL_DIR/client5")"
-	ls_result $(( ${t6:-0} <= ${t5:-0} )) "$impl: partition: client 5 holds through m$l, m$l cut off, the majority grants client 6 a higher token" \
-		"tokens ${t5:-none}, then ${t6:-none}"
-	# Client 5's writes after the cut, each after client 6's first.
-	w5=$(grep '^wr c=5 .* seq=[0-9]*[2-9] ' "$CL_DIR/client5")
-	ls_diag "partition: " "$w5"
-	ls_result $(( $(grep -c 'checked=stale open=ok' <<<"$w5") != LS_WRITES - 1 )) \
-		"$impl: partition: client 5's writes after client 6's: refused with the check, landed without it"
+	wait "$pc"
+	tc=$(ls_token "$c")
+	td=$(ls_token "$d")
+	ls_diag "partition: " "$(grep -h '^newer ' "$CL_DIR/client$c")"
+	ls_result $(( ${td:-0} <= ${tc:-0} )) "$impl: partition: client $c holds through m$l ($2), m$l cut off, the majority grants client $d a higher token" \
+		"tokens ${tc:-none}, then ${td:-none}"
+	# Client C's writes after the cut, each after client D's first.
+	wc=$(grep "^wr c=$c .* seq=[0-9]*[2-9] " "$CL_DIR/client$c")
+	ls_diag "partition: " "$wc"
+	ls_result $(( $(grep -c 'checked=stale open=ok' <<<"$wc") != LS_WRITES - 1 )) \
+		"$impl: partition: client $c's writes after client $d's: refused with the check, landed without it"
 }
 
-# One run against CL_IMPL: 9 KTAP lines.
+# One run against CL_IMPL: 11 KTAP lines.
 ls_run()
 {
 	local impl=$CL_IMPL i end out rc logs pids=() p
@@ -301,7 +305,8 @@ ls_run()
 	sleep $((LS_SECONDS / 2))
 	cl_step_kill_leader 1
 	for p in "${pids[@]}"; do wait "$p"; done
-	ls_partition
+	ls_partition 5 leader
+	ls_partition 7 follower
 	for p in "${LS_GROUPS[@]:0:2}"; do
 		kill -TERM "$p"
 		wait "$p"
@@ -335,14 +340,14 @@ ls_run()
 }
 
 CL_IMPL=gnomond
-cl_plan 18 "$(cl_missing)"
+cl_plan 22 "$(cl_missing)"
 ktap_diag "seed $LS_SEED (LS_SEED), TTL ${LS_TTL} s, pauses $LS_PAUSE_S s"
 ls_run
 if command -v etcd >/dev/null; then
 	CL_IMPL=etcd
 	ls_run
 else
-	for i in $(seq 9); do
+	for i in $(seq 11); do
 		ktap_skip "lock-safety-etcd-$i" "etcd is not installed"
 	done
 fi
