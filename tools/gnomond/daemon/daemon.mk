@@ -47,18 +47,23 @@ HOST_TESTS += $(patsubst %,$(PROJECT_ROOT)/selftests/gnomond/daemon_%.sh, \
 HOST_TESTS += $(PROJECT_ROOT)/selftests/gnomond/daemon_nonblocking.sh
 HOST_TESTS += $(PROJECT_ROOT)/selftests/gnomond/peer_abuse.sh
 
-# Where a request goes (route.c), unit-tested without a ring or a member,
-# under ASan and UBSan.
-GNOMOND_ROUTE_TEST := $(BUILD)/selftests/gnomond/daemon_route_test
-$(BUILD)/san/selftests/gnomond/daemon_route_test.o: | $(GNOMOND_PROTO_HDRS)
-$(GNOMOND_ROUTE_TEST): $(BUILD)/san/selftests/gnomond/daemon_route_test.o \
-		$(BUILD)/san/tools/gnomond/daemon/route.o $(GNOMOND_KV_SAN_A)
+# The daemon's logic unit-tested without a ring or a member, under ASan and
+# UBSan, each test linked with the one file it tests: where a request goes (route.c), and
+# what a member answers from its own state (local.c, through a struct
+# gd_local built by hand).
+GNOMOND_DAEMON_UNIT_TESTS := $(patsubst %,$(BUILD)/selftests/gnomond/daemon_%_test, \
+	route local)
+$(patsubst $(BUILD)/%,$(BUILD)/san/%.o,$(GNOMOND_DAEMON_UNIT_TESTS)): \
+		| $(GNOMOND_PROTO_HDRS)
+$(GNOMOND_DAEMON_UNIT_TESTS): $(BUILD)/selftests/gnomond/daemon_%_test: \
+		$(BUILD)/san/selftests/gnomond/daemon_%_test.o \
+		$(BUILD)/san/tools/gnomond/daemon/%.o $(GNOMOND_KV_SAN_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_SAN) -o $@ $^ $(GNOMOND_KV_LIBS)
 
-ALL_TARGETS += $(GNOMOND_ROUTE_TEST)
-HOST_TESTS += $(GNOMOND_ROUTE_TEST)
--include $(BUILD)/san/selftests/gnomond/daemon_route_test.d
+ALL_TARGETS += $(GNOMOND_DAEMON_UNIT_TESTS)
+HOST_TESTS += $(GNOMOND_DAEMON_UNIT_TESTS)
+-include $(patsubst $(BUILD)/%,$(BUILD)/san/%.d,$(GNOMOND_DAEMON_UNIT_TESTS))
 
 # No two files of daemon/ call each other in a loop (from the objects).
 HOST_TESTS += $(PROJECT_ROOT)/selftests/gnomond/daemon_call_cycles.sh

@@ -3,131 +3,93 @@
  * What any member answers from its own state, without Raft: serializable
  * reads (possibly stale, as etcd's), Maintenance.Status (raft_term is this
  * member's term; asked of the leader it is the fencing token), the member
- * list (client URLs of other members as their hello frames gave them; in
- * etcd's order, ascending id), the leases (LeaseLeases, from the applied
- * state), and Defragment (nothing to do: compaction already gave the
- * memory back).
+ * list (in etcd's order, ascending id), the leases (LeaseLeases, from the
+ * applied state), and Defragment (nothing to do: compaction already gave
+ * the memory back).  It reads only struct gd_local (local.h): no daemon
+ * state, no ring.
  */
-#include <stdio.h>
 #include <string.h>
 
+#include "../raft/raft.h"
 #include "local.h"
 
-static int status(struct gnomond *d, const struct mvcc_header *hdr,
-		  struct mvcc_result *res)
+static int status(const struct gd_local *l, struct mvcc_result *res)
 {
-	uint32_t leader = raft__leader(d->raft);
 	char alarm[MVCC_MAX_ALARMS][64];
 	const char *errs[MVCC_MAX_ALARMS];
 	struct api_status st = {
-		.db_size = (int64_t)mvcc_store__size(d->store),
-		.db_size_in_use = (int64_t)mvcc_store__size(d->store),
-		.leader = leader ? d->cfg.members[leader - 1].id : 0,
-		.raft_index = raft__last_index(d->raft),
-		.raft_term = raft__term(d->raft),
-		.raft_applied_index = d->applied,
+		.db_size = (int64_t)mvcc_store__size(l->store),
+		.db_size_in_use = (int64_t)mvcc_store__size(l->store),
+		.leader = l->leader,
+		.raft_index = l->last_index,
+		.raft_term = l->term,
+		.raft_applied_index = l->applied,
 	};
 
 	while (st.n_errors < MVCC_MAX_ALARMS &&
-	       mvcc_store__alarm_text(d->store, st.n_errors,
+	       mvcc_store__alarm_text(l->store, st.n_errors,
 				      alarm[st.n_errors], sizeof(alarm[0]))) {
 		errs[st.n_errors] = alarm[st.n_errors];
 		st.n_errors++;
 	}
 	st.errors = errs;
-	return api_status__pack(hdr, mvcc_store__revision(d->store), &st,
+	return api_status__pack(&l->hdr, mvcc_store__revision(l->store), &st,
 				&res->resp, &res->len);
 }
 
-/* Split a comma-separated list in place into at most max pointers. */
-static size_t split(char *s, const char **v, size_t max)
-{
-	size_t n = 0;
-	char *save = NULL;
-
-	for (char *tok = strtok_r(s, ",", &save); tok && n < max;
-	     tok = strtok_r(NULL, ",", &save))
-		v[n++] = tok;
-	return n;
-}
-
-static int members(struct gnomond *d, const struct mvcc_header *hdr,
-		   struct mvcc_result *res)
+static int members(const struct gd_local *l, struct mvcc_result *res)
 {
 	struct api_member m[RAFT_MAX_MEMBERS];
-	const char *peer[RAFT_MAX_MEMBERS];
-	const char *client[RAFT_MAX_MEMBERS][GD_MAX_URLS];
-	char urls[RAFT_MAX_MEMBERS][GD_MAX_URLS * GD_URL_LEN];
-	const struct gd_url_list *own = &d->cfg.advertise_client;
+	uint32_t n = l->n_members < RAFT_MAX_MEMBERS ? l->n_members :
+		     RAFT_MAX_MEMBERS;
 
-	for (uint32_t i = 0; i < d->cfg.n_members; i++) {
-		uint32_t id = i + 1;
-
-		peer[i] = d->cfg.members[i].peer.text;
-		m[i] = (struct api_member){
-			.id = d->cfg.members[i].id,
-			.name = d->cfg.members[i].name,
-			.peer_urls = &peer[i], .n_peer_urls = 1,
-			.client_urls = client[i],
-		};
-		if (id == d->cfg.self) {
-			for (unsigned int j = 0; j < own->n; j++)
-				client[i][j] = own->v[j].text;
-			m[i].n_client_urls = own->n;
-			continue;
-		}
-		snprintf(urls[i], sizeof(urls[i]), "%s",
-			 d->peers[id].client_urls);
-		m[i].n_client_urls = split(urls[i], client[i], GD_MAX_URLS);
-	}
+	if (n)
+		memcpy(m, l->members, n * sizeof(m[0]));
 	/* etcd lists its members sorted by id. */
-	for (uint32_t i = 1; i < d->cfg.n_members; i++)
+	for (uint32_t i = 1; i < n; i++)
 		for (uint32_t j = i; j && m[j - 1].id > m[j].id; j--) {
 			struct api_member tmp = m[j];
 
 			m[j] = m[j - 1];
 			m[j - 1] = tmp;
 		}
-	return api_members__pack(hdr, mvcc_store__revision(d->store), m,
-				 d->cfg.n_members, &res->resp, &res->len);
+	return api_members__pack(&l->hdr, mvcc_store__revision(l->store), m,
+				 n, &res->resp, &res->len);
 }
 
-void gd_local__serve(struct gnomond *d, const struct gd_target *t,
-		     enum api_method method, const ProtobufCMessage *decoded)
+void gd_local__answer(const struct gd_local *l, enum api_method method,
+		      const ProtobufCMessage *decoded, struct mvcc_result *res)
 {
-	struct mvcc_header hdr = gd_answer__header(d);
-	struct mvcc_result res = { 0 };
 	int rc;
 
+	*res = (struct mvcc_result){ 0 };
 	switch (method) {
 	case API_KV_RANGE:
-		rc = mvcc_store__range(d->store, &hdr,
+		rc = mvcc_store__range(l->store, &l->hdr,
 				       (const Etcdserverpb__RangeRequest *)
-				       decoded, &res);
+				       decoded, res);
 		break;
 	case API_MAINTENANCE_STATUS:
-		rc = status(d, &hdr, &res);
+		rc = status(l, res);
 		break;
 	case API_CLUSTER_MEMBER_LIST:
-		rc = members(d, &hdr, &res);
+		rc = members(l, res);
 		break;
 	case API_LEASE_LEASES:
-		rc = mvcc_store__lease_leases(d->store, &hdr, &res);
+		rc = mvcc_store__lease_leases(l->store, &l->hdr, res);
 		break;
 	case API_MAINTENANCE_DEFRAGMENT:
 	case API_MAINTENANCE_HASH:
 	case API_MAINTENANCE_HASH_KV:
-		rc = api_serve_local(d->store, &hdr, &(struct api_request){
+		rc = api_serve_local(l->store, &l->hdr, &(struct api_request){
 			.method = method,
-			.decoded = (ProtobufCMessage *)decoded }, &res);
+			.decoded = (ProtobufCMessage *)decoded }, res);
 		break;
 	default:
-		res.err = ETCD_ERR_UNIMPLEMENTED;
+		res->err = ETCD_ERR_UNIMPLEMENTED;
 		rc = 0;
 		break;
 	}
 	if (rc)
-		res.err = ETCD_ERR_TIMEOUT;
-	gd_answer__deliver(d, t, &res);
-	mvcc_result__release(&res);
+		res->err = ETCD_ERR_TIMEOUT;
 }

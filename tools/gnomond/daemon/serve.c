@@ -10,7 +10,9 @@
  * streams (watch.c, election.c).  The connections call these through
  * struct gd_client_ops (set by main), so that clients.c calls no part.
  */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "daemon.h"
 #include "local.h"
@@ -48,6 +50,81 @@ static void client_write(struct gnomond *d, const struct gd_target *t,
 	else
 		gd_requests__forward(d, t, req->method, cmd, len);
 	free(cmd);
+}
+
+/* Split a comma-separated list in place into at most max pointers. */
+static size_t split(char *s, const char **v, size_t max)
+{
+	size_t n = 0;
+	char *save = NULL;
+
+	for (char *tok = strtok_r(s, ",", &save); tok && n < max;
+	     tok = strtok_r(NULL, ",", &save))
+		v[n++] = tok;
+	return n;
+}
+
+/* The member table as MemberList lists it: this member's advertised
+ * client URLs, the others' as their hello frames gave them. */
+struct member_list {
+	struct api_member m[RAFT_MAX_MEMBERS];
+	const char *peer[RAFT_MAX_MEMBERS];
+	const char *client[RAFT_MAX_MEMBERS][GD_MAX_URLS];
+	char urls[RAFT_MAX_MEMBERS][GD_MAX_URLS * GD_URL_LEN];
+};
+
+static void member_list(const struct gnomond *d, struct member_list *l)
+{
+	const struct gd_url_list *own = &d->cfg.advertise_client;
+
+	for (uint32_t i = 0; i < d->cfg.n_members; i++) {
+		uint32_t id = i + 1;
+		struct api_member *m = &l->m[i];
+
+		l->peer[i] = d->cfg.members[i].peer.text;
+		*m = (struct api_member){
+			.id = d->cfg.members[i].id,
+			.name = d->cfg.members[i].name,
+			.peer_urls = &l->peer[i], .n_peer_urls = 1,
+			.client_urls = l->client[i],
+		};
+		if (id == d->cfg.self) {
+			for (unsigned int j = 0; j < own->n; j++)
+				l->client[i][j] = own->v[j].text;
+			m->n_client_urls = own->n;
+			continue;
+		}
+		snprintf(l->urls[i], sizeof(l->urls[i]), "%s",
+			 d->peers[id].client_urls);
+		m->n_client_urls = split(l->urls[i], l->client[i],
+					 GD_MAX_URLS);
+	}
+}
+
+/* Answered at once from this member's state (local.c). */
+static void serve_local(struct gnomond *d, const struct gd_target *t,
+			enum api_method method, const ProtobufCMessage *decoded)
+{
+	struct member_list ml;
+	uint32_t leader = raft__leader(d->raft);
+	struct gd_local l = {
+		.store = d->store,
+		.hdr = gd_answer__header(d),
+		.leader = leader ? d->cfg.members[leader - 1].id : 0,
+		.last_index = raft__last_index(d->raft),
+		.term = raft__term(d->raft),
+		.applied = d->applied,
+	};
+	struct mvcc_result res;
+
+	if (method == API_CLUSTER_MEMBER_LIST) {
+		member_list(d, &ml);
+		l.members = ml.m;
+		l.n_members = d->cfg.n_members;
+	}
+	gd_local__answer(&l, method, decoded, &res);
+	gd_answer__deliver(d, t, &res);
+	mvcc_result__release(&res);
 }
 
 void gd_serve__client(struct gnomond *d, uint32_t slot, uint32_t gen,
@@ -94,7 +171,7 @@ void gd_serve__client(struct gnomond *d, uint32_t slot, uint32_t gen,
 		gd_backup__request(d, &t);
 		return;
 	default:
-		gd_local__serve(d, &t, req->method, req->decoded);
+		serve_local(d, &t, req->method, req->decoded);
 		return;
 	}
 }
