@@ -55,7 +55,8 @@ HOST_TESTS += $(LINCHECK_TESTS) \
 # Fault tests on real clusters (GNOMON_CLUSTER_IMPL=etcd|gnomond; default
 # gnomond once built): the workload records, gnomon-lincheck judges.
 # lock_safety_faults.sh runs gnomond, then etcd: fencing tokens against
-# paused lock holders, judged by its own store (lock_safety_store.py).
+# paused, stalled and partitioned lock holders, judged by its own store
+# (lock_safety_store.py).
 # The cluster fault tests also run watchers (kv_watch.py), judged by
 # watch_check.py (its own test: watch_check_test.py).
 HOST_TESTS += $(PROJECT_ROOT)/selftests/gnomond/cluster_3_faults.sh \
