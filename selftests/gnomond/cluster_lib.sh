@@ -17,6 +17,9 @@
 #	gd_start_all [SECONDS]               # start every member; the leader
 #	                                     # in GD_LEADER; none: KTAP fail,
 #	                                     # exit 1 (not in a subshell)
+#	gd_etcd_cluster PLAN NAME [MODULE...] # ktap_plan, skip without etcdctl
+#	                                     # or python3-etcd3, gd_cluster_init
+#	                                     # 3, gd_start_all
 #	gd_until_eq SECONDS WANT CMD...      # poll CMD until it prints WANT
 #	gd_cluster_cleanup                   # stop everything, remove the dir
 # --synchronized runs gnomon-syncd with a static 1 ms source into a private
@@ -239,6 +242,23 @@ gd_etcdctl_at()
 	shift
 	ETCDCTL_API=3 timeout 20 etcdctl --endpoints="$(gd_endpoint "$i")" \
 		--command-timeout=10s --dial-timeout=2s "$@" 2>&1
+}
+
+# For KTAP tests: the plan, then a 3-member cluster with a leader
+# (GD_LEADER) for tests that drive it with etcdctl and python3-etcd3 (and
+# the other python3 MODULEs); the whole plan skipped if one is missing.
+gd_etcd_cluster()
+{
+	local plan=$1 name=$2 imports=etcd3 m
+	shift 2
+	for m in "$@"; do imports+=", $m"; done
+	ktap_plan "$plan"
+	if ! command -v etcdctl >/dev/null ||
+	   ! /usr/bin/python3 -c "import $imports" 2>/dev/null; then
+		ktap_skip_all "$name" "etcdctl or python3-etcd3 is not installed"
+	fi
+	gd_cluster_init 3
+	gd_start_all
 }
 
 # For KTAP tests (selftests/ktap.sh): a cluster with a leader, or the end.

@@ -19,11 +19,9 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/selftests/ktap.sh"
 . "$top/selftests/gnomond/cluster_lib.sh"
 
-ktap_plan 12
-if ! command -v etcdctl >/dev/null ||
-   ! /usr/bin/python3 -c 'import etcd3' 2>/dev/null; then
-	ktap_skip_all daemon-backup "etcdctl or python3-etcd3 is not installed"
-fi
+gd_etcd_cluster 12 daemon-backup
+leader=$GD_LEADER
+follower=$(( leader % 3 + 1 ))
 
 E() { gd_etcdctl_at "$@"; }
 # revision I...: the members' revisions, read locally, one line each
@@ -53,10 +51,6 @@ print("ok", rev, crc)
 PY
 }
 
-gd_cluster_init 3
-gd_start_all
-leader=$GD_LEADER
-follower=$(( leader % 3 + 1 ))
 out=$(timeout 60 /usr/bin/python3 - "$(gd_client_port "$leader")" 2>&1 <<'PY'
 import sys, etcd3
 c = etcd3.client(host="127.0.0.1", port=int(sys.argv[1]), timeout=10)

@@ -12,11 +12,8 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/selftests/ktap.sh"
 . "$top/selftests/gnomond/cluster_lib.sh"
 
-ktap_plan 10
-if ! command -v etcdctl >/dev/null ||
-   ! /usr/bin/python3 -c 'import etcd3, grpc' 2>/dev/null; then
-	ktap_skip_all daemon-maintenance "etcdctl or python3-etcd3 is not installed"
-fi
+gd_etcd_cluster 10 daemon-maintenance grpc
+leader=$GD_LEADER
 
 E() { gd_etcdctl_at "$@"; }
 json_field() { sed -n "s/.*\"$1\":\\([0-9]*\\).*/\\1/p" | head -1; }
@@ -35,9 +32,6 @@ same_revision() {
 	[ -n "$a" ] && [ "$a" = "$b" ] && [ "$b" = "$c" ] && echo "$a"
 }
 
-gd_cluster_init 3
-gd_start_all
-leader=$GD_LEADER
 sleep 0.5
 for k in $(seq 30); do gd_etcdctl put "/m/$((k % 7))" "v$k" >/dev/null; done
 gd_etcdctl del /m/3 >/dev/null
