@@ -27,7 +27,8 @@ $(GNOMOND_CORE_SAN_A): $(GNOMOND_CORE_SAN_OBJS)
 	$(AR) rcs $@ $^
 
 GNOMOND_UNIT_TESTS := $(patsubst %,$(BUILD)/tests/gnomond/%, \
-	raft_core_test raft_membership_test wal_test wal_plan_test peer_test)
+	raft_core_test raft_membership_test wal_test wal_files_test wal_plan_test \
+	peer_test)
 GNOMOND_TESTS := $(GNOMOND_UNIT_TESTS) $(BUILD)/tests/gnomond/raft_sim_test \
 	$(BUILD)/tests/gnomond/raft_sim_bulk
 
@@ -41,6 +42,8 @@ $(GNOMOND_UNIT_TESTS): $(BUILD)/tests/gnomond/%: selftests/gnomond/%.c \
 		$(GNOMOND_CORE_SAN_A) selftests/ktap.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_SAN) -o $@ $< $(GNOMOND_CORE_SAN_A) $(LDFLAGS_SAN)
+$(patsubst %,$(BUILD)/tests/gnomond/%,wal_test wal_files_test): \
+	selftests/gnomond/wal_helpers.h
 
 # libFuzzer on the peer decoder: a bounded run in `make check`, a long one
 # in `make fuzz` (FUZZ_SECONDS, default 600), which also runs the simulation
