@@ -1,11 +1,15 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # SCSI-3 PR fencing against real LIO in the VM: one fileio backstore
-# exported through two tcm_loop HBAs, so /dev/sdX of host A and /dev/sdY of
-# host B are two initiators of one disk.  Host A registers and reserves key
-# T1 through its gnomon-fence device; host B takes over with T2; A's writes
-# then get RESERVATION CONFLICT even while A's own kernel lease still holds
-# (a paused holder), and sg_persist reads back the keys.  Also: SG_IO through
+# exported through three tcm_loop HBAs, so /dev/sdX of host A, /dev/sdY of
+# host B and /dev/sdZ of host C are three initiators of one disk.  Host A
+# registers and reserves key T1 through its gnomon-fence device; host C is
+# left registered with a stale key (under WRITE EXCLUSIVE - REGISTRANTS
+# ONLY it may write); host B takes over with T2 and preempts both; A's and
+# C's writes then get RESERVATION CONFLICT even while A's own kernel lease
+# still holds (a paused holder), and sg_persist reads back only T2.
+# (Negative control, run by hand: a takeover that preempts only the
+# previous key, T1, leaves C's write passing.)  Also: SG_IO through
 # gnomon-fence never reaches the media, where dm-linear's passthrough does
 # (the control that shows the check can fail).
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -13,13 +17,14 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/selftests/fence/fence.sh"
 . "$top/selftests/fence/lio.sh"
 
-ktap_plan 13
+ktap_plan 16
 fence_setup || ktap_skip_all pr "dm_mod or dm-gnomon-fence.ko cannot be loaded"
 command -v sg_persist > /dev/null || ktap_skip_all pr "sg3-utils is not installed (tools/vm/install-deps)"
 lio_setup 32 || ktap_skip_all pr "LIO (target_core_mod, tcm_loop, target_core_file) is unavailable"
 trap 'dmsetup remove_all --force > /dev/null 2>&1; lio_teardown; fence_teardown' EXIT
 A=$LIO_DEV_A
 B=$LIO_DEV_B
+C=$LIO_DEV_C
 sz=$(blockdev --getsz "$A")
 R=fence_pr_$$
 fence_grant $R 11 1h
@@ -51,6 +56,13 @@ else
 	ktap_ok "B's write before registering gets a conflict"
 fi
 
+# C: a third initiator registered with a stale key, 7 (an old holder that
+# was never preempted, or a host registered by hand).  Every registrant
+# may write under this reservation type.
+$CTL fence pr register "$C" --token 7 > /dev/null
+fence_write "$C" 2 c
+ktap_eq "C, registered with stale key 7, writes too" c "$(fence_read "$B" 2)"
+
 # LIO's PREEMPT AND ABORT through tcm_loop never completes on 6.1 and 6.12
 # (the PR OUT command waits in blk_execute_rq): the takeover here preempts
 # without the abort.  No command of A is queued, so the outcome is the same.
@@ -59,6 +71,8 @@ PB=$(fence_dev pb)
 out=$($CTL fence pr takeover "$PB" --token 22 --previous 11 --no-abort --json 2>&1)
 ktap_eq "B takes over with T2 through gnomon-fence, preempting T1" 0 "$?"
 ktap_diag "B's takeover: $out"
+ktap_eq "B's takeover preempts T1 and the stale key 7" "7 11" \
+	"$(jq -r '.preempted[]' <<< "$out" 2>/dev/null | sort -n | xargs)"
 ktap_eq "sg_persist -k: only B's key" "0x16" "$(sg_persist -k "$B" | awk '/^ +0x/ { print $1 }' | xargs)"
 ktap_eq "gnomonctl fence pr show: B holds the reservation" "[22] 22" \
 	"$($CTL fence pr show "$A" --json | jq -c '[.keys, .reservation.key]' | tr -d '[]' | awk -F, '{ print "[" $1 "] " $2 }')"
@@ -71,6 +85,12 @@ if grep -qi "reservation conflict" <<< "$out"; then
 	ktap_ok "A's SCSI WRITE gets RESERVATION CONFLICT"
 else
 	ktap_fail "A's SCSI WRITE gets RESERVATION CONFLICT" "$out"
+fi
+out=$(lio_scsi_write "$C" 48)
+if grep -qi "reservation conflict" <<< "$out"; then
+	ktap_ok "C's SCSI WRITE gets RESERVATION CONFLICT"
+else
+	ktap_fail "C's SCSI WRITE gets RESERVATION CONFLICT" "$out"
 fi
 fence_write "$DA" 1 y
 fence_write "$B" 1 b

@@ -1,16 +1,20 @@
 # SPDX-License-Identifier: GPL-2.0
-# LIO inside the test VM, as two SCSI hosts sharing one disk: source this.
+# LIO inside the test VM, as three SCSI hosts sharing one disk: source this.
 #
 #	lio_setup SIZE_MB     fileio backstore in the guest's /tmp, exported
-#	                      through two tcm_loop HBAs; sets LIO_DEV_A and
-#	                      LIO_DEV_B (/dev/sdX, one per initiator)
+#	                      through three tcm_loop HBAs; sets LIO_DEV_A,
+#	                      LIO_DEV_B and LIO_DEV_C (/dev/sdX, one per
+#	                      initiator; C stands for a third host, e.g. one
+#	                      left registered with a stale key)
+#	lio_scsi_write DEV LBA  one SCSI WRITE(10) of a block, straight to DEV
+#	                      (no dm); prints sg_raw's output
 #	lio_teardown          removes it all again
 #
 # The guest has no udev and no targetcli: configfs is driven by hand, the
 # SCSI hosts are scanned by writing "- - -", device nodes come from devtmpfs.
 LIO_CFS=/sys/kernel/config/target
 LIO_BACKSTORE=$LIO_CFS/core/fileio_0/gnomon_disk
-LIO_WWNS="naa.50014050000000a1 naa.50014050000000b2"
+LIO_WWNS="naa.50014050000000a1 naa.50014050000000b2 naa.50014050000000c3"
 LIO_IMG=/tmp/gnomon-lio.img
 LIO_DBROOT=/tmp/gnomon-lio-db
 
@@ -53,6 +57,21 @@ lio_setup()
 	done
 	LIO_DEV_A=${sds[0]}
 	LIO_DEV_B=${sds[1]}
+	LIO_DEV_C=${sds[2]}
+}
+
+# The first command after a preemption reports a UNIT ATTENTION: again.
+lio_scsi_write()
+{
+	local i out lba
+	lba=$(printf '%08x' "$2" | sed 's/../& /g')
+	for i in 1 2 3; do
+		# shellcheck disable=SC2086 # the LBA is four bytes
+		out=$(head -c 512 /dev/zero |
+			sg_raw -s 512 "$1" 2a 00 $lba 00 00 01 00 2>&1)
+		grep -qi "unit attention" <<< "$out" || break
+	done
+	echo "$out"
 }
 
 # The sd disk behind tcm_loop target WWN: the tpg's "address" attribute

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # gnomon-fenced with SCSI-3 persistent reservations against real LIO in the
-# VM: one fileio backstore exported through two tcm_loop HBAs
+# VM: one fileio backstore exported through tcm_loop HBAs
 # (selftests/fence/lio.sh), so /dev/sdX and /dev/sdY are hosts A and B of
 # one disk, each with its own kernel lease resource and gnomon-fence table,
 # and an agent per side with PR, on a 3-member gnomond cluster.
@@ -62,18 +62,6 @@ agent() { fd_agent_pr "$@" --pr-no-abort --ttl 2s; }
 # The registered keys and the reservation, read through B's path.
 keys() { sg_persist -k "$LIO_DEV_B" | awk '/^ +0x/ { print $1 }' | xargs; }
 holder() { sg_persist -r "$LIO_DEV_B" | awk '/Key=/ { print $1 }'; }
-# A SCSI WRITE(10) of one block at LBA 0x20 straight to A's disk; the
-# first command after the preemption reports a UNIT ATTENTION: again.
-scsi_write_a()
-{
-	local i out
-	for i in 1 2 3; do
-		out=$(head -c 512 /dev/zero |
-			sg_raw -s 512 "$LIO_DEV_A" 2a 00 00 00 00 20 00 00 01 00 2>&1)
-		grep -qi "unit attention" <<< "$out" || break
-	done
-	echo "$out"
-}
 hex() { printf '0x%x' "$1"; }
 
 # 1. A takes the lock: its token is its key and holds the reservation.
@@ -102,7 +90,7 @@ else
 	ktap_fail "B takes over from the paused A with a higher token" "$(diag_logs)"
 fi
 tokB=$(fd_field B token)
-if grep -q "PR: $devB reserved with key $tokB, previous $tokA preempted" "$FD_DIR/B.log"; then
+if grep -q "PR: $devB reserved with key $tokB, preempted $tokA " "$FD_DIR/B.log"; then
 	ktap_ok "B's agent preempts A's key $tokA with $tokB"
 else
 	ktap_fail "B's agent preempts A's key $tokA with $tokB" "$(diag_logs)"
@@ -115,7 +103,7 @@ ktap_diag "B: $(cat "$FD_DIR/B.status")"
 fence_wait_status fda_$$ 3 fenced
 $CTL lease grant $RA --token "$tokA" --holder A --ttl 1h > /dev/null
 ktap_eq "A's kernel lease, re-granted by hand, holds" open "$(fence_status fda_$$ 3)"
-out=$(scsi_write_a)
+out=$(lio_scsi_write "$LIO_DEV_A" 32)
 if grep -qi "reservation conflict" <<< "$out"; then
 	ktap_ok "A's SCSI WRITE gets RESERVATION CONFLICT"
 else

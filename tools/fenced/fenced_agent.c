@@ -21,7 +21,8 @@
  * was deleted (its lease ended) before our Lock was answered, so its last
  * renewal was before that instant and its gnomond lease, and its kernel
  * lease below it, end at most one TTL later.  P unknown: the PR takeover
- * preempts the key that holds the reservation now.
+ * needs it only on a device that cannot answer READ KEYS; otherwise it
+ * preempts every registered key but its own.
  *
  * Failover: a lost connection (or no keepalive answered for 2 TTLs) moves
  * to the next endpoint; the session (lease id, lock key) is kept and the
@@ -156,39 +157,30 @@ static void schedule_retry(struct fenced_agent *a)
 
 static void feed(struct fenced_agent *a, const struct fenced_event *ev);
 
-/*
- * The key to preempt once TOKEN is registered: PREV while it is still
- * registered, else whichever other key holds the reservation, else none.
- * A key this host registered before (its own earlier holding, or an agent
- * run before this one) was replaced by TOKEN's REGISTER AND IGNORE
- * EXISTING KEY, so it is gone, and preempting it would only get a
- * RESERVATION CONFLICT, holding after holding.
- */
-static uint64_t pr_victim(struct pr_dev *dev, uint64_t token, uint64_t prev)
+/* "K1 K2" or "none": the keys a takeover preempted, for the log. */
+static void pr_keys_str(const struct pr_keys *keys, char *out, size_t len)
 {
-	struct pr_reservation_info ri;
-	struct pr_keys keys;
+	size_t max = sizeof(keys->keys) / sizeof(keys->keys[0]);
+	size_t i, n = keys->nr < max ? keys->nr : max, at = 0;
 
-	if (prev && !pr__read_keys(dev, &keys)) {
-		size_t max = sizeof(keys.keys) / sizeof(keys.keys[0]);
-		size_t n = keys.nr < max ? keys.nr : max;
-		bool found = keys.nr > n;
-
-		for (size_t i = 0; i < n && !found; i++)
-			found = keys.keys[i] == prev;
-		if (found)
-			return prev;
-		prev = 0;
-	}
-	if (!prev && !pr__read_reservation(dev, &ri) && ri.held &&
-	    ri.key != token)
-		prev = ri.key;
-	return prev;
+	snprintf(out, len, "none");
+	for (i = 0; i < n && at < len; i++)
+		at += (size_t)snprintf(out + at, len - at, "%s%" PRIu64,
+				       i ? " " : "", keys->keys[i]);
 }
 
+/*
+ * The storage side of taking over: pr__takeover() preempts every key but
+ * TOKEN (READ KEYS through the gnomon-fence device's underlying disk,
+ * pr.c), so a key this host registered before, or a third initiator's
+ * stale key, is handled as the previous holder's is.  PREV only matters
+ * on a device that cannot be read.
+ */
 static bool pr_takeover(struct fenced_agent *a, uint64_t token, uint64_t prev)
 {
+	struct pr_keys preempted;
 	struct pr_dev dev;
+	char list[160];
 	int err;
 
 	if (!a->conf->pr)
@@ -198,20 +190,17 @@ static bool pr_takeover(struct fenced_agent *a, uint64_t token, uint64_t prev)
 		logf_("PR: opening %s: %s", a->conf->device, strerror(-err));
 		return false;
 	}
-	err = pr__register(&dev, token);
-	if (!err) {
-		prev = pr_victim(&dev, token, prev);
-		err = pr__takeover(&dev, token, prev, a->conf->pr_abort);
-	}
+	err = pr__takeover(&dev, token, prev, a->conf->pr_abort, &preempted);
 	pr__close(&dev);
 	if (err) {
 		logf_("PR takeover of %s with key %" PRIu64 " (previous %" PRIu64 "): %s",
 		      a->conf->device, token, prev, strerror(-err));
 		return false;
 	}
-	logf_("PR: %s reserved with key %" PRIu64 ", previous %" PRIu64 " preempted%s",
-	      a->conf->device, token, prev,
-	      a->conf->pr_abort ? " and aborted" : " (no abort)");
+	pr_keys_str(&preempted, list, sizeof(list));
+	logf_("PR: %s reserved with key %" PRIu64 ", preempted %s%s (previous %" PRIu64 ")",
+	      a->conf->device, token, list,
+	      a->conf->pr_abort ? " and aborted" : " (no abort)", prev);
 	return true;
 }
 

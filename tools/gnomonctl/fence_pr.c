@@ -101,18 +101,43 @@ static int pr_show(const struct ctl *ctl, struct pr_dev *dev,
 	return 0;
 }
 
-static void pr_done(const struct ctl *ctl, const struct pr_dev *dev,
-		    enum pr_action action, const char *device, uint64_t token)
+/* The keys a takeover preempted: comma-separated in JSON, else each after a space. */
+static void pr_print_preempted(const struct pr_keys *keys, bool json)
 {
-	if (ctl->json)
+	size_t i, have = keys->nr < 32 ? keys->nr : 32;
+
+	for (i = 0; i < have; i++)
+		printf(json ? "%s%" PRIu64 : "%s %" PRIu64, json && i ? "," : "",
+		       keys->keys[i]);
+}
+
+static void pr_done(const struct ctl *ctl, const struct pr_dev *dev,
+		    enum pr_action action, const char *device, uint64_t token,
+		    const struct pr_keys *preempted)
+{
+	if (ctl->json) {
 		printf("{\"device\":\"%s\",\"action\":\"%s\",\"key\":%" PRIu64
-		       ",\"via\":\"%s\"}\n", device, action_names[action], token,
+		       ",\"via\":\"%s\"", device, action_names[action], token,
 		       dev->used_lower ? dev->lower : device);
-	else
-		printf("%s: %s with key %" PRIu64 " (0x%" PRIx64 ")%s%s\n", device,
-		       action_names[action], token, token,
-		       dev->used_lower ? ", sent to " : "",
-		       dev->used_lower ? dev->lower : "");
+		if (action == PR_TAKEOVER) {
+			printf(",\"preempted\":[");
+			pr_print_preempted(preempted, true);
+			printf("]");
+		}
+		printf("}\n");
+		return;
+	}
+	printf("%s: %s with key %" PRIu64 " (0x%" PRIx64 ")%s%s", device,
+	       action_names[action], token, token,
+	       dev->used_lower ? ", sent to " : "",
+	       dev->used_lower ? dev->lower : "");
+	if (action == PR_TAKEOVER) {
+		printf(", preempted");
+		if (!preempted->nr)
+			printf(" none");
+		pr_print_preempted(preempted, false);
+	}
+	printf("\n");
 }
 
 int cmd_fence(struct ctl *ctl, int argc, char **argv)
@@ -127,6 +152,7 @@ int cmd_fence(struct ctl *ctl, int argc, char **argv)
 	uint64_t token = 0, victim = 0;
 	bool have_token = false, have_victim = false, abort = true;
 	enum pr_action action;
+	struct pr_keys preempted = { 0 };
 	struct pr_dev dev;
 	const char *device;
 	__u64 v;
@@ -192,7 +218,7 @@ int cmd_fence(struct ctl *ctl, int argc, char **argv)
 		err = pr__clear(&dev, token);
 		break;
 	case PR_TAKEOVER:
-		err = pr__takeover(&dev, token, victim, abort);
+		err = pr__takeover(&dev, token, victim, abort, &preempted);
 		break;
 	case PR_SHOW:
 		err = pr_show(ctl, &dev, device);
@@ -200,7 +226,7 @@ int cmd_fence(struct ctl *ctl, int argc, char **argv)
 		return err;
 	}
 	if (!err)
-		pr_done(ctl, &dev, action, device, token);
+		pr_done(ctl, &dev, action, device, token, &preempted);
 	pr__close(&dev);
 	return err ? pr_fail(action_names[action], device, err) : 0;
 }

@@ -35,6 +35,7 @@
 #define PR_IN_OPCODE				0x5e
 #define PR_IN_READ_KEYS				0x00
 #define PR_IN_READ_RESERVATION			0x01
+#define PR_TAKEOVER_ROUNDS			4
 
 /* The single underlying device of dm device FD, or -ENOENT. */
 static int pr_find_lower(int fd, char *out, size_t len)
@@ -179,17 +180,111 @@ int pr__clear(struct pr_dev *dev, uint64_t key)
 	return pr_ioctl(dev, IOC_PR_CLEAR, &c);
 }
 
-int pr__takeover(struct pr_dev *dev, uint64_t token, uint64_t previous,
-		 bool abort)
+static int pr_preempt_key(struct pr_dev *dev, uint64_t token, uint64_t victim,
+			  bool abort)
 {
-	int err;
+	return abort ? pr__preempt_abort(dev, token, victim, PR_FENCE_TYPE) :
+		       pr__preempt(dev, token, victim, PR_FENCE_TYPE);
+}
+
+static bool pr_keys_have(const uint64_t *keys, size_t n, uint64_t key)
+{
+	for (size_t i = 0; i < n; i++)
+		if (keys[i] == key)
+			return true;
+	return false;
+}
+
+static void pr_keys_add(struct pr_keys *set, uint64_t key)
+{
+	size_t max = sizeof(set->keys) / sizeof(set->keys[0]);
+	size_t have = set->nr < max ? set->nr : max;
+
+	if (pr_keys_have(set->keys, have, key))
+		return;
+	if (have < max)
+		set->keys[have] = key;
+	set->nr++;
+}
+
+/*
+ * One round of the takeover: preempt each key of KEYS that is not TOKEN.
+ * 1 when some were (read the keys again), 0 when TOKEN is the only key,
+ * -EBADE when TOKEN is not registered any more (a newer holder preempted
+ * us).  A RESERVATION CONFLICT on a preempt is a key that went between
+ * the read and the preempt (or our own registration going): the next
+ * round's read tells which.
+ */
+static int pr_preempt_others(struct pr_dev *dev, uint64_t token,
+			     const struct pr_keys *keys, bool abort,
+			     struct pr_keys *preempted)
+{
+	size_t max = sizeof(keys->keys) / sizeof(keys->keys[0]);
+	size_t n = keys->nr < max ? keys->nr : max;
+	int err, others = 0;
+
+	if (keys->nr <= max && !pr_keys_have(keys->keys, n, token))
+		return -EBADE;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t k = keys->keys[i];
+
+		/* One key registered through several paths is listed once each. */
+		if (k == token || pr_keys_have(keys->keys, i, k))
+			continue;
+		others = 1;
+		err = pr_preempt_key(dev, token, k, abort);
+		if (!err && preempted)
+			pr_keys_add(preempted, k);
+		else if (err && err != -EBADE)
+			return err;
+	}
+	return others || keys->nr > n;
+}
+
+/*
+ * WRITE EXCLUSIVE - REGISTRANTS ONLY lets every registrant write, so the
+ * takeover must remove every key but TOKEN, not only the previous
+ * holder's: an initiator left registered with a stale key would go on
+ * writing.  A PREEMPT removes the registrations whose key is its SERVICE
+ * ACTION RESERVATION KEY (and, when that is the holder's key, moves the
+ * reservation to us); only the ALL REGISTRANTS types have a preempt that
+ * removes every other registration at once.  So the keys are read (READ
+ * KEYS, pr_in() below) and each other key preempted, round after round,
+ * until TOKEN is the only key left; the last read is the proof.  A device
+ * that cannot be read (no PERSISTENT RESERVE IN: not SCSI) gets the old
+ * behaviour, PREVIOUS alone preempted.
+ */
+int pr__takeover(struct pr_dev *dev, uint64_t token, uint64_t previous,
+		 bool abort, struct pr_keys *preempted)
+{
+	struct pr_keys keys;
+	int err, round;
 
 	if (!token)
 		return -EINVAL;
+	if (preempted)
+		memset(preempted, 0, sizeof(*preempted));
 	err = pr__register(dev, token);
-	if (!err && previous && previous != token)
-		err = abort ? pr__preempt_abort(dev, token, previous, PR_FENCE_TYPE) :
-			      pr__preempt(dev, token, previous, PR_FENCE_TYPE);
+	if (err)
+		return err;
+	if (pr__read_keys(dev, &keys)) {
+		if (!previous || previous == token)
+			return pr__reserve(dev, token, PR_FENCE_TYPE);
+		err = pr_preempt_key(dev, token, previous, abort);
+		if (!err && preempted)
+			pr_keys_add(preempted, previous);
+		return err ? err : pr__reserve(dev, token, PR_FENCE_TYPE);
+	}
+	for (round = 1; ; round++) {
+		err = pr_preempt_others(dev, token, &keys, abort, preempted);
+		if (err <= 0)
+			break;
+		if (round == PR_TAKEOVER_ROUNDS)
+			return -EAGAIN;
+		err = pr__read_keys(dev, &keys);
+		if (err)
+			return err;
+	}
 	if (!err)
 		err = pr__reserve(dev, token, PR_FENCE_TYPE);
 	return err;

@@ -61,13 +61,16 @@ int pr__preempt(struct pr_dev *dev, uint64_t key, uint64_t victim,
 		unsigned int type);
 
 /*
- * The takeover with token T: register T, PREEMPT AND ABORT the previous
- * holder's key (when PREVIOUS is not 0; the reservation passes to us with
- * it; a plain PREEMPT when ABORT is false), then reserve WRITE EXCLUSIVE -
- * REGISTRANTS ONLY (a no-op for the holder).
+ * The takeover with token T: register T, preempt every other registered
+ * key (PREEMPT AND ABORT; a plain PREEMPT when ABORT is false), the
+ * reservation passing to T with its holder's key, then reserve WRITE
+ * EXCLUSIVE - REGISTRANTS ONLY (a no-op for the holder).  The keys come
+ * from READ KEYS, read again until T is the only one; on a device that
+ * cannot be read, PREVIOUS alone is preempted (when it is not 0).  The
+ * keys preempted are put in PREEMPTED when it is not NULL.
  */
 int pr__takeover(struct pr_dev *dev, uint64_t token, uint64_t previous,
-		 bool abort);
+		 bool abort, struct pr_keys *preempted);
 
 int pr__read_keys(struct pr_dev *dev, struct pr_keys *out);
 int pr__read_reservation(struct pr_dev *dev, struct pr_reservation_info *out);
