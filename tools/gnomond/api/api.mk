@@ -23,7 +23,8 @@ GNOMOND_KV_SRCS := \
 	tools/gnomond/mvcc/lease.c tools/gnomond/mvcc/lease_clock.c \
 	tools/gnomond/mvcc/watch.c \
 	tools/gnomond/mvcc/hash.c tools/gnomond/mvcc/locks.c \
-	tools/gnomond/api/session.c tools/gnomond/api/grpc.c \
+	tools/gnomond/api/session.c tools/gnomond/api/reply.c \
+	tools/gnomond/api/grpc.c \
 	tools/gnomond/api/cluster.c tools/gnomond/api/local.c
 GNOMOND_KV_LIBS := -lprotobuf-c -lnghttp2 -lz
 
