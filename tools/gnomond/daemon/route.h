@@ -5,7 +5,7 @@
  * from: a client of this member, or a member (forwarded to this one, or
  * held by this one while no leader was known).  Logic only, no daemon
  * state: serve.c and requests.c carry the decision out, and
- * selftests/gnomond/route_test.c drives it without a ring.
+ * selftests/gnomond/daemon_route_test.c drives it without a ring.
  */
 #ifndef GNOMOND_DAEMON_ROUTE_H
 #define GNOMOND_DAEMON_ROUTE_H
