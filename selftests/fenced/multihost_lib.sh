@@ -128,8 +128,10 @@ mh_setup()
 		cl_clock "$i" 1000000 || { MH_ERR="gnomon-syncd for member $i"; return 1; }
 		cl_start "$i"
 	done
-	cl_hub /usr/bin/python3 "$MH_CLOCK" serve "$(mh_hub_addr)" "$MH_CLOCK_PORT" \
-		> "$MH_DIR/clock.log" 2>&1 &
+	# Not through cl_hub: a backgrounded function is a subshell, and
+	# killing it would leave the server running.  ip netns exec execs.
+	ip netns exec "$CL_NS-hub" /usr/bin/python3 "$MH_CLOCK" serve "$(mh_hub_addr)" \
+		"$MH_CLOCK_PORT" > "$MH_DIR/clock.log" 2>&1 &
 	MH_CLOCK_PID=$!
 	for n in A B; do
 		cl_hub ip tuntap add dev "mh$n" mode tap &&
