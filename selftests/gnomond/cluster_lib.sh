@@ -334,7 +334,7 @@ cl_missing()
 
 cl_cleanup()
 {
-	local i
+	local i p
 	for i in "${CL_CLOCK_PIDS[@]}"; do
 		kill -CONT "$i" 2>/dev/null
 		kill "$i" 2>/dev/null
@@ -345,7 +345,12 @@ cl_cleanup()
 		kill -KILL "${CL_PIDS[$i]}" 2>/dev/null
 		wait "${CL_PIDS[$i]}" 2>/dev/null
 	done
+	# Whatever still runs in our namespaces (a helper started in the
+	# background through a function is a subshell's child) goes too.
 	for i in $(seq "$CL_N") hub; do
+		for p in $(ip netns pids "$(cl_ns "$i")" 2>/dev/null); do
+			kill -KILL "$p" 2>/dev/null
+		done
 		ip netns del "$(cl_ns "$i")" 2>/dev/null
 	done
 	[ -n "$CL_DIR" ] && rm -rf "$CL_DIR"
