@@ -319,6 +319,36 @@ KTAP_TEST(lease_expiry_bookkeeping)
 }
 
 /*
+ * A leader whose clock has no bound (TT.now().latest = U64_MAX) when it is
+ * elected or answers a keepalive cannot tell when the lease was renewed:
+ * it counts as renewed at its next reading with a bound, not for ever.
+ */
+KTAP_TEST(lease_renewal_without_bound_is_not_for_ever)
+{
+	struct mvcc_store *s;
+	struct mvcc_result res;
+	enum etcd_err err;
+	int64_t ids[4];
+	uint64_t t0 = 1000 * SEC;
+
+	KTAP_ASSERT(t, !mvcc_store__new(&s, 0), "store");
+	grant(s, 1, 10, &err);
+	grant(s, 2, 10, &err);
+	mvcc_leases__renew_all(s, UINT64_MAX);
+	mvcc_store__lease_keepalive(s, &th_hdr, 2, t0, &res);
+	mvcc_result__release(&res);
+	mvcc_store__lease_keepalive(s, &th_hdr, 2, UINT64_MAX, &res);
+	mvcc_result__release(&res);
+	KTAP_EXPECT(t, !mvcc_leases__due(s, t0 + 20 * SEC, t0 + 20 * SEC, 1, 5,
+					 ids, 4),
+		    "the first reading with a bound counts as the renewal");
+	KTAP_EXPECT(t, mvcc_leases__due(s, t0 + 30 * SEC + 1, t0 + 31 * SEC, 2,
+					5, ids, 4) == 2,
+		    "then both expire a TTL later");
+	mvcc_store__free(s);
+}
+
+/*
  * The guarantee, with clocks off by up to ERR: the client sends at true
  * time c (its earliest s <= c), the leader receives at r >= c and renews
  * at its latest; it expires only when its earliest is past renewal + TTL.

@@ -42,14 +42,16 @@ bool lease_clock__renew(struct lease_clock *c, uint64_t latest_ns)
 {
 	if (c->expire_tick)
 		return false;
-	if (latest_ns > c->renew_ns)
+	if (latest_ns == UINT64_MAX)
+		c->renew_ns = 0;	/* at the next reading with a bound */
+	else if (latest_ns > c->renew_ns)
 		c->renew_ns = latest_ns;
 	return true;
 }
 
 void lease_clock__reset(struct lease_clock *c, uint64_t latest_ns)
 {
-	c->renew_ns = latest_ns;
+	c->renew_ns = latest_ns == UINT64_MAX ? 0 : latest_ns;
 	c->expire_tick = 0;
 }
 

@@ -11,7 +11,8 @@
  * Per lease the leader keeps a struct lease_clock; per member a struct
  * lease_judge says, at each tick, what the leader must do with them.  A
  * latest of UINT64_MAX is a reading without a bound (TT.now() of an
- * unsynchronized clock): nothing is concluded from it.
+ * unsynchronized clock): nothing is concluded from it, and a renewal or
+ * reset at it counts as made at the next reading with a bound.
  */
 #ifndef GNOMOND_MVCC_LEASE_CLOCK_H
 #define GNOMOND_MVCC_LEASE_CLOCK_H
