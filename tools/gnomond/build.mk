@@ -6,7 +6,8 @@
 GNOMOND_RAFT_SRCS := $(wildcard tools/gnomond/raft/*.c)
 GNOMOND_PEER_SRCS := $(wildcard tools/gnomond/peer/*.c)
 GNOMOND_WAL_SRCS := $(wildcard tools/gnomond/wal/*.c)
-GNOMOND_SIM_SRCS := $(wildcard tools/gnomond/sim/*.c)
+GNOMOND_SIM_SRCS := $(wildcard tools/gnomond/sim/*.c) \
+	tools/gnomond/mvcc/lease_clock.c
 GNOMOND_CORE_SRCS := $(GNOMOND_RAFT_SRCS) $(GNOMOND_PEER_SRCS) \
 	$(GNOMOND_WAL_SRCS)
 
@@ -30,9 +31,10 @@ GNOMOND_UNIT_TESTS := $(patsubst %,$(BUILD)/tests/gnomond/%, \
 	raft_core_test raft_membership_test wal_test wal_files_test wal_plan_test \
 	peer_test)
 GNOMOND_TESTS := $(GNOMOND_UNIT_TESTS) $(BUILD)/tests/gnomond/raft_sim_test \
-	$(BUILD)/tests/gnomond/raft_sim_bulk
+	$(BUILD)/tests/gnomond/raft_sim_bulk $(BUILD)/tests/gnomond/sim_lease_test
 
-$(BUILD)/tests/gnomond/raft_sim_test: selftests/gnomond/raft_sim_test.c \
+$(BUILD)/tests/gnomond/raft_sim_test $(BUILD)/tests/gnomond/sim_lease_test: \
+		$(BUILD)/tests/gnomond/%: selftests/gnomond/%.c \
 		$(GNOMOND_SIM_SAN_OBJS) $(GNOMOND_CORE_SAN_A) selftests/ktap.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_SAN) -o $@ $< $(GNOMOND_SIM_SAN_OBJS) \

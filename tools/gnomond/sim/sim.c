@@ -351,6 +351,8 @@ static uint64_t next_event(const struct sim *s)
 		t = s->next_fault;
 	if (s->partition_until && s->partition_until < t)
 		t = s->partition_until;
+	if (sim_lease__next(s) < t)
+		t = sim_lease__next(s);
 	for (size_t i = 0; i < s->n_net; i++)
 		if (s->net[i].at < t)
 			t = s->net[i].at;
@@ -386,6 +388,8 @@ static int node_events(struct sim *s, struct sim_node *n)
 	sim_tt(s, n, &tt);
 	rc = raft__tick(n->r, &tt);
 	if (!rc)
+		rc = sim_lease__tick(s, n);
+	if (!rc)
 		rc = sim_node__maybe_snapshot(s, n);
 	if (!rc)
 		rc = sim_node__ready(s, n);
@@ -412,6 +416,8 @@ static int step_world(struct sim *s)
 	if (!rc && s->next_client <= s->now)
 		rc = client(s);
 	if (!rc)
+		rc = sim_lease__events(s);
+	if (!rc)
 		rc = sim_check__step(s);
 	return rc;
 }
@@ -433,6 +439,7 @@ void sim_config__defaults(struct sim_config *cfg, uint64_t seed,
 	cfg->crashes = cfg->partitions = cfg->clock_faults = true;
 	cfg->transfers = cfg->snapshots = true;
 	cfg->cut_tails = true;
+	cfg->lease_clients = 3;
 }
 
 static void sim_free(struct sim *s)
@@ -446,6 +453,7 @@ static void sim_free(struct sim *s)
 	free(s->props);
 	peer_codec__free(&s->codec);
 	sim_check__free(&s->ck);
+	sim_lease__free(s);
 }
 
 static bool converged(const struct sim *s)
@@ -473,8 +481,12 @@ int sim__run(const struct sim_config *cfg, struct sim_result *res)
 		return -EINVAL;
 	s.rng = cfg->seed;
 	rc = peer_codec__init(&s.codec, sim_key, sizeof(sim_key));
-	if (rc)
+	if (!rc)
+		rc = sim_lease__init(&s);
+	if (rc) {
+		peer_codec__free(&s.codec);
 		return rc;
+	}
 	s.next_fault = SIM_T0 + 300 * SIM_MS;
 	s.lossy_tail_at = end - 100 * SIM_MS;
 	s.next_client = SIM_T0 + 50 * SIM_MS;
@@ -500,8 +512,10 @@ int sim__run(const struct sim_config *cfg, struct sim_result *res)
 	s.next_client = UINT64_MAX;
 	while (!rc && s.now < end + cfg->quiet_ns)
 		rc = step_world(&s);
-	if (!rc)
+	if (!rc) {
 		res->converged = converged(&s);
+		sim_lease__finish(&s);
+	}
 	sim_free(&s);
 	return rc;
 }

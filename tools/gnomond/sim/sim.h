@@ -16,7 +16,9 @@
  * compaction, and the client's writes and reads.  Messages travel encoded
  * and signed by the real peer codec.  After every event the checker
  * (sim_check.c) asserts election safety, log matching, leader completeness,
- * state-machine safety, read freshness and lease disjointness in true time.
+ * state-machine safety, read freshness and lease disjointness in true time,
+ * and sim_lease.c runs etcd lease clients against the members' expiry
+ * judgement (mvcc/lease_clock.c) and checks their guarantee in true time.
  * The faulty phase is followed by a healed one, which must make progress
  * (liveness).  Same seed and config, same trace hash.
  */
@@ -36,6 +38,8 @@ struct sim_config {
 	uint64_t max_skew_ns;		/* true clock error; 0: bound_ns.
 					 * Beyond the bound, TT.now() lies */
 	uint64_t lease_ns;		/* 0: no leases */
+	uint32_t lease_clients;		/* etcd lease clients (sim_lease.c) */
+	uint32_t lease_faults;		/* LEASE_FAULT_*: must be caught */
 	uint32_t drop_pct, dup_pct, corrupt_pct;
 	bool crashes, partitions, clock_faults, transfers, snapshots;
 	bool cut_tails;			/* restarts may lose the last record */
@@ -55,6 +59,7 @@ struct sim_result {
 	uint64_t plans_cut;		/* crashes part-way through a plan */
 	uint64_t frames_rejected;
 	uint64_t max_term;
+	uint64_t lease_grants, lease_keepalives, lease_expiries;
 	bool live;			/* progress after healing */
 	bool converged;			/* all at one commit, once quiet */
 };

@@ -3,8 +3,8 @@
  * Internals of the simulator: the world (sim.c: clock, network, faults,
  * client, run loop), the members (sim_node.c: the driver loop around one
  * Raft core, crash and restart), their disks (sim_disk.c: the WAL's plans
- * step by step, and what a crash leaves) and the invariant checker
- * (sim_check.c).
+ * step by step, and what a crash leaves), the invariant checker
+ * (sim_check.c) and etcd leases (sim_lease.c).
  */
 #ifndef GNOMOND_SIM_INTERNAL_H
 #define GNOMOND_SIM_INTERNAL_H
@@ -129,6 +129,7 @@ struct sim {
 	bool quiet;			/* no clients, clean network */
 	uint64_t next_fault, next_client, partition_until;
 	struct sim_check ck;
+	struct sim_leases *leases;	/* sim_lease.c, NULL: none */
 };
 
 int sim_grow(void **v, size_t *cap, size_t need, size_t size);
@@ -165,6 +166,25 @@ uint64_t sim_disk__cut_last_record(struct sim *s, struct sim_node *n);
 void sim_disk__snapshot(struct sim *s, struct sim_node *n, uint64_t index,
 			uint64_t term, const uint8_t *data);
 void sim_disk__free(struct sim_node *n);
+
+/* sim_lease.c: etcd leases; each is a no-op without lease clients. */
+int sim_lease__init(struct sim *s);
+void sim_lease__free(struct sim *s);
+uint64_t sim_lease__next(const struct sim *s);
+int sim_lease__events(struct sim *s);
+/* After the member's raft__tick(): reset or expire, as its judge says. */
+int sim_lease__tick(struct sim *s, struct sim_node *n);
+int sim_lease__apply(struct sim *s, struct sim_node *n,
+		     const struct raft_entry *e);
+/* A read result: true if it was a keepalive's. */
+bool sim_lease__read(struct sim *s, struct sim_node *n,
+		     const struct raft_read *rd);
+/* Answer the keepalives whose reads are ready and applied. */
+int sim_lease__serve(struct sim *s, struct sim_node *n);
+/* The member's table as of @index (0: empty, and a fresh start). */
+int sim_lease__restore(struct sim *s, struct sim_node *n, uint64_t index);
+/* The end of the run: leases nobody renews must have expired. */
+void sim_lease__finish(struct sim *s);
 
 /* sim_check.c */
 void sim_check__free(struct sim_check *ck);

@@ -74,6 +74,8 @@ static void restore(struct sim *s, struct sim_node *n, const uint8_t *snap,
 	n->applied = index;
 	n->sm_hash = hash;
 	sim_check__applied(s, n, index, 0, hash);
+	if (sim_lease__restore(s, n, index))
+		sim_violation(s, "member %u: no memory for its leases", n->id);
 }
 
 static void ack_client(struct sim *s, struct sim_node *n,
@@ -100,6 +102,8 @@ static void ack_client(struct sim *s, struct sim_node *n,
 
 static int apply(struct sim *s, struct sim_node *n, const struct raft_ready *rd)
 {
+	int rc;
+
 	if (rd->snapshot) {
 		restore(s, n, rd->snapshot->data, rd->snapshot->index);
 		s->res->snapshots_installed++;
@@ -118,10 +122,14 @@ static int apply(struct sim *s, struct sim_node *n, const struct raft_ready *rd)
 		n->applied = e->index;
 		sim_check__applied(s, n, e->index, e->term, n->sm_hash);
 		ack_client(s, n, e);
+		rc = sim_lease__apply(s, n, e);
+		if (rc)
+			return rc;
 	}
 	for (size_t i = 0; i < rd->n_reads; i++)
-		sim_check__read(s, n, &rd->reads[i]);
-	return 0;
+		if (!sim_lease__read(s, n, &rd->reads[i]))
+			sim_check__read(s, n, &rd->reads[i]);
+	return sim_lease__serve(s, n);
 }
 
 int sim_node__ready(struct sim *s, struct sim_node *n)
@@ -254,6 +262,9 @@ int sim_node__start(struct sim *s, struct sim_node *n)
 	n->up = true;
 	n->applied = 0;
 	n->sm_hash = 0;
+	rc = sim_lease__restore(s, n, 0);
+	if (rc)
+		return rc;
 	if (d->snap_index)
 		restore(s, n, d->snap, d->snap_index);
 	n->next_tick = s->now + sim_between(s, 0, n->tick_ns);
