@@ -28,14 +28,21 @@ hold: grant LEASES leases of TTL seconds and keep every one alive on one
   is then renewed every TTL/3 s); open WATCHERS watchers of distinct,
   unwritten keys on one Watch stream; print "ready" and hold until
   SIGTERM, then print the keepalive rate reached since "ready", how many
-  answers said a lease had expired (TTL <= 0) and the longest time a lease
-  went unrenewed, and revoke them all.
+  answers said a lease had expired (TTL <= 0) and the longest time between
+  the sending of two answered renewals of a lease (or of the last one and
+  the revocation), and revoke them all.  A revocation answered NOT_FOUND is
+  "late" if it was sent TTL or more after the sending of the last grant or
+  keepalive answered for the lease (the lease may rightly have expired),
+  "early" if its answer came back before that (gnomond let the lease go
+  before the guarantee of Documentation/lease-safety.rst), and neither if
+  it was sent before and answered after.
 
 The Lock service is not in python3-etcd3: its messages are encoded by hand
 with the helpers of its test, selftests/gnomond/daemon_lock_service.py
 (LockRequest name = 1, lease = 2; LockResponse key = 2; UnlockRequest
 key = 1).
 """
+import collections
 import multiprocessing
 import os
 import queue
@@ -250,20 +257,35 @@ def writes(endpoint, seconds, threads):
 def hold(endpoint, leases, ttl, watchers):
     ch = channel(endpoint)
     ids, stop, full = [], threading.Event(), threading.Event()
-    # When each lease was last granted or renewed (sent), and the longest
-    # gap seen: over the TTL, a lease may rightly have expired.
-    last, gap = [], [0.0]
+    # The longest time between the sending of two grants or keepalives
+    # answered for a lease, or of the last one and the revocation: over
+    # the TTL, it may rightly have expired.
+    gap = [0.0]
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     reqs = queue.Queue(maxsize=1000)
-    ka = rpc_pb2_grpc.LeaseStub(ch).LeaseKeepAlive(iter(reqs.get, None))
+    # Per lease: when the keepalives not answered yet left (taken by
+    # grpc, not queued: a starved client queues them for seconds), and
+    # when the last one answered with a TTL left.
+    sent, answered = {}, {}
+
+    def requests():
+        for r in iter(reqs.get, None):
+            sent[r.ID].append(time.monotonic())
+            yield r
+
+    ka = rpc_pb2_grpc.LeaseStub(ch).LeaseKeepAlive(requests())
     answers, expired = [0], [0]
 
     def reader():
         try:
             for r in ka:
                 answers[0] += 1
+                t = sent[r.ID].popleft() if sent.get(r.ID) else 0
                 if r.TTL <= 0:
                     expired[0] += 1
+                elif t > answered.get(r.ID, 0):
+                    gap[0] = max(gap[0], t - answered[r.ID])
+                    answered[r.ID] = t
         except grpc.RpcError:
             pass
 
@@ -281,9 +303,6 @@ def hold(endpoint, leases, ttl, watchers):
                 if delay > 0 and stop.wait(delay):
                     return
                 reqs.put(rpc_pb2.LeaseKeepAliveRequest(ID=ids[i]))
-                now = time.monotonic()
-                gap[0] = max(gap[0], now - last[i])
-                last[i] = now
             delay = start + (period if n else 0.1) - time.monotonic()
             if delay > 0:
                 stop.wait(delay)
@@ -294,10 +313,12 @@ def hold(endpoint, leases, ttl, watchers):
     grant = rpc_pb2_grpc.LeaseStub(ch).LeaseGrant
     t0 = time.monotonic()
     for start in range(0, leases, 100):
+        t_sent = time.monotonic()
         fs = [grant.future(rpc_pb2.LeaseGrantRequest(TTL=ttl), timeout=60)
               for _ in range(start, min(start + 100, leases))]
         got = [f.result().ID for f in fs]
-        last.extend([time.monotonic()] * len(got))
+        for i in got:
+            sent[i], answered[i] = collections.deque(), t_sent
         ids.extend(got)
     granted = time.monotonic() - t0
     w = None
@@ -322,19 +343,30 @@ def hold(endpoint, leases, ttl, watchers):
         w.close()
     # Revoke them, so that no expiry runs into the next measurement.
     revoke = rpc_pb2_grpc.LeaseStub(ch).LeaseRevoke
-    failed, error = 0, ""
+    failed, error, late, early, unrenewed = 0, "", 0, 0, float("inf")
     for start in range(0, len(ids), 100):
-        for f in [revoke.future(rpc_pb2.LeaseRevokeRequest(ID=i), timeout=60)
-                  for i in ids[start:start + 100]]:
+        batch = ids[start:start + 100]
+        t_sent = time.monotonic()
+        fs = [revoke.future(rpc_pb2.LeaseRevokeRequest(ID=i), timeout=60)
+              for i in batch]
+        for i, f in zip(batch, fs):
+            gap[0] = max(gap[0], t_sent - answered[i])
             try:
                 f.result()
             except grpc.RpcError as e:
                 failed, error = failed + 1, " (%s)" % e.code().name
+                if e.code() != grpc.StatusCode.NOT_FOUND:
+                    continue
+                late += t_sent - answered[i] >= ttl
+                early += time.monotonic() - answered[i] < ttl
+                unrenewed = min(unrenewed, t_sent - answered[i])
     print("keepalives/s %.0f expired %d of %d answers, leases %d,"
           " granted in %.1f s, longest renewal gap %.1f s,"
-          " revoke failed %d%s" % (
+          " revoke failed %d%s, late %d early %d%s" % (
               rate, expired[0], answers[0], len(ids), granted, gap[0],
-              failed, error), flush=True)
+              failed, error, late, early,
+              ", NOT_FOUND sent %.1f s or more unrenewed" % unrenewed
+              if failed else ""), flush=True)
 
 
 def main():
