@@ -92,9 +92,10 @@
  * any config a next leader can hold (the same, or one change away) always
  * intersect (Documentation/lease-safety.rst, "Membership changes").  A
  * leader that removed itself keeps leading, without counting itself, until
- * the removal commits, sends that commit once more, and steps down; a
- * member that is not a voter in its config never campaigns, and a learner
- * never grants a vote.
+ * the removal commits, sends that commit once more, and steps down.  A
+ * learner never grants a vote; a member that is not a voter in its config
+ * never campaigns, unless its own removal is not yet committed (it may
+ * hold the only copy of it): then it campaigns without counting itself.
  *
  * Functions return 0 or a negative errno:
  *	-ENOTCONN  not the leader (raft__leader() may name one)
@@ -156,6 +157,7 @@ enum raft_conf_op {
 	RAFT_CONF_ADD_VOTER	= 2,	/* new slot, voting at once */
 	RAFT_CONF_PROMOTE	= 3,	/* learner -> voter */
 	RAFT_CONF_REMOVE	= 4,	/* voter or learner leaves */
+	RAFT_CONF_UPDATE	= 5,	/* same config, new ctx (MemberUpdate) */
 };
 
 struct raft_membership {
@@ -285,7 +287,8 @@ struct raft_ready {
 #define RAFT_FAULT_STALE_LOG_VOTE	(1U << 2) /* skip the up-to-date check */
 #define RAFT_FAULT_LOST_VOTE		(1U << 3) /* vote despite lost entries */
 #define RAFT_FAULT_CONF_TWICE		(1U << 4) /* a second pending change */
-#define RAFT_FAULT_LEARNER_QUORUM	(1U << 5) /* learners count for quorums */
+#define RAFT_FAULT_LEARNER_QUORUM	(1U << 5) /* learners' acks count for
+						   * commit and lease quorums */
 
 struct raft_config {
 	uint32_t self;			/* this member's slot, 1..RAFT_MAX_MEMBERS */
@@ -344,7 +347,7 @@ int raft__transfer(struct raft *r, uint32_t target);
  * leader; -EBUSY the previous change is not committed, the leader has not
  * committed an entry of its term yet, or a transfer is in progress;
  * -EINVAL a slot out of range, adding a present slot, promoting a
- * non-learner, removing an absent slot, or leaving no voter.
+ * non-learner, removing or updating an absent slot, or leaving no voter.
  */
 int raft__propose_conf(struct raft *r, uint32_t op, uint32_t slot,
 		       const void *ctx, uint32_t ctx_len, uint64_t *index);

@@ -17,9 +17,10 @@
  * holds this config or the one before it (the previous one is committed,
  * and no conf entry of an older term can sit after this leader's first
  * committed entry), and two configs a slot apart have intersecting
- * majorities.  Newly added slots get fresh progress; a removed slot keeps
- * getting appends until it holds its removal (then it knows to stay
- * quiet), counted for no quorum; a leader that removed
+ * majorities.  Newly added slots get fresh progress; the slot removed last
+ * keeps getting appends and heartbeats, counted for no quorum, until the
+ * next change (so it learns its removal and its commit, and stays quiet);
+ * a leader that removed
  * itself counts no vote of its own, and once the removal commits it sends
  * that commit to everyone in one more round and steps down.
  */
@@ -87,6 +88,9 @@ int raft_conf__decode(const struct raft_entry *e, struct raft_conf_change *cc)
 	case RAFT_CONF_REMOVE:
 		return (cc->after.voters | cc->after.learners) & bit ?
 		       -EINVAL : 0;
+	case RAFT_CONF_UPDATE:
+		return (cc->after.voters | cc->after.learners) & bit ?
+		       0 : -EINVAL;
 	default:
 		return -EINVAL;
 	}
@@ -122,6 +126,8 @@ int raft_conf__apply(const struct raft_membership *cur, uint32_t op,
 		after->voters &= ~bit;
 		after->learners &= ~bit;
 		return after->voters ? 0 : -EINVAL;
+	case RAFT_CONF_UPDATE:
+		return (cur->voters | cur->learners) & bit ? 0 : -EINVAL;
 	default:
 		return -EINVAL;
 	}
@@ -151,6 +157,9 @@ static void progress_reset(struct raft *r, uint32_t slot)
 	struct raft_progress *p = &r->prs[slot];
 
 	memset(p, 0, sizeof(*p));
+	/* Every message from now on carries a read context above what the
+	 * slot's previous holder could echo. */
+	p->ctx_floor = ++r->read_ctx;
 	p->next = raft_log__last(&r->log) + 1;
 	p->probe = true;
 	p->heartbeat_due = true;
@@ -165,9 +174,7 @@ static void set_config(struct raft *r, const struct raft_membership *m,
 
 	r->conf = *m;
 	r->conf_index = index;
-	if (r->leaving_slot &&
-	    ((m->voters | m->learners) & (1U << r->leaving_slot)))
-		r->leaving_slot = 0;
+	r->leaving_slot = 0;
 	if (r->role != RAFT_LEADER)
 		return;
 	raft_for_each_slot(s, added)
@@ -240,20 +247,11 @@ int raft__propose_conf(struct raft *r, uint32_t op, uint32_t slot,
 	if (rc)
 		return rc;
 	set_config(r, &cc.after, raft_log__last(&r->log));
-	if (op == RAFT_CONF_REMOVE && slot != r->cfg.self) {
+	if (op == RAFT_CONF_REMOVE && slot != r->cfg.self)
 		r->leaving_slot = slot;
-		r->leaving_index = r->conf_index;
-	}
 	if (index)
 		*index = r->conf_index;
 	return raft_replicate__maybe_commit(r);
-}
-
-/* A removed slot that holds its removal needs no more appends. */
-void raft_conf__acked(struct raft *r, uint32_t slot, uint64_t match)
-{
-	if (slot == r->leaving_slot && match >= r->leaving_index)
-		r->leaving_slot = 0;
 }
 
 void raft__membership(const struct raft *r, struct raft_membership *m)

@@ -290,15 +290,19 @@ int raft_become_leader(struct raft *r)
 }
 
 /* The largest value that a quorum of voters has reached: vals[slot], self
- * included if it votes.  0 with no voter. */
+ * included if it votes.  0 with no voter.  (RAFT_FAULT_LEARNER_QUORUM
+ * lets learners' values count too.) */
 uint64_t raft_quorum_value(const struct raft *r, const uint64_t *vals)
 {
+	uint32_t counted = raft_voters(r);
 	uint64_t sorted[RAFT_MAX_MEMBERS];
 	uint32_t n = 0;
 
-	if (!raft_voters(r))
+	if (!counted)
 		return 0;
-	raft_for_each_slot(s, raft_voters(r)) {
+	if (r->cfg.fault_flags & RAFT_FAULT_LEARNER_QUORUM)
+		counted |= r->conf.learners;
+	raft_for_each_slot(s, counted) {
 		uint64_t v = vals[s];
 		uint32_t j = n++;
 

@@ -93,11 +93,29 @@ static int tally(struct raft *r)
 	return 0;
 }
 
+/*
+ * A learner, a member whose removal it knows committed, or one that knows
+ * no config yet never campaigns.  One whose removal is still pending may:
+ * it may hold the only copy of the removal (a leader that removed itself
+ * and lost its leadership), and the others, less up to date, cannot be
+ * elected without its vote.  It counts only its config's voters, not
+ * itself, and steps down once the removal commits.
+ */
+static bool may_campaign(const struct raft *r)
+{
+	struct raft_membership before;
+
+	if (raft_is_voter(r, r->cfg.self))
+		return true;
+	if (r->conf_index <= r->hs.commit ||
+	    raft__membership_at(r, r->conf_index - 1, &before))
+		return false;
+	return before.voters & (1U << r->cfg.self);
+}
+
 int raft_election__campaign(struct raft *r, bool pre, bool transfer)
 {
-	/* A learner, a removed member or one that knows no config yet never
-	 * campaigns. */
-	if (!raft_is_voter(r, r->cfg.self) ||
+	if (!may_campaign(r) ||
 	    !promise_expired(r, r->hs.term + 1, transfer) ||
 	    raft_lost__no_vote(r)) {
 		raft_election__reset_timeout(r);
@@ -116,7 +134,7 @@ int raft_election__campaign(struct raft *r, bool pre, bool transfer)
 		r->hs.vote = r->cfg.self;
 		r->hs_dirty = true;
 	}
-	if (popcount(r->votes_granted) >= raft_quorum(r))
+	if (popcount(r->votes_granted & raft_voters(r)) >= raft_quorum(r))
 		return tally(r);
 	return broadcast_vote(r, pre, transfer);
 }
@@ -139,7 +157,8 @@ static int leader_tick(struct raft *r)
 		return 0;
 	r->quorum_elapsed = 0;
 	for (uint32_t i = 1; i <= RAFT_MAX_MEMBERS; i++) {
-		if (i != r->cfg.self && raft_is_voter(r, i) && r->prs[i].active)
+		if (i != r->cfg.self && raft_is_voter(r, i) &&
+		    r->prs[i].active)
 			active++;
 		r->prs[i].active = false;
 	}

@@ -52,6 +52,9 @@ struct raft_progress {
 	uint64_t last_hb_match;
 	uint64_t lease_acked;	/* largest promise acked in this term */
 	uint64_t read_ctx_acked;
+	uint64_t ctx_floor;	/* answers echoing less are from a member
+				 * that held the slot before it was added
+				 * again: ignored */
 };
 
 struct raft_batch {
@@ -105,11 +108,10 @@ struct raft {
 	 * conf_index (0: from the snapshot's, r->snap.membership). */
 	struct raft_membership conf;
 	uint64_t conf_index;
-	/* Leader: a slot this leader removed still gets appends, counted for
-	 * nothing, until it holds the removal (leaving_index), so that it
-	 * learns to stop campaigning. */
+	/* Leader: the slot this leader removed last still gets appends and
+	 * heartbeats, counted for nothing, until the next change: so that it
+	 * learns its removal and that it committed, and stays quiet. */
 	uint32_t leaving_slot;
-	uint64_t leaving_index;
 
 	/* Volatile state. */
 	enum raft_role role;
@@ -180,11 +182,8 @@ bool raft_log__up_to_date(const struct raft_log *log, uint64_t last_index,
 	for (uint32_t s = 1; s <= RAFT_MAX_MEMBERS; s++)		\
 		if ((mask) & (1U << s))
 
-/* The slots that count for quorums (learners too, under the fault). */
 static inline uint32_t raft_voters(const struct raft *r)
 {
-	if (r->cfg.fault_flags & RAFT_FAULT_LEARNER_QUORUM)
-		return r->conf.voters | r->conf.learners;
 	return r->conf.voters;
 }
 
@@ -264,7 +263,6 @@ bool raft_conf__valid(const struct raft_membership *m);
 void raft_conf__appended(struct raft *r, const struct raft_entry *e);
 void raft_conf__reload(struct raft *r);
 int raft_conf__maybe_step_down(struct raft *r);
-void raft_conf__acked(struct raft *r, uint32_t slot, uint64_t match);
 
 /* raft_read.c */
 void raft_read__on_ack(struct raft *r, uint32_t peer, uint64_t lease_end,

@@ -151,7 +151,8 @@ int raft_replicate__step_append_resp(struct raft *r, const struct raft_msg *m)
 		raft_become_follower(r, m->term, 0);
 		return 0;
 	}
-	if (r->role != RAFT_LEADER || m->term != r->hs.term)
+	if (r->role != RAFT_LEADER || m->term != r->hs.term ||
+	    m->read_ctx < p->ctx_floor)
 		return 0;
 	raft_read__on_ack(r, m->from, rejected ? 0 : m->lease_end,
 			  m->read_ctx);
@@ -174,7 +175,6 @@ int raft_replicate__step_append_resp(struct raft *r, const struct raft_msg *m)
 		return -EIO;	/* acks what we never sent */
 	if (m->index > p->match)
 		p->match = m->index;
-	raft_conf__acked(r, m->from, p->match);
 	if (p->next <= p->match)
 		p->next = p->match + 1;
 	if (p->snap_mode && p->match < r->log.offset)

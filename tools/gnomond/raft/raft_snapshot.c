@@ -8,14 +8,16 @@
  * (so a lost, duplicated or reordered chunk is simply asked for again).  A
  * chunk unanswered for an election timeout of heartbeats is resent.  If the
  * leader takes a newer snapshot meanwhile, the transfer restarts with it.
+ * Every chunk carries the config as of the snapshot (raft_msg.membership).
  * The follower's final ack is an ordinary APPEND_RESP at the snapshot's
  * index, sent once the snapshot is durable; it ends snapshot mode.
  *
  * Follower.  Chunks are assembled in memory, keyed by (index, term, size,
  * leader's term); anything else restarts the assembly at offset 0.  The
- * complete snapshot replaces the log, becomes the commit index, and is
- * handed to the driver to persist and restore (rd.snapshot).  A snapshot
- * the follower's log already covers is only acknowledged.
+ * complete snapshot replaces the log (its config becomes the one in
+ * effect), becomes the commit index, and is handed to the driver to
+ * persist and restore (rd.snapshot).  A snapshot the follower's log
+ * already covers is only acknowledged.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -70,7 +72,8 @@ int raft_snapshot__step_resp(struct raft *r, const struct raft_msg *m)
 		raft_become_follower(r, m->term, 0);
 		return 0;
 	}
-	if (r->role != RAFT_LEADER || m->term != r->hs.term)
+	if (r->role != RAFT_LEADER || m->term != r->hs.term ||
+	    m->read_ctx < p->ctx_floor)
 		return 0;
 	raft_read__on_ack(r, m->from, 0, m->read_ctx);
 	if (p->snap_mode && m->index == p->snap_index) {
