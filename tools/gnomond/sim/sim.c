@@ -279,7 +279,9 @@ static int client(struct sim *s)
 		rc = raft__transfer(n->r, (uint32_t)sim_between(s, 1,
 						s->cfg.n_members));
 		s->res->transfers += !rc;
-		rc = (rc == -EBUSY || rc == -ENOTCONN) ? 0 : rc;
+		/* -EINVAL: the slot is not a voter (membership changes). */
+		rc = (rc == -EBUSY || rc == -ENOTCONN || rc == -EINVAL) ? 0 :
+		     rc;
 		if (!rc)
 			rc = sim_node__ready(s, n);
 	}
@@ -325,6 +327,8 @@ static int fault(struct sim *s)
 							300 * SIM_MS);
 	} else if (what < 80) {
 		n->skew_ns = random_skew(s);
+	} else if (s->cfg.membership) {
+		return sim_membership__change(s);
 	}
 	return 0;
 }
@@ -337,7 +341,7 @@ static void heal(struct sim *s)
 		s->nodes[i].group = 0;
 		s->nodes[i].unsync_until = 0;
 		s->nodes[i].freerun_until = 0;
-		if (!s->nodes[i].up)
+		if (!s->nodes[i].up && !s->nodes[i].absent)
 			s->nodes[i].restart_at = s->now;
 	}
 	sim_trace(s, 7, 0, 0);
@@ -376,7 +380,7 @@ static int node_events(struct sim *s, struct sim_node *n)
 	int rc;
 
 	if (!n->up) {
-		if (n->restart_at > s->now)
+		if (n->absent || n->restart_at > s->now)
 			return 0;
 		sim_trace(s, 8, n->id, 0);
 		return sim_node__start(s, n);
@@ -461,10 +465,12 @@ static bool converged(const struct sim *s)
 	uint64_t commit = 0;
 
 	for (uint32_t i = 1; i <= s->cfg.n_members; i++)
-		if (raft__commit(s->nodes[i].r) > commit)
+		if (sim_membership__counts(s, i) &&
+		    raft__commit(s->nodes[i].r) > commit)
 			commit = raft__commit(s->nodes[i].r);
 	for (uint32_t i = 1; i <= s->cfg.n_members; i++)
-		if (raft__commit(s->nodes[i].r) != commit)
+		if (sim_membership__counts(s, i) &&
+		    raft__commit(s->nodes[i].r) != commit)
 			return false;
 	return true;
 }
@@ -490,6 +496,7 @@ int sim__run(const struct sim_config *cfg, struct sim_result *res)
 	s.next_fault = SIM_T0 + 300 * SIM_MS;
 	s.lossy_tail_at = end - 100 * SIM_MS;
 	s.next_client = SIM_T0 + 50 * SIM_MS;
+	sim_membership__init(&s);
 	for (uint32_t i = 1; i <= cfg->n_members && !rc; i++) {
 		struct sim_node *n = &s.nodes[i];
 

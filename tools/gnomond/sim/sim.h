@@ -13,7 +13,8 @@
  * must not vote until it has the entries back; at most (n - 1) / 2
  * members carry such a loss at a time, as more could lose committed
  * writes for good), leadership transfers, snapshots and
- * compaction, and the client's writes and reads.  Messages travel encoded
+ * compaction, membership changes (sim_membership.c), and the client's
+ * writes and reads.  Messages travel encoded
  * and signed by the real peer codec.  After every event the checker
  * (sim_check.c) asserts election safety, log matching, leader completeness,
  * state-machine safety, read freshness and lease disjointness in true time,
@@ -43,6 +44,7 @@ struct sim_config {
 	uint32_t drop_pct, dup_pct, corrupt_pct;
 	bool crashes, partitions, clock_faults, transfers, snapshots;
 	bool cut_tails;			/* restarts may lose the last record */
+	bool membership;		/* membership changes (sim_membership.c) */
 	uint32_t fault_flags;		/* RAFT_FAULT_*: must be caught */
 	bool verbose;			/* print events to stderr */
 };
@@ -60,6 +62,7 @@ struct sim_result {
 	uint64_t frames_rejected;
 	uint64_t max_term;
 	uint64_t lease_grants, lease_keepalives, lease_expiries;
+	uint64_t conf_changes;		/* membership changes committed */
 	bool live;			/* progress after healing */
 	bool converged;			/* all at one commit, once quiet */
 };

@@ -160,6 +160,7 @@ static int disk_apply(struct sim *s, struct sim_node *n,
 		d->snap_index = b->snap_index;
 		d->snap_term = b->snap_term;
 		memcpy(d->snap, b->snap, sizeof(d->snap));
+		d->snap_conf = b->snap_conf;
 		log_truncate(&d->log, 0);
 	}
 	if (parts & WAL_DUR_HS) {
@@ -220,6 +221,7 @@ static int batch_copy(struct sim *s, struct sim_node *n, struct sim_batch *b,
 	if (rd->snapshot) {
 		b->snap_index = rd->snapshot->index;
 		b->snap_term = rd->snapshot->term;
+		b->snap_conf = rd->snapshot->membership;
 		if (rd->snapshot->len != sizeof(b->snap)) {
 			sim_violation(s, "member %u: snapshot of %llu bytes",
 				      n->id,
@@ -370,11 +372,12 @@ size_t sim_disk__crash(struct sim *s, struct sim_node *n)
 }
 
 void sim_disk__snapshot(struct sim *s, struct sim_node *n, uint64_t index,
-			uint64_t term, const uint8_t *data)
+			uint64_t term, const uint8_t *data,
+			const struct raft_membership *conf)
 {
 	struct raft_snapshot snap = {
 		.index = index, .term = term, .data = data,
-		.len = sizeof(n->disk.snap),
+		.len = sizeof(n->disk.snap), .membership = *conf,
 	};
 	struct wal_plan *p = &n->plan;
 
@@ -384,6 +387,7 @@ void sim_disk__snapshot(struct sim *s, struct sim_node *n, uint64_t index,
 		return;
 	n->disk.snap_index = index;
 	n->disk.snap_term = term;
+	n->disk.snap_conf = *conf;
 	memcpy(n->disk.snap, data, sizeof(n->disk.snap));
 }
 

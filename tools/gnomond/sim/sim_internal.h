@@ -3,8 +3,9 @@
  * Internals of the simulator: the world (sim.c: clock, network, faults,
  * client, run loop), the members (sim_node.c: the driver loop around one
  * Raft core, crash and restart), their disks (sim_disk.c: the WAL's plans
- * step by step, and what a crash leaves), the invariant checker
- * (sim_check.c) and etcd leases (sim_lease.c).
+ * step by step, and what a crash leaves), membership changes
+ * (sim_membership.c), the invariant checker (sim_check.c) and etcd leases
+ * (sim_lease.c).
  */
 #ifndef GNOMOND_SIM_INTERNAL_H
 #define GNOMOND_SIM_INTERNAL_H
@@ -35,6 +36,7 @@ struct sim_disk {
 					 * hard state last written */
 	uint64_t snap_index, snap_term;
 	uint8_t snap[16];		/* (index, state-machine hash) */
+	struct raft_membership snap_conf;
 	struct sim_log log;		/* contiguous, may start before snap */
 	uint64_t last_rec_first;	/* first index of the last record */
 	uint64_t last_rec_off;		/* and where it starts */
@@ -53,6 +55,7 @@ struct sim_batch {
 	struct raft_hard_state hs;
 	uint64_t snap_index, snap_term;
 	uint8_t snap[16];
+	struct raft_membership snap_conf;
 	struct sim_log entries;
 	struct wal_cursor cur;		/* as the plan leaves the writer */
 	uint64_t rec_off;		/* where its record starts */
@@ -85,6 +88,10 @@ struct sim_node {
 	struct sim_read *reads;
 	size_t n_reads, cap_reads;
 	uint64_t seen_term;		/* last term observed as leader */
+	bool absent;			/* not in the cluster: never started */
+	bool joined;			/* added by a change: boots with
+					 * n_members = 0 */
+	bool removed;			/* its removal committed */
 };
 
 struct sim_msg {
@@ -130,6 +137,10 @@ struct sim {
 	uint64_t next_fault, next_client, partition_until;
 	struct sim_check ck;
 	struct sim_leases *leases;	/* sim_lease.c, NULL: none */
+	uint32_t n_initial;		/* voters 1..n at the start; with
+					 * membership changes cfg.n_members
+					 * counts every slot */
+	uint64_t conf_applied;		/* last conf entry acted upon */
 };
 
 int sim_grow(void **v, size_t *cap, size_t need, size_t size);
@@ -164,7 +175,8 @@ size_t sim_disk__crash(struct sim *s, struct sim_node *n);
 /* The last record's entries go; returns the last index lost (0: none). */
 uint64_t sim_disk__cut_last_record(struct sim *s, struct sim_node *n);
 void sim_disk__snapshot(struct sim *s, struct sim_node *n, uint64_t index,
-			uint64_t term, const uint8_t *data);
+			uint64_t term, const uint8_t *data,
+			const struct raft_membership *conf);
 void sim_disk__free(struct sim_node *n);
 
 /* sim_lease.c: etcd leases; each is a no-op without lease clients. */
@@ -185,6 +197,15 @@ int sim_lease__serve(struct sim *s, struct sim_node *n);
 int sim_lease__restore(struct sim *s, struct sim_node *n, uint64_t index);
 /* The end of the run: leases nobody renews must have expired. */
 void sim_lease__finish(struct sim *s);
+
+/* sim_membership.c */
+void sim_membership__init(struct sim *s);
+int sim_membership__change(struct sim *s);
+void sim_membership__applied(struct sim *s, const struct raft_entry *e);
+/* Does member i count for convergence (started, not removed)? */
+bool sim_membership__counts(const struct sim *s, uint32_t i);
+/* Voters (in some running member's config) that were never started. */
+uint32_t sim_membership__missing(const struct sim *s);
 
 /* sim_check.c */
 void sim_check__free(struct sim_check *ck);

@@ -122,6 +122,7 @@ static int apply(struct sim *s, struct sim_node *n, const struct raft_ready *rd)
 		n->applied = e->index;
 		sim_check__applied(s, n, e->index, e->term, n->sm_hash);
 		ack_client(s, n, e);
+		sim_membership__applied(s, e);
 		rc = sim_lease__apply(s, n, e);
 		if (rc)
 			return rc;
@@ -155,10 +156,13 @@ int sim_node__ready(struct sim *s, struct sim_node *n)
 int sim_node__maybe_snapshot(struct sim *s, struct sim_node *n)
 {
 	uint64_t first = raft__first_index(n->r);
+	struct raft_membership conf;
 	int rc;
 
 	if (!s->cfg.snapshots || n->applied < first + 12)
 		return 0;
+	if (raft__membership_at(n->r, n->applied, &conf))
+		return 0;	/* before the snapshot it has */
 	memcpy(n->snap_buf, &n->applied, 8);
 	memcpy(n->snap_buf + 8, &n->sm_hash, 8);
 	rc = raft__snapshot_taken(n->r, n->applied, n->snap_buf,
@@ -168,7 +172,7 @@ int sim_node__maybe_snapshot(struct sim *s, struct sim_node *n)
 	if (rc)
 		return rc;
 	sim_disk__snapshot(s, n, n->applied, raft__term_at(n->r, n->applied),
-			   n->snap_buf);
+			   n->snap_buf, &conf);
 	return 0;
 }
 
@@ -194,7 +198,8 @@ void sim_node__crash(struct sim *s, struct sim_node *n)
 
 	/* At most (n - 1) / 2 members carry a loss at a time. */
 	if (s->cfg.cut_tails && sim_between(s, 0, 2) == 0 &&
-	    lost_members(s, n) < (s->cfg.n_members - 1) / 2)
+	    lost_members(s, n) + sim_membership__missing(s) <
+	    (s->n_initial - 1) / 2)
 		lost = sim_disk__cut_last_record(s, n);
 	if (lost) {
 		s->res->tails_cut++;
@@ -221,7 +226,7 @@ int sim_node__start(struct sim *s, struct sim_node *n)
 	sim_disk__open(s, n);
 	boot = (struct raft_boot){ .hs = d->wal.hs };
 
-	raft_config__defaults(&cfg, n->id, s->cfg.n_members);
+	raft_config__defaults(&cfg, n->id, n->joined ? 0 : s->n_initial);
 	cfg.lease_ns = s->cfg.lease_ns;
 	cfg.seed = s->cfg.seed * 131 + n->id * 7 + s->res->crashes;
 	cfg.trailing_entries = 4;
@@ -234,6 +239,7 @@ int sim_node__start(struct sim *s, struct sim_node *n)
 		boot.snapshot.term = d->snap_term;
 		boot.snapshot.data = d->snap;
 		boot.snapshot.len = sizeof(d->snap);
+		boot.snapshot.membership = d->snap_conf;
 	}
 	if (d->log.len) {
 		ents = calloc(d->log.len, sizeof(*ents));
