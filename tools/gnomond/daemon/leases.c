@@ -44,11 +44,31 @@ int64_t gd_leases__min_ttl(const struct gnomond *d)
 	return (int64_t)((ms + 999) / 1000);
 }
 
+/*
+ * The judge's turn at d->now, with K3 carried out when it asks: at the
+ * first tick of a new term, or sooner, at the first stamp, which must not
+ * read renewals kept from an earlier term of this member's.
+ */
+static enum lease_turn leases_turn(struct gnomond *d, uint64_t *judge_ns)
+{
+	enum lease_turn turn;
+
+	turn = lease_judge__turn(&d->lease_judge,
+				 raft__role(d->raft) == RAFT_LEADER,
+				 raft__term(d->raft), &d->now, judge_ns);
+	if (turn == LEASE_TURN_RESET)
+		mvcc_leases__renew_all(d->store, d->now.latest_ns);
+	return turn;
+}
+
 int gd_leases__stamp(struct gnomond *d, const uint8_t *cmd, size_t len,
 		     uint8_t **out, size_t *outlen)
 {
+	uint64_t judge_ns;
+
 	/* Every renewal it recorded was read before this reading. */
 	gd_now(d);
+	leases_turn(d, &judge_ns);
 	return mvcc_cmd__stamp(d->store, cmd, len, d->now.earliest_ns,
 			       d->now.latest_ns, out, outlen);
 }
@@ -85,17 +105,8 @@ void gd_leases__tick(struct gnomond *d)
 	uint64_t judge_ns;
 	size_t n;
 
-	switch (lease_judge__turn(&d->lease_judge,
-				  raft__role(d->raft) == RAFT_LEADER,
-				  raft__term(d->raft), &d->now, &judge_ns)) {
-	case LEASE_TURN_RESET:
-		mvcc_leases__renew_all(d->store, d->now.latest_ns);
+	if (leases_turn(d, &judge_ns) != LEASE_TURN_SCAN)
 		return;
-	case LEASE_TURN_SCAN:
-		break;
-	default:
-		return;
-	}
 	n = mvcc_leases__due(d->store, judge_ns, d->now.latest_ns, d->ticks,
 			     retry, ids, EXPIRY_BATCH);
 	for (size_t i = 0; i < n; i++)
