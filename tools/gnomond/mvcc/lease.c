@@ -5,7 +5,9 @@
  * renewal bookkeeping (see mvcc.h), whose clock judgement is
  * lease_clock.c's.
  *
- * The table is an array of lease pointers sorted by ID (binary search;
+ * The table is an array of lease pointers sorted by ID, with the IDs in
+ * an array of their own beside it (binary search touches that array only,
+ * which matters when 10,000 keepalives a second each look one up;
  * LeaseLeases lists in ID order), each lease holding the live keys
  * attached to it, so that a revoke finds them without a scan.  An ID the
  * client leaves 0 is picked deterministically from a counter that the
@@ -27,7 +29,7 @@ static size_t lower_bound(const struct mvcc_leases *l, int64_t id)
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (l->v[mid]->id < id)
+		if (l->ids[mid] < id)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -40,7 +42,7 @@ struct mvcc_lease *lease_find(const struct mvcc_store *s, int64_t id)
 	const struct mvcc_leases *l = &s->leases;
 	size_t i = lower_bound(l, id);
 
-	return i < l->n && l->v[i]->id == id ? l->v[i] : NULL;
+	return i < l->n && l->ids[i] == id ? l->v[i] : NULL;
 }
 
 int lease_insert(struct mvcc_store *s, int64_t id, int64_t ttl)
@@ -49,15 +51,20 @@ int lease_insert(struct mvcc_store *s, int64_t id, int64_t ttl)
 	size_t i = lower_bound(l, id);
 	struct mvcc_lease *e;
 
-	if (i < l->n && l->v[i]->id == id)
+	if (i < l->n && l->ids[i] == id)
 		return -EEXIST;
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 16;
 		struct mvcc_lease **v = realloc(l->v, cap * sizeof(*v));
+		int64_t *ids;
 
 		if (!v)
 			return -ENOMEM;
 		l->v = v;
+		ids = realloc(l->ids, cap * sizeof(*ids));
+		if (!ids)
+			return -ENOMEM;
+		l->ids = ids;
 		l->cap = cap;
 	}
 	e = calloc(1, sizeof(*e));
@@ -66,7 +73,9 @@ int lease_insert(struct mvcc_store *s, int64_t id, int64_t ttl)
 	e->id = id;
 	e->ttl = ttl;
 	memmove(l->v + i + 1, l->v + i, (l->n - i) * sizeof(*l->v));
+	memmove(l->ids + i + 1, l->ids + i, (l->n - i) * sizeof(*l->ids));
 	l->v[i] = e;
+	l->ids[i] = id;
 	l->n++;
 	return 0;
 }
@@ -82,10 +91,11 @@ static void lease_remove(struct mvcc_store *s, int64_t id)
 	struct mvcc_leases *l = &s->leases;
 	size_t i = lower_bound(l, id);
 
-	if (i == l->n || l->v[i]->id != id)
+	if (i == l->n || l->ids[i] != id)
 		return;
 	lease_free(l->v[i]);
 	memmove(l->v + i, l->v + i + 1, (l->n - i - 1) * sizeof(*l->v));
+	memmove(l->ids + i, l->ids + i + 1, (l->n - i - 1) * sizeof(*l->ids));
 	l->n--;
 }
 
@@ -94,6 +104,7 @@ void lease_table__destroy(struct mvcc_leases *l)
 	for (size_t i = 0; i < l->n; i++)
 		lease_free(l->v[i]);
 	free(l->v);
+	free(l->ids);
 	memset(l, 0, sizeof(*l));
 }
 

@@ -47,6 +47,8 @@ struct mvcc_lease {
 
 struct mvcc_leases {
 	struct mvcc_lease **v;		/* ascending by id */
+	int64_t *ids;			/* v[i]->id, searched without a
+					 * pointer chase per probe */
 	size_t n, cap;
 	uint64_t seq;			/* IDs the store has picked */
 };
