@@ -17,9 +17,10 @@
 #      10,000 watchers (on the leader) on top.
 # Figures go to stdout, one "RESULT impl test value" line each, then the
 # gnomond/etcd ratios; copy them to Documentation/performance.rst
-# ("Coordination: gnomond vs etcd").  BENCH_IMPLS="gnomond" narrows a run;
-# BENCH_SECONDS (default 5), BENCH_LEASES and BENCH_WATCHERS (10000) and
-# BENCH_FANOUT (1000) scale it.
+# ("Coordination: gnomond vs etcd").  BENCH_IMPLS="gnomond" narrows a run,
+# and so does BENCH_PARTS="leases" (of lock, watch and leases, the last
+# with the memory figures, 3 and 4 above); BENCH_SECONDS (default 5),
+# BENCH_LEASES and BENCH_WATCHERS (10000) and BENCH_FANOUT (1000) scale it.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 bench=$top/tools/bench/gnomond-coordbench.py
@@ -97,6 +98,9 @@ unhold()
 	holder=
 }
 
+# part NAME: is NAME among BENCH_PARTS (all by default)?
+part() { [[ " ${BENCH_PARTS:-lock watch leases} " == *" $1 "* ]]; }
+
 # result IMPL TEST FIGURES...: one line, to stdout and to the results.
 result()
 {
@@ -110,23 +114,29 @@ for impl in ${BENCH_IMPLS:-etcd gnomond}; do
 		echo "# gnomond is not built; skipping it"
 		continue
 	fi
+	if part lock; then
+		fresh "$impl" || exit 1
+		echo "# $impl leader $ep, $(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg)"
+		for c in 1 10; do
+			result "$impl lock-service-${c}c $(run lock "$ep" "$secs" "$c")"
+		done
+		for c in 1 10; do
+			result "$impl lock-recipe-${c}c $(run recipe "$ep" "$secs" "$c")"
+		done
+	fi
+
+	if part watch; then
+		fresh "$impl" || exit 1
+		result "$impl watch-latency $(run watch-latency "$ep" "$secs")"
+		for conns in 1 4; do
+			result "$impl watch-fanout-$fanout-${conns}conn" \
+				"$(run watch-fanout "$ep" "$fanout" "$conns" 300)"
+		done
+	fi
+
+	part leases || continue
 	fresh "$impl" || exit 1
 	echo "# $impl leader $ep, $(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg)"
-	for c in 1 10; do
-		result "$impl lock-service-${c}c $(run lock "$ep" "$secs" "$c")"
-	done
-	for c in 1 10; do
-		result "$impl lock-recipe-${c}c $(run recipe "$ep" "$secs" "$c")"
-	done
-
-	fresh "$impl" || exit 1
-	result "$impl watch-latency $(run watch-latency "$ep" "$secs")"
-	for conns in 1 4; do
-		result "$impl watch-fanout-$fanout-${conns}conn" \
-			"$(run watch-fanout "$ep" "$fanout" "$conns" 300)"
-	done
-
-	fresh "$impl" || exit 1
 	result "$impl rss-fresh $(rss)"
 	result "$impl writes-before $(writes)"
 	hold "$leases" 0 || exit 1
