@@ -92,6 +92,7 @@ struct sim_node {
 	bool joined;			/* added by a change: boots with
 					 * n_members = 0 */
 	bool removed;			/* its removal committed */
+	bool voter_pending;		/* added as a voter, not started yet */
 };
 
 struct sim_msg {
@@ -204,7 +205,7 @@ int sim_membership__change(struct sim *s);
 void sim_membership__applied(struct sim *s, const struct raft_entry *e);
 /* Does member i count for convergence (started, not removed)? */
 bool sim_membership__counts(const struct sim *s, uint32_t i);
-/* Voters (in some running member's config) that were never started. */
+/* Voters added but not started yet (their addition may be pending). */
 uint32_t sim_membership__missing(const struct sim *s);
 
 /* sim_check.c */
