@@ -18,6 +18,7 @@
 #define L GD_ROUTE_LEASE_READ
 #define O GD_ROUTE_LOCAL
 #define U GD_ROUTE_UNIMPLEMENTED
+#define M GD_ROUTE_MEMBERS
 
 /* By method: a client's (linearizable) request at a leader and at a
  * follower, then a member's at a leader and at a follower. */
@@ -58,6 +59,10 @@ static const struct {
 				  U, U },
 	[API_MAINTENANCE_SNAPSHOT] = { GD_ROUTE_BACKUP, GD_ROUTE_BACKUP,
 				       U, U },
+	[API_CLUSTER_MEMBER_ADD] = { M, F, M, N },
+	[API_CLUSTER_MEMBER_REMOVE] = { M, F, M, N },
+	[API_CLUSTER_MEMBER_UPDATE] = { M, F, M, N },
+	[API_CLUSTER_MEMBER_PROMOTE] = { M, F, M, N },
 };
 
 static void expect_route(struct ktap *t, const char *what, int m,
@@ -102,7 +107,7 @@ KTAP_TEST(member_routes_by_method)
 
 static bool through_raft(enum gd_route r)
 {
-	return r == P || r == R || r == L;
+	return r == P || r == R || r == L || r == M;
 }
 
 /* Proposing, or reading through raft__read(), is the leader's alone: what

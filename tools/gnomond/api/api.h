@@ -80,6 +80,11 @@ enum api_method {
 	API_ELECTION_OBSERVE,		/* a server stream */
 	API_ELECTION_RESIGN,
 	API_MAINTENANCE_SNAPSHOT,	/* a server stream (the daemon's) */
+	/* Membership changes: the daemon's (Raft configuration entries). */
+	API_CLUSTER_MEMBER_ADD,
+	API_CLUSTER_MEMBER_REMOVE,
+	API_CLUSTER_MEMBER_UPDATE,
+	API_CLUSTER_MEMBER_PROMOTE,
 	API_METHOD__COUNT,
 };
 
@@ -208,5 +213,12 @@ int api_header_only__pack(enum api_method m, const struct mvcc_header *hdr,
 int api_members__pack(const struct mvcc_header *hdr, int64_t revision,
 		      const struct api_member *m, size_t n, uint8_t **out,
 		      size_t *len);
+/* The answer to a membership change @method (MemberAdd: @added is the new
+ * member), with the members after it. */
+int api_member_change__pack(enum api_method method,
+			    const struct mvcc_header *hdr, int64_t revision,
+			    const struct api_member *added,
+			    const struct api_member *m, size_t n,
+			    uint8_t **out, size_t *len);
 
 #endif /* GNOMOND_API_H */

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The answers that come from the daemon's state rather than the MVCC
- * store: Maintenance.Status, MoveLeader and Cluster.MemberList, packed
+ * store: Maintenance.Status, MoveLeader and the Cluster service's, packed
  * from plain structs (api.h) so that the daemon needs no protobuf-c of its
  * own.
  */
@@ -65,30 +65,74 @@ int api_header_only__pack(enum api_method m, const struct mvcc_header *hdr,
 	return pack(&r.base, out, len);
 }
 
+/* The members as etcd's messages, pointing into @m. */
+static Etcdserverpb__Member *members_new(const struct api_member *m, size_t n,
+					 Etcdserverpb__Member ***ptrs)
+{
+	Etcdserverpb__Member *ms = calloc(n + 1, sizeof(*ms));
+	Etcdserverpb__Member **mp = calloc(n + 1, sizeof(*mp));
+
+	if (!ms || !mp) {
+		free(ms);
+		free(mp);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		etcdserverpb__member__init(&ms[i]);
+		ms[i].id = m[i].id;
+		ms[i].name = (char *)(m[i].name ? m[i].name : "");
+		ms[i].peerurls = (char **)m[i].peer_urls;
+		ms[i].n_peerurls = m[i].n_peer_urls;
+		ms[i].clienturls = (char **)m[i].client_urls;
+		ms[i].n_clienturls = m[i].n_client_urls;
+		ms[i].islearner = m[i].is_learner;
+		mp[i] = &ms[i];
+	}
+	*ptrs = mp;
+	return ms;
+}
+
 int api_members__pack(const struct mvcc_header *hdr, int64_t revision,
 		      const struct api_member *m, size_t n, uint8_t **out,
 		      size_t *len)
 {
+	return api_member_change__pack(API_CLUSTER_MEMBER_LIST, hdr, revision,
+				       NULL, m, n, out, len);
+}
+
+/* MemberAddResponse, MemberRemoveResponse, MemberUpdateResponse and
+ * MemberPromoteResponse share MemberListResponse's layout (header = 1,
+ * members = 2) but for MemberAdd's member = 2 and members = 3. */
+int api_member_change__pack(enum api_method method,
+			    const struct mvcc_header *hdr, int64_t revision,
+			    const struct api_member *added,
+			    const struct api_member *m, size_t n,
+			    uint8_t **out, size_t *len)
+{
 	Etcdserverpb__MemberListResponse r =
 		ETCDSERVERPB__MEMBER_LIST_RESPONSE__INIT;
+	Etcdserverpb__MemberAddResponse a =
+		ETCDSERVERPB__MEMBER_ADD_RESPONSE__INIT;
 	Etcdserverpb__ResponseHeader h = ETCDSERVERPB__RESPONSE_HEADER__INIT;
-	Etcdserverpb__Member *ms = calloc(n ? n : 1, sizeof(*ms));
-	Etcdserverpb__Member **mp = calloc(n ? n : 1, sizeof(*mp));
+	Etcdserverpb__Member **mp = NULL, *one, **one_p = NULL;
+	Etcdserverpb__Member *ms = members_new(m, n, &mp);
 	int rc = -ENOMEM;
 
-	if (ms && mp) {
-		for (size_t i = 0; i < n; i++) {
-			etcdserverpb__member__init(&ms[i]);
-			ms[i].id = m[i].id;
-			ms[i].name = (char *)(m[i].name ? m[i].name : "");
-			ms[i].peerurls = (char **)m[i].peer_urls;
-			ms[i].n_peerurls = m[i].n_peer_urls;
-			ms[i].clienturls = (char **)m[i].client_urls;
-			ms[i].n_clienturls = m[i].n_client_urls;
-			ms[i].islearner = m[i].is_learner;
-			mp[i] = &ms[i];
+	if (!ms)
+		return rc;
+	header(&h, hdr, revision);
+	if (method == API_CLUSTER_MEMBER_ADD) {
+		one = added ? members_new(added, 1, &one_p) : NULL;
+		if (one) {
+			a.header = &h;
+			a.member = one;
+			a.members = mp;
+			a.n_members = n;
+			rc = pack(&a.base, out, len);
+			free(one);
+			free(one_p);
 		}
-		header(&h, hdr, revision);
+	} else {
 		r.header = &h;
 		r.members = mp;
 		r.n_members = n;

@@ -77,6 +77,14 @@ static const struct {
 		&v3electionpb__resign_request__descriptor, 0 },
 	[API_MAINTENANCE_SNAPSHOT] = { "/etcdserverpb.Maintenance/Snapshot",
 		&etcdserverpb__snapshot_request__descriptor, 0 },
+	[API_CLUSTER_MEMBER_ADD] = { "/etcdserverpb.Cluster/MemberAdd",
+		&etcdserverpb__member_add_request__descriptor, 0 },
+	[API_CLUSTER_MEMBER_REMOVE] = { "/etcdserverpb.Cluster/MemberRemove",
+		&etcdserverpb__member_remove_request__descriptor, 0 },
+	[API_CLUSTER_MEMBER_UPDATE] = { "/etcdserverpb.Cluster/MemberUpdate",
+		&etcdserverpb__member_update_request__descriptor, 0 },
+	[API_CLUSTER_MEMBER_PROMOTE] = { "/etcdserverpb.Cluster/MemberPromote",
+		&etcdserverpb__member_promote_request__descriptor, 0 },
 };
 
 static const char *const services[] = {

@@ -19,8 +19,8 @@
 struct mvcc_header gd_answer__header(const struct gnomond *d)
 {
 	return (struct mvcc_header){
-		.cluster_id = d->cfg.cluster_id,
-		.member_id = d->cfg.members[d->cfg.self - 1].id,
+		.cluster_id = d->members.cluster_id,
+		.member_id = d->self_id,
 		.raft_term = raft__term(d->raft),
 	};
 }

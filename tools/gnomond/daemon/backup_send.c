@@ -146,7 +146,7 @@ static int start(struct gnomond *d, struct send *s)
 		.revision = mvcc_store__revision(d->store),
 		.index = d->applied,
 		.term = raft__term_at(d->raft, d->applied),
-		.member_id = d->cfg.members[d->cfg.self - 1].id,
+		.member_id = d->self_id,
 	};
 	int fd = memfd_create("gnomond-backup", MFD_CLOEXEC);
 	pid_t pid;

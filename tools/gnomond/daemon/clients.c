@@ -433,7 +433,7 @@ static uint32_t fds_open(void)
 int gd_clients__set_cap(struct gnomond *d)
 {
 	uint32_t reserve = fds_open() + FD_RESERVE_FILES + GD_MAX_ACCEPTED +
-			   d->cfg.n_members, room;
+			   RAFT_MAX_MEMBERS, room;
 	struct rlimit rl;
 
 	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {

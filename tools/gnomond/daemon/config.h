@@ -6,8 +6,11 @@
  * --snapshot-count, --max-request-bytes, --log-level), gnomon's own for the
  * rest (--lease-ms, --peer-key-file, --insecure-no-peer-auth).
  *
- * Members are numbered 1..n in the order --initial-cluster lists them, so
- * every member must be given the same list.  URLs are http://IPV4:PORT or
+ * A new cluster's members take Raft slots 1..n in the order
+ * --initial-cluster lists them, so every founding member must be given the
+ * same list; after that the replicated member table (members.h) decides,
+ * and for a member joining a running cluster (--initial-cluster-state
+ * existing, empty data directory) the list only says whom to ask.  URLs are http://IPV4:PORT or
  * http://localhost:PORT (no TLS, no DNS).  gd_config__parse() prints what
  * is wrong and returns -EINVAL; nothing is opened here.
  */

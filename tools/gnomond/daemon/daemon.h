@@ -21,6 +21,10 @@
  *               operations in flight, the close, the release when idle
  *   node.c      the Raft glue: ready work, apply, snapshots, status
  *   maintenance.c  MoveLeader, through Raft's leadership transfer
+ *   members.c   the member table: slot -> etcd member, its encodings
+ *   membership.c  MemberAdd/Remove/Promote/Update, their entries applied
+ *   join.c      at start-up, a member joining a running cluster learns
+ *               its slot
  *   route.c     where a request goes (logic only, unit-tested)
  *   serve.c     a client's request carried where route.c says
  *   requests.c  proposed, read under the lease or ReadIndex, or forwarded
@@ -56,6 +60,7 @@
 #include "../wal/wal_posix.h"
 #include "config.h"
 #include "gd_buf.h"
+#include "members.h"
 #include "ring.h"
 
 
@@ -118,6 +123,8 @@ struct gd_peer {
 	uint64_t retry_tick;
 	uint32_t backoff;		/* ticks */
 	char client_urls[GD_MAX_URLS * GD_URL_LEN];	/* from its hello */
+	char name[GD_NAME_LEN];				/* from its hello */
+	uint64_t match;		/* the highest index it acknowledged */
 	bool logged_down;
 };
 
@@ -129,7 +136,11 @@ struct gd_peer {
 	((type *)((char *)(ptr) - offsetof(type, member)))
 
 struct gnomond {
-	struct gd_config cfg;
+	struct gd_config cfg;		/* cfg.self: this member's slot */
+	/* The member table as applied (members.h); cfg.members only seeds
+	 * a new cluster's. */
+	struct gd_members members;
+	uint64_t self_id;		/* this member's etcd id */
 	struct io_uring ring;
 	bool stop;
 	int exit_code;
@@ -177,6 +188,12 @@ struct gnomond {
 	uint64_t nospace_retry;
 
 	struct lease_judge lease_judge;	/* leases.c, mvcc/lease_clock.h */
+	/* Membership (membership.c): the last change proposed here, the
+	 * tick this member stops at once removed (0: not removed), and
+	 * whether it joined a running cluster at this start (join.c). */
+	uint64_t conf_index;
+	uint64_t removed_tick;
+	bool joining;
 	struct mvcc_watch_hub *watch;
 
 	/* What the status line last said. */
@@ -230,6 +247,12 @@ bool gd_peers__send_fwd(struct gnomond *d, uint32_t peer, uint32_t type,
 			uint64_t id, uint32_t method, int32_t status,
 			const void *body, size_t len);
 void gd_peers__flush(struct gnomond *d);
+/* A member's name: its row's, else what its hello said. */
+const char *gd_peers__name(const struct gnomond *d, uint32_t id);
+/* The member list, with what the members' hellos said (members.h). */
+void gd_peers__list(const struct gnomond *d, struct gd_member_list *l);
+/* Member id's row changed or went (applied): reconnect, or drop it. */
+void gd_peers__changed(struct gnomond *d, uint32_t id);
 
 /* clients.c: a client's requests and closed streams go through these
  * (main sets them to serve.c's). */
@@ -323,6 +346,10 @@ void gd_serve__client(struct gnomond *d, uint32_t slot, uint32_t gen,
 		      struct api_request *req);
 void gd_serve__closed(struct gnomond *d, uint32_t slot, uint32_t gen,
 		      int32_t stream);
+/* A request a member forwarded (gd_peer_ops): membership changes to
+ * membership.c, the rest to requests.c. */
+void gd_serve__forwarded(struct gnomond *d, uint32_t from, uint64_t id,
+			 uint32_t method, const uint8_t *body, size_t len);
 
 /* requests.c */
 /* Propose (leader) or forward (follower) a write's command. */
@@ -335,6 +362,10 @@ void gd_requests__range(struct gnomond *d, const struct gd_target *t,
 /* At the leader: propose a write's command. */
 void gd_requests__propose(struct gnomond *d, const struct gd_target *t,
 			  const uint8_t *cmd, size_t len);
+/* At the leader: answer @t when the entry proposed at @index applies
+ * (with the result apply hands gd_requests__applied()). */
+void gd_requests__wait(struct gnomond *d, const struct gd_target *t,
+		       uint64_t index);
 /* At the leader: a linearizable Range (takes @range); a lease's
  * KeepAlive or TimeToLive (the packed request). */
 void gd_requests__read(struct gnomond *d, const struct gd_target *t,
@@ -362,6 +393,28 @@ void gd_requests__retry_forwards(struct gnomond *d);
 void gd_requests__raise_alarms(struct gnomond *d);
 /* The deadline (in ticks) of a request taken now. */
 uint64_t gd_requests__deadline(const struct gnomond *d);
+
+/* join.c: at start-up, a member joining a running cluster fetches the
+ * member table and takes its slot from it (blocking, bounded). */
+int gd_join__fetch(struct gnomond *d);
+/* At a restart: the table a member joined with, if it did (0 if not). */
+int gd_join__load(struct gnomond *d);
+
+/* membership.c: MemberAdd/Remove/Promote/Update at the leader, their
+ * entries applied everywhere */
+void gd_membership__request(struct gnomond *d, const struct gd_target *t,
+			    enum api_method method, const uint8_t *body,
+			    size_t len);
+/* A RAFT_ENTRY_CONF entry: 0, or -EBADMSG (the member must stop). */
+int gd_membership__apply_conf(struct gnomond *d, const struct raft_entry *e,
+			      struct mvcc_result *res);
+/* A MemberUpdate's normal entry (gd_member__is_update()). */
+void gd_membership__apply_update(struct gnomond *d, const struct raft_entry *e,
+				 struct mvcc_result *res);
+/* A snapshot's table, from the leader / at start-up (finds cfg.self). */
+void gd_membership__replace(struct gnomond *d, const struct gd_members *t);
+int gd_membership__boot_table(struct gnomond *d, const struct gd_members *t);
+void gd_membership__tick(struct gnomond *d);
 
 /* maintenance.c: MoveLeader through leadership transfer */
 void gd_maintenance__move_leader(struct gnomond *d, const struct gd_target *t,

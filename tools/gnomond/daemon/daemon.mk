@@ -44,6 +44,9 @@ HOST_TESTS += $(PROJECT_ROOT)/selftests/gnomond/daemon_sanitized.sh
 # Coordination: etcd's Lease, Watch, Lock and Election.
 HOST_TESTS += $(patsubst %,$(PROJECT_ROOT)/selftests/gnomond/daemon_%.sh, \
 	etcd_lease etcd_watch etcd_lock lock_ends python_coord)
+# Membership changes.
+HOST_TESTS += $(patsubst %,$(PROJECT_ROOT)/selftests/gnomond/daemon_%.sh, \
+	members members_replace)
 HOST_TESTS += $(PROJECT_ROOT)/selftests/gnomond/daemon_nonblocking.sh
 HOST_TESTS += $(PROJECT_ROOT)/selftests/gnomond/peer_abuse.sh
 
@@ -52,7 +55,7 @@ HOST_TESTS += $(PROJECT_ROOT)/selftests/gnomond/peer_abuse.sh
 # what a member answers from its own state (local.c, through a struct
 # gd_local built by hand).
 GNOMOND_DAEMON_UNIT_TESTS := $(patsubst %,$(BUILD)/selftests/gnomond/daemon_%_test, \
-	route local)
+	route local members)
 $(patsubst $(BUILD)/%,$(BUILD)/san/%.o,$(GNOMOND_DAEMON_UNIT_TESTS)): \
 		| $(GNOMOND_PROTO_HDRS)
 $(GNOMOND_DAEMON_UNIT_TESTS): $(BUILD)/selftests/gnomond/daemon_%_test: \
@@ -60,6 +63,13 @@ $(GNOMOND_DAEMON_UNIT_TESTS): $(BUILD)/selftests/gnomond/daemon_%_test: \
 		$(BUILD)/san/tools/gnomond/daemon/%.o $(GNOMOND_KV_SAN_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_SAN) -o $@ $^ $(GNOMOND_KV_LIBS)
+
+# members.c parses URLs (config.c) into growable buffers.
+$(BUILD)/selftests/gnomond/daemon_members_test: \
+		$(BUILD)/san/tools/gnomond/daemon/config.o \
+		$(BUILD)/san/tools/gnomond/daemon/gd_buf.o \
+		$(BUILD)/san/tools/gnomond/daemon/log.o \
+		$(patsubst %.c,$(BUILD)/san/%.o,$(GPARSE_SRC))
 
 ALL_TARGETS += $(GNOMOND_DAEMON_UNIT_TESTS)
 HOST_TESTS += $(GNOMOND_DAEMON_UNIT_TESTS)

@@ -97,7 +97,7 @@ int fwd_frame__decode(const struct hmac_sha256_key *key, const uint8_t *buf,
 	}
 	memset(f, 0, sizeof(*f));
 	f->type = buf[5];
-	if (f->type < FWD_HELLO || f->type > FWD_RESULT || buf[6] || buf[7]) {
+	if (f->type < FWD_HELLO || f->type > FWD_TYPE_MAX || buf[6] || buf[7]) {
 		*why = "unknown frame type";
 		return -EBADMSG;
 	}

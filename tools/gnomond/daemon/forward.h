@@ -19,11 +19,19 @@
  *	 32      body: REQUEST: a write's log command, or a RangeRequest;
  *	         RESULT: the leader's applied index when it answered (8
  *	         bytes), then the packed response (status ETCD_OK);
- *	         HELLO: "name\nclient-url,client-url"
+ *	         HELLO: the challenge's nonce, "name\nclient-url,..."
+ *	         JOIN: the challenge's nonce, the joiner's nonce (from 0)
+ *	         MEMBERS: the joiner's nonce, the member table (members.h)
  *	end-32 32 HMAC-SHA256(cluster key, every byte before it)
  *
  * The first 4 bytes tell a forwarding frame ("GNFW") from a Raft frame
  * ("GNRP", peer_codec.h).
+ *
+ * A member joining a running cluster does not know its slot yet: it
+ * answers a challenge with JOIN instead of HELLO, and the member it asked
+ * sends back MEMBERS on the same connection, its table as applied, with
+ * the joiner's own nonce (so that an old answer cannot be replayed to it);
+ * the joiner finds its slot by its peer URL (join.c).
  *
  * The forwarding member holds a RESULT until it has applied the index it
  * carries, as an etcd member answers a write only once it has applied it:
@@ -49,6 +57,9 @@ enum fwd_type {
 	FWD_HELLO	= 1,
 	FWD_REQUEST	= 2,
 	FWD_RESULT	= 3,
+	FWD_JOIN	= 4,
+	FWD_MEMBERS	= 5,
+	FWD_TYPE_MAX	= 5,
 };
 
 struct fwd_frame {

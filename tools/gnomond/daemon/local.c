@@ -24,6 +24,7 @@ static int status(const struct gd_local *l, struct mvcc_result *res)
 		.raft_index = l->last_index,
 		.raft_term = l->term,
 		.raft_applied_index = l->applied,
+		.is_learner = l->is_learner,
 	};
 
 	while (st.n_errors < MVCC_MAX_ALARMS &&

@@ -19,6 +19,7 @@ struct gd_local {
 	/* Raft, as this member sees it */
 	uint64_t leader;		/* the leader's member id, 0: unknown */
 	uint64_t last_index, term, applied;
+	bool is_learner;		/* this member */
 	/* The member table as MemberList lists it, in any order (local.c
 	 * sorts it by id); at most RAFT_MAX_MEMBERS. */
 	const struct api_member *members;

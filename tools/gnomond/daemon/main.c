@@ -29,7 +29,7 @@ static const char insecure_key[] = "gnomond-insecure-no-peer-auth";
 
 /* Where what comes in on the connections goes: the parts above them. */
 static const struct gd_peer_ops peer_ops = {
-	.forwarded = gd_requests__forwarded,
+	.forwarded = gd_serve__forwarded,
 	.result = gd_requests__result,
 };
 static const struct gd_client_ops client_ops = {
@@ -111,18 +111,14 @@ static int load(struct gnomond *d, struct wal_loaded *ld)
 		       strerror(-rc), err[0] ? ": " : "", err);
 		return rc;
 	}
-	if (d->cfg.existing && !ld->boot.hs.term && !ld->boot.n_entries &&
-	    !ld->boot.snapshot.index) {
-		gd_err("%s: --initial-cluster-state existing, but the data "
-		       "directory is empty: joining a running cluster as a new "
-		       "or replaced member needs membership changes, which "
-		       "gnomond does not support yet (restore this member's "
-		       "data directory, or start a new cluster with "
-		       "--initial-cluster-state new)", d->cfg.data_dir);
+	/* An empty data directory and --initial-cluster-state existing: a
+	 * member added to a running cluster (join.c). */
+	d->joining = d->cfg.existing && !ld->boot.hs.term &&
+		     !ld->boot.n_entries && !ld->boot.snapshot.index;
+	rc = d->joining ? gd_join__fetch(d) : gd_join__load(d);
+	if (rc)
 		wal_loaded__free(ld);
-		return -ENOENT;
-	}
-	return 0;
+	return rc;
 }
 
 /*
@@ -220,6 +216,8 @@ int main(int argc, char **argv)
 					  d.cfg.data_dir,
 					  d.cfg.wal_segment_bytes) ? 1 : 0;
 	gd_log__setup(d.cfg.name, d.cfg.log_level);
+	gd_members__seed(&d.members, &d.cfg);
+	d.self_id = d.members.s[d.cfg.self].id;
 	d.status_fd = -1;
 	rc = start(&d);
 	if (!rc)

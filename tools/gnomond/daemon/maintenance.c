@@ -37,19 +37,11 @@ static void answer(struct gnomond *d, const struct gd_target *t,
 	mvcc_result__release(&res);
 }
 
-static uint32_t member_index(const struct gnomond *d, uint64_t id)
-{
-	for (uint32_t i = 0; i < d->cfg.n_members; i++)
-		if (d->cfg.members[i].id == id)
-			return i + 1;
-	return 0;
-}
-
 void gd_maintenance__move_leader(struct gnomond *d, const struct gd_target *t,
 				 const Etcdserverpb__MoveLeaderRequest *req)
 {
 	struct gd_pending p = { .t = *t, .deadline = gd_requests__deadline(d) };
-	uint32_t target = member_index(d, req->targetid);
+	uint32_t target = gd_members__by_id(&d->members, req->targetid);
 	struct gd_pending_vec *v = &d->moves;
 	int rc;
 
@@ -74,7 +66,7 @@ void gd_maintenance__move_leader(struct gnomond *d, const struct gd_target *t,
 		return;
 	}
 	gd_info("moving the leadership to %s at an operator's request",
-		d->cfg.members[target - 1].name);
+		gd_peers__name(d, target));
 	p.index = target;
 	if (v->len == v->cap) {
 		size_t cap = v->cap ? v->cap * 2 : 4;

@@ -9,7 +9,9 @@
  * is reported at once, and the core asked again, a few times at most.
  *
  * Every --snapshot-count applied entries, a child process snapshots the
- * store (snapshot.c, reaped from the tick).
+ * store (snapshot.c, reaped from the tick).  Configuration entries and
+ * MemberUpdate's entries go to membership.c; a snapshot's bytes are the
+ * member table, then the store (members.h; older ones: the store alone).
  *
  * Status: when the role, term, leader or read mode changes, a log line
  * says so ("leader in term 7, fencing token 7, read mode lease") and the
@@ -35,11 +37,6 @@ static struct {
 	bool busy, dirty;
 	char buf[STATUS_SIZE];
 } status_file;
-
-static const char *member_name(const struct gnomond *d, uint32_t id)
-{
-	return id ? d->cfg.members[id - 1].name : "";
-}
 
 static const char *read_mode_name(int mode)
 {
@@ -79,10 +76,10 @@ static void write_status_file(struct gnomond *d)
 		     "\"read_mode\":\"%s\",\"clock\":\"%s\","
 		     "\"lease_end_ns\":%llu,\"lost_upto\":%llu}",
 		     d->cfg.name,
-		     (unsigned long long)d->cfg.members[d->cfg.self - 1].id,
+		     (unsigned long long)d->self_id,
 		     raft_role__name(role),
 		     (unsigned long long)raft__term(d->raft),
-		     member_name(d, raft__leader(d->raft)),
+		     gd_peers__name(d, raft__leader(d->raft)),
 		     (unsigned long long)raft__fencing_token(d->raft),
 		     read_mode_name(d->last_read_mode),
 		     gnomon_status__name(d->now.status),
@@ -135,22 +132,43 @@ static void report_status(struct gnomond *d)
 			read_mode_name(mode), gnomon_status__name(d->now.status));
 	else if (leader)
 		gd_info("%s in term %llu, leader %s", raft_role__name(role),
-			(unsigned long long)term, member_name(d, leader));
+			(unsigned long long)term, gd_peers__name(d, leader));
 	else
 		gd_info("%s in term %llu, no leader known",
 			raft_role__name(role), (unsigned long long)term);
 	write_status_file(d);
 }
 
+/* A snapshot's bytes: the member table if it has one (members.h), then
+ * the store.  *t is set only if both decode. */
+static int restore_bytes(struct gnomond *d, const uint8_t *data, size_t len,
+			 struct mvcc_store **s, struct gd_members *t,
+			 bool *has_table)
+{
+	size_t used = 0;
+	int rc = gd_members__decode(t, data, len, &used);
+
+	*has_table = !rc;
+	if (rc && rc != -ENOENT) {
+		gd_err("snapshot: a malformed member table");
+		return rc;
+	}
+	return mvcc_store__restore(s, data + used, len - used,
+				   d->cfg.quota_backend_bytes);
+}
+
 static int restore(struct gnomond *d, const struct raft_snapshot *snap)
 {
 	struct mvcc_store *s;
 	struct raft_entry skip = { .index = snap->index };
-	int rc = mvcc_store__restore(&s, snap->data, snap->len,
-				     d->cfg.quota_backend_bytes);
+	struct gd_members t;
+	bool has_table;
+	int rc = restore_bytes(d, snap->data, snap->len, &s, &t, &has_table);
 
 	if (rc)
 		return rc;
+	if (has_table)
+		gd_membership__replace(d, &t);
 	mvcc_store__free(d->store);
 	d->store = s;
 	gd_watch__store_replaced(d);
@@ -172,7 +190,16 @@ static int apply(struct gnomond *d, const struct raft_entry *e)
 	bool have = false;
 	int rc;
 
-	if (e->type == RAFT_ENTRY_NORMAL && e->len) {
+	if (e->type == RAFT_ENTRY_CONF) {
+		rc = gd_membership__apply_conf(d, e, &res);
+		if (rc)
+			return rc;
+		have = true;
+	} else if (e->type == RAFT_ENTRY_NORMAL &&
+		   gd_member__is_update(e->data, e->len)) {
+		gd_membership__apply_update(d, e, &res);
+		have = true;
+	} else if (e->type == RAFT_ENTRY_NORMAL && e->len) {
 		rc = mvcc_store__apply(d->store, &hdr, e->data, e->len, &res);
 		if (!rc)
 			rc = gd_watch__applied(d);
@@ -248,6 +275,7 @@ void gd_node__tick(struct gnomond *d)
 	gd_leases__tick(d);
 	gd_watch__tick(d);
 	gd_snapshot__tick(d);
+	gd_membership__tick(d);
 }
 
 int gd_node__start(struct gnomond *d, struct wal_loaded *ld)
@@ -258,7 +286,24 @@ int gd_node__start(struct gnomond *d, struct wal_loaded *ld)
 	char path[600];
 	int err;
 
-	raft_config__defaults(&rc, d->cfg.self, d->cfg.n_members);
+	/* The snapshot first: its member table says which slot is ours. */
+	if (snap->index) {
+		struct gd_members t;
+		bool has_table;
+
+		err = restore_bytes(d, snap->data, snap->len, &d->store, &t,
+				    &has_table);
+		if (!err && has_table)
+			err = gd_membership__boot_table(d, &t);
+	} else {
+		err = mvcc_store__new(&d->store, d->cfg.quota_backend_bytes);
+	}
+	if (err)
+		return err;
+	/* A joining member knows no configuration until the leader's
+	 * snapshot or log brings it (raft.h). */
+	raft_config__defaults(&rc, d->cfg.self,
+			      d->joining ? 0 : d->cfg.n_members);
 	rc.heartbeat_ticks = 1;
 	rc.election_ticks = d->cfg.election_ms / d->cfg.heartbeat_ms;
 	rc.lease_ns = (uint64_t)d->cfg.lease_ms * 1000000;
@@ -268,13 +313,6 @@ int gd_node__start(struct gnomond *d, struct wal_loaded *ld)
 	err = raft__new(&d->raft, &rc, &ld->boot);
 	if (!err)
 		err = gd_watch__init(d);
-	if (err)
-		return err;
-	if (snap->index)
-		err = mvcc_store__restore(&d->store, snap->data, snap->len,
-					  d->cfg.quota_backend_bytes);
-	else
-		err = mvcc_store__new(&d->store, d->cfg.quota_backend_bytes);
 	if (err)
 		return err;
 	d->applied = d->snap_index = snap->index;
@@ -297,8 +335,8 @@ int gd_node__start(struct gnomond *d, struct wal_loaded *ld)
 		gd_warn("%s: %s", path, strerror(errno));
 	gd_info("member %s (id %llx, %u of %u), term %llu, %zu log entries "
 		"after snapshot %llu", d->cfg.name,
-		(unsigned long long)d->cfg.members[d->cfg.self - 1].id,
-		d->cfg.self, d->cfg.n_members,
+		(unsigned long long)d->self_id,
+		d->cfg.self, gd_members__count(&d->members),
 		(unsigned long long)ld->boot.hs.term, ld->boot.n_entries,
 		(unsigned long long)snap->index);
 	return 0;

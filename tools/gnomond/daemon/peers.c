@@ -16,7 +16,11 @@
  * be).  At most PEER_MAX_UNAUTH accepted connections wait for their hello
  * (a new one takes the place of the oldest) and each waits at most
  * PEER_HELLO_TIMEOUT_MS.  An outgoing connection sends its hello when the
- * challenge comes, and takes nothing else.
+ * challenge comes, and takes nothing else.  A member joining the cluster
+ * answers a challenge with a JOIN instead, and gets the member table back
+ * on that connection (forward.h, join.c).  Members come and go with the
+ * table: gd_peers__changed() connects to an added member, reconnects to
+ * one with new peer URLs and drops a removed one.
  *
  * Every frame is authenticated with the cluster key: Raft frames by
  * peer_codec__decode(), forwarding frames by fwd_frame__decode().  A frame
@@ -104,7 +108,7 @@ static void conn_close(struct gnomond *d, struct gd_conn *c, const char *why)
 		if (p->backoff > ms_to_ticks(d, BACKOFF_MAX_MS))
 			p->backoff = ms_to_ticks(d, BACKOFF_MAX_MS);
 		if (c->connected || !p->logged_down)
-			gd_info("peer %s: %s", d->cfg.members[c->peer - 1].name,
+			gd_info("peer %s: %s", gd_peers__name(d, c->peer),
 				why ? why : "connection closed");
 		p->logged_down = true;
 	} else if (c->accepted_slot >= 0) {
@@ -168,7 +172,19 @@ static struct gd_conn *conn_new(int fd, bool outgoing)
 
 static bool valid_member(const struct gnomond *d, uint32_t id)
 {
-	return id >= 1 && id <= d->cfg.n_members && id != d->cfg.self;
+	return id >= 1 && id <= RAFT_MAX_MEMBERS && d->members.s[id].used &&
+	       id != d->cfg.self;
+}
+
+const char *gd_peers__name(const struct gnomond *d, uint32_t id)
+{
+	if (id < 1 || id > RAFT_MAX_MEMBERS)
+		return "";
+	if (id == d->cfg.self)
+		return d->cfg.name;
+	if (d->members.s[id].name[0])
+		return d->members.s[id].name;
+	return d->peers[id].name;
 }
 
 /* A connection broke the rules: count, log (rate-limited), close. */
@@ -204,11 +220,45 @@ static const char *on_hello(struct gnomond *d, struct gd_conn *c,
 	nl = memchr(body, '\n', len);
 	if (!nl)
 		return NULL;
+	n = (size_t)(nl - body);
+	if (n >= sizeof(p->name))
+		n = sizeof(p->name) - 1;
+	memcpy(p->name, body, n);
+	p->name[n] = 0;
 	n = len - (size_t)(nl + 1 - body);
 	if (n >= sizeof(p->client_urls))
 		n = sizeof(p->client_urls) - 1;
 	memcpy(p->client_urls, nl + 1, n);
 	p->client_urls[n] = 0;
+	return NULL;
+}
+
+/* A joining member's JOIN (forward.h): the challenge's nonce and its
+ * own; answered with this member's table on the same connection. */
+static const char *on_join(struct gnomond *d, struct gd_conn *c,
+			   const struct fwd_frame *f)
+{
+	struct gd_buf body = { 0 };
+	struct fwd_frame m = { .type = FWD_MEMBERS, .from = d->cfg.self };
+	int rc;
+
+	if (c->outgoing || c->authed)
+		return "a join after the hello";
+	if (f->len != 2 * PEER_NONCE_SIZE ||
+	    memcmp(f->body, c->nonce, PEER_NONCE_SIZE))
+		return "a join for another connection's challenge";
+	rc = gd_buf__append(&body, f->body + PEER_NONCE_SIZE, PEER_NONCE_SIZE);
+	if (!rc)
+		rc = gd_members__encode(&d->members, &body);
+	m.body = body.p;
+	m.len = body.len;
+	if (!rc)
+		rc = fwd_frame__encode(&d->codec.key, &m, &c->out);
+	gd_buf__free(&body);
+	if (rc)
+		return "out of memory";
+	gd_info("a joining member asked for the member table");
+	start_send(d, c);
 	return NULL;
 }
 
@@ -223,6 +273,16 @@ static bool handle_frame(struct gnomond *d, struct gd_conn *c,
 
 	if (fwd_frame__is_forward(buf, len)) {
 		rc = fwd_frame__decode(&d->codec.key, buf, len, &f, &why);
+		if (!rc && f.type == FWD_JOIN && !f.from) {
+			why = on_join(d, c, &f);
+			if (!why)
+				return true;
+			rc = -EACCES;
+		}
+		if (!rc && f.type > FWD_RESULT) {
+			rc = -EBADMSG;
+			why = "a frame a member does not send";
+		}
 		if (!rc && !valid_member(d, f.from)) {
 			rc = -EBADMSG;
 			why = "sender is not a member";
@@ -257,15 +317,21 @@ static bool handle_frame(struct gnomond *d, struct gd_conn *c,
 		return false;
 	}
 	c->peer = m.from;
+	/* What the follower acknowledged: is a learner in sync (a promote)? */
+	if (m.type == RAFT_MSG_APPEND_RESP && !(m.flags & RAFT_MSGF_REJECT) &&
+	    m.index > d->peers[m.from].match)
+		d->peers[m.from].match = m.index;
 	rc = raft__step(d->raft, &m, &d->now);
 	if (rc == -EUCLEAN) {
 		gd_err("the leader (member %u, term %llu) holds writes this "
 		       "member acknowledged up to index %llu, but its log in "
 		       "%s no longer has them, and recovery found no cut "
 		       "record to explain it: the data directory was lost or "
-		       "replaced by an older copy.  Restore it; a wiped "
-		       "member cannot rejoin (membership changes are not "
-		       "supported yet)", m.from, (unsigned long long)m.term,
+		       "replaced by an older copy.  Restore it, or replace "
+		       "the member: etcdctl member remove, member add, and "
+		       "a start with --initial-cluster-state existing on an "
+		       "empty data directory", m.from,
+		       (unsigned long long)m.term,
 		       (unsigned long long)m.index, d->cfg.data_dir);
 		gd_fatal(d, "raft", rc);
 	} else if (rc == -EIO)
@@ -292,7 +358,7 @@ static int frame_length(const struct gd_conn *c, const uint8_t *p, size_t n,
 		       "bad magic, version or length";
 		return rc;
 	}
-	if (fwd && p[5] == FWD_HELLO)
+	if (fwd && (p[5] == FWD_HELLO || p[5] == FWD_JOIN))
 		limit = PEER_HELLO_MAX;
 	else if (!c->authed) {
 		*why = "a frame before the hello";
@@ -457,8 +523,8 @@ static void on_connect(struct gnomond *d, struct gd_op *op, int res,
 	c->connected = true;
 	p->backoff = ms_to_ticks(d, BACKOFF_MIN_MS);
 	p->logged_down = false;
-	gd_info("connected to peer %s (%s)", d->cfg.members[c->peer - 1].name,
-		d->cfg.members[c->peer - 1].peer.text);
+	gd_info("connected to peer %s (%s)", gd_peers__name(d, c->peer),
+		d->members.s[c->peer].peer.v[0].text);
 	arm_recv(d, c);
 }
 
@@ -485,7 +551,7 @@ static void start_connect(struct gnomond *d, uint32_t id)
 		return;
 	}
 	c->peer = id;
-	c->addr = d->cfg.members[id - 1].peer.addr;
+	c->addr = d->members.s[id].peer.v[0].addr;
 	c->connect_op.fn = on_connect;
 	sqe = gd_sqe(d, &c->connect_op);
 	if (!sqe) {
@@ -504,8 +570,8 @@ void gd_peers__tick(struct gnomond *d)
 
 	if (d->stop)
 		return;
-	for (uint32_t id = 1; id <= d->cfg.n_members; id++)
-		if (id != d->cfg.self && !d->peers[id].out &&
+	for (uint32_t id = 1; id <= RAFT_MAX_MEMBERS; id++)
+		if (valid_member(d, id) && !d->peers[id].out &&
 		    d->ticks >= d->peers[id].retry_tick)
 			start_connect(d, id);
 	for (int i = 0; i < GD_MAX_ACCEPTED; i++) {
@@ -628,7 +694,7 @@ bool gd_peers__send_fwd(struct gnomond *d, uint32_t peer, uint32_t type,
 
 void gd_peers__flush(struct gnomond *d)
 {
-	for (uint32_t id = 1; id <= d->cfg.n_members; id++)
+	for (uint32_t id = 1; id <= RAFT_MAX_MEMBERS; id++)
 		if (d->peers[id].out)
 			start_send(d, d->peers[id].out);
 }
@@ -643,12 +709,12 @@ int gd_peers__init(struct gnomond *d, const uint8_t *key, size_t key_len,
 
 	ops = o;
 	/* The largest entry: a request and its command's framing. */
-	raft_config__defaults(&rc, d->cfg.self, d->cfg.n_members);
+	raft_config__defaults(&rc, 1, RAFT_MAX_MEMBERS);
 	raft_limit = peer_raft_frame__limit(&rc, max_request +
 					    FWD_REQUEST_SLACK);
 	fwd_request_limit = FWD_HEADER_SIZE + max_request + FWD_REQUEST_SLACK +
 			    SHA256_DIGEST_SIZE;
-	for (uint32_t id = 1; id <= d->cfg.n_members; id++) {
+	for (uint32_t id = 1; id <= RAFT_MAX_MEMBERS; id++) {
 		d->peers[id].id = id;
 		d->peers[id].backoff = ms_to_ticks(d, BACKOFF_MIN_MS);
 	}
@@ -657,13 +723,47 @@ int gd_peers__init(struct gnomond *d, const uint8_t *key, size_t key_len,
 
 void gd_peers__close(struct gnomond *d)
 {
-	for (uint32_t id = 1; id <= d->cfg.n_members; id++)
+	for (uint32_t id = 1; id <= RAFT_MAX_MEMBERS; id++)
 		if (d->peers[id].out)
 			conn_close(d, d->peers[id].out, NULL);
 	for (int i = 0; i < GD_MAX_ACCEPTED; i++)
 		if (d->accepted[i])
 			conn_close(d, d->accepted[i], NULL);
 	peer_codec__free(&d->codec);
+}
+
+void gd_peers__list(const struct gnomond *d, struct gd_member_list *l)
+{
+	struct gd_member_said said[RAFT_MAX_MEMBERS + 1] = { 0 };
+
+	for (uint32_t id = 1; id <= RAFT_MAX_MEMBERS; id++) {
+		said[id].name = d->peers[id].name;
+		said[id].client_urls = d->peers[id].client_urls;
+	}
+	gd_members__list(&d->members, d->cfg.self, d->cfg.name,
+			 &d->cfg.advertise_client, said, l);
+}
+
+void gd_peers__changed(struct gnomond *d, uint32_t id)
+{
+	struct gd_peer *p = &d->peers[id];
+	bool member = valid_member(d, id);
+
+	if (id < 1 || id > RAFT_MAX_MEMBERS || id == d->cfg.self)
+		return;
+	if (p->out)
+		conn_close(d, p->out, member ? "its peer URLs changed" :
+			   "removed from the cluster");
+	p->retry_tick = d->ticks;
+	p->backoff = ms_to_ticks(d, BACKOFF_MIN_MS);
+	p->logged_down = false;
+	p->match = 0;
+	if (member)
+		return;
+	p->name[0] = p->client_urls[0] = 0;
+	for (int i = 0; i < GD_MAX_ACCEPTED; i++)
+		if (d->accepted[i] && d->accepted[i]->peer == id)
+			conn_close(d, d->accepted[i], "removed from the cluster");
 }
 
 unsigned int gd_peers__allocated(void)

@@ -121,8 +121,7 @@ static enum etcd_err raft_error(int rc)
 void gd_requests__propose(struct gnomond *d, const struct gd_target *t,
 			  const uint8_t *cmd, size_t len)
 {
-	struct gd_pending_vec *w = &d->writes;
-	struct gd_pending p = { .t = *t, .deadline = gd_requests__deadline(d) };
+	uint64_t index = 0;
 	int rc;
 
 	if (mvcc_cmd__needs_stamp(cmd, len)) {
@@ -132,17 +131,26 @@ void gd_requests__propose(struct gnomond *d, const struct gd_target *t,
 		rc = gd_leases__stamp(d, cmd, len, &stamped, &slen);
 		if (!rc) {
 			rc = raft__propose(d->raft, stamped, (uint32_t)slen,
-					   &p.index);
+					   &index);
 			free(stamped);
 		}
 	} else {
-		rc = raft__propose(d->raft, cmd, (uint32_t)len, &p.index);
+		rc = raft__propose(d->raft, cmd, (uint32_t)len, &index);
 	}
 	if (rc) {
 		gd_answer__fail(d, t, raft_error(rc));
 		return;
 	}
-	p.term = raft__term(d->raft);
+	gd_requests__wait(d, t, index);
+}
+
+void gd_requests__wait(struct gnomond *d, const struct gd_target *t,
+		       uint64_t index)
+{
+	struct gd_pending_vec *w = &d->writes;
+	struct gd_pending p = { .t = *t, .deadline = gd_requests__deadline(d),
+				.index = index, .term = raft__term(d->raft) };
+
 	/* Entries at or above this index from an older term are gone. */
 	while (w->len > w->head && w->v[w->len - 1].index >= p.index)
 		gd_answer__fail(d, &w->v[--w->len].t,
@@ -267,6 +275,11 @@ static void serve_member(struct gnomond *d, const struct gd_target *t,
 		return;
 	case GD_ROUTE_NOT_LEADER:
 		gd_answer__fail(d, t, ETCD_ERR_NOT_LEADER);
+		return;
+	case GD_ROUTE_MEMBERS:
+		/* Held while no leader was known, and this member won: the
+		 * membership part sits above this one; the client retries. */
+		gd_answer__fail(d, t, ETCD_ERR_LEADER_CHANGED);
 		return;
 	default:
 		gd_warn("member %u forwarded unknown method %u", t->peer,

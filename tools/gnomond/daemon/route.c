@@ -15,6 +15,9 @@
  *       leader:   raft__read() like a linearizable Range, answered from
  *                 the leader's renewal times (leases.c)
  *       follower: forwarded like a write
+ *   MemberAdd, MemberRemove, MemberUpdate, MemberPromote
+ *       leader:   proposed as a configuration change (membership.c)
+ *       follower: forwarded like a write
  *   Watch (each message), Lock, Unlock, Campaign, Proclaim, Leader,
  *   Observe, Resign, MoveLeader, Snapshot
  *       their own parts, on any member (watch.c, lock.c, election.c,
@@ -31,11 +34,20 @@
  */
 #include "route.h"
 
+static bool member_change(enum api_method m)
+{
+	return m == API_CLUSTER_MEMBER_ADD || m == API_CLUSTER_MEMBER_REMOVE ||
+	       m == API_CLUSTER_MEMBER_UPDATE ||
+	       m == API_CLUSTER_MEMBER_PROMOTE;
+}
+
 enum gd_route gd_route__client(enum api_method m, bool serializable,
 			       bool leader)
 {
 	if (api_method__cmd_type(m, NULL))
 		return leader ? GD_ROUTE_PROPOSE : GD_ROUTE_FORWARD;
+	if (member_change(m))
+		return leader ? GD_ROUTE_MEMBERS : GD_ROUTE_FORWARD;
 	switch (m) {
 	case API_WATCH:
 		return GD_ROUTE_WATCH;
@@ -70,6 +82,8 @@ enum gd_route gd_route__member(enum api_method m, bool leader)
 
 	if (api_method__cmd_type(m, NULL))
 		r = GD_ROUTE_PROPOSE;
+	else if (member_change(m))
+		r = GD_ROUTE_MEMBERS;
 	else if (m == API_KV_RANGE)
 		r = GD_ROUTE_READ;
 	else if (m == API_LEASE_KEEPALIVE || m == API_LEASE_TIME_TO_LIVE)
@@ -93,6 +107,7 @@ const char *gd_route__name(enum gd_route r)
 		[GD_ROUTE_ELECTION] = "election",
 		[GD_ROUTE_MOVE_LEADER] = "move-leader",
 		[GD_ROUTE_BACKUP] = "backup",
+		[GD_ROUTE_MEMBERS] = "members",
 		[GD_ROUTE_UNIMPLEMENTED] = "unimplemented",
 	};
 

@@ -27,6 +27,9 @@ enum gd_route {
 	GD_ROUTE_ELECTION,	/* the Election service (election.c) */
 	GD_ROUTE_MOVE_LEADER,	/* a leadership transfer (maintenance.c) */
 	GD_ROUTE_BACKUP,	/* Snapshot: a backup streamed (backup_send.c) */
+	GD_ROUTE_MEMBERS,	/* a membership change, proposed here (the
+				 * leader) as a configuration entry
+				 * (membership.c) */
 	GD_ROUTE_UNIMPLEMENTED,	/* no member serves it */
 	GD_ROUTE__COUNT,
 };

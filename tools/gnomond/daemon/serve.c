@@ -4,7 +4,9 @@
  * write is wrapped as a log command here (a LeaseGrant's TTL raised to
  * the minimum first) and proposed or forwarded (requests.c); a
  * linearizable read or a lease read goes through raft__read() or to the
- * leader (requests.c); Watch, Lock, Election and MoveLeader go to their
+ * leader (requests.c); a membership change is proposed (membership.c),
+ * from a client or forwarded by a member; Watch, Lock, Election and
+ * MoveLeader go to their
  * parts; everything else is answered at once from this member's state
  * (local.c).  A client stream that closes is told to the parts that keep
  * streams (watch.c, election.c).  The connections call these through
@@ -52,75 +54,27 @@ static void client_write(struct gnomond *d, const struct gd_target *t,
 	free(cmd);
 }
 
-/* Split a comma-separated list in place into at most max pointers. */
-static size_t split(char *s, const char **v, size_t max)
-{
-	size_t n = 0;
-	char *save = NULL;
-
-	for (char *tok = strtok_r(s, ",", &save); tok && n < max;
-	     tok = strtok_r(NULL, ",", &save))
-		v[n++] = tok;
-	return n;
-}
-
-/* The member table as MemberList lists it: this member's advertised
- * client URLs, the others' as their hello frames gave them. */
-struct member_list {
-	struct api_member m[RAFT_MAX_MEMBERS];
-	const char *peer[RAFT_MAX_MEMBERS];
-	const char *client[RAFT_MAX_MEMBERS][GD_MAX_URLS];
-	char urls[RAFT_MAX_MEMBERS][GD_MAX_URLS * GD_URL_LEN];
-};
-
-static void member_list(const struct gnomond *d, struct member_list *l)
-{
-	const struct gd_url_list *own = &d->cfg.advertise_client;
-
-	for (uint32_t i = 0; i < d->cfg.n_members; i++) {
-		uint32_t id = i + 1;
-		struct api_member *m = &l->m[i];
-
-		l->peer[i] = d->cfg.members[i].peer.text;
-		*m = (struct api_member){
-			.id = d->cfg.members[i].id,
-			.name = d->cfg.members[i].name,
-			.peer_urls = &l->peer[i], .n_peer_urls = 1,
-			.client_urls = l->client[i],
-		};
-		if (id == d->cfg.self) {
-			for (unsigned int j = 0; j < own->n; j++)
-				l->client[i][j] = own->v[j].text;
-			m->n_client_urls = own->n;
-			continue;
-		}
-		snprintf(l->urls[i], sizeof(l->urls[i]), "%s",
-			 d->peers[id].client_urls);
-		m->n_client_urls = split(l->urls[i], l->client[i],
-					 GD_MAX_URLS);
-	}
-}
-
 /* Answered at once from this member's state (local.c). */
 static void serve_local(struct gnomond *d, const struct gd_target *t,
 			enum api_method method, const ProtobufCMessage *decoded)
 {
-	struct member_list ml;
+	struct gd_member_list ml;
 	uint32_t leader = raft__leader(d->raft);
 	struct gd_local l = {
 		.store = d->store,
 		.hdr = gd_answer__header(d),
-		.leader = leader ? d->cfg.members[leader - 1].id : 0,
+		.leader = leader ? d->members.s[leader].id : 0,
 		.last_index = raft__last_index(d->raft),
 		.term = raft__term(d->raft),
 		.applied = d->applied,
+		.is_learner = d->members.s[d->cfg.self].learner,
 	};
 	struct mvcc_result res;
 
 	if (method == API_CLUSTER_MEMBER_LIST) {
-		member_list(d, &ml);
+		gd_peers__list(d, &ml);
 		l.members = ml.m;
-		l.n_members = d->cfg.n_members;
+		l.n_members = ml.n;
 	}
 	gd_local__answer(&l, method, decoded, &res);
 	gd_answer__deliver(d, t, &res);
@@ -170,10 +124,26 @@ void gd_serve__client(struct gnomond *d, uint32_t slot, uint32_t gen,
 	case GD_ROUTE_BACKUP:
 		gd_backup__request(d, &t);
 		return;
+	case GD_ROUTE_MEMBERS:
+		gd_membership__request(d, &t, req->method, req->msg, req->len);
+		return;
 	default:
 		serve_local(d, &t, req->method, req->decoded);
 		return;
 	}
+}
+
+void gd_serve__forwarded(struct gnomond *d, uint32_t from, uint64_t id,
+			 uint32_t method, const uint8_t *body, size_t len)
+{
+	struct gd_target t = { .peer = from, .fwd_id = id };
+	bool leader = raft__role(d->raft) == RAFT_LEADER;
+
+	if (method < API_METHOD__COUNT &&
+	    gd_route__member(method, leader) == GD_ROUTE_MEMBERS)
+		gd_membership__request(d, &t, method, body, len);
+	else
+		gd_requests__forwarded(d, from, id, method, body, len);
 }
 
 void gd_serve__closed(struct gnomond *d, uint32_t slot, uint32_t gen,

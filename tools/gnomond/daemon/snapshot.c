@@ -7,7 +7,8 @@
  * in proportion to the store (seconds for 100 MB on a busy machine), while
  * the loop must answer within milliseconds.  So, every --snapshot-count
  * applied entries, the loop forks: the child gets a copy-on-write image of
- * the store at applied index I, serializes it, writes it as the WAL's
+ * the store at applied index I, serializes it (the member table first,
+ * members.h), writes it as the WAL's
  * "snapshot" file (wal_writer__save_snapshot: a temporary file, synced,
  * renamed, the directory synced) and exits; it dies with its parent.
  *
@@ -108,16 +109,21 @@ static void release_image(const void *keep)
 	}
 }
 
-/* In the child: the store as it was at the fork, durable as "snapshot". */
-static int child_save(struct gnomond *d, uint64_t index, uint64_t term)
+/* In the child: the member table and the store as they were at the fork,
+ * durable as "snapshot", with the Raft configuration at index. */
+static int child_save(struct gnomond *d, uint64_t index, uint64_t term,
+		      const struct raft_membership *conf)
 {
 	struct gd_buf b = { 0 };
-	struct raft_snapshot snap = { .index = index, .term = term };
+	struct raft_snapshot snap = { .index = index, .term = term,
+				      .membership = *conf };
 	/* The writer's file names hang off its directory: a copy of that is
 	 * all that must survive release_image(). */
 	struct wal_writer w = { .dirfd = gd_storage__dirfd(d) };
 	int rc = gd_buf__reserve(&b, RELEASE_MIN + mvcc_store__size(d->store));
 
+	if (!rc)
+		rc = gd_members__encode(&d->members, &b);
 	if (!rc)
 		rc = mvcc_store__snapshot(d->store, snapshot_write, &b);
 	if (rc)
@@ -147,15 +153,22 @@ static void start(struct gnomond *d)
 {
 	uint64_t index = d->applied;
 	uint64_t term = raft__term_at(d->raft, index);
-	/* Only the directory is needed: drop sockets and the ring. */
-	pid_t pid = gd_snapshot__fork(gd_storage__dirfd(d));
+	struct raft_membership conf;
+	pid_t pid;
 
+	if (raft__membership_at(d->raft, index, &conf)) {
+		gd_warn("snapshot at index %llu: no configuration known there",
+			(unsigned long long)index);
+		return;
+	}
+	/* Only the directory is needed: drop sockets and the ring. */
+	pid = gd_snapshot__fork(gd_storage__dirfd(d));
 	if (pid < 0) {
 		gd_warn("snapshot: fork: %s", strerror(errno));
 		return;
 	}
 	if (!pid)
-		_exit(child_save(d, index, term) ? 1 : 0);
+		_exit(child_save(d, index, term, &conf) ? 1 : 0);
 	d->snap_child = pid;
 	d->snap_child_index = index;
 }
@@ -306,11 +319,14 @@ static void load(struct gnomond *d)
 static uint64_t next_at(const struct gnomond *d)
 {
 	const struct gd_config *c = &d->cfg;
+	uint32_t n = gd_members__count(&d->members);
 
 	if (d->snap_next)
 		return d->snap_next;
+	if (!n)
+		n = 1;
 	return d->snap_index + c->snapshot_count +
-	       c->snapshot_count * (c->self - 1) / c->n_members;
+	       c->snapshot_count * ((c->self - 1) % n) / n;
 }
 
 void gd_snapshot__tick(struct gnomond *d)

@@ -71,6 +71,25 @@ static const struct {
 		"election: no leader" },
 	[ETCD_ERR_UNIMPLEMENTED] = { GRPC_UNIMPLEMENTED,
 		"gnomond: method not implemented" },
+	/* Membership changes (the Cluster service). */
+	[ETCD_ERR_MEMBER_NOT_FOUND] = { GRPC_NOT_FOUND,
+		"etcdserver: member not found" },
+	[ETCD_ERR_MEMBER_BAD_URLS] = { GRPC_INVALID_ARGUMENT,
+		"etcdserver: given member URLs are invalid" },
+	[ETCD_ERR_PEER_URL_EXIST] = { GRPC_FAILED_PRECONDITION,
+		"etcdserver: Peer URLs already exists" },
+	[ETCD_ERR_MEMBER_NOT_LEARNER] = { GRPC_FAILED_PRECONDITION,
+		"etcdserver: can only promote a learner member" },
+	[ETCD_ERR_LEARNER_NOT_READY] = { GRPC_FAILED_PRECONDITION,
+		"etcdserver: can only promote a learner member which is in sync with leader" },
+	/* gnomond's own: Raft slots are numbered 1..9. */
+	[ETCD_ERR_TOO_MANY_MEMBERS] = { GRPC_FAILED_PRECONDITION,
+		"gnomond: too many members: a cluster has at most 9" },
+	/* Retryable: one change at a time. */
+	[ETCD_ERR_MEMBER_CHANGE_PENDING] = { GRPC_UNAVAILABLE,
+		"gnomond: a membership change is in progress, retry when it is applied" },
+	[ETCD_ERR_NOT_ENOUGH_STARTED] = { GRPC_FAILED_PRECONDITION,
+		"etcdserver: re-configuration failed due to not enough started members" },
 };
 
 enum grpc_status etcd_err__grpc_status(enum etcd_err err)
