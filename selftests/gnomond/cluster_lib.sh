@@ -7,6 +7,7 @@
 #	gd_cluster_init N [--synchronized]   # temp dir, ports, key, (clock)
 #	gd_start I [gnomond flags...]        # start member I (1..N)
 #	gd_kill I [SIGNAL]                   # default SIGKILL; waits for it
+#	gd_exited I SECONDS                  # wait for I to exit; $status
 #	gd_wait_leader [SECONDS]             # prints the leader's number
 #	gd_status I FIELD                    # a field of I's status file
 #	gd_endpoints / gd_endpoint I         # etcdctl --endpoints values
@@ -171,6 +172,25 @@ gd_kill()
 }
 
 gd_alive() { [ -n "${GD_PIDS[$1]:-}" ] && kill -0 "${GD_PIDS[$1]}" 2>/dev/null; }
+
+# gd_exited I SECONDS: wait for member I to exit by itself; its exit
+# status goes to $status ("running" if it did not, and then it is killed).
+# Not in a subshell: only this shell can wait for the member.
+gd_exited()
+{
+	local i=$1
+	status=running
+	for _ in $(seq $(( $2 * 10 ))); do
+		if ! gd_alive "$i"; then
+			wait "${GD_PIDS[$i]}"
+			status=$?
+			GD_PIDS[$i]=
+			return 0
+		fi
+		sleep 0.1
+	done
+	gd_kill "$i" KILL
+}
 
 gd_status() { cluster_status_field "$GD_DIR/n$1/status" "$2"; }
 

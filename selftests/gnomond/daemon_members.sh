@@ -1,0 +1,155 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Membership changes with etcdctl 3.4 and python3-etcd3 against a gnomond
+# cluster on loopback (Documentation/operations.rst, "Changing
+# membership"):
+#   - member list shows the three members, started;
+#   - bad requests get etcd's errors: removing an unknown id ("member not
+#     found"), promoting a voter, promoting a learner that has not caught
+#     up, adding a peer URL already in use, adding a tenth member (the
+#     limit of 9 named);
+#   - a learner is added, started with --initial-cluster-state existing on
+#     an empty data directory, catches up (a key written before it was
+#     added), is promoted, and serves writes made after;
+#   - python3-etcd3's members, add_member and remove_member;
+#   - a member that was not added is not let in (the negative control of
+#     the join: it waits, saying no member lists it).
+# Every wait is bounded.
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/selftests/ktap.sh"
+. "$top/selftests/gnomond/cluster_lib.sh"
+
+N=13
+ktap_plan $N
+if ! command -v etcdctl >/dev/null; then
+	ktap_skip_all daemon-members "etcdctl is not installed"
+fi
+
+# check NAME OK-CONDITION-STATUS DETAIL
+check()
+{
+	if [ "$2" = 0 ]; then ktap_ok "$1"; else ktap_fail "$1" "$3"; fi
+}
+
+# member_id NAME-OR-PEER-URL: the hex id etcdctl lists for it.
+member_id()
+{
+	gd_etcdctl member list | awk -F', ' -v k="$1" \
+		'$3 == k || $4 == k { print $1 }'
+}
+
+peer_url() { echo "http://127.0.0.1:$(gd_peer_port "$1")"; }
+
+gd_cluster_init 5
+GD_N=3
+gd_start_all
+leader=$GD_LEADER
+gd_etcdctl put /m/before yes >/dev/null
+
+list=$(gd_etcdctl member list)
+n=$(grep -c ', started, n[123], ' <<<"$list")
+check "member list shows the three members, started" $(( n != 3 )) "$list"
+
+out=$(gd_etcdctl member remove 1234abcd)
+grep -q 'etcdserver: member not found' <<<"$out"
+check "removing an unknown member: member not found" $? "$out"
+
+out=$(gd_etcdctl member promote "$(member_id n1)")
+grep -q 'etcdserver: can only promote a learner member' <<<"$out"
+check "promoting a voter is refused" $? "$out"
+
+out=$(gd_etcdctl member add dup --peer-urls="$(peer_url 2)")
+grep -q 'Peer URLs already exists' <<<"$out"
+check "adding a peer URL in use is refused" $? "$out"
+
+out=$(gd_etcdctl member add n4 --peer-urls="$(peer_url 4)" --learner)
+grep -q "ETCD_INITIAL_CLUSTER=.*n4=$(peer_url 4)" <<<"$out" &&
+	grep -q 'ETCD_INITIAL_CLUSTER_STATE="existing"' <<<"$out"
+check "member add --learner prints the joining member's settings" $? "$out"
+id4=$(member_id "$(peer_url 4)")
+
+out=$(gd_etcdctl member promote "$id4")
+grep -q 'can only promote a learner member which is in sync with leader' \
+	<<<"$out"
+check "promoting a learner that has not caught up is refused" $? "$out"
+
+# Fill the table with learners that never start (no quorum change), then
+# one more.
+extra=()
+for p in 31 32 33 34 35; do
+	gd_etcdctl member add "x$p" --peer-urls="http://127.0.0.1:$((GD_PORT0 + 100 + p))" \
+		--learner >/dev/null
+	extra+=("$(member_id "http://127.0.0.1:$((GD_PORT0 + 100 + p))")")
+done
+out=$(gd_etcdctl member add x99 --peer-urls=http://127.0.0.1:9 --learner)
+grep -q 'at most 9' <<<"$out"
+check "a tenth member is refused, naming the limit" $? "$out"
+for id in "${extra[@]}"; do
+	[ -n "$id" ] && gd_etcdctl member remove "$id" >/dev/null
+done
+n=$(gd_etcdctl member list | wc -l)
+check "the extra learners are removed" $(( n != 4 )) \
+	"$(gd_etcdctl member list)"
+
+GD_N=4
+gd_start 4 --initial-cluster-state existing
+got=$(gd_until_eq 30 yes gd_get 4 /m/before)
+check "the learner catches up (a key written before it was added)" \
+	"$([ "$got" = yes ]; echo $?)" "read [$got]; $(tail -n 5 "$GD_DIR/n4.log")"
+
+out=
+for _ in $(seq 40); do
+	out=$(gd_etcdctl member promote "$id4") && break
+	sleep 0.5
+done
+grep -q 'promoted' <<<"$out"
+check "the learner is promoted once in sync" $? "$out"
+
+gd_etcdctl put /m/after yes >/dev/null
+got=$(gd_until_eq 15 yes gd_get 4 /m/after)
+list=$(gd_etcdctl member list)
+[ "$got" = yes ] && grep -q ", started, n4, .*, false$" <<<"$list"
+check "the promoted member is a started voter and applies writes" $? \
+	"read [$got]; $list"
+
+if /usr/bin/python3 -c 'import etcd3' 2>/dev/null; then
+	out=$(timeout 60 /usr/bin/python3 - "$(gd_client_port "$leader")" \
+		"$(peer_url 5)" <<'EOF' 2>&1
+import sys
+import etcd3
+c = etcd3.client(port=int(sys.argv[1]), timeout=10)
+before = list(c.members)
+m = c.add_member([sys.argv[2]])
+during = list(c.members)
+assert any(x.id == m.id and x.peer_urls == [sys.argv[2]] for x in during)
+c.remove_member(m.id)
+after = list(c.members)
+assert len(before) == 4 and len(during) == 5 and len(after) == 4, \
+    (len(before), len(during), len(after))
+print("ok")
+EOF
+)
+	[ "$out" = ok ]
+	check "python3-etcd3: members, add_member, remove_member" $? "$out"
+else
+	ktap_skip "python3-etcd3: members, add_member, remove_member" \
+		"python3-etcd3 is not installed"
+fi
+
+# The negative control of the join: member 5 was never added (python's
+# was removed again), so no member lists it and it is not let in.
+GD_N=5
+gd_start 5 --initial-cluster-state existing
+for _ in $(seq 50); do
+	grep -q 'does not list' "$GD_DIR/n5.log" 2>/dev/null && break
+	sleep 0.2
+done
+grep -q 'does not list' "$GD_DIR/n5.log" && ! grep -q 'join: member' \
+	"$GD_DIR/n5.log"
+check "a member that was not added is not let in" $? \
+	"$(tail -n 3 "$GD_DIR/n5.log")"
+gd_kill 5 KILL
+
+ktap_finish
