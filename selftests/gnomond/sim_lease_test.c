@@ -7,7 +7,9 @@
  * with the daemon's code (mvcc/lease_clock.c).  The checker asserts, in
  * true time, that no member applies a lease's expiry before s + TTL of any
  * grant or keepalive answered (s: the client's TT.now().earliest when it
- * sent it), and that leases nobody renews do expire.
+ * sent it), and that leases nobody renews do expire.  Every other seed
+ * mixes membership changes in (sim_membership.c), the leader's removal
+ * included.
  *
  * Then the negative controls: judging expiry on TT.now().latest instead of
  * earliest, and a new leader that does not reset the renewals it kept
@@ -38,6 +40,7 @@ static void lease_config(struct sim_config *cfg, uint64_t seed,
 	sim_config__defaults(cfg, seed, members);
 	cfg->lease_clients = 8;
 	cfg->bound_ns = bound_ms * MS;
+	cfg->membership = seed % 2;
 }
 
 static void run_seeds(struct ktap *t, uint32_t members)
@@ -46,6 +49,7 @@ static void run_seeds(struct ktap *t, uint32_t members)
 	uint64_t seeds = env_u64("GNOMOND_SIM_SEEDS", SIM_DEFAULT_SEEDS);
 	uint64_t seed0 = env_u64("GNOMOND_SIM_SEED0", 1);
 	uint64_t grants = 0, keepalives = 0, expiries = 0, elections = 0;
+	uint64_t changes = 0;
 
 	for (uint64_t seed = seed0; seed < seed0 + seeds; seed++) {
 		struct sim_config cfg;
@@ -64,14 +68,17 @@ static void run_seeds(struct ktap *t, uint32_t members)
 		keepalives += res.lease_keepalives;
 		expiries += res.lease_expiries;
 		elections += res.elections;
+		changes += res.conf_changes;
 	}
 	ktap_diag("%u members, %" PRIu64 " seeds: %" PRIu64 " leases "
 		  "granted, %" PRIu64 " grants and keepalives answered, %"
-		  PRIu64 " expiries, %" PRIu64 " elections", members, seeds,
-		  grants, keepalives, expiries, elections);
+		  PRIu64 " expiries, %" PRIu64 " elections, %" PRIu64
+		  " membership changes", members, seeds, grants, keepalives,
+		  expiries, elections, changes);
 	KTAP_EXPECT(t, grants > seeds && keepalives > 10 * seeds &&
-		    expiries > seeds && elections > seeds,
-		    "the runs must grant, renew, expire and change leaders");
+		    expiries > seeds && elections > seeds && changes > 0,
+		    "the runs must grant, renew, expire and change leaders "
+		    "and members");
 }
 
 KTAP_TEST(sim_lease_3_members)
