@@ -5,10 +5,13 @@
  * joining with n_members = 0 stays quiet until it has the config, catches
  * up as a learner that counts for no quorum, and counts once promoted; a
  * removed follower learns of its removal and never campaigns; a leader
- * that removes itself hands out the commit and steps down; one change at
+ * that removes itself hands out the commit and steps down, and one that
+ * restarted with its removal pending campaigns to finish it; one change at
  * a time (-EBUSY) and the argument checks (-EINVAL); the config survives a
  * restart from the log; a truncated uncommitted change rolls back; a
- * snapshot carries its config to a member that joins after compaction.
+ * snapshot carries its config to a member that joins after compaction;
+ * with a second change let through (RAFT_FAULT_CONF_TWICE) a commit is
+ * lost.
  */
 #include "raft_test_cluster.h"
 
@@ -318,6 +321,40 @@ static int restart(struct cluster *c, uint32_t i, uint32_t n_members)
 	c->pending_seq[i] = 0;
 	c->applied[i] = raft__commit(nr);
 	return 0;
+}
+
+/*
+ * A leader that removed itself and restarted before the removal committed
+ * holds the only copy of it; with member 4 down, 2 and 3 need its vote and
+ * it refuses it (its log is ahead).  It must campaign itself, without
+ * counting itself, commit the removal and step down; 2 or 3 then lead.
+ */
+KTAP_TEST(conf_pending_self_removal_campaigns)
+{
+	struct cluster c;
+	uint32_t nl = 0;
+	uint64_t idx;
+
+	cluster_init(&c, 4, 0, 1024);
+	KTAP_ASSERT(t, elect(&c, 1) == 1, "no leader");
+	c.cut[2] = c.cut[3] = c.cut[4] = true;
+	KTAP_ASSERT(t, !raft__propose_conf(c.r[1], RAFT_CONF_REMOVE, 1, NULL,
+					   0, &idx), "remove self");
+	ready(&c, 1);
+	deliver_all(&c);	/* lost */
+	KTAP_ASSERT(t, !restart(&c, 1, 4), "restart");
+	KTAP_EXPECT(t, conf_is(c.r[1], 0x1c, 0), "removal lost at restart");
+	c.cut[2] = c.cut[3] = false;
+	for (int k = 0; k < 600 && nl < 2; k++) {
+		tick_all(&c);
+		nl = raft__role(c.r[2]) == RAFT_LEADER ? 2 :
+		     raft__role(c.r[3]) == RAFT_LEADER ? 3 : 0;
+	}
+	KTAP_ASSERT(t, nl, "2 and 3 elected no leader");
+	KTAP_EXPECT(t, raft__commit(c.r[nl]) >= idx &&
+		    conf_is(c.r[nl], 0x1c, 0), "the removal did not commit");
+	KTAP_EXPECT(t, raft__role(c.r[1]) == RAFT_FOLLOWER, "1 still leads");
+	cluster_free(&c);
 }
 
 KTAP_TEST(conf_survives_restart)
