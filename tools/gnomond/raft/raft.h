@@ -68,7 +68,7 @@
  * data directory (-EUCLEAN).
  *
  * Membership.  Members hold slots 1..RAFT_MAX_MEMBERS; a slot is a voter,
- * a learner (gets the log and snapshots, never votes, never counts for a
+ * a learner (gets the log and snapshots, never campaigns, never counts for a
  * commit or lease quorum) or absent.  A new cluster starts with voters
  * 1..n_members at index 0.  A member joining an existing cluster boots with
  * n_members = 0 and an empty log: it knows no voter, so it never campaigns,
@@ -93,9 +93,12 @@
  * intersect (Documentation/lease-safety.rst, "Membership changes").  A
  * leader that removed itself keeps leading, without counting itself, until
  * the removal commits, sends that commit once more, and steps down.  A
- * learner never grants a vote; a member that is not a voter in its config
- * never campaigns, unless its own removal is not yet committed (it may
- * hold the only copy of it): then it campaigns without counting itself.
+ * member that is not a voter in its config never campaigns, unless its own
+ * removal is not yet committed (it may hold the only copy of it): then it
+ * campaigns without counting itself.  Any member answers a vote request,
+ * a learner too (it may have been promoted in the candidate's log without
+ * knowing it yet); a vote counts only for a candidate whose config makes
+ * the member a voter, so a learner's never counts as a learner's.
  *
  * Functions return 0 or a negative errno:
  *	-ENOTCONN  not the leader (raft__leader() may name one)

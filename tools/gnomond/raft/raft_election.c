@@ -210,14 +210,13 @@ static int step_vote_request(struct raft *r, const struct raft_msg *m)
 		raft_become_follower(r, m->term, 0);
 	/* The promise binds whatever our term: a stray higher-term message
 	 * may have raised it without any vote being cast. */
-	/* A learner never votes; a member outside its config (joining, or
-	 * removed) may: only the candidate's config decides whether it
-	 * counts. */
+	/* Whatever its own config says: only the candidate's config decides
+	 * whether this vote counts.  A learner answers too, as it may have
+	 * been promoted in the candidate's log without knowing it yet (with
+	 * every other voter needed, refusing would stall the cluster). */
 	grant = (raft_log__up_to_date(&r->log, m->index, m->log_term) ||
 		 (r->cfg.fault_flags & RAFT_FAULT_STALE_LOG_VOTE)) &&
-		promise_expired(r, m->term, transfer) && !raft_lost__no_vote(r) &&
-		(raft_is_voter(r, r->cfg.self) ||
-		 !(r->conf.learners & (1U << r->cfg.self)));
+		promise_expired(r, m->term, transfer) && !raft_lost__no_vote(r);
 	if (pre) {
 		grant = grant && m->term > r->hs.term;
 		resp.term = grant ? m->term : r->hs.term;
