@@ -18,6 +18,9 @@ outside the error its TT.now() claims.  This puts it right.
                                            most); prints "offset_ns rtt_ns"
                                            measured after
     multihost_clock.py check ADDR PORT     prints "offset_ns rtt_ns" only
+    multihost_clock.py step SECONDS        steps this clock by SECONDS (the
+                                           test's "clock step" fault);
+                                           prints the time just before, s
 
 One step leaves some of the offset behind in the TCG guests (a quarter of
 it, measured); the steps repeat until it is gone.  The error after a sync
@@ -60,6 +63,12 @@ def best_exchange(addr, port, rounds=16):
 
 
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "step":
+        now = time.clock_gettime_ns(time.CLOCK_REALTIME)
+        time.clock_settime_ns(time.CLOCK_REALTIME,
+                              now + int(float(sys.argv[2]) * 1e9))
+        print("%d.%09d" % divmod(now, 1000000000))
+        return
     if len(sys.argv) != 4 or sys.argv[1] not in ("serve", "sync", "check"):
         sys.exit(__doc__)
     addr, port = sys.argv[2], int(sys.argv[3])

@@ -15,6 +15,11 @@
 #	                  reservations) on LOCK with TTL and a margin of a
 #	                  tenth of it, status in DIR/NAME.status
 #	kill-agent        SIGKILL it (its application goes on writing)
+#	step SECONDS      step CLOCK_REALTIME by SECONDS (the time just before
+#	                  it in DIR/NAME.stepped): gnomon.ko sees the step, the
+#	                  clock is disrupted, the kernel lease stops holding
+#	                  and the agent gives its session up
+#	resync            set the clock from the host's again and discipline it
 #	app fence|raw     the application: whenever the agent's status says
 #	                  holding with a new token, a fence-record writer on
 #	                  the gnomon-fence table (fence) or on /dev/vda itself
@@ -44,15 +49,23 @@ cs=/sys/devices/system/clocksource/clocksource0
 grep -qw hpet "$cs/available_clocksource" && echo hpet > "$cs/current_clocksource"
 echo "clocksource $(cat "$cs/current_clocksource")"
 for _ in $(seq 50); do ping -c1 -W1 "$hub" > /dev/null 2>&1 && break; sleep 0.2; done
-sync=$(/usr/bin/python3 "$top/selftests/fenced/multihost_clock.py" sync "$hub" "$port") ||
-	die "clock sync"
-read -r off rtt <<< "$sync"
-echo "clock set: offset after ${off} ns, round trip ${rtt} ns"
-[ $(( ${off#-} + rtt / 2 )) -lt $(( CLOCK_ERR_MS * 500000 )) ] ||
-	die "clock error ${off} ns (round trip ${rtt} ns) exceeds half of ${CLOCK_ERR_MS} ms"
+
+# Set the clock from the host's and claim CLOCK_ERR_MS for what is left:
+# "offset_ns rtt_ns" in sync; on failure the reason in why.
+clock_sync()
+{
+	local off rtt
+	sync=$(/usr/bin/python3 "$top/selftests/fenced/multihost_clock.py" sync "$hub" "$port") ||
+		{ why="clock sync"; return 1; }
+	read -r off rtt <<< "$sync"
+	echo "clock set: offset after ${off} ns, round trip ${rtt} ns"
+	[ $(( ${off#-} + rtt / 2 )) -lt $(( CLOCK_ERR_MS * 500000 )) ] ||
+		{ why="clock error ${off} ns (round trip ${rtt} ns) exceeds half of ${CLOCK_ERR_MS} ms"; return 1; }
+	$CTL discipline --error "${CLOCK_ERR_MS}ms" --interval 1h --source static > /dev/null ||
+		{ why="discipline"; return 1; }
+}
+clock_sync || die "$why"
 fence_setup || die "dm-gnomon-fence"
-$CTL discipline --error "${CLOCK_ERR_MS}ms" --interval 1h --source static > /dev/null ||
-	die "discipline"
 res=mh_$name
 fence_grant "$res" 1 1ms || die "lease resource"
 dmsetup create "$name" --table "0 $(blockdev --getsz /dev/vda) gnomon-fence /dev/vda $res" ||
@@ -135,12 +148,27 @@ while :; do
 		[ "$arg" = raw ] && target=/dev/vda || target=$dev
 		run_app "$target" &
 		app=$! ;;
+	step)
+		/usr/bin/python3 "$top/selftests/fenced/multihost_clock.py" step "$arg" \
+			> "$dir/$name.stepped"
+		echo "clock stepped by $arg s: $($CTL now --json)" ;;
+	resync) clock_sync || echo "guest $name: resync failed: $why" ;;
 	stop) stop_all ;;
 	quit) stop_all; echo "$n" >> "$dir/$name.ack"; break ;;
 	*) echo "guest $name: unknown command '$line'" ;;
 	esac
 	echo "$n" >> "$dir/$name.ack"
 done
-dmsetup remove "$name"
+# A removal that hangs is shown (its kernel stack and the kernel log), not
+# waited for until the VM's time limit.
+echo "guest $name: removing the table"
+dmsetup remove "$name" &
+rm_pid=$!
+for _ in $(seq 300); do kill -0 $rm_pid 2>/dev/null || break; sleep 0.1; done
+if kill -0 $rm_pid 2>/dev/null; then
+	echo "guest $name: dmsetup remove hangs: $(cat /proc/$rm_pid/stack)"
+	dmesg | tail -n 40
+fi
 fence_teardown
+echo "guest $name: done"
 exit 0

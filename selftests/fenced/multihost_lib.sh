@@ -2,7 +2,8 @@
 # The multi-host fencing rig, shared by selftests/fenced/multihost_test.sh
 # and tools/bench/fence-takeover.sh; source it (it sources cluster_lib.sh).
 #
-# Two VMs ("hosts" A and B, Debian 6.1 under TCG) share one raw disk file.
+# Two VMs ("hosts" A and B, Debian kernels under TCG, each its own: by
+# default 6.1 for both) share one raw disk file.
 # A network namespace (cluster_lib.sh's hub) holds a bridge, a tap per VM
 # and, each in its own namespace behind the bridge, a 3-member gnomond
 # cluster: members 198.19.77.1-3, A .11, B .12, the hub .254.  No other
@@ -23,10 +24,13 @@
 #	                            applications; waits for A's first write
 #	mh_takeover KIND            one fault of KIND (pause: SIGSTOP of the
 #	                            holder's whole qemu; cut: its link dropped at
-#	                            the bridge; kill: SIGKILL of its agent) to
-#	                            the holder, held until the other host has
-#	                            written; then undone and the old holder
-#	                            queued again.  Sets MH_MS (holder loss to
+#	                            the bridge; kill: SIGKILL of its agent;
+#	                            step: its CLOCK_REALTIME stepped back by
+#	                            MH_STEP_S from inside the guest) to the
+#	                            holder, held until the other host has
+#	                            written; then undone (the step: the clock
+#	                            set and disciplined again) and the old
+#	                            holder queued again.  Sets MH_MS (holder loss to
 #	                            the new holder's first acknowledged write),
 #	                            MH_OLD, MH_NEW, MH_OLD_TOKEN; MH_ERR on failure
 #	mh_stop_apps                stop both applications and agents
@@ -35,13 +39,18 @@
 #	mh_quit                     stop both guests; 0 if both VM runs passed
 #	                            (their kernel logs clean)
 #	mh_cleanup                  everything down (an EXIT trap)
-# MH_KERNEL (default 6.1), MH_TTL_MS (the agents' TTL, default 2000, twice
+# MH_KERNEL_A and MH_KERNEL_B (the hosts' kernels, each by default
+# MH_KERNEL, default 6.1), MH_TTL_MS (the agents' TTL, default 2000, twice
 # the agent's own default: two TCG guests on a loaded 2-core host miss
-# keepalives at 1 s; the margin is a tenth), MH_DIR (the run's files, under
+# keepalives at 1 s; the margin is a tenth), MH_STEP_S (default 5: more
+# than the clock's claimed error and the TTL, backwards, the direction that
+# would make a lease seem to hold longer), MH_DIR (the run's files, under
 # build/; MH_KEEP=1 keeps them).
 MH_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$MH_TOP/selftests/gnomond/cluster_lib.sh"
 MH_KERNEL=${MH_KERNEL:-6.1}
+declare -A MH_KERNELS=([A]=${MH_KERNEL_A:-$MH_KERNEL} [B]=${MH_KERNEL_B:-$MH_KERNEL}) MH_MODULES
+MH_STEP_S=${MH_STEP_S:-5}
 MH_RECORD=$MH_TOP/build/tests/fence/fence-record
 MH_GUEST=$MH_TOP/selftests/fenced/multihost_guest.sh
 MH_CLOCK=$MH_TOP/selftests/fenced/multihost_clock.py
@@ -54,12 +63,11 @@ MH_DISK=
 MH_CLOCK_PID=
 MH_ERR=
 MH_LOCK=
-MH_MODULE=
 MH_BOOT_RETRIES=
 
 mh_missing()
 {
-	local why
+	local why k
 	why=$(cl_missing)
 	[ -n "$why" ] && { echo "$why"; return; }
 	[ "$CL_IMPL" = gnomond ] || { echo "gnomond is not built"; return; }
@@ -67,11 +75,16 @@ mh_missing()
 		{ echo "fence-record or gnomon-fenced is not built"; return; }
 	command -v qemu-system-x86_64 > /dev/null || { echo "qemu is not installed"; return; }
 	[ -c /dev/net/tun ] || { echo "no /dev/net/tun"; return; }
-	"$MH_TOP/tools/vm/kernel-fetch" --root "$MH_KERNEL" > /dev/null 2>&1 ||
-		echo "kernel $MH_KERNEL is not fetched (make deps)"
+	for k in $(mh_kernels); do
+		"$MH_TOP/tools/vm/kernel-fetch" --root "$k" > /dev/null 2>&1 ||
+			{ echo "kernel $k is not fetched (make deps)"; return; }
+	done
 }
 
 mh_hub_addr() { echo 198.19.77.254; }
+
+# The kernel series the two hosts run, each once.
+mh_kernels() { printf '%s\n' "${MH_KERNELS[@]}" | sort -u; }
 
 # Boot NAME's VM in the background (inside the hub namespace, on its tap
 # mhNAME).
@@ -81,7 +94,8 @@ mh_boot()
 	: > "$MH_DIR/$name.cmd"
 	MH_NCMD[$name]=0
 	cl_hub "$MH_TOP/tools/vm/run" \
-		--kernel "$MH_KERNEL" --module "$MH_MODULE" --timeout "$MH_VM_LIMIT" \
+		--kernel "${MH_KERNELS[$name]}" --module "${MH_MODULES[${MH_KERNELS[$name]}]}" \
+		--timeout "$MH_VM_LIMIT" \
 		--tap "mh$name" --drive "$MH_DISK" --pidfile "$MH_DIR/$name.qemu" \
 		-- "$MH_GUEST" "$name" "${MH_ADDR[$name]}" "$MH_DIR" "$MH_CLOCK_PORT" "$MH_TTL_MS" \
 		> "$MH_DIR/$name.vm" 2>&1 &
@@ -112,16 +126,18 @@ mh_wait_ready()
 
 mh_setup()
 {
-	local i n
+	local i n k
 	MH_DIR=$(mktemp -d "$MH_TOP/build/multihost.XXXXXX") || return 1
 	MH_DISK=$MH_DIR/disk.raw
 	truncate -s "${1}M" "$MH_DISK" || return 1
 	trap mh_cleanup EXIT
-	MH_MODULE=$("$MH_TOP/tools/vm/build-module" "$MH_KERNEL" 2> "$MH_DIR/build-module.log") ||
-		{ MH_ERR="build-module failed: $(tail -n 3 "$MH_DIR/build-module.log")"; return 1; }
-	# Once, before the two boots: two runs rebuilding it at once clash.
-	"$MH_TOP/tools/vm/make-initramfs" "$MH_KERNEL" > /dev/null ||
-		{ MH_ERR="make-initramfs failed"; return 1; }
+	for k in $(mh_kernels); do
+		MH_MODULES[$k]=$("$MH_TOP/tools/vm/build-module" "$k" 2> "$MH_DIR/build-module.log") ||
+			{ MH_ERR="build-module $k failed: $(tail -n 3 "$MH_DIR/build-module.log")"; return 1; }
+		# Once, before the two boots: two runs rebuilding it at once clash.
+		"$MH_TOP/tools/vm/make-initramfs" "$k" > /dev/null ||
+			{ MH_ERR="make-initramfs $k failed"; return 1; }
+	done
 	cl_init 3 || { MH_ERR="network namespaces"; return 1; }
 	trap mh_cleanup EXIT
 	for i in 1 2 3; do
@@ -249,6 +265,9 @@ mh_takeover()
 	kill)
 		mh_cmd "$h" kill-agent || return 1
 		t0=$(cat "$MH_DIR/$h.killed") ;;
+	step)
+		mh_cmd "$h" "step -$MH_STEP_S" || return 1
+		t0=$(cat "$MH_DIR/$h.stepped") ;;
 	esac
 	r=$(mh_first_ack "$o" "$MH_OLD_TOKEN" 45)
 	# Undo the fault only now: a paused holder resumes after the new one
@@ -257,6 +276,7 @@ mh_takeover()
 	pause) kill -CONT "$qpid" ;;
 	cut) cl_heal ;;
 	kill) mh_cmd "$h" "agent $MH_LOCK" || return 1 ;;
+	step) mh_cmd "$h" resync || return 1 ;;
 	esac
 	[ -n "$r" ] || { MH_ERR="$o does not take over from $h ($kind) and write: $(mh_field "$o" state) $(mh_field "$o" token)"; return 1; }
 	read -r t1 MH_NEW_TOKEN <<< "$r"

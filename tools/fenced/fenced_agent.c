@@ -328,12 +328,35 @@ static void send_range(struct fenced_agent *a)
 	fgrpc__call(&a->g, FT_RANGE, "/etcdserverpb.KV/Range", &r.base, false);
 }
 
+/*
+ * Whether TT.now() has a bound.  Without one (the clock unsynchronized, or
+ * disrupted by a step) the kernel lease does not hold and the wait for
+ * earliest > E could never end, so holding the lock, or queueing for it,
+ * would only keep the other hosts out: the session is given up (tick) and
+ * none is started until the clock has a bound again.  Logged each way.
+ */
+static bool clock_bounded(struct fenced_agent *a)
+{
+	bool bounded = tt_now(a).latest != INT64_MAX;
+
+	if (bounded == a->clock_void) {
+		a->clock_void = !bounded;
+		logf_("%s", bounded ? "the clock has a bound again" :
+		      "the clock has no bound (unsynchronized or disrupted): no session");
+	}
+	return bounded;
+}
+
 static void session_start(struct fenced_agent *a)
 {
 	Etcdserverpb__LeaseGrantRequest r =
 		ETCDSERVERPB__LEASE_GRANT_REQUEST__INIT;
 	struct fenced_event lost = { .type = FENCED_EV_LOST };
 
+	if (!clock_bounded(a)) {
+		schedule_retry(a);
+		return;
+	}
 	feed(a, &lost);		/* a new session: forget the old one */
 	if (!ka_sent(a))
 		return;
@@ -623,6 +646,15 @@ void fenced_agent__tick(struct fenced_agent *a)
 
 	if (a->stopping)
 		return;
+	if (!clock_bounded(a)) {
+		if (a->lease_id) {
+			struct fenced_event lost = { .type = FENCED_EV_LOST };
+
+			feed(a, &lost);	/* the kernel lease goes first */
+			session_drop(a, "the clock has no bound");
+		}
+		return;
+	}
 	if (a->g.fd >= 0 && mono_ns() - a->last_rx >
 	    2 * (int64_t)a->conf->ttl_ns) {
 		conn_lost(a, -ETIMEDOUT);

@@ -45,6 +45,7 @@ struct fenced_agent {
 	enum fenced_state shown;
 	bool shown_granted;
 	uint64_t takeovers, losses, reconnects;
+	bool clock_void;		/* TT.now() had no bound when last read */
 	bool stopping;
 };
 
