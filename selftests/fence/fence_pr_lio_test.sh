@@ -80,18 +80,8 @@ ktap_eq "gnomonctl fence pr show: B holds the reservation" "[22] 22" \
 # A's kernel lease still holds (a paused holder that did not notice): the
 # storage refuses it anyway.
 ktap_eq "A's lease still holds" open "$(fence_status pa 3)"
-out=$(head -c 512 /dev/zero | sg_raw -s 512 "$A" 2a 00 00 00 00 10 00 00 01 00 2>&1)
-if grep -qi "reservation conflict" <<< "$out"; then
-	ktap_ok "A's SCSI WRITE gets RESERVATION CONFLICT"
-else
-	ktap_fail "A's SCSI WRITE gets RESERVATION CONFLICT" "$out"
-fi
-out=$(lio_scsi_write "$C" 48)
-if grep -qi "reservation conflict" <<< "$out"; then
-	ktap_ok "C's SCSI WRITE gets RESERVATION CONFLICT"
-else
-	ktap_fail "C's SCSI WRITE gets RESERVATION CONFLICT" "$out"
-fi
+lio_expect_conflict "A's SCSI WRITE gets RESERVATION CONFLICT" "$A" 16
+lio_expect_conflict "C's SCSI WRITE gets RESERVATION CONFLICT" "$C" 48
 fence_write "$DA" 1 y
 fence_write "$B" 1 b
 ktap_eq "A's write through gnomon-fence fails, B's lands" b "$(fence_read "$B" 1)"

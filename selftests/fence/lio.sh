@@ -8,6 +8,8 @@
 #	                      left registered with a stale key)
 #	lio_scsi_write DEV LBA  one SCSI WRITE(10) of a block, straight to DEV
 #	                      (no dm); prints sg_raw's output
+#	lio_expect_conflict DESC DEV LBA  a KTAP line DESC: ok when that write
+#	                      gets RESERVATION CONFLICT
 #	lio_teardown          removes it all again
 #
 # The guest has no udev and no targetcli: configfs is driven by hand, the
@@ -72,6 +74,17 @@ lio_scsi_write()
 		grep -qi "unit attention" <<< "$out" || break
 	done
 	echo "$out"
+}
+
+lio_expect_conflict()
+{
+	local out
+	out=$(lio_scsi_write "$2" "$3")
+	if grep -qi "reservation conflict" <<< "$out"; then
+		ktap_ok "$1"
+	else
+		ktap_fail "$1" "$out"
+	fi
 }
 
 # The sd disk behind tcm_loop target WWN: the tpg's "address" attribute

@@ -40,7 +40,6 @@ gd_start_all
 $CTL monitor > "$GD_DIR/monitor.log" 2>&1 &
 MON_PID=$!
 
-diag_logs() { tail -n 5 "$FD_DIR"/A.log "$FD_DIR"/B.log | tr '\n' ' '; }
 agent() { fd_agent "$@" --ttl 2s; }
 # The agents' lease_granted events (grants and renewals; token 1 is the
 # resources' creation) of one resource that came while the other's last
@@ -74,11 +73,10 @@ done
 
 # 1. A holds through the follower f, B waits.
 agent A $RA --endpoints "$eps"
-if fd_wait A state holding 30 && fd_wait A kernel granted 5 &&
-	[ "$(fd_field A endpoint)" = "$(gd_endpoint $f)" ]; then
+if fd_holds A && [ "$(fd_field A endpoint)" = "$(gd_endpoint $f)" ]; then
 	ktap_ok "A holds the lock through member $f, a follower"
 else
-	ktap_fail "A holds the lock through member $f, a follower" "$(diag_logs)"
+	ktap_fail "A holds the lock through member $f, a follower" "$(fd_diag_logs)"
 fi
 tokA=$(fd_field A token)
 agent B $RB
@@ -95,7 +93,7 @@ done
 if [ "$(fd_field A reconnects)" != 0 ] && [ "$(fd_field A endpoint)" != "$(gd_endpoint $f)" ]; then
 	ktap_ok "A moves to another endpoint ($(fd_field A endpoint))"
 else
-	ktap_fail "A moves to another endpoint" "$(diag_logs)"
+	ktap_fail "A moves to another endpoint" "$(fd_diag_logs)"
 fi
 e0=$(end_ns)
 sleep 3
@@ -106,7 +104,7 @@ if [ "$(fd_field A state)" = holding ] && [ "$(fd_field A token)" = "$tokA" ] &&
 	ktap_ok "A keeps the lock, token $tokA, and renews its kernel lease"
 else
 	ktap_fail "A keeps the lock, token $tokA, and renews its kernel lease" \
-		"end $e0 -> $e1 $(cat "$FD_DIR/A.status") $(diag_logs)"
+		"end $e0 -> $e1 $(cat "$FD_DIR/A.status") $(fd_diag_logs)"
 fi
 ktap_eq "B still waits" idle "$(fd_field B state)"
 set -- $(overlaps)
@@ -121,7 +119,7 @@ mkdir -p "$GD_DIR/ctl"
 FD_DIR=$GD_DIR/ctl
 FD_LOCK=fenced_ctl_$$
 agent A $RA --endpoints "$(gd_endpoint $f)"
-fd_wait A state holding 30 && fd_wait A kernel granted 5
+fd_holds A
 tokA=$(fd_field A token)
 agent B $RB
 fd_until_grep "asking for lock" "$FD_DIR/B.log"
@@ -145,7 +143,7 @@ if fd_wait B state holding 30 && a_gone; then
 	ktap_ok "negative control: with no other endpoint A loses the lock, B takes over"
 else
 	ktap_fail "negative control: with no other endpoint A loses the lock, B takes over" \
-		"$(diag_logs)"
+		"$(fd_diag_logs)"
 fi
 sleep 1
 set -- $(overlaps)

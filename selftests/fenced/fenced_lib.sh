@@ -12,6 +12,13 @@
 #	fd_agent_pr NAME RES DEV [FLAGS] fd_agent with PR on DEV (below)
 #	fd_tables DEV_A DEV_B            two resources, two gnomon-fence tables
 #	fd_until_grep PATTERN FILE [SECS] poll until FILE has a matching line
+#	fd_diag_logs                     A's and B's last log lines, one line
+#	fd_holds NAME                    NAME holds the lock (within 30 s) and
+#	                                 its kernel lease is granted (5 s more)
+#	fd_expect_holder DESC NAME [ABOVE]  a KTAP line DESC: ok when fd_holds
+#	                                 NAME, with a token above ABOVE if given
+#	fd_pause_takeover OLD NEW DESC [ABOVE]  SIGSTOP OLD's agent, then
+#	                                 fd_expect_holder DESC NEW [ABOVE]
 #
 # An application writes while its agent says it holds the lock: whenever
 # NAME's status file shows state=holding with a token it has not written
@@ -150,4 +157,27 @@ fd_until_grep()
 		sleep 0.1
 	done
 	return 1
+}
+
+fd_diag_logs() { tail -n 6 "$FD_DIR"/A.log "$FD_DIR"/B.log | tr '\n' ' '; }
+
+fd_holds() { fd_wait "$1" state holding 30 && fd_wait "$1" kernel granted 5; }
+
+fd_expect_holder()
+{
+	local desc=$1 name=$2 above=${3:-}
+	if fd_holds "$name" &&
+		{ [ -z "$above" ] || [ "$(fd_field "$name" token)" -gt "$above" ]; }; then
+		ktap_ok "$desc"
+	else
+		ktap_fail "$desc" "$(fd_diag_logs)"
+	fi
+}
+
+# The paused holder: its status file still says holding, its application
+# goes on writing, and only its kernel lease lapsing stops it.
+fd_pause_takeover()
+{
+	kill -STOP "${FD_PIDS[$1]}"
+	fd_expect_holder "$3" "$2" "${4:-}"
 }

@@ -57,7 +57,6 @@ trap cleanup EXIT	# gd_cluster_init set its own
 FD_DIR=$GD_DIR
 gd_start_all
 
-diag_logs() { tail -n 6 "$FD_DIR"/A.log "$FD_DIR"/B.log | tr '\n' ' '; }
 agent() { fd_agent_pr "$@" --pr-no-abort --ttl 2s; }
 # The registered keys and the reservation, read through B's path.
 keys() { sg_persist -k "$LIO_DEV_B" | awk '/^ +0x/ { print $1 }' | xargs; }
@@ -66,11 +65,7 @@ hex() { printf '0x%x' "$1"; }
 
 # 1. A takes the lock: its token is its key and holds the reservation.
 agent A $RA "$devA"
-if fd_wait A state holding 30 && fd_wait A kernel granted 5; then
-	ktap_ok "A takes the lock and grants its kernel lease"
-else
-	ktap_fail "A takes the lock and grants its kernel lease" "$(diag_logs)"
-fi
+fd_expect_holder "A takes the lock and grants its kernel lease" A
 tokA=$(fd_field A token)
 ktap_eq "sg_persist -k: A's token is the one key" "$(hex "$tokA")" "$(keys)"
 ktap_eq "sg_persist -r: A's key holds the reservation" "Key=$(hex "$tokA")" "$(holder)"
@@ -82,18 +77,12 @@ agent B $RB "$devB"
 fd_until_grep "asking for lock" "$FD_DIR/B.log"
 sleep 2
 ktap_eq "B waits for the lock" idle "$(fd_field B state)"
-kill -STOP "${FD_PIDS[A]}"
-if fd_wait B state holding 30 && fd_wait B kernel granted 5 &&
-	[ "$(fd_field B token)" -gt "$tokA" ]; then
-	ktap_ok "B takes over from the paused A with a higher token"
-else
-	ktap_fail "B takes over from the paused A with a higher token" "$(diag_logs)"
-fi
+fd_pause_takeover A B "B takes over from the paused A with a higher token" "$tokA"
 tokB=$(fd_field B token)
 if grep -q "PR: $devB reserved with key $tokB, preempted $tokA " "$FD_DIR/B.log"; then
 	ktap_ok "B's agent preempts A's key $tokA with $tokB"
 else
-	ktap_fail "B's agent preempts A's key $tokA with $tokB" "$(diag_logs)"
+	ktap_fail "B's agent preempts A's key $tokA with $tokB" "$(fd_diag_logs)"
 fi
 ktap_eq "sg_persist -k: only B's key is left" "$(hex "$tokB")" "$(keys)"
 ktap_eq "sg_persist -r: B's key holds the reservation" "Key=$(hex "$tokB")" "$(holder)"
@@ -103,18 +92,13 @@ ktap_diag "B: $(cat "$FD_DIR/B.status")"
 fence_wait_status fda_$$ 3 fenced
 $CTL lease grant $RA --token "$tokA" --holder A --ttl 1h > /dev/null
 ktap_eq "A's kernel lease, re-granted by hand, holds" open "$(fence_status fda_$$ 3)"
-out=$(lio_scsi_write "$LIO_DEV_A" 32)
-if grep -qi "reservation conflict" <<< "$out"; then
-	ktap_ok "A's SCSI WRITE gets RESERVATION CONFLICT"
-else
-	ktap_fail "A's SCSI WRITE gets RESERVATION CONFLICT" "$out"
-fi
+lio_expect_conflict "A's SCSI WRITE gets RESERVATION CONFLICT" "$LIO_DEV_A" 32
 fence_write "$devA" 2 y
 fd_wait B kernel granted 10
 fence_write "$devB" 2 b
 ktap_eq "A's write through its open table fails at the storage, B's lands" b \
 	"$(fence_read "$LIO_DEV_B" 2 | tr -d '\0')"
-[ "$(fd_field B losses)" = 0 ] || ktap_diag "B lost the lock: $(diag_logs)"
+[ "$(fd_field B losses)" = 0 ] || ktap_diag "B lost the lock: $(fd_diag_logs)"
 fd_cleanup
 FD_PIDS=()
 $CTL lease release $RA --token "$tokA" --holder A > /dev/null
@@ -123,16 +107,11 @@ $CTL lease release $RA --token "$tokA" --holder A > /dev/null
 mkdir -p "$GD_DIR/ctl"
 FD_DIR=$GD_DIR/ctl
 agent A $RA "$devA"
-fd_wait A state holding 30 && fd_wait A kernel granted 5
+fd_holds A
 tokA=$(fd_field A token)
 fd_agent B $RB --ttl 2s
 sleep 2
-kill -STOP "${FD_PIDS[A]}"
-if fd_wait B state holding 30 && fd_wait B kernel granted 5; then
-	ktap_ok "control: B --no-pr takes over from the paused A"
-else
-	ktap_fail "control: B --no-pr takes over from the paused A" "$(diag_logs)"
-fi
+fd_pause_takeover A B "control: B --no-pr takes over from the paused A"
 fence_wait_status fda_$$ 3 fenced
 $CTL lease grant $RA --token "$tokA" --holder A --ttl 1h > /dev/null
 fence_write "$devA" 3 z

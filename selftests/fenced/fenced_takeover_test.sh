@@ -52,15 +52,10 @@ $CTL monitor > "$FD_DIR/monitor.log" 2>&1 &
 MON_PID=$!
 
 passed() { fence_status "$1" 4; }
-diag_logs() { tail -n 4 "$FD_DIR"/A.log "$FD_DIR"/B.log | tr '\n' ' '; }
 
 # 1. A holds, B waits.
 fd_agent A $RA
-if fd_wait A state holding 30 && fd_wait A kernel granted 5; then
-	ktap_ok "A takes the lock and grants its kernel lease"
-else
-	ktap_fail "A takes the lock and grants its kernel lease" "$(diag_logs)"
-fi
+fd_expect_holder "A takes the lock and grants its kernel lease" A
 fd_agent B $RB
 sleep 2
 ktap_eq "B waits for the lock" idle "$(fd_field B state)"
@@ -84,11 +79,7 @@ if fence_wait_status fda_$$ 3 fenced && fd_until_grep "^refused A " "$FD_DIR/A.a
 else
 	ktap_fail "A's table refuses A's writes after the lapse" "$(dmsetup status fda_$$)"
 fi
-if fd_wait B state holding 30 && fd_wait B kernel granted 5; then
-	ktap_ok "B takes over after A's SIGKILL"
-else
-	ktap_fail "B takes over after A's SIGKILL" "$(diag_logs)"
-fi
+fd_expect_holder "B takes over after A's SIGKILL" B
 tokB=$(fd_field B token)
 E=$(sed -n "s/.*token $tokB, waiting for earliest > \([0-9]*\).*/\1/p" "$FD_DIR/B.log" | tail -n 1)
 endA=$($CTL lease show $RA --json | sed -n 's/.*"end_ns":\([0-9]*\).*/\1/p')
@@ -111,12 +102,7 @@ fi
 # 3. A's agent again, queued; SIGSTOP B's agent for 4 TTLs, then SIGCONT.
 fd_agent A $RA
 sleep 2
-kill -STOP "${FD_PIDS[B]}"
-if fd_wait A state holding 30 && fd_wait A kernel granted 5; then
-	ktap_ok "A takes over from the paused B"
-else
-	ktap_fail "A takes over from the paused B" "$(diag_logs)"
-fi
+fd_pause_takeover B A "A takes over from the paused B"
 fd_until_grep "^refused B $tokB " "$FD_DIR/B.acks" 10
 r0=$?
 kill -CONT "${FD_PIDS[B]}"
@@ -124,12 +110,12 @@ if fd_wait B state idle 10 && [ "$(fd_field B losses)" -ge 1 ] 2>/dev/null &&
 	grep -q "given up" "$FD_DIR/B.log"; then
 	ktap_ok "B's agent releases and queues again after SIGCONT"
 else
-	ktap_fail "B's agent releases and queues again after SIGCONT" "$(diag_logs)"
+	ktap_fail "B's agent releases and queues again after SIGCONT" "$(fd_diag_logs)"
 fi
 if [ $r0 = 0 ] && [ "$(fence_status fdb_$$ 3)" = fenced ]; then
 	ktap_ok "B's writes are refused while A holds"
 else
-	ktap_fail "B's writes are refused while A holds" "$(dmsetup status fdb_$$)"
+	ktap_fail "B's writes are refused while A holds" "$(dmsetup status fdb_$$) $(fd_diag_logs)"
 fi
 sleep 1
 fd_apps_stop
