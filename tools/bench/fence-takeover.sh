@@ -1,9 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Takeover time of gnomon-fenced between two hosts: the multi-host rig of
-# selftests/fenced/multihost_lib.sh (two Debian 6.1 VMs under TCG sharing
-# one raw disk, a 3-member gnomond cluster in network namespaces, agents
-# with a 2 s TTL (MH_TTL_MS) and a 200 ms margin, no PR).  FENCE_TAKEOVERS
+# selftests/fenced/multihost_lib.sh (two Debian 6.1 VMs under TCG, or the
+# kernels MH_KERNEL_A and MH_KERNEL_B, sharing one raw disk, a 3-member
+# gnomond cluster in network namespaces, agents with a 2 s TTL (--ttl or
+# MH_TTL_MS) and a margin of a tenth of it, no PR).  FENCE_TAKEOVERS
 # faults (default 6: pause, cut and kill in turn) hit the holder; each is timed
 # from the holder's loss (SIGSTOP of its qemu, its link dropped, its agent
 # SIGKILLed) to the new holder's first acknowledged write through its
@@ -14,11 +15,25 @@
 # documented takeover times (REFERENCE.md: about 140 s and 10 s) to the
 # median.  Needs root; 12 minutes for 6 takeovers at a load of 26 on 2
 # cores, 7 of them booting the guests.
+#	--ttl Ns     the agents' TTL in whole seconds (gnomond's lease TTL
+#	             is whole seconds; default MH_TTL_MS or 2 s), the margin
+#	             a tenth of it
 top=$(cd "$(dirname "$0")/../.." && pwd)
+usage() { echo "usage: fence-takeover.sh [--ttl Ns]" >&2; exit 2; }
+while [ $# -gt 0 ]; do
+	case $1 in
+	--ttl)
+		[ $# -ge 2 ] || usage
+		[[ $2 =~ ^[1-9][0-9]*s$ ]] || usage
+		MH_TTL_MS=$(( ${2%s} * 1000 ))
+		shift 2 ;;
+	*) usage ;;
+	esac
+done
 . "$top/selftests/fenced/multihost_lib.sh"
 
 n=${FENCE_TAKEOVERS:-6}
-echo "## gnomon-fenced takeover time, two VMs (Debian $MH_KERNEL under TCG), $n takeovers"
+echo "## gnomon-fenced takeover time, two VMs (Debian ${MH_KERNELS[A]} and ${MH_KERNELS[B]} under TCG), TTL $MH_TTL_MS ms, $n takeovers, load $(cut -d' ' -f1 /proc/loadavg)"
 why=$(mh_missing)
 [ -z "$why" ] || { echo "# skipped: $why"; exit 0; }
 mh_setup 16 || { echo "fence-takeover: $MH_ERR" >&2; exit 1; }
