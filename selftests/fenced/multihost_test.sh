@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Multi-host fencing (host test, root): two VMs ("hosts" A and B under TCG,
-# booted in parallel, A on Debian's 6.1 and B on its 6.12, so that one run
-# covers both kernels) share one raw disk file and a 3-member
+# booted in parallel, both on Debian's 6.1; MH_KERNEL_B=6.12 puts B on its
+# 6.12, see below) share one raw disk file and a 3-member
 # gnomond cluster in network namespaces on 198.19.77.0/24
 # (multihost_lib.sh).  Each runs gnomon.ko, dm-gnomon-fence over the
 # shared disk, gnomon-fenced --no-pr (virtio-blk has no persistent
@@ -28,11 +28,15 @@
 # wait here is bounded.  6 minutes at a load of 20 on a 2-core TCG host,
 # 12 at 25; booting the two guests is most of it (4 to 7 minutes).  With
 # the clock step and B on 6.12: 10.5 minutes at a load of 15 with two
-# other VMs running (boot 6 minutes).  In one of two runs B's VM (6.12)
-# ran into its time limit after acknowledging "quit", with nothing more in
-# its log: the guest now logs the table's removal and bounds it.
+# other VMs running (boot 6 minutes).
+# B on 6.12 is not the default: in two of three runs the 6.12 guest, after
+# its qemu had been SIGSTOPped and resumed (the pause fault), later hung
+# in the guest's own shell (once its VM ran into the time limit after
+# acknowledging "quit"; once its application stopped looping, never saw
+# its agent's new token and did not end on SIGTERM), so the negative
+# control's schedule or the VM run failed.  (In those runs the pause
+# always hit B; 6.1 guests have taken it since the test was written.)
 top=$(cd "$(dirname "$0")/../.." && pwd)
-[ -n "${MH_KERNEL:-}" ] || : "${MH_KERNEL_B:=6.12}"
 . "$top/selftests/ktap.sh"
 . "$top/selftests/fenced/multihost_lib.sh"
 
