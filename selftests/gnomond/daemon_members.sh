@@ -99,9 +99,11 @@ got=$(gd_until_eq 30 yes gd_get 4 /m/before)
 check "the learner catches up (a key written before it was added)" \
 	"$([ "$got" = yes ]; echo $?)" "read [$got]; $(tail -n 5 "$GD_DIR/n4.log")"
 
+# Through the learner itself: the answer comes back on a connection the
+# promotion must not drop.
 out=
 for _ in $(seq 40); do
-	out=$(gd_etcdctl member promote "$id4") && break
+	out=$(gd_etcdctl_at 4 member promote "$id4") && break
 	sleep 0.5
 done
 grep -q 'promoted' <<<"$out"

@@ -251,7 +251,8 @@ void gd_peers__flush(struct gnomond *d);
 const char *gd_peers__name(const struct gnomond *d, uint32_t id);
 /* The member list, with what the members' hellos said (members.h). */
 void gd_peers__list(const struct gnomond *d, struct gd_member_list *l);
-/* Member id's row changed or went (applied): reconnect, or drop it. */
+/* Member id's row changed or went (applied): reconnect, or drop it
+ * (a removed member keeps our connection until it closes it). */
 void gd_peers__changed(struct gnomond *d, uint32_t id);
 
 /* clients.c: a client's requests and closed streams go through these

@@ -280,7 +280,9 @@ int gd_membership__apply_conf(struct gnomond *d, const struct raft_entry *e,
 		gd_debug("the member table (voters %#x, learners %#x) differs "
 			"from the Raft configuration (%#x, %#x)", voters,
 			learners, cc.after.voters, cc.after.learners);
-	gd_peers__changed(d, cc.slot);
+	/* A promotion keeps the connections (and the answers on them). */
+	if (cc.op != RAFT_CONF_PROMOTE)
+		gd_peers__changed(d, cc.slot);
 	/* The slot may have been another member's, earlier in the log. */
 	if (cc.slot == d->cfg.self && row.id == d->self_id &&
 	    cc.op == RAFT_CONF_REMOVE)
@@ -293,6 +295,7 @@ void gd_membership__apply_update(struct gnomond *d, const struct raft_entry *e,
 				 struct mvcc_result *res)
 {
 	struct gd_member_row row;
+	bool moved;
 	uint32_t slot;
 
 	if (gd_member__decode_update(&slot, &row, e->data, e->len) ||
@@ -307,9 +310,11 @@ void gd_membership__apply_update(struct gnomond *d, const struct raft_entry *e,
 		gd_info("member %llx (slot %u): peer URLs now %s%s",
 			(unsigned long long)row.id, slot, row.peer.v[0].text,
 			row.peer.n > 1 ? ", ..." : "");
+	moved = memcmp(&d->members.s[slot].peer, &row.peer, sizeof(row.peer));
 	d->members.s[slot].peer = row.peer;
 	memcpy(d->members.s[slot].name, row.name, sizeof(row.name));
-	gd_peers__changed(d, slot);
+	if (moved)
+		gd_peers__changed(d, slot);
 	answer(d, API_CLUSTER_MEMBER_UPDATE, row.id, res);
 }
 
@@ -319,7 +324,8 @@ void gd_membership__replace(struct gnomond *d, const struct gd_members *t)
 
 	d->members = *t;
 	for (uint32_t s = 1; s <= RAFT_MAX_MEMBERS; s++)
-		if (memcmp(&old.s[s], &t->s[s], sizeof(old.s[s])))
+		if (old.s[s].used != t->s[s].used || old.s[s].id != t->s[s].id ||
+		    memcmp(&old.s[s].peer, &t->s[s].peer, sizeof(t->s[s].peer)))
 			gd_peers__changed(d, s);
 }
 

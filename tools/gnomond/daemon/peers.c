@@ -176,6 +176,14 @@ static bool valid_member(const struct gnomond *d, uint32_t id)
 	       id != d->cfg.self;
 }
 
+/* Where the core may send: a member, or one just removed while our
+ * connection to it lasts (it learns that its removal committed, and gets
+ * the answer to a removal it forwarded). */
+static bool reachable(const struct gnomond *d, uint32_t id)
+{
+	return id >= 1 && id <= RAFT_MAX_MEMBERS && id != d->cfg.self;
+}
+
 const char *gd_peers__name(const struct gnomond *d, uint32_t id)
 {
 	if (id < 1 || id > RAFT_MAX_MEMBERS)
@@ -667,7 +675,7 @@ void gd_peers__send_raft(struct gnomond *d, const struct raft_msg *m)
 	size_t size = peer_msg__encoded_size(m), len;
 	struct gd_buf *b;
 
-	if (!size || !valid_member(d, m->to))
+	if (!size || !reachable(d, m->to))
 		return;
 	b = queue_for(d, m->to, size);
 	if (!b)
@@ -686,7 +694,7 @@ bool gd_peers__send_fwd(struct gnomond *d, uint32_t peer, uint32_t type,
 	};
 	struct gd_buf *b;
 
-	if (!valid_member(d, peer))
+	if (!reachable(d, peer))
 		return false;
 	b = queue_for(d, peer, FWD_HEADER_SIZE + len + SHA256_DIGEST_SIZE);
 	return b && !fwd_frame__encode(&d->codec.key, &f, b);
@@ -751,9 +759,9 @@ void gd_peers__changed(struct gnomond *d, uint32_t id)
 
 	if (id < 1 || id > RAFT_MAX_MEMBERS || id == d->cfg.self)
 		return;
-	if (p->out)
-		conn_close(d, p->out, member ? "its peer URLs changed" :
-			   "removed from the cluster");
+	/* A removed member keeps our connection until it goes itself. */
+	if (p->out && member)
+		conn_close(d, p->out, "its peer URLs changed");
 	p->retry_tick = d->ticks;
 	p->backoff = ms_to_ticks(d, BACKOFF_MIN_MS);
 	p->logged_down = false;
