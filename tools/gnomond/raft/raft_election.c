@@ -115,8 +115,11 @@ static bool may_campaign(const struct raft *r)
 
 int raft_election__campaign(struct raft *r, bool pre, bool transfer)
 {
-	if (!may_campaign(r) ||
-	    !promise_expired(r, r->hs.term + 1, transfer) ||
+	/* Its timer keeps running: past an election timeout without a
+	 * leader, it answers (pre-)vote requests like any follower. */
+	if (!may_campaign(r))
+		return 0;
+	if (!promise_expired(r, r->hs.term + 1, transfer) ||
 	    raft_lost__no_vote(r)) {
 		raft_election__reset_timeout(r);
 		return 0;
