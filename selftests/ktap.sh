@@ -64,6 +64,17 @@ ktap_check()
 	fi
 }
 
+# ktap_rc NAME STATUS [DIAG]: ok if STATUS (an exit status, or any
+# number computed as one) is 0, else not ok with DIAG.
+ktap_rc()
+{
+	if [ "$2" = 0 ]; then
+		ktap_ok "$1"
+	else
+		ktap_fail "$1" "${3:-}"
+	fi
+}
+
 # ktap_eq NAME WANT GOT: ok if the two strings are equal.
 ktap_eq()
 {

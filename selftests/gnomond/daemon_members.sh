@@ -28,11 +28,6 @@ if ! command -v etcdctl >/dev/null; then
 fi
 
 # check NAME OK-CONDITION-STATUS DETAIL
-check()
-{
-	if [ "$2" = 0 ]; then ktap_ok "$1"; else ktap_fail "$1" "$3"; fi
-}
-
 # member_id NAME-OR-PEER-URL: the hex id etcdctl lists for it.
 member_id()
 {
@@ -50,30 +45,30 @@ gd_etcdctl put /m/before yes >/dev/null
 
 list=$(gd_etcdctl member list)
 n=$(grep -c ', started, n[123], ' <<<"$list")
-check "member list shows the three members, started" $(( n != 3 )) "$list"
+ktap_rc "member list shows the three members, started" $(( n != 3 )) "$list"
 
 out=$(gd_etcdctl member remove 1234abcd)
 grep -q 'etcdserver: member not found' <<<"$out"
-check "removing an unknown member: member not found" $? "$out"
+ktap_rc "removing an unknown member: member not found" $? "$out"
 
 out=$(gd_etcdctl member promote "$(member_id n1)")
 grep -q 'etcdserver: can only promote a learner member' <<<"$out"
-check "promoting a voter is refused" $? "$out"
+ktap_rc "promoting a voter is refused" $? "$out"
 
 out=$(gd_etcdctl member add dup --peer-urls="$(peer_url 2)")
 grep -q 'Peer URLs already exists' <<<"$out"
-check "adding a peer URL in use is refused" $? "$out"
+ktap_rc "adding a peer URL in use is refused" $? "$out"
 
 out=$(gd_etcdctl member add n4 --peer-urls="$(peer_url 4)" --learner)
 grep -q "ETCD_INITIAL_CLUSTER=.*n4=$(peer_url 4)" <<<"$out" &&
 	grep -q 'ETCD_INITIAL_CLUSTER_STATE="existing"' <<<"$out"
-check "member add --learner prints the joining member's settings" $? "$out"
+ktap_rc "member add --learner prints the joining member's settings" $? "$out"
 id4=$(member_id "$(peer_url 4)")
 
 out=$(gd_etcdctl member promote "$id4")
 grep -q 'can only promote a learner member which is in sync with leader' \
 	<<<"$out"
-check "promoting a learner that has not caught up is refused" $? "$out"
+ktap_rc "promoting a learner that has not caught up is refused" $? "$out"
 
 # Fill the table with learners that never start (no quorum change), then
 # one more.
@@ -85,18 +80,18 @@ for p in 31 32 33 34 35; do
 done
 out=$(gd_etcdctl member add x99 --peer-urls=http://127.0.0.1:9 --learner)
 grep -q 'at most 9' <<<"$out"
-check "a tenth member is refused, naming the limit" $? "$out"
+ktap_rc "a tenth member is refused, naming the limit" $? "$out"
 for id in "${extra[@]}"; do
 	[ -n "$id" ] && gd_etcdctl member remove "$id" >/dev/null
 done
 n=$(gd_etcdctl member list | wc -l)
-check "the extra learners are removed" $(( n != 4 )) \
+ktap_rc "the extra learners are removed" $(( n != 4 )) \
 	"$(gd_etcdctl member list)"
 
 GD_N=4
 gd_start 4 --initial-cluster-state existing
 got=$(gd_until_eq 30 yes gd_get 4 /m/before)
-check "the learner catches up (a key written before it was added)" \
+ktap_rc "the learner catches up (a key written before it was added)" \
 	"$([ "$got" = yes ]; echo $?)" "read [$got]; $(tail -n 5 "$GD_DIR/n4.log")"
 
 # Through the learner itself: the answer comes back on a connection the
@@ -107,13 +102,13 @@ for _ in $(seq 40); do
 	sleep 0.5
 done
 grep -q 'promoted' <<<"$out"
-check "the learner is promoted once in sync" $? "$out"
+ktap_rc "the learner is promoted once in sync" $? "$out"
 
 gd_etcdctl put /m/after yes >/dev/null
 got=$(gd_until_eq 15 yes gd_get 4 /m/after)
 list=$(gd_etcdctl member list)
 [ "$got" = yes ] && grep -q ", started, n4, .*, false$" <<<"$list"
-check "the promoted member is a started voter and applies writes" $? \
+ktap_rc "the promoted member is a started voter and applies writes" $? \
 	"read [$got]; $list"
 
 if /usr/bin/python3 -c 'import etcd3' 2>/dev/null; then
@@ -134,7 +129,7 @@ print("ok")
 EOF
 )
 	[ "$out" = ok ]
-	check "python3-etcd3: members, add_member, remove_member" $? "$out"
+	ktap_rc "python3-etcd3: members, add_member, remove_member" $? "$out"
 else
 	ktap_skip "python3-etcd3: members, add_member, remove_member" \
 		"python3-etcd3 is not installed"
@@ -150,7 +145,7 @@ for _ in $(seq 50); do
 done
 grep -q 'does not list' "$GD_DIR/n5.log" && ! grep -q 'join: member' \
 	"$GD_DIR/n5.log"
-check "a member that was not added is not let in" $? \
+ktap_rc "a member that was not added is not let in" $? \
 	"$(tail -n 3 "$GD_DIR/n5.log")"
 gd_kill 5 KILL
 

@@ -28,11 +28,6 @@ if ! command -v etcdctl >/dev/null; then
 	ktap_skip_all daemon-members-replace "etcdctl is not installed"
 fi
 
-check()
-{
-	if [ "$2" = 0 ]; then ktap_ok "$1"; else ktap_fail "$1" "$3"; fi
-}
-
 member_id()
 {
 	gd_etcdctl member list | awk -F', ' -v k="$1" '$3 == k { print $1 }'
@@ -85,14 +80,14 @@ out=$(gd_etcdctl_at "$gone" member remove "$id")
 wait "$wpid"
 failed=$(cat "$GD_DIR/w1")
 grep -q removed <<<"$out" && [ "$failed" = 0 ]
-check "a follower is removed while writes go on, none failing" $? \
+ktap_rc "a follower is removed while writes go on, none failing" $? \
 	"$out; $failed writes failed"
 gd_exited "$gone" 15
 grep -q 'removed from the cluster' "$GD_DIR/n$gone.log" && [ "$status" = 0 ]
-check "the removed member says so and exits with status 0" $? \
+ktap_rc "the removed member says so and exits with status 0" $? \
 	"status [$status]; $(tail -n 3 "$GD_DIR/n$gone.log")"
 n=$(gd_etcdctl member list | wc -l)
-check "the member list has three members" $(( n != 3 )) \
+ktap_rc "the member list has three members" $(( n != 3 )) \
 	"$(gd_etcdctl member list)"
 
 # 2. Replace a member whose data directory was lost.
@@ -107,7 +102,7 @@ gd_start "$lost" --snapshot-count 100 --initial-cluster-state existing
 gd_exited "$lost" 20
 grep -q 'has started before: its data directory was lost' \
 	"$GD_DIR/n$lost.log" && [ "$status" = 1 ]
-check "before member remove and add, the wiped member is refused" $? \
+ktap_rc "before member remove and add, the wiped member is refused" $? \
 	"status [$status]; $(tail -n 3 "$GD_DIR/n$lost.log")"
 rm -rf "${GD_DIR:?}/n$lost"
 id=$(member_id "n$lost")
@@ -117,10 +112,10 @@ out2=$(gd_etcdctl member add "n$lost" \
 gd_start "$lost" --snapshot-count 100 --initial-cluster-state existing
 got=$(gd_until_eq 30 yes gd_get "$lost" /r/lost-before)
 [ "$got" = yes ] && [ "$(gd_get "$lost" /r/1399)" = v1399 ]
-check "the replacement catches up; its serializable read sees a key written before" \
+ktap_rc "the replacement catches up; its serializable read sees a key written before" \
 	$? "$out1; $out2; read [$got]; $(tail -n 5 "$GD_DIR/n$lost.log")"
 grep -q 'installed a snapshot' "$GD_DIR/n$lost.log"
-check "it caught up from the leader's snapshot" $? \
+ktap_rc "it caught up from the leader's snapshot" $? \
 	"$(tail -n 5 "$GD_DIR/n$lost.log")"
 
 # 3. Remove the leader.
@@ -138,11 +133,11 @@ for _ in $(seq 100); do
 	sleep 0.1
 done
 [ -n "$new" ] && [ "$status" = 0 ]
-check "the leader removed: it exits and a new leader is elected" $? \
+ktap_rc "the leader removed: it exits and a new leader is elected" $? \
 	"$out; new [$new], old status [$status]"
 failed=$(writes 5000 20)
 n=$(gd_etcdctl member list | wc -l)
 [ "$failed" = 0 ] && [ "$n" = 2 ]
-check "the two left serve writes" $? "$failed failed; $n members"
+ktap_rc "the two left serve writes" $? "$failed failed; $n members"
 
 ktap_finish
