@@ -18,11 +18,13 @@ bytes sent in all.  "ready" is printed once every connection is open.
     bigpeer  a gnomond Raft frame header declaring a 255 MiB frame, then up
              to 48 MiB of it per connection, as fast as the server reads
     badpeer  a frame header with a bad magic
-    hello    a hello under the key in $GD_KEY_FILE, from member $GD_FROM,
-             over the challenge's nonce, then nothing (forwarding frame
-             version $GD_FWD_VERSION)
+    hello    a hello under the key in $GD_KEY_FILE, from slot $GD_FROM
+             with member id $GD_MEMBER_ID (hex), over the challenge's
+             nonce, then nothing (forwarding frame version $GD_FWD_VERSION)
     stalehello  the same hello over a nonce the server did not send
     hellobig a good hello, then a Raft frame declaring 255 MiB
+    helloother  a good hello, then a forwarding frame (an answer to no
+             request) from another member, $GD_OTHER
 """
 import hashlib
 import hmac
@@ -43,16 +45,21 @@ def peer_header(magic, length):
     return struct.pack("<IBBHI", magic, 1, 1, 0, length) + bytes(84)
 
 
-def hello(nonce):
-    """A forwarding frame of type HELLO (daemon/forward.h) over nonce."""
+def fwd_frame(ftype, sender, body):
+    """A forwarding frame (daemon/forward.h) under the key in $GD_KEY_FILE."""
     with open(os.environ["GD_KEY_FILE"], "rb") as f:
         key = f.read()
-    body = nonce + b"abuser\n"
     length = 32 + len(body) + 32
     frame = struct.pack("<IBBHIIIiQ", 0x57464E47,
-                        int(os.environ["GD_FWD_VERSION"]), 1, 0, length,
-                        int(os.environ["GD_FROM"]), 0, 0, 0) + body
+                        int(os.environ["GD_FWD_VERSION"]), ftype, 0, length,
+                        sender, 0, 0, 0) + body
     return frame + hmac.new(key, frame, hashlib.sha256).digest()
+
+
+def hello(nonce):
+    """A HELLO over nonce from $GD_FROM, member id $GD_MEMBER_ID."""
+    body = nonce + struct.pack("<Q", int(os.environ["GD_MEMBER_ID"], 16))
+    return fwd_frame(1, int(os.environ["GD_FROM"]), body + b"abuser\n")
 
 
 def greet(s, mode):
@@ -67,6 +74,8 @@ def greet(s, mode):
     out = hello(nonce)
     if mode == "hellobig":
         out += peer_header(0x50524E47, BIG_FRAME)
+    if mode == "helloother":
+        out += fwd_frame(3, int(os.environ["GD_OTHER"]), bytes(8))
     return out
 
 

@@ -12,6 +12,12 @@
 #     after member remove, member add with the same peer URL and the same
 #     start, it catches up from the leader's snapshot and log, and its
 #     serializable read of a key written before the loss sees it;
+#   - a member removed while stopped (kill -STOP), so that it never
+#     applies its removal, and its slot reused by a new member: running
+#     again, its hello names its old member id and is refused; the member
+#     list keeps the new member's client URL (the negative control: with
+#     the id check off, the old member's hello is taken as the new one's
+#     and its client URL is listed), and the new member serves;
 #   - the leader removed: it exits, a new leader is elected among the
 #     others, and they serve writes.
 # --snapshot-count 100 and 1300 writes (python3-etcd3, else etcdctl), so
@@ -22,15 +28,20 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/selftests/ktap.sh"
 . "$top/selftests/gnomond/cluster_lib.sh"
 
-N=8
+N=12
 ktap_plan $N
 if ! command -v etcdctl >/dev/null; then
 	ktap_skip_all daemon-members-replace "etcdctl is not installed"
 fi
 
+# member_id NAME-OR-PEER-URL [THROUGH]: its hex id, asking member THROUGH
+# (default: any; give one while a member is stopped).
 member_id()
 {
-	gd_etcdctl member list | awk -F', ' -v k="$1" '$3 == k { print $1 }'
+	local ask=(gd_etcdctl)
+	[ -n "${2:-}" ] && ask=(gd_etcdctl_at "$2")
+	"${ask[@]}" member list | awk -F', ' -v k="$1" \
+		'$3 == k || $4 == k { print $1 }'
 }
 
 # writes FROM COUNT [MEMBER...]: COUNT puts of /r/FROM.. through the
@@ -61,7 +72,7 @@ for k in range(int(sys.argv[1]), int(sys.argv[1]) + int(sys.argv[2])):
 ' "$@" 2>/dev/null || writes "$1" "$2" >/dev/null
 }
 
-gd_cluster_init 4
+gd_cluster_init 5
 GD_N=4
 for i in 1 2 3 4; do gd_start "$i" --snapshot-count 100; done
 leader=$(gd_wait_leader 15) || { ktap_fail "a leader is elected" \
@@ -118,14 +129,69 @@ grep -q 'installed a snapshot' "$GD_DIR/n$lost.log"
 ktap_rc "it caught up from the leader's snapshot" $? \
 	"$(tail -n 5 "$GD_DIR/n$lost.log")"
 
-# 3. Remove the leader.
+# 3. A member removed while it is stopped, never applying its removal,
+# its slot reused: every free slot is taken by a learner that never starts
+# first, so that the member added next takes the removed one's.  When the
+# removed member runs again its hello names its old id under the slot
+# and is refused (on the code without the check it is taken, and the
+# member list shows its client URL for the new member); the new member
+# serves, and the cluster answers writes and reads.
+leader=$(gd_wait_leader 10)
+stale=
+for i in 1 2 3 4; do
+	[ "$i" != "$leader" ] && [ "$i" != "$lost" ] && gd_alive "$i" &&
+		stale=$i
+done
+pads=()
+for p in 1 2 3 4 5 6; do
+	url=http://127.0.0.1:$((GD_PORT0 + 100 + p))
+	gd_etcdctl member add "pad$p" --learner --peer-urls="$url" >/dev/null
+	pads+=("$(member_id "$url")")
+done
+sid=$(member_id "n$stale")
+kill -STOP "${GD_PIDS[$stale]}"
+out1=$(gd_etcdctl_at "$leader" member remove "$sid")
+out2=$(gd_etcdctl_at "$leader" member add n5 --peer-urls="http://127.0.0.1:$(gd_peer_port 5)")
+GD_N=5
+gd_start 5 --initial-cluster-state existing
+got=$(gd_until_eq 30 yes gd_get 5 /r/lost-before)
+yid=$(member_id n5 "$leader")
+[ "$got" = yes ] && [ -n "$yid" ] && grep -q "join: member $yid, slot" "$GD_DIR/n5.log"
+ktap_rc "a member added while the removed one is stopped takes its slot and catches up" \
+	$? "$out1; $out2; read [$got]; $(tail -n 3 "$GD_DIR/n5.log")"
+kill -CONT "${GD_PIDS[$stale]}"
+refused=
+for _ in $(seq 100); do
+	refused=$(grep -h "a hello from member $sid as slot [0-9]*, which is member $yid's" \
+		"$GD_DIR"/n[1-4].log | head -n 1)
+	[ -n "$refused" ] && break
+	sleep 0.1
+done
+[ -n "$refused" ]
+ktap_rc "the removed member, running again, is refused under its reused slot" \
+	$? "$(tail -n 3 "$GD_DIR/n$stale.log")"
+sleep 2
+list=$(gd_etcdctl member list)
+grep -q ", n5, http://127.0.0.1:$(gd_peer_port 5), http://127.0.0.1:$(gd_client_port 5)," <<<"$list" &&
+	! grep -q "http://127.0.0.1:$(gd_client_port "$stale")," <<<"$list"
+ktap_rc "the member list shows the new member's client URL, not the removed one's" \
+	$? "$list"
+gd_kill "$stale" KILL
+failed=$(writes 3000 20 5)
+[ "$failed" = 0 ] && [ "$(gd_get 5 /r/3019)" = v3019 ] &&
+	[ "$(gd_get "$leader" /r/3019)" = v3019 ]
+ktap_rc "the member in the reused slot serves writes and reads" $? \
+	"$failed failed; $(tail -n 3 "$GD_DIR/n5.log")"
+for id in "${pads[@]}"; do gd_etcdctl member remove "$id" >/dev/null; done
+
+# 4. Remove the leader.
 leader=$(gd_wait_leader 10)
 id=$(member_id "n$leader")
 out=$(gd_etcdctl_at "$leader" member remove "$id")
 gd_exited "$leader" 15
 new=
 for _ in $(seq 100); do
-	for i in 1 2 3 4; do
+	for i in 1 2 3 4 5; do
 		[ "$i" != "$leader" ] && gd_alive "$i" &&
 			[ "$(gd_status "$i" role)" = leader ] && new=$i
 	done

@@ -3,8 +3,9 @@
  * The member table's encodings (tools/gnomond/daemon/members.c), without
  * a member: a row, a table and an update round-trip; every truncation and
  * a flipped length are refused; a snapshot without the table section is
- * told apart (-ENOENT); lookups by id, URL and free slot; the list
- * MemberList answers with.
+ * told apart (-ENOENT); lookups by id, URL and free slot; the hello's
+ * check that a slot's member is the one saying it; the list MemberList
+ * answers with.
  */
 #include <errno.h>
 #include <string.h>
@@ -123,6 +124,30 @@ KTAP_TEST(lookups)
 	for (uint32_t s = 1; s <= RAFT_MAX_MEMBERS; s++)
 		m.s[s].used = true;
 	KTAP_EXPECT(t, !gd_members__free_slot(&m), "no free slot of 9");
+}
+
+/* A hello as a slot must name the slot's current member: slots are
+ * reused, and a removed member may still run. */
+KTAP_TEST(check_hello)
+{
+	struct gd_members m;
+
+	table(&m);
+	KTAP_EXPECT(t, !gd_members__check_hello(&m, 2, 22), "the slot's member");
+	KTAP_EXPECT(t, !gd_members__check_hello(&m, 4, 44), "a learner");
+	KTAP_EXPECT(t, gd_members__check_hello(&m, 3, 33) == -ENOENT,
+		    "a free slot (an addition not applied here yet)");
+	KTAP_EXPECT(t, gd_members__check_hello(&m, 0, 0) == -ENOENT &&
+		    gd_members__check_hello(&m, RAFT_MAX_MEMBERS + 1, 1) ==
+		    -ENOENT, "no such slot");
+	/* Member 22 removed, 77 added in slot 2 (the lowest free). */
+	m.s[2] = row(77, "", "http://127.0.0.1:2390", false);
+	KTAP_EXPECT(t, gd_members__check_hello(&m, 2, 22) == -ESTALE,
+		    "the removed member is refused in its old slot");
+	KTAP_EXPECT(t, !gd_members__check_hello(&m, 2, 77),
+		    "the member added in its place is taken");
+	KTAP_EXPECT(t, gd_members__check_hello(&m, 1, 77) == -ESTALE,
+		    "a member in another's slot is refused");
 }
 
 /* MemberList's view: sorted by id, this member's own name and client

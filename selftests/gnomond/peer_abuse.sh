@@ -11,15 +11,17 @@
 #   - 8 connections sending a bad magic are closed the same way;
 #   - 12 connections that say nothing: at most 8 wait for a hello at once
 #     (the oldest make room), and none outlives the hello timeout (5 s);
-#   - with the key: a hello over the challenge's nonce is taken (the
-#     connection outlives the hello timeout); one over another nonce (a
-#     replay) is refused; after a good hello, a frame declaring 255 MiB
-#     is refused too (longer than a member sends);
+#   - with the key: a hello naming the leader's slot with another member
+#     id is refused (a removed member whose slot was reused); one over the
+#     challenge's nonce is taken (the connection outlives the hello
+#     timeout); one over another nonce (a replay) is refused; after a good
+#     hello, a frame declaring 255 MiB is refused too (longer than a member
+#     sends), and so is one from another member than the hello's;
 #   - the cluster still serves writes through that follower.
 # On the code before the hello, the follower's peak RSS grows by hundreds
 # of MiB.  Every wait is bounded.
 set -u
-N=10
+N=12
 NAME=peer-abuse
 CEILING_MIB=32
 . "$(dirname "$0")/daemon_limits_lib.sh"
@@ -82,9 +84,18 @@ export GD_KEY_FILE=$GD_DIR/cluster.key GD_FROM=$leader
 GD_FWD_VERSION=$(sed -n 's/^#define FWD_VERSION[[:space:]]*//p' \
 	"$top/tools/gnomond/daemon/forward.h")
 export GD_FWD_VERSION
+# The leader's slot with another id: a removed member whose slot was
+# reused says that (peer_auth.h).
+export GD_MEMBER_ID=1234abcd
+closes "a hello naming another member id for the slot is refused" hello 1 7 1
+GD_MEMBER_ID=$(gd_etcdctl member list | awk -F', ' -v k="n$leader" \
+	'$3 == k { print $1 }')
 closes "a hello over the challenge's nonce is taken" hello 1 7 0
 closes "a hello over another nonce (a replay) is refused" stalehello 2 7 2
 closes "after a good hello, a 255 MiB frame is refused" hellobig 2 7 2
+export GD_OTHER=$(( 6 - leader - f ))
+closes "after a good hello, a frame from another member is refused" \
+	helloother 1 4 1
 
 fds=$(ls "/proc/${GD_PIDS[$f]}/fd" 2>/dev/null | wc -l)
 ktap_diag "the follower holds $fds descriptors, peak RSS $(vm VmHWM) KiB"

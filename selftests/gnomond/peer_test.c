@@ -5,7 +5,8 @@
  * with another key, or changed by one bit anywhere, are rejected and
  * counted; malformed frames (signed, so that the parser is reached) are
  * rejected with a reason; the stream framing helper; the challenge a
- * member sends on an accepted connection and the bound on Raft frames.
+ * member sends on an accepted connection, the hello's nonce and member id,
+ * and the bound on Raft frames.
  */
 #include <errno.h>
 #include "../ktap.h"
@@ -379,6 +380,35 @@ KTAP_TEST(peer_challenge)
 	memcpy(msg, "GNRP", 4);
 	KTAP_EXPECT(t, peer_challenge__decode(msg, 4, got) == -EBADMSG,
 		    "a Raft frame is no challenge");
+}
+
+/* The hello names the member id (a reused slot is told apart by it). */
+KTAP_TEST(peer_hello)
+{
+	uint8_t nonce[PEER_NONCE_SIZE], body[PEER_HELLO_FIXED + 4];
+	const uint8_t *text = NULL;
+	uint64_t id = 0;
+	size_t n = 0;
+
+	for (size_t i = 0; i < sizeof(nonce); i++)
+		nonce[i] = (uint8_t)(i * 5 + 3);
+	peer_hello__put(body, nonce, 0x8e9e05c52164694dULL);
+	memcpy(body + PEER_HELLO_FIXED, "n1\nx", 4);
+	KTAP_EXPECT(t, !peer_hello__get(body, sizeof(body), nonce, &id, &text,
+					&n) && id == 0x8e9e05c52164694dULL,
+		    "the member id back: %llx", (unsigned long long)id);
+	KTAP_EXPECT(t, n == 4 && !memcmp(text, "n1\nx", 4), "the text after");
+	KTAP_EXPECT(t, body[PEER_NONCE_SIZE] == 0x4d &&
+		    body[PEER_HELLO_FIXED - 1] == 0x8e, "little-endian");
+	KTAP_EXPECT(t, peer_hello__get(body, PEER_HELLO_FIXED - 1, nonce, &id,
+				       &text, &n) == -EBADMSG,
+		    "a hello without a whole member id is refused");
+	KTAP_EXPECT(t, !peer_hello__get(body, PEER_HELLO_FIXED, nonce, &id,
+					&text, &n) && !n, "no text is fine");
+	nonce[3] ^= 1;
+	KTAP_EXPECT(t, peer_hello__get(body, sizeof(body), nonce, &id, &text,
+				       &n) == -EACCES,
+		    "a hello over another nonce is refused");
 }
 
 /* A frame the Raft core can send under its defaults fits the bound. */

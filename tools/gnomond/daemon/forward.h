@@ -19,7 +19,8 @@
  *	 32      body: REQUEST: a write's log command, or a RangeRequest;
  *	         RESULT: the leader's applied index when it answered (8
  *	         bytes), then the packed response (status ETCD_OK);
- *	         HELLO: the challenge's nonce, "name\nclient-url,..."
+ *	         HELLO: the challenge's nonce, the sender's member id
+ *	         (u64), "name\nclient-url,..." (peer_auth.h)
  *	         JOIN: the challenge's nonce, the joiner's nonce (from 0)
  *	         MEMBERS: the joiner's nonce, the member table (members.h)
  *	end-32 32 HMAC-SHA256(cluster key, every byte before it)

@@ -71,6 +71,14 @@ uint32_t gd_members__voters(const struct gd_members *t)
 	return n;
 }
 
+int gd_members__check_hello(const struct gd_members *t, uint32_t slot,
+			    uint64_t id)
+{
+	if (slot < 1 || slot > RAFT_MAX_MEMBERS || !t->s[slot].used)
+		return -ENOENT;
+	return t->s[slot].id == id ? 0 : -ESTALE;
+}
+
 uint32_t gd_members__by_id(const struct gd_members *t, uint64_t id)
 {
 	for (uint32_t s = 1; s <= RAFT_MAX_MEMBERS; s++)

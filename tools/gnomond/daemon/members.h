@@ -63,6 +63,17 @@ uint32_t gd_members__count(const struct gd_members *t);
 uint32_t gd_members__voters(const struct gd_members *t);
 /* The slot of member id, 0: none. */
 uint32_t gd_members__by_id(const struct gd_members *t, uint64_t id);
+/*
+ * May the member that says hello (peer_auth.h) as slot with member id id
+ * talk as that slot?  0 if it is the slot's member; -ENOENT if the slot is
+ * free (here: an addition not applied yet, or a removed member); -ESTALE
+ * if the slot is another member's (a removed member whose slot was
+ * reused, or, here, a removal and addition not applied yet).  A refused
+ * member retries with backoff, so one this table does not know yet gets
+ * in once it is applied.
+ */
+int gd_members__check_hello(const struct gd_members *t, uint32_t slot,
+			    uint64_t id);
 /* The slot, other than skip, with one of l's peer URLs; 0: none. */
 uint32_t gd_members__by_url(const struct gd_members *t,
 			    const struct gd_url_list *l, uint32_t skip);

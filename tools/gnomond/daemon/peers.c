@@ -10,8 +10,11 @@
  * Nothing of size is buffered from a connection before it has proven the
  * cluster key (peer/peer_auth.h): an accepted connection gets a challenge
  * at once and takes nothing but a hello of at most PEER_HELLO_MAX bytes
- * MACed over the challenge's nonce; after it, frames only as long as a
- * member sends them (Raft: peer_raft_frame__limit(); forwarded requests:
+ * MACed over the challenge's nonce and naming the sender's slot and member
+ * id, which must be the slot's current member (slots are reused: a member
+ * removed while cut off must not pass for the one added in its place);
+ * after it, frames only from that slot and only as long as a member sends
+ * them (Raft: peer_raft_frame__limit(); forwarded requests:
  * --max-request-bytes + 64 KiB; answers: FWD_MAX_FRAME, as a Range's can
  * be).  At most PEER_MAX_UNAUTH accepted connections wait for their hello
  * (a new one takes the place of the oldest) and each waits at most
@@ -25,9 +28,10 @@
  * Every frame is authenticated with the cluster key: Raft frames by
  * peer_codec__decode(), forwarding frames by fwd_frame__decode().  A frame
  * that fails (bad MAC, malformed, bad framing, a sender that is not a
- * member, a frame before the hello or longer than a member sends) is
- * counted (peer_codec's stats, and rejected_fwd here), logged (rate-
- * limited: outsiders can cause it) and its connection closed.  A
+ * member, a hello whose member id is not its slot's, a frame before the
+ * hello, from another slot than the hello's or longer than a member
+ * sends) is counted (peer_codec's stats, and rejected_fwd here), logged
+ * (rate-limited: outsiders can cause it) and its connection closed.  A
  * connection is freed when its last operation has completed.
  */
 #include <arpa/inet.h>
@@ -63,7 +67,8 @@ struct gd_conn {
 	bool challenged;		/* outgoing: the challenge came */
 	uint8_t nonce[PEER_NONCE_SIZE];	/* accepted: the challenge's */
 	uint64_t born;			/* ticks */
-	uint32_t peer;			/* 0 until a frame names it */
+	uint32_t peer;			/* accepted: 0 until its hello */
+	uint64_t member_id;		/* accepted: its hello's */
 	int accepted_slot;		/* -1 for outgoing */
 	struct gd_op recv_op, send_op, connect_op;
 	struct gd_buf in, out, sending;
@@ -210,21 +215,36 @@ static void reject(struct gnomond *d, struct gd_conn *c, const char *why)
 	conn_close(d, c, why);
 }
 
-/* The hello's body: the challenge's nonce, "name\nclient-urls". */
+/* The hello (peer_auth.h) as slot f->from: the challenge's nonce, the
+ * sender's member id, "name\nclient-urls".  Slots are reused: the id must
+ * be the slot's current member's, or a removed member that never learnt
+ * it (cut off meanwhile) would be taken for the one that has its slot. */
 static const char *on_hello(struct gnomond *d, struct gd_conn *c,
 			    const struct fwd_frame *f)
 {
+	static char why[128];
 	struct gd_peer *p = &d->peers[f->from];
-	const uint8_t *body = f->body + PEER_NONCE_SIZE, *nl;
+	const uint8_t *body, *nl;
+	uint64_t id;
 	size_t n, len;
+	int rc;
 
 	if (c->outgoing || c->authed)
 		return "a second hello";
-	if (f->len < PEER_NONCE_SIZE ||
-	    memcmp(f->body, c->nonce, PEER_NONCE_SIZE))
+	rc = peer_hello__get(f->body, f->len, c->nonce, &id, &body, &len);
+	if (rc == -EBADMSG)
+		return "a hello without a member id";
+	if (rc)
 		return "a hello for another connection's challenge";
+	rc = gd_members__check_hello(&d->members, f->from, id);
+	if (rc) {
+		snprintf(why, sizeof(why), "a hello from member %llx as slot "
+			 "%u, which is member %llx's", (unsigned long long)id,
+			 f->from, (unsigned long long)d->members.s[f->from].id);
+		return why;
+	}
 	c->authed = true;
-	len = f->len - PEER_NONCE_SIZE;
+	c->member_id = id;
 	nl = memchr(body, '\n', len);
 	if (!nl)
 		return NULL;
@@ -298,6 +318,9 @@ static bool handle_frame(struct gnomond *d, struct gd_conn *c,
 		if (!rc && f.type == FWD_HELLO) {
 			why = on_hello(d, c, &f);
 			rc = why ? -EACCES : 0;
+		} else if (!rc && f.from != c->peer) {
+			rc = -EBADMSG;
+			why = "a frame from another member than its hello's";
 		}
 		if (rc) {
 			rejected_fwd++;
@@ -315,16 +338,16 @@ static bool handle_frame(struct gnomond *d, struct gd_conn *c,
 		return true;
 	}
 	rc = peer_codec__decode(&d->codec, buf, len, &m, &why);
-	if (!rc && (!valid_member(d, m.from) || m.to != d->cfg.self)) {
+	if (!rc && (!valid_member(d, m.from) || m.to != d->cfg.self ||
+		    m.from != c->peer)) {
 		rc = -EBADMSG;
-		why = "not from a member to this member";
+		why = "not from its hello's member to this member";
 		d->codec.stats.malformed++;
 	}
 	if (rc) {
 		reject(d, c, why);
 		return false;
 	}
-	c->peer = m.from;
 	/* What the follower acknowledged: is a learner in sync (a promote)? */
 	if (m.type == RAFT_MSG_APPEND_RESP && !(m.flags & RAFT_MSGF_REJECT) &&
 	    m.index > d->peers[m.from].match)
@@ -498,14 +521,14 @@ static void on_send(struct gnomond *d, struct gd_op *op, int res,
 static void send_hello(struct gnomond *d, struct gd_conn *c,
 		       const uint8_t nonce[PEER_NONCE_SIZE])
 {
-	char body[PEER_NONCE_SIZE + GD_NAME_LEN + GD_MAX_URLS * GD_URL_LEN + 8];
+	char body[PEER_HELLO_FIXED + GD_NAME_LEN + GD_MAX_URLS * GD_URL_LEN + 8];
 	const struct gd_url_list *l = &d->cfg.advertise_client;
-	size_t n = PEER_NONCE_SIZE;
+	size_t n = PEER_HELLO_FIXED;
 	struct fwd_frame f = {
 		.type = FWD_HELLO, .from = d->cfg.self, .body = (uint8_t *)body,
 	};
 
-	memcpy(body, nonce, PEER_NONCE_SIZE);
+	peer_hello__put((uint8_t *)body, nonce, d->self_id);
 	n += (size_t)snprintf(body + n, sizeof(body) - n, "%s\n", d->cfg.name);
 	for (unsigned int i = 0; i < l->n && n < sizeof(body); i++)
 		n += (size_t)snprintf(body + n, sizeof(body) - n, "%s%s",
@@ -766,12 +789,19 @@ void gd_peers__changed(struct gnomond *d, uint32_t id)
 	p->backoff = ms_to_ticks(d, BACKOFF_MIN_MS);
 	p->logged_down = false;
 	p->match = 0;
-	if (member)
-		return;
-	p->name[0] = p->client_urls[0] = 0;
-	for (int i = 0; i < GD_MAX_ACCEPTED; i++)
-		if (d->accepted[i] && d->accepted[i]->peer == id)
-			conn_close(d, d->accepted[i], "removed from the cluster");
+	if (!member)
+		p->name[0] = p->client_urls[0] = 0;
+	/* Connections of the slot's former member (its id said so) go. */
+	for (int i = 0; i < GD_MAX_ACCEPTED; i++) {
+		struct gd_conn *c = d->accepted[i];
+
+		if (!c || !c->authed || c->peer != id ||
+		    !gd_members__check_hello(&d->members, id, c->member_id))
+			continue;
+		p->name[0] = p->client_urls[0] = 0;
+		conn_close(d, c, member ? "its slot is another member's" :
+			   "removed from the cluster");
+	}
 }
 
 unsigned int gd_peers__allocated(void)

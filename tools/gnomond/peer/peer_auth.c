@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The peer challenge and the bound on Raft frames (peer_auth.h): pure
- * encoding and arithmetic, no I/O.
+ * The peer challenge, the hello's fixed part and the bound on Raft frames
+ * (peer_auth.h): pure encoding and arithmetic, no I/O.
  */
 #include <errno.h>
 #include <string.h>
@@ -31,6 +31,27 @@ int peer_challenge__decode(const uint8_t *buf, size_t n,
 	if (buf[4] != PEER_CHALLENGE_VERSION || memcmp(buf + 5, zero, 3))
 		return -EBADMSG;
 	memcpy(nonce, buf + 8, PEER_NONCE_SIZE);
+	return 0;
+}
+
+void peer_hello__put(uint8_t *out, const uint8_t nonce[PEER_NONCE_SIZE],
+		     uint64_t member_id)
+{
+	memcpy(out, nonce, PEER_NONCE_SIZE);
+	le_put64(out + PEER_NONCE_SIZE, member_id);
+}
+
+int peer_hello__get(const uint8_t *body, size_t len,
+		    const uint8_t nonce[PEER_NONCE_SIZE], uint64_t *member_id,
+		    const uint8_t **text, size_t *text_len)
+{
+	if (len < PEER_HELLO_FIXED)
+		return -EBADMSG;
+	if (memcmp(body, nonce, PEER_NONCE_SIZE))
+		return -EACCES;
+	*member_id = le_get64(body + PEER_NONCE_SIZE);
+	*text = body + PEER_HELLO_FIXED;
+	*text_len = len - PEER_HELLO_FIXED;
 	return 0;
 }
 
