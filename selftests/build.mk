@@ -71,9 +71,11 @@ HOST_TESTS += $(FENCE_RECORD_TEST)
 
 $(FENCE_RECORD): $(BUILD)/obj/selftests/fence/fence_record_main.o \
 		$(BUILD)/obj/selftests/fence/fence_record.o \
-		$(BUILD)/obj/tools/gnomond/wal/crc32c.o $(BUILD)/obj/tools/common/gparse.o
+		$(BUILD)/obj/tools/gnomond/wal/crc32c.o $(BUILD)/obj/tools/common/gparse.o \
+		$(BUILD)/obj/tools/common/klease.o
 	@mkdir -p $(dir $@)
-	$(CC) -o $@ $^
+	$(CC) -o $@ $^ $(LIBNL_GENL_LIBS)
+$(BUILD)/obj/selftests/fence/fence_record_main.o: CFLAGS_REL += $(LIBNL_GENL_CFLAGS)
 
 $(FENCE_RECORD_TEST): $(BUILD)/san/selftests/fence/fence_record_test.o \
 		$(BUILD)/san/selftests/fence/fence_record.o \

@@ -87,6 +87,37 @@ uint64_t fr_next_seq(const uint8_t *img, size_t slots)
 	return next;
 }
 
+int fr_find_next(int (*read_slot)(void *ctx, uint64_t slot, void *buf),
+		 void *ctx, size_t slots, void *buf, uint64_t *next)
+{
+	uint64_t lo = 0, hi = slots > FR_CLAIMS ? slots - FR_CLAIMS : 0, mid;
+	struct fr_record r;
+	int err;
+
+	/* The first empty data slot: [0, lo) non-empty, [hi, end) empty. */
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		err = read_slot(ctx, fr_data_slot(mid), buf);
+		if (err)
+			return err;
+		if (fr_zero(buf, FR_SLOT))
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	/* Down over a torn or corrupt last slot to one past a valid record. */
+	while (lo > 0) {
+		err = read_slot(ctx, fr_data_slot(lo - 1), buf);
+		if (err)
+			return err;
+		if (fr_decode(buf, fr_data_slot(lo - 1), &r) == 1)
+			break;
+		lo--;
+	}
+	*next = lo;
+	return 0;
+}
+
 /* One holder: one (token, first) pair. */
 struct fr_holder {
 	uint64_t token, first, last;

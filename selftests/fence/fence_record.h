@@ -11,11 +11,29 @@
  * token) wrote, under a CRC32C.  A claim is the same record with its own
  * magic, sequence = first, in claim slot T mod FR_CLAIMS.
  *
- * The writers' rule.  A new holder reads every data slot, takes first =
- * one past the highest sequence it found (0 on an empty disk), and writes
- * first, first+1, ... in order, each with O_DIRECT and only after the
- * previous write was acknowledged; right after its first record it writes
- * its claim.  One holder is one token.
+ * The writers' rule.  A new holder, once it holds, reads the data slots,
+ * takes first = one past the highest sequence it found (0 on an empty
+ * disk), and writes first, first+1, ... in order, each with O_DIRECT and
+ * only after the previous write was acknowledged; right after its first
+ * record it writes its claim.  One holder is one token.
+ *
+ * The written slots are a prefix, so the read need not be whole.  Claim:
+ * at every instant the non-empty data slots are 0..n-1 for some n, and n
+ * never falls.  Slots only fill (nothing writes zeros; a slot that empties
+ * is a lost write, reported below).  A writer issues slot s > first only
+ * after slot s-1 was acknowledged, so s-1 is non-empty when s lands; and it
+ * issues `first` after a read that found first-1 non-empty (or first = 0).
+ * So a slot never fills while the one below it is empty, whatever the
+ * landing order of different writers, stale or not: the claim does not
+ * lean on fencing, only on every writer following this rule.  Emptiness is
+ * then monotone in s and fr_find_next() binary-searches the first empty
+ * slot n with about log2(slots) reads of one slot each, then steps down
+ * over non-valid slots (a torn last write) so that it returns what
+ * fr_next_seq() would on a whole read: one past the highest valid record.
+ * The search spans several reads, not an instant, but every slot from the
+ * result up held no valid record when it was looked at after the holder
+ * held (slot n was empty, so by the claim every slot above it too): that
+ * is all that check 2 below needs of "the takeover read".
  *
  * Why the final image proves landing order.  You cannot see from a file
  * when a block landed, only what is in it at the end.  But the claim of T'
@@ -80,6 +98,13 @@ int fr_decode(const void *buf, uint64_t slot, struct fr_record *rec);
 /* The first sequence a new holder writes: one past the highest valid data
  * record in the image (slots slots in all), 0 if none. */
 uint64_t fr_next_seq(const uint8_t *img, size_t slots);
+
+/* The same from a disk read slot by slot (the prefix argument above):
+ * read_slot(ctx, slot, buf) fills buf (FR_SLOT bytes, the caller's, aligned
+ * as its reads need) with slot `slot` and returns 0 or -errno.  *next the
+ * first sequence to write; 0 or read_slot's error. */
+int fr_find_next(int (*read_slot)(void *ctx, uint64_t slot, void *buf),
+		 void *ctx, size_t slots, void *buf, uint64_t *next);
 
 #define FR_MAX_FINDINGS	16
 

@@ -3,8 +3,11 @@
  * The fence-record checker on images built in memory: clean takeovers
  * pass; each kind of stale write (an overwrite of a higher token's slot, a
  * record past a higher token's takeover read), a lost write and a corrupt
- * slot are found; the writer's starting sequence follows the rule.
+ * slot are found; the writer's starting sequence follows the rule, and
+ * the binary search for it (fr_find_next) agrees with a whole read on every
+ * prefix the rule leaves.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -164,6 +167,79 @@ KTAP_TEST(erased_holder_is_caught_by_its_claim)
 	KTAP_ASSERT(t, fr_check(img, SLOTS, &rep) == 0, "check ran");
 	KTAP_EXPECT(t, rep.holders == 2 && rep.stale == 6 && rep.lost == 0,
 		    "holders %zu stale %zu lost %zu", rep.holders, rep.stale, rep.lost);
+	free(img);
+}
+
+/* fr_find_next()'s reader over an image in memory, counting its reads. */
+struct slot_reader {
+	const uint8_t *img;
+	unsigned int reads;
+};
+
+static int read_slot(void *ctx, uint64_t slot, void *buf)
+{
+	struct slot_reader *r = ctx;
+
+	if (slot >= SLOTS)
+		return -EINVAL;
+	r->reads++;
+	memcpy(buf, r->img + slot * FR_SLOT, FR_SLOT);
+	return 0;
+}
+
+static uint64_t find_next(const uint8_t *img, unsigned int *reads)
+{
+	struct slot_reader r = { img, 0 };
+	uint8_t buf[FR_SLOT];
+	uint64_t next = UINT64_MAX;
+
+	if (fr_find_next(read_slot, &r, SLOTS, buf, &next))
+		abort();
+	*reads = r.reads;
+	return next;
+}
+
+/* On every prefix the writers' rule leaves, a torn last slot included, the
+ * search agrees with the whole read, in at most log2(64) + 2 reads. */
+KTAP_TEST(search_agrees_with_whole_read)
+{
+	unsigned int n, reads, worst = 0;
+	uint64_t got, want;
+	uint8_t *img;
+
+	for (n = 0; n <= SLOTS - FR_CLAIMS; n++) {
+		for (int torn = 0; torn <= (n > 0); torn++) {
+			img = img_new();
+			hold(img, "a", 5, n / 2);
+			hold(img, "b", 9, n - n / 2);
+			if (torn)
+				img[fr_data_slot(n - 1) * FR_SLOT + 20] ^= 1;
+			got = find_next(img, &reads);
+			want = fr_next_seq(img, SLOTS);
+			KTAP_EXPECT(t, got == want, "prefix %u torn %d: search %llu, whole read %llu",
+				    n, torn, (unsigned long long)got,
+				    (unsigned long long)want);
+			if (reads > worst)
+				worst = reads;
+			free(img);
+		}
+	}
+	KTAP_EXPECT(t, worst <= 8, "at most 8 reads of 64 data slots: %u", worst);
+}
+
+/* What the search leans on: a record past an empty slot, which no writer
+ * following the rule leaves, is invisible to it (a whole read sees it). */
+KTAP_TEST(search_needs_the_prefix)
+{
+	uint8_t *img = img_new();
+	unsigned int reads;
+
+	hold(img, "a", 5, 4);
+	put(img, FR_MAGIC, "a", 5, 40, 0);
+	KTAP_EXPECT(t, find_next(img, &reads) == 4 && fr_next_seq(img, SLOTS) == 41,
+		    "search %llu, whole read %llu",
+		    (unsigned long long)find_next(img, &reads),
+		    (unsigned long long)fr_next_seq(img, SLOTS));
 	free(img);
 }
 
