@@ -150,6 +150,7 @@ struct gnomond {
 
 	struct gnomon_client *clock;
 	struct gnomon_tt now;		/* read once per turn and per tick */
+	unsigned int now_cq_tail;	/* the CQ tail just before it (ring.c) */
 
 	struct raft *raft;
 	struct gd_storage *storage;

@@ -50,12 +50,13 @@ HOST_TESTS += $(patsubst %,$(PROJECT_ROOT)/selftests/gnomond/daemon_%.sh, \
 HOST_TESTS += $(PROJECT_ROOT)/selftests/gnomond/daemon_nonblocking.sh
 HOST_TESTS += $(PROJECT_ROOT)/selftests/gnomond/peer_abuse.sh
 
-# The daemon's logic unit-tested without a ring or a member, under ASan and
-# UBSan, each test linked with the one file it tests: where a request goes (route.c), and
-# what a member answers from its own state (local.c, through a struct
-# gd_local built by hand).
+# The daemon's logic unit-tested without a member, under ASan and UBSan,
+# each test linked with the one file it tests: where a request goes
+# (route.c), what a member answers from its own state (local.c, through a
+# struct gd_local built by hand), and when a keepalive's reading is taken
+# (ring.c, on a ring of its own).
 GNOMOND_DAEMON_UNIT_TESTS := $(patsubst %,$(BUILD)/selftests/gnomond/daemon_%_test, \
-	route local members)
+	route local members ring)
 $(patsubst $(BUILD)/%,$(BUILD)/san/%.o,$(GNOMOND_DAEMON_UNIT_TESTS)): \
 		| $(GNOMOND_PROTO_HDRS)
 $(GNOMOND_DAEMON_UNIT_TESTS): $(BUILD)/selftests/gnomond/daemon_%_test: \
@@ -70,6 +71,11 @@ $(BUILD)/selftests/gnomond/daemon_members_test: \
 		$(BUILD)/san/tools/gnomond/daemon/gd_buf.o \
 		$(BUILD)/san/tools/gnomond/daemon/log.o \
 		$(patsubst %.c,$(BUILD)/san/%.o,$(GPARSE_SRC))
+
+# ring.c logs (log.c) and reads the clock (libgnomon).
+$(BUILD)/selftests/gnomond/daemon_ring_test: \
+		$(BUILD)/san/tools/gnomond/daemon/log.o $(LIBGNOMON_SAN_A)
+$(BUILD)/selftests/gnomond/daemon_ring_test: GNOMOND_KV_LIBS += -luring
 
 ALL_TARGETS += $(GNOMOND_DAEMON_UNIT_TESTS)
 HOST_TESTS += $(GNOMOND_DAEMON_UNIT_TESTS)

@@ -9,7 +9,9 @@
  *   - A keepalive or TimeToLive is answered by the leader only after
  *     raft__read() confirmed its leadership (under its Raft lease, or a
  *     quorum round), which happens after the request arrived; the renewal
- *     is recorded at TT.now().latest.  A follower forwards them.
+ *     is recorded at TT.now().latest of a reading taken after it arrived
+ *     (the turn's, if no completion was posted since: ring.c,
+ *     gd_now_fresh()).  A follower forwards them.
  *   - When a member becomes leader (a new term), every lease counts as
  *     renewed at its TT.now().latest: any keepalive the old leader
  *     answered arrived before this member was elected.

@@ -252,8 +252,9 @@ void gd_requests__lease_read(struct gnomond *d, const struct gd_target *t,
 	}
 	protobuf_c_message_free_unpacked(m, NULL);
 	/* The leadership check must read the clock after the request came
-	 * (lease-safety.rst, K1): the turn's reading may be older. */
-	gd_now(d);
+	 * (lease-safety.rst, K1): the turn's reading, if no completion was
+	 * posted since it, else a new one. */
+	gd_now_fresh(d);
 	submit_read(d, t, &p);
 }
 

@@ -4,6 +4,16 @@
  * each operation (struct gd_op, found again through user_data), the
  * turn's reading of TT.now(), and the fatal path, which stops the member
  * at the end of the turn.  Every part calls these; they call no part.
+ *
+ * A reading that must come after a request arrived (lease-safety.rst, K1)
+ * need not be a new one: every byte the member handles came in with a
+ * completion, and a completion is posted before the ring's CQ tail moves
+ * past it.  gd_now() loads the tail (acquire) before it reads the clock,
+ * so while the tail has not moved since, every completion taken so far was
+ * posted, and its request arrived, before that reading: gd_now_fresh()
+ * keeps it, and reads again only if the tail moved (a completion posted
+ * while the turn runs: without DEFER_TASKRUN, or at a submission made in
+ * the turn).  With DEFER_TASKRUN a turn's keepalives share its reading.
  */
 #include <errno.h>
 #include <string.h>
@@ -30,11 +40,20 @@ struct io_uring_sqe *gd_sqe(struct gnomond *d, struct gd_op *op)
 	return sqe;
 }
 
+/* The CQ tail now; 0 before the ring is set up (no completion yet). */
+static unsigned int cq_tail(const struct gnomond *d)
+{
+	return d->ring.cq.ktail ?
+	       io_uring_smp_load_acquire(d->ring.cq.ktail) : 0;
+}
+
 void gd_now(struct gnomond *d)
 {
 	struct gnomon_tt tt;
-	int rc = gnomon_client__now(d->clock, &tt);
+	int rc;
 
+	d->now_cq_tail = cq_tail(d);
+	rc = gnomon_client__now(d->clock, &tt);
 	if (rc) {
 		/* No bound at all: leases turn off, Raft carries on. */
 		memset(&tt, 0, sizeof(tt));
@@ -43,6 +62,12 @@ void gd_now(struct gnomond *d)
 		tt.status = GNOMON_STATUS_UNSYNCHRONIZED;
 	}
 	d->now = tt;
+}
+
+void gd_now_fresh(struct gnomond *d)
+{
+	if (cq_tail(d) != d->now_cq_tail)
+		gd_now(d);
 }
 
 void gd_fatal(struct gnomond *d, const char *what, int err)

@@ -27,6 +27,10 @@ struct gd_op {
 struct io_uring_sqe *gd_sqe(struct gnomond *d, struct gd_op *op);
 /* d->now = TT.now(); no bound at all if the clock cannot be read. */
 void gd_now(struct gnomond *d);
+/* d->now taken after every completion handled so far was posted, hence
+ * after every request handled so far arrived: kept if no completion was
+ * posted since it was read, else read again. */
+void gd_now_fresh(struct gnomond *d);
 /* Log what failed and stop the member at the end of the turn. */
 void gd_fatal(struct gnomond *d, const char *what, int err);
 int gd_ring__init(struct gnomond *d);
