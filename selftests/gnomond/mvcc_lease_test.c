@@ -6,13 +6,16 @@
  * on bounded time (mvcc_leases__due), including the guarantee stated in
  * Documentation/lease-safety.rst: a keepalive sent at the client's
  * TT.now().earliest = s keeps the lease until s + TTL in true time, for
- * any clock errors within the bound.
+ * any clock errors within the bound, and that the scan which skips the
+ * visit until the first lease's end decides exactly what visiting every
+ * lease every tick does.
  */
 #include <errno.h>
 #include <stdio.h>
 
 #include "../ktap.h"
 #include "mvcc_helpers.h"
+#include "../../tools/gnomond/mvcc/store.h"
 
 static int64_t grant(struct mvcc_store *s, int64_t id, int64_t ttl,
 		     enum etcd_err *err)
@@ -394,6 +397,70 @@ KTAP_TEST(lease_expiry_never_before_s_plus_ttl)
 	KTAP_EXPECT(t, expired == 2000, "every lease expired in the end (%u)",
 		    expired);
 	KTAP_EXPECT(t, !early, "%u of 2000 expired before s + TTL", early);
+}
+
+/*
+ * The expiry scan visits the leases only once the first end may have
+ * passed (lease.c).  Two stores get the same random grants, keepalives
+ * (some at a reading without a bound), new terms, revokes of what came
+ * due (some lost) and ticks; one of them is made to visit every lease at
+ * every scan, as before the skip.  Both must hand out the same leases at
+ * every tick.
+ */
+KTAP_TEST(lease_scan_skip_changes_nothing)
+{
+	const uint64_t err_ns = 20 * 1000000ull;
+	uint64_t x = 0x2545f4914f6cdd1dull, now = 1000 * SEC;
+	struct mvcc_store *st[2];
+	unsigned int differ = 0, expired = 0, skipped = 0;
+
+	for (int k = 0; k < 2; k++)
+		KTAP_ASSERT(t, !mvcc_store__new(&st[k], 0), "store");
+	for (uint64_t tick = 1; tick <= 20000; tick++) {
+		uint64_t op = ktap_rng(&x) % 100, pick = ktap_rng(&x);
+		uint64_t ttl = 1 + ktap_rng(&x) % 8, lost = ktap_rng(&x) % 4;
+		uint64_t e = ktap_rng(&x) % (2 * err_ns + 1);
+		uint64_t latest = pick % 7 ? now + e : UINT64_MAX;
+		int64_t ids[2][8];
+		size_t n[2], max = pick % 3 ? 8 : 2;
+
+		now += ktap_rng(&x) % (200 * 1000000ull);
+		for (int k = 0; k < 2; k++) {
+			struct mvcc_store *s = st[k];
+			struct mvcc_result res;
+			enum etcd_err err;
+			size_t nl = s->leases.n;
+
+			if (op < 3)
+				grant(s, 0, (int64_t)ttl, &err);
+			else if (op < 4)
+				mvcc_leases__renew_all(s, latest);
+			else if (op < 60 && nl) {
+				mvcc_store__lease_keepalive(s, &th_hdr,
+					s->leases.ids[pick % nl], latest, &res);
+				mvcc_result__release(&res);
+			}
+			if (k == 1)
+				s->leases.scan_after_ns = 0;
+			else if (now - err_ns <= s->leases.scan_after_ns)
+				skipped++;
+			n[k] = mvcc_leases__due(s, now - err_ns, now + err_ns,
+						tick, 10, ids[k], max);
+			for (size_t i = 0; i < n[k] && lost; i++)
+				lrevoke(s, ids[k][i]);
+		}
+		if (n[0] != n[1] ||
+		    memcmp(ids[0], ids[1], n[0] * sizeof(ids[0][0])))
+			differ++;
+		expired += (unsigned int)n[0];
+	}
+	KTAP_EXPECT(t, !differ, "%u of 20000 ticks handed out other leases",
+		    differ);
+	KTAP_EXPECT(t, expired > 100 && skipped > 1000,
+		    "the trial expired %u leases, skipped %u visits", expired,
+		    skipped);
+	for (int k = 0; k < 2; k++)
+		mvcc_store__free(st[k]);
 }
 
 int main(int argc, char **argv)

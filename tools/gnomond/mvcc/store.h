@@ -51,6 +51,9 @@ struct mvcc_leases {
 					 * pointer chase per probe */
 	size_t n, cap;
 	uint64_t seq;			/* IDs the store has picked */
+	/* The leader's expiry scan (lease.c): no lease ends before this
+	 * instant, so no scan is needed up to it; 0: scan at the next. */
+	uint64_t scan_after_ns;
 };
 
 /* A lock prefix's pair (locks.c): the latest possible lease end of any
