@@ -53,10 +53,11 @@ HOST_TESTS += $(PROJECT_ROOT)/selftests/gnomond/peer_abuse.sh
 # The daemon's logic unit-tested without a member, under ASan and UBSan,
 # each test linked with the one file it tests: where a request goes
 # (route.c), what a member answers from its own state (local.c, through a
-# struct gd_local built by hand), and when a keepalive's reading is taken
-# (ring.c, on a ring of its own).
+# struct gd_local built by hand), when a keepalive's reading is taken
+# (ring.c, on a ring of its own), and the leader's lease stamps and expiry
+# proposals (leases.c, the test standing in for the clock and Raft).
 GNOMOND_DAEMON_UNIT_TESTS := $(patsubst %,$(BUILD)/selftests/gnomond/daemon_%_test, \
-	route local members ring)
+	route local members ring leases)
 $(patsubst $(BUILD)/%,$(BUILD)/san/%.o,$(GNOMOND_DAEMON_UNIT_TESTS)): \
 		| $(GNOMOND_PROTO_HDRS)
 $(GNOMOND_DAEMON_UNIT_TESTS): $(BUILD)/selftests/gnomond/daemon_%_test: \
@@ -76,6 +77,8 @@ $(BUILD)/selftests/gnomond/daemon_members_test: \
 $(BUILD)/selftests/gnomond/daemon_ring_test: \
 		$(BUILD)/san/tools/gnomond/daemon/log.o $(LIBGNOMON_SAN_A)
 $(BUILD)/selftests/gnomond/daemon_ring_test: GNOMOND_KV_LIBS += -luring
+$(BUILD)/selftests/gnomond/daemon_leases_test: \
+		$(BUILD)/san/tools/gnomond/daemon/log.o
 
 ALL_TARGETS += $(GNOMOND_DAEMON_UNIT_TESTS)
 HOST_TESTS += $(GNOMOND_DAEMON_UNIT_TESTS)
