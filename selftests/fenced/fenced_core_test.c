@@ -8,7 +8,9 @@
  * knows the true pairing of keepalives and answers) and the property that
  * matters: no write with token T lands on the disk after one with a higher
  * token.  Two negative controls show the checker can fail: with no I/O margin
- * and no PR it must find stale writes.
+ * and no PR it must find stale writes.  Fixed sequences also drive a holder
+ * whose clock loses its bound: it must release and give up, and campaign
+ * again once the bound is back.
  */
 #include "../ktap.h"
 #include "../../tools/fenced/fenced_core.h"
@@ -97,6 +99,137 @@ KTAP_TEST(fenced_bad_events)
 	KTAP_EXPECT(t, step(&c, (struct fenced_event){ .type = FENCED_EV_KA_ANSWERED },
 			    tt(10, 0, 0), a) == 1 && a[0].type == FENCED_ACT_GIVE_UP,
 		    "ttl 0 gives up");
+}
+
+/* A reading with no bound: the clock unsynchronized or disrupted. */
+static const struct fenced_tt no_bound = { .earliest = 0, .latest = INT64_MAX };
+
+/* A new session at AT that locks with TOKEN (no previous holder) and takes
+ * the kernel lease: whether every step went as it should. */
+static bool hold(struct fenced_core *c, uint64_t token, int64_t at)
+{
+	struct fenced_action a[FENCED_ACTIONS_MAX];
+	struct fenced_tt now = tt(at, 5 * MS, 5 * MS);
+
+	step(c, (struct fenced_event){ .type = FENCED_EV_LOST }, now, a);
+	if (step(c, (struct fenced_event){ .type = FENCED_EV_KA_SENT }, now, a) ||
+	    step(c, (struct fenced_event){ .type = FENCED_EV_KA_ANSWERED,
+					  .ttl_ns = TTL }, now, a) ||
+	    step(c, (struct fenced_event){ .type = FENCED_EV_LOCKED, .token = token },
+		 now, a) != 1 || a[0].type != FENCED_ACT_PR_TAKEOVER)
+		return false;
+	return step(c, (struct fenced_event){ .type = FENCED_EV_PREEMPTED, .ok = true },
+		    now, a) == 1 && a[0].type == FENCED_ACT_GRANT &&
+	       a[0].token == token && c->granted;
+}
+
+/* RELEASE of TOKEN, then GIVE_UP: the kernel lease goes first. */
+static bool released_and_gave_up(int n, const struct fenced_action *a,
+				 uint64_t token)
+{
+	return n == 2 && a[0].type == FENCED_ACT_RELEASE && a[0].token == token &&
+	       a[1].type == FENCED_ACT_GIVE_UP;
+}
+
+/*
+ * While the clock has no bound the holder releases the kernel lease and
+ * gives the lock up at its next tick, sends nothing (no keepalive, no new
+ * session) and, once the clock has a bound again, campaigns again and
+ * takes over with a higher token after the wait for E.
+ */
+KTAP_TEST(fenced_no_bound_gives_up)
+{
+	struct fenced_core c;
+	struct fenced_action a[FENCED_ACTIONS_MAX];
+	int64_t end;
+	int n;
+
+	fenced_core__init(&c, 50 * MS);
+	KTAP_ASSERT(t, hold(&c, 7, 1000 * MS), "holding token 7");
+	end = c.kernel_end;
+	n = step(&c, (struct fenced_event){ .type = FENCED_EV_TIMER }, no_bound, a);
+	KTAP_EXPECT(t, released_and_gave_up(n, a, 7), "n=%d: tick without a bound", n);
+	KTAP_EXPECT(t, c.state == FENCED_IDLE && !c.granted, "state %d", c.state);
+	n = step(&c, (struct fenced_event){ .type = FENCED_EV_KA_SENT }, no_bound, a);
+	KTAP_EXPECT(t, n == -EAGAIN, "n=%d: a keepalive or a new session without a bound", n);
+	n = step(&c, (struct fenced_event){ .type = FENCED_EV_TIMER }, no_bound, a);
+	KTAP_EXPECT(t, n == 0, "n=%d: nothing left to give up", n);
+	/* The bound is back: a new session, the lock with token 9, whose
+	 * previous holder (this host) may have held until end. */
+	step(&c, (struct fenced_event){ .type = FENCED_EV_LOST },
+	     tt(1200 * MS, 5 * MS, 5 * MS), a);
+	n = step(&c, (struct fenced_event){ .type = FENCED_EV_KA_SENT },
+		 tt(1200 * MS, 5 * MS, 5 * MS), a);
+	KTAP_EXPECT(t, n == 0, "n=%d: a session starts again", n);
+	step(&c, (struct fenced_event){ .type = FENCED_EV_KA_ANSWERED, .ttl_ns = TTL },
+	     tt(1210 * MS, 5 * MS, 5 * MS), a);
+	n = step(&c, (struct fenced_event){ .type = FENCED_EV_LOCKED, .token = 9,
+					   .prev_token = 7, .prev_end = end },
+		 tt(1300 * MS, 5 * MS, 5 * MS), a);
+	KTAP_EXPECT(t, n == 1 && a[0].type == FENCED_ACT_WAIT_UNTIL && a[0].at == end,
+		    "n=%d: waits for E", n);
+	n = step(&c, (struct fenced_event){ .type = FENCED_EV_TIMER },
+		 tt(end + 6 * MS, 5 * MS, 5 * MS), a);
+	KTAP_EXPECT(t, n == 1 && a[0].type == FENCED_ACT_PR_TAKEOVER && a[0].token == 9,
+		    "n=%d", n);
+	n = step(&c, (struct fenced_event){ .type = FENCED_EV_PREEMPTED, .ok = true },
+		 tt(end + 10 * MS, 5 * MS, 5 * MS), a);
+	KTAP_EXPECT(t, n == 1 && a[0].type == FENCED_ACT_GRANT && a[0].token == 9,
+		    "n=%d: holds again with token 9", n);
+}
+
+/* Every other event read without a bound gives up too, and never renews,
+ * grants or waits. */
+KTAP_TEST(fenced_no_bound_every_event)
+{
+	struct fenced_core c;
+	struct fenced_action a[FENCED_ACTIONS_MAX];
+	struct fenced_tt now = tt(3000 * MS, 5 * MS, 5 * MS);
+	int n;
+
+	fenced_core__init(&c, 50 * MS);
+	KTAP_ASSERT(t, hold(&c, 7, 1000 * MS), "holding token 7");
+	step(&c, (struct fenced_event){ .type = FENCED_EV_KA_SENT },
+	     tt(1100 * MS, 5 * MS, 5 * MS), a);
+	n = step(&c, (struct fenced_event){ .type = FENCED_EV_KA_ANSWERED, .ttl_ns = TTL },
+		 no_bound, a);
+	KTAP_EXPECT(t, released_and_gave_up(n, a, 7), "n=%d: answered, no renew", n);
+
+	/* Waiting for E. */
+	step(&c, (struct fenced_event){ .type = FENCED_EV_KA_SENT }, now, a);
+	step(&c, (struct fenced_event){ .type = FENCED_EV_KA_ANSWERED, .ttl_ns = TTL },
+	     now, a);
+	n = step(&c, (struct fenced_event){ .type = FENCED_EV_LOCKED, .token = 8,
+					   .prev_end = 4000 * MS }, now, a);
+	KTAP_EXPECT(t, n == 1 && a[0].type == FENCED_ACT_WAIT_UNTIL, "n=%d", n);
+	n = step(&c, (struct fenced_event){ .type = FENCED_EV_TIMER }, no_bound, a);
+	KTAP_EXPECT(t, n == 1 && a[0].type == FENCED_ACT_GIVE_UP && c.state == FENCED_IDLE,
+		    "n=%d: gives up the wait", n);
+
+	/* The lock granted while the clock has no bound. */
+	step(&c, (struct fenced_event){ .type = FENCED_EV_KA_SENT }, now, a);
+	n = step(&c, (struct fenced_event){ .type = FENCED_EV_LOCKED, .token = 9 },
+		 no_bound, a);
+	KTAP_EXPECT(t, n == 1 && a[0].type == FENCED_ACT_GIVE_UP && a[0].token == 9 &&
+		    c.state == FENCED_IDLE, "n=%d: locked", n);
+
+	/* The PR takeover done while the clock has no bound: no grant. */
+	step(&c, (struct fenced_event){ .type = FENCED_EV_KA_SENT }, now, a);
+	step(&c, (struct fenced_event){ .type = FENCED_EV_KA_ANSWERED, .ttl_ns = TTL },
+	     now, a);
+	n = step(&c, (struct fenced_event){ .type = FENCED_EV_LOCKED, .token = 10 }, now, a);
+	KTAP_EXPECT(t, n == 1 && a[0].type == FENCED_ACT_PR_TAKEOVER, "n=%d", n);
+	n = step(&c, (struct fenced_event){ .type = FENCED_EV_PREEMPTED, .ok = true },
+		 no_bound, a);
+	KTAP_EXPECT(t, n == 1 && a[0].type == FENCED_ACT_GIVE_UP && !c.granted,
+		    "n=%d: preempted", n);
+
+	/* A session queueing for the lock. */
+	step(&c, (struct fenced_event){ .type = FENCED_EV_KA_SENT }, now, a);
+	step(&c, (struct fenced_event){ .type = FENCED_EV_KA_ANSWERED, .ttl_ns = TTL },
+	     now, a);
+	n = step(&c, (struct fenced_event){ .type = FENCED_EV_TIMER }, no_bound, a);
+	KTAP_EXPECT(t, n == 1 && a[0].type == FENCED_ACT_GIVE_UP, "n=%d: queueing", n);
 }
 
 #include "fenced_sim.h"

@@ -80,17 +80,27 @@ static int64_t mono_ns(void)
 	return ts.tv_sec * NS_PER_S + ts.tv_nsec;
 }
 
-/* TT.now(); with no bound, an interval nothing can be waited out against. */
+/*
+ * TT.now(); with no bound, an interval nothing can be waited out against,
+ * on which the core gives the session up and starts none (fenced_core.h,
+ * "A clock with no bound").  Each change of that is logged.
+ */
 static struct fenced_tt tt_now(struct fenced_agent *a)
 {
 	struct fenced_tt r = { .earliest = 0, .latest = INT64_MAX };
 	struct gnomon_tt t;
 
-	if (gnomon_client__now(a->clock, &t) ||
-	    t.bound_ns == GNOMON_BOUND_INFINITE || t.latest_ns > INT64_MAX)
-		return r;
-	r.earliest = (int64_t)t.earliest_ns;
-	r.latest = (int64_t)t.latest_ns;
+	if (!gnomon_client__now(a->clock, &t) &&
+	    t.bound_ns != GNOMON_BOUND_INFINITE && t.latest_ns <= INT64_MAX) {
+		r.earliest = (int64_t)t.earliest_ns;
+		r.latest = (int64_t)t.latest_ns;
+	}
+	if (fenced_tt__bounded(r) == a->clock_void) {
+		a->clock_void = !fenced_tt__bounded(r);
+		logf_("%s", a->clock_void ?
+		      "the clock has no bound (unsynchronized or disrupted): no session" :
+		      "the clock has a bound again");
+	}
 	return r;
 }
 
@@ -269,7 +279,8 @@ static void act(struct fenced_agent *a, const struct fenced_action *x,
 		kernel(a, GNOMON_IOC_LEASE_RELEASE, x->token, 0);
 		break;
 	case FENCED_ACT_GIVE_UP:
-		session_drop(a, "lock or session lost");
+		session_drop(a, fenced_tt__bounded(now) ? "lock or session lost" :
+			     "the clock has no bound");
 		break;
 	}
 }
@@ -290,7 +301,8 @@ static bool ka_sent(struct fenced_agent *a)
 	struct fenced_action out[FENCED_ACTIONS_MAX];
 	struct fenced_event ev = { .type = FENCED_EV_KA_SENT };
 
-	/* KA_SENT returns no actions; -ENOBUFS: too many unanswered. */
+	/* KA_SENT returns no actions; -ENOBUFS: too many unanswered,
+	 * -EAGAIN: the clock has no bound. */
 	return fenced_core__step(&a->core, &ev, tt_now(a), out) == 0;
 }
 
@@ -328,38 +340,17 @@ static void send_range(struct fenced_agent *a)
 	fgrpc__call(&a->g, FT_RANGE, "/etcdserverpb.KV/Range", &r.base, false);
 }
 
-/*
- * Whether TT.now() has a bound.  Without one (the clock unsynchronized, or
- * disrupted by a step) the kernel lease does not hold and the wait for
- * earliest > E could never end, so holding the lock, or queueing for it,
- * would only keep the other hosts out: the session is given up (tick) and
- * none is started until the clock has a bound again.  Logged each way.
- */
-static bool clock_bounded(struct fenced_agent *a)
-{
-	bool bounded = tt_now(a).latest != INT64_MAX;
-
-	if (bounded == a->clock_void) {
-		a->clock_void = !bounded;
-		logf_("%s", bounded ? "the clock has a bound again" :
-		      "the clock has no bound (unsynchronized or disrupted): no session");
-	}
-	return bounded;
-}
-
 static void session_start(struct fenced_agent *a)
 {
 	Etcdserverpb__LeaseGrantRequest r =
 		ETCDSERVERPB__LEASE_GRANT_REQUEST__INIT;
 	struct fenced_event lost = { .type = FENCED_EV_LOST };
 
-	if (!clock_bounded(a)) {
+	feed(a, &lost);		/* a new session: forget the old one */
+	if (!ka_sent(a)) {	/* the clock has no bound: not yet */
 		schedule_retry(a);
 		return;
 	}
-	feed(a, &lost);		/* a new session: forget the old one */
-	if (!ka_sent(a))
-		return;
 	r.ttl = (int64_t)(a->conf->ttl_ns / NS_PER_S);
 	a->session_at = mono_ns();
 	a->last_rx = a->session_at;
@@ -532,6 +523,8 @@ static void on_grant(struct fenced_agent *a, const uint8_t *msg, size_t len)
 	      a->conf->endpoints[a->ep], a->conf->lock);
 	ev.ttl_ns = a->ttl_ns;
 	feed(a, &ev);
+	if (!a->lease_id)
+		return;		/* given up: the clock has no bound */
 	send_keepalive(a);
 	send_lock(a);
 }
@@ -646,13 +639,8 @@ void fenced_agent__tick(struct fenced_agent *a)
 
 	if (a->stopping)
 		return;
-	if (!clock_bounded(a)) {
-		if (a->lease_id) {
-			struct fenced_event lost = { .type = FENCED_EV_LOST };
-
-			feed(a, &lost);	/* the kernel lease goes first */
-			session_drop(a, "the clock has no bound");
-		}
+	if (!fenced_tt__bounded(tt_now(a))) {
+		feed(a, &tick);	/* the core gives the session up */
 		return;
 	}
 	if (a->g.fd >= 0 && mono_ns() - a->last_rx >

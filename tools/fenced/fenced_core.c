@@ -41,6 +41,14 @@ static void lose(struct fenced_core *c, struct fenced_action *out, int *n)
 	c->preempted = false;
 }
 
+/* Lose, and tell the shell to drop the lock and the session. */
+static void give_up(struct fenced_core *c, uint64_t token,
+		    struct fenced_action *out, int *n)
+{
+	lose(c, out, n);
+	push(out, n, FENCED_ACT_GIVE_UP, token, 0, 0);
+}
+
 static void check_wait(struct fenced_core *c, struct fenced_tt now,
 		       struct fenced_action *out, int *n)
 {
@@ -98,9 +106,8 @@ static int on_answer(struct fenced_core *c, const struct fenced_event *ev,
 	memmove(c->pending, c->pending + 1,
 		(size_t)(c->npending - 1) * sizeof(c->pending[0]));
 	c->npending--;
-	if (ev->ttl_ns <= 0) {
-		lose(c, out, n);
-		push(out, n, FENCED_ACT_GIVE_UP, c->token, 0, 0);
+	if (ev->ttl_ns <= 0 || !fenced_tt__bounded(now)) {
+		give_up(c, c->token, out, n);
 		return 0;
 	}
 	if (!c->answered || s + ev->ttl_ns > c->bound)
@@ -121,6 +128,10 @@ static int on_locked(struct fenced_core *c, const struct fenced_event *ev,
 		push(out, n, FENCED_ACT_GIVE_UP, ev->token, 0, 0);
 		return 0;
 	}
+	if (!fenced_tt__bounded(now)) {
+		give_up(c, ev->token, out, n);
+		return 0;
+	}
 	c->token = ev->token;
 	c->prev_token = ev->prev_token;
 	c->prev_end = ev->prev_end;
@@ -134,13 +145,15 @@ static int on_locked(struct fenced_core *c, const struct fenced_event *ev,
 static void on_timer(struct fenced_core *c, struct fenced_tt now,
 		     struct fenced_action *out, int *n)
 {
-	if (c->state == FENCED_WAITING) {
+	if (!fenced_tt__bounded(now)) {
+		if (c->state != FENCED_IDLE || c->npending || c->answered)
+			give_up(c, c->token, out, n);
+	} else if (c->state == FENCED_WAITING) {
 		check_wait(c, now, out, n);
 	} else if (c->state == FENCED_HOLDING && c->answered &&
 		   now.earliest >= c->bound) {
 		/* gnomond may have expired the session: it is lost. */
-		lose(c, out, n);
-		push(out, n, FENCED_ACT_GIVE_UP, c->token, 0, 0);
+		give_up(c, c->token, out, n);
 	}
 }
 
@@ -149,6 +162,8 @@ static int dispatch(struct fenced_core *c, const struct fenced_event *ev,
 {
 	switch (ev->type) {
 	case FENCED_EV_KA_SENT:
+		if (!fenced_tt__bounded(now))
+			return -EAGAIN;
 		if (c->npending == FENCED_PENDING_MAX)
 			return -ENOBUFS;
 		c->pending[c->npending++] = now.earliest;
@@ -160,9 +175,8 @@ static int dispatch(struct fenced_core *c, const struct fenced_event *ev,
 	case FENCED_EV_PREEMPTED:
 		if (c->state != FENCED_PREEMPTING)
 			return -EINVAL;
-		if (!ev->ok) {
-			lose(c, out, n);
-			push(out, n, FENCED_ACT_GIVE_UP, c->token, 0, 0);
+		if (!ev->ok || !fenced_tt__bounded(now)) {
+			give_up(c, c->token, out, n);
 			return 0;
 		}
 		c->preempted = true;

@@ -30,6 +30,16 @@
  *   RELEASE      release the kernel lease now.
  *   GIVE_UP      drop the lock and session (a new session may follow).
  *
+ * A clock with no bound.  A reading with latest == INT64_MAX has none (the
+ * clock unsynchronized, or disrupted by a step): the kernel lease does not
+ * hold and earliest > E can never be seen, so holding the lock, or queueing
+ * for it, would only keep the other hosts out (Documentation/fencing.rst,
+ * "A clock with no bound").  With such a reading KA_SENT is refused
+ * (-EAGAIN: send nothing, start no session), and TIMER in a session,
+ * KA_ANSWERED, LOCKED and PREEMPTED give it up: RELEASE first if the kernel
+ * lease is ours, then GIVE_UP.  A new session starts once a reading has a
+ * bound again.
+ *
  * Invariants (asserted after every step):
  *   - a granted kernel lease ends no later than (send instant s of the last
  *     ANSWERED keepalive) + TTL - margin: gnomond's guarantee is that the
@@ -49,8 +59,13 @@
 
 struct fenced_tt {
 	int64_t earliest;	/* CLOCK_REALTIME ns */
-	int64_t latest;
+	int64_t latest;		/* INT64_MAX: no bound */
 };
+
+static inline bool fenced_tt__bounded(struct fenced_tt now)
+{
+	return now.latest != INT64_MAX;
+}
 
 enum fenced_ev_type {
 	FENCED_EV_KA_SENT,
@@ -115,7 +130,8 @@ void fenced_core__init(struct fenced_core *c, int64_t margin_ns);
 /*
  * Feed one event with a TT.now() reading; fills out[] and returns how many
  * actions, or -EINVAL for an event out of place (e.g. an answer with nothing
- * pending) or -ENOBUFS when too many keepalives are unanswered.
+ * pending), -ENOBUFS when too many keepalives are unanswered or -EAGAIN for
+ * KA_SENT with a reading without a bound.
  */
 int fenced_core__step(struct fenced_core *c, const struct fenced_event *ev,
 		      struct fenced_tt now,
