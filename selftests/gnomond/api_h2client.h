@@ -15,6 +15,7 @@
 
 #include <nghttp2/nghttp2.h>
 
+#include "../../tools/common/grpc_frame.h"
 #include "../../tools/gnomond/api/api.h"
 
 #define H2C_MAX 32
@@ -167,15 +168,11 @@ static inline struct h2c_stream *h2c_call_raw(struct h2c *h, const char *path,
 		abort();
 	memset(st, 0, sizeof(*st));
 	st->grpc_status = -1;
-	st->body = malloc(len + 5);
-	st->body[0] = flag;
-	st->body[1] = len >> 24;
-	st->body[2] = len >> 16;
-	st->body[3] = len >> 8;
-	st->body[4] = len;
+	st->body = malloc(len + GRPC_FRAME_HDR);
+	grpc_frame__put(st->body, flag, len);
 	if (len)
-		memcpy(st->body + 5, msg, len);
-	st->blen = len + 5;
+		memcpy(st->body + GRPC_FRAME_HDR, msg, len);
+	st->blen = len + GRPC_FRAME_HDR;
 	st->id = nghttp2_submit_request(h->c, NULL, nv, 6, &prd, NULL);
 	h->n++;
 	return st;

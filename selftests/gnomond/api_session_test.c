@@ -99,13 +99,15 @@ static Etcdserverpb__PutRequest put_req(const char *k, const char *v)
 	return p;
 }
 
-/* The message of a good answer: 5-byte prefix then protobuf. */
+/* The message of a good answer: one uncompressed gRPC frame. */
 static bool answer_ok(const struct h2c_stream *st)
 {
+	uint8_t flag;
+
 	return st->closed && st->http_status == 200 && st->grpc_status == 0 &&
-	       st->rlen >= 5 && st->resp[0] == 0 &&
-	       ((size_t)st->resp[1] << 24 | (size_t)st->resp[2] << 16 |
-		(size_t)st->resp[3] << 8 | st->resp[4]) == st->rlen - 5;
+	       st->rlen >= GRPC_FRAME_HDR &&
+	       grpc_frame__get(st->resp, &flag) == st->rlen - GRPC_FRAME_HDR &&
+	       flag == 0;
 }
 
 /* Does the HTTP/2 byte stream d hold a frame of this type? */
@@ -162,7 +164,8 @@ KTAP_TEST(api_put_then_range)
 	b2 = h2c_call(&h, "/etcdserverpb.KV/Range", &r.base);
 	KTAP_ASSERT(t, !h2c_pump(&h, s), "pump");
 	KTAP_ASSERT(t, answer_ok(b2), "range answered");
-	rr = etcdserverpb__range_response__unpack(NULL, b2->rlen - 5, b2->resp + 5);
+	rr = etcdserverpb__range_response__unpack(NULL, b2->rlen - GRPC_FRAME_HDR,
+						  b2->resp + GRPC_FRAME_HDR);
 	KTAP_ASSERT(t, rr && rr->n_kvs == 1, "decodes");
 	KTAP_EXPECT(t, rr->kvs[0]->value.len == 3 &&
 		    !memcmp(rr->kvs[0]->value.data, "one", 3) &&
@@ -405,11 +408,9 @@ static struct h2c_stream *keepalive_stream(struct h2c *h, const int64_t *ids,
 
 		r.id = ids[i];
 		m = etcdserverpb__lease_keep_alive_request__pack(&r,
-							body + len + 5);
-		body[len] = 0;
-		body[len + 1] = body[len + 2] = body[len + 3] = 0;
-		body[len + 4] = m;
-		len += 5 + m;
+					body + len + GRPC_FRAME_HDR);
+		grpc_frame__put(body + len, 0, m);
+		len += GRPC_FRAME_HDR + m;
 	}
 	free(st->body);
 	st->body = body;
@@ -423,17 +424,19 @@ static int answered_ids(const struct h2c_stream *st, int64_t *ids, int max)
 	size_t off = 0;
 	int n = 0;
 
-	while (off + 5 <= st->rlen && n < max) {
-		size_t m = st->resp[off + 4];
-		Etcdserverpb__LeaseKeepAliveResponse *r =
-			etcdserverpb__lease_keep_alive_response__unpack(NULL, m,
-				st->resp + off + 5);
+	while (off + GRPC_FRAME_HDR <= st->rlen && n < max) {
+		size_t m = grpc_frame__get(st->resp + off, NULL);
+		Etcdserverpb__LeaseKeepAliveResponse *r;
 
+		if (m > st->rlen - off - GRPC_FRAME_HDR)
+			break;
+		r = etcdserverpb__lease_keep_alive_response__unpack(NULL, m,
+			st->resp + off + GRPC_FRAME_HDR);
 		if (!r)
 			break;
 		ids[n++] = r->id;
 		etcdserverpb__lease_keep_alive_response__free_unpacked(r, NULL);
-		off += 5 + m;
+		off += GRPC_FRAME_HDR + m;
 	}
 	return off == st->rlen ? n : -1;
 }

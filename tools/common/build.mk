@@ -2,7 +2,8 @@
 # tools/common: code that several tools link directly (never libgnomon).
 # klease is the one home of the kernel-lease ioctls.
 # gparse is the one parser of numbers and durations; its test is KTAP under
-# ASan/UBSan.
+# ASan/UBSan.  grow.h and grpc_frame.h (the gRPC message header) are
+# header-only, each with its test.
 
 GPARSE_SRC := tools/common/gparse.c
 # klease: gnomon.ko's lease ioctls, for gnomonctl and gnomon-fenced.
@@ -17,10 +18,11 @@ $(GPARSE_TEST): $(BUILD)/san/selftests/common/gparse_test.o \
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_SAN) -o $@ $^
 
-GROW_TEST := $(BUILD)/tests/common/grow_test
-ALL_TARGETS += $(GROW_TEST)
-HOST_TESTS += $(GROW_TEST)
+# The header-only helpers' tests, one object each.
+COMMON_HDR_TESTS := $(addprefix $(BUILD)/tests/common/,grow_test grpc_frame_test)
+ALL_TARGETS += $(COMMON_HDR_TESTS)
+HOST_TESTS += $(COMMON_HDR_TESTS)
 
-$(GROW_TEST): $(BUILD)/san/selftests/common/grow_test.o
+$(COMMON_HDR_TESTS): $(BUILD)/tests/common/%: $(BUILD)/san/selftests/common/%.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_SAN) -o $@ $^

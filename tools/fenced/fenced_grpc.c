@@ -24,6 +24,8 @@
 
 #include <nghttp2/nghttp2.h>
 
+#include "../common/grpc_frame.h"
+
 #define FGRPC_MSG_MAX	(1U << 20)	/* nothing we ask for is larger */
 
 void fgrpc__init(struct fgrpc *g, fgrpc_msg_fn on_msg, fgrpc_end_fn on_end,
@@ -94,7 +96,7 @@ static int on_data(nghttp2_session *s, uint8_t flags, int32_t id,
 	(void)flags;
 	if (!st)
 		return 0;
-	if (st->ilen + len > FGRPC_MSG_MAX + 5) {
+	if (st->ilen + len > FGRPC_MSG_MAX + GRPC_FRAME_HDR) {
 		g->failed = true;
 		return 0;
 	}
@@ -296,20 +298,20 @@ static int deliver(struct fgrpc *g)
 		struct fgrpc_stream *st = &g->st[i];
 		int tag = st->tag;
 
-		while (st->id && st->ilen >= 5) {
-			uint32_t len = (uint32_t)st->in[1] << 24 |
-				       (uint32_t)st->in[2] << 16 |
-				       (uint32_t)st->in[3] << 8 | st->in[4];
+		while (st->id && st->ilen >= GRPC_FRAME_HDR) {
+			uint8_t flag;
+			size_t len = grpc_frame__get(st->in, &flag);
+			size_t all = GRPC_FRAME_HDR + len;
 
-			if (st->in[0] != 0 || len > FGRPC_MSG_MAX)
+			if (flag != 0 || len > FGRPC_MSG_MAX)
 				return -EPROTO;	/* compressed or huge */
-			if (st->ilen < 5 + (size_t)len)
+			if (st->ilen < all)
 				break;
-			g->on_msg(g->user, tag, st->in + 5, len);
+			g->on_msg(g->user, tag, st->in + GRPC_FRAME_HDR, len);
 			if (!st->id || st->tag != tag)
 				break;	/* the caller cancelled it */
-			memmove(st->in, st->in + 5 + len, st->ilen - 5 - len);
-			st->ilen -= 5 + len;
+			memmove(st->in, st->in + all, st->ilen - all);
+			st->ilen -= all;
 		}
 		if (st->id && st->closed) {
 			int status = st->status;
@@ -359,18 +361,14 @@ static int frame(struct fgrpc_stream *st, const ProtobufCMessage *m)
 	size_t len = protobuf_c_message_get_packed_size(m);
 	uint8_t *p;
 
-	p = realloc(st->out, st->olen + 5 + len);
+	p = realloc(st->out, st->olen + GRPC_FRAME_HDR + len);
 	if (!p)
 		return -ENOMEM;
 	st->out = p;
 	p += st->olen;
-	p[0] = 0;
-	p[1] = (uint8_t)(len >> 24);
-	p[2] = (uint8_t)(len >> 16);
-	p[3] = (uint8_t)(len >> 8);
-	p[4] = (uint8_t)len;
-	protobuf_c_message_pack(m, p + 5);
-	st->olen += 5 + len;
+	grpc_frame__put(p, 0, len);
+	protobuf_c_message_pack(m, p + GRPC_FRAME_HDR);
+	st->olen += GRPC_FRAME_HDR + len;
 	return 0;
 }
 

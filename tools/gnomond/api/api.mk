@@ -105,8 +105,13 @@ $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard selftests/gnomond/mvcc_*.c \
 GNOMOND_API_FUZZER := $(BUILD)/fuzz/gnomond/api_fuzz
 GNOMOND_API_FUZZ_SEEDS := $(BUILD)/selftests/gnomond/api_fuzz_seeds
 
+# Compiled and linked in one command, so without -MMD's dependency files:
+# the headers it includes are named here.
+GNOMOND_API_FUZZ_HDRS := $(wildcard selftests/gnomond/api_h2client.h \
+	tools/common/*.h tools/gnomond/api/*.h tools/gnomond/mvcc/*.h)
+
 $(GNOMOND_API_FUZZER): selftests/gnomond/api_fuzz.c $(GNOMOND_KV_SRCS) \
-		$(GNOMOND_PROTO_SRCS) | $(GNOMOND_PROTO_HDRS)
+		$(GNOMOND_PROTO_SRCS) $(GNOMOND_API_FUZZ_HDRS) | $(GNOMOND_PROTO_HDRS)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(CFLAGS_COMMON) -O1 -fno-omit-frame-pointer \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \

@@ -191,6 +191,7 @@ ProtobufCMessage *grpc_decode(enum api_method m, const uint8_t *body,
 {
 	ProtobufCMessage *pm;
 	enum etcd_err e;
+	uint8_t flag;
 	size_t n;
 
 	memset(err, 0, sizeof(*err));
@@ -200,17 +201,16 @@ ProtobufCMessage *grpc_decode(enum api_method m, const uint8_t *body,
 			     : "grpc: no request message");
 		return NULL;
 	}
-	if (body[0] == 1) {
+	n = grpc_frame__get(body, &flag);
+	if (flag == 1) {
 		set_err(err, GRPC_UNIMPLEMENTED,
 			"grpc: Decompressor is not installed for grpc-encoding");
 		return NULL;
 	}
-	if (body[0] != 0) {
+	if (flag != 0) {
 		set_err(err, GRPC_INTERNAL, "grpc: invalid message flags");
 		return NULL;
 	}
-	n = (size_t)body[1] << 24 | (size_t)body[2] << 16 |
-	    (size_t)body[3] << 8 | body[4];
 	if (n > max_request + API_GRPC_OVERHEAD_BYTES) {
 		snprintf(err->buf, sizeof(err->buf),
 			 "grpc: received message larger than max (%zu vs. %zu)",

@@ -9,8 +9,7 @@
 #define GNOMOND_API_GRPC_H
 
 #include "api.h"
-
-#define GRPC_FRAME_HDR 5
+#include "../../common/grpc_frame.h"
 
 /* The method for a :path, or -1 with the "unknown service/method" text in
  * @why (a static or @buf). */

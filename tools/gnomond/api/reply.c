@@ -79,11 +79,7 @@ static int frame_append(struct api_stream *st, const uint8_t *msg, size_t len)
 		st->rcap = cap;
 	}
 	p = st->resp + st->rlen;
-	p[0] = 0;
-	p[1] = len >> 24;
-	p[2] = len >> 16;
-	p[3] = len >> 8;
-	p[4] = len;
+	grpc_frame__put(p, 0, len);
 	if (len)
 		memcpy(p + GRPC_FRAME_HDR, msg, len);
 	st->rlen += need;

@@ -148,9 +148,7 @@ static int stream_data(struct api_session *s, struct api_stream *st,
 		if (st->ending)
 			return 0;
 		if (st->blen >= GRPC_FRAME_HDR) {
-			want += (size_t)st->body[1] << 24 |
-				(size_t)st->body[2] << 16 |
-				(size_t)st->body[3] << 8 | st->body[4];
+			want += grpc_frame__get(st->body, NULL);
 			if (want - GRPC_FRAME_HDR > limit) {
 				/* grpc_decode words the refusal. */
 				stream_dispatch(s, st, GRPC_FRAME_HDR);
@@ -188,13 +186,9 @@ static void dispatch(struct api_session *s, int32_t id, struct api_stream *st);
 static bool prefix_too_large(const struct api_session *s,
 			     const struct api_stream *st)
 {
-	size_t n;
-
-	if (st->blen < GRPC_FRAME_HDR)
-		return false;
-	n = (size_t)st->body[1] << 24 | (size_t)st->body[2] << 16 |
-	    (size_t)st->body[3] << 8 | st->body[4];
-	return n > s->max_request + API_GRPC_OVERHEAD_BYTES;
+	return st->blen >= GRPC_FRAME_HDR &&
+	       grpc_frame__get(st->body, NULL) >
+	       s->max_request + API_GRPC_OVERHEAD_BYTES;
 }
 
 static int on_data(nghttp2_session *h2, uint8_t flags, int32_t id,
