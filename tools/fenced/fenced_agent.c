@@ -485,9 +485,14 @@ static void on_lock(struct fenced_agent *a, const uint8_t *msg, size_t len)
 
 static void on_range(struct fenced_agent *a, const uint8_t *msg, size_t len)
 {
-	Etcdserverpb__RangeResponse *r =
-		etcdserverpb__range_response__unpack(NULL, len, msg);
+	Etcdserverpb__RangeResponse *r;
 
+	/* E is Lock answered + TTL: nothing to add to a reading with no bound. */
+	if (a->lock_latest == INT64_MAX) {
+		session_drop(a, "the clock had no bound when the lock was granted");
+		return;
+	}
+	r = etcdserverpb__range_response__unpack(NULL, len, msg);
 	if (!r || r->n_kvs != 1 || r->kvs[0]->create_revision <= 0) {
 		if (r)
 			etcdserverpb__range_response__free_unpacked(r, NULL);
