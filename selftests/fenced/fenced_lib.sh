@@ -7,8 +7,15 @@
 #	                                 status FD_DIR/NAME.status, pid FD_PIDS[NAME]
 #	fd_field NAME KEY                a key=value of NAME's status line
 #	fd_wait NAME KEY VALUE [SECS]    poll NAME's status until KEY is VALUE
-#	fd_app NAME DEV                 NAME's application (below), background
-#	fd_apps_stop                    stop every application and its writers
+#	fd_app NAME RESOURCE DEV        NAME's application (below), background,
+#	                                 pid FD_APIDS[NAME]
+#	fd_apps_stop                    stop every application
+#	fd_phases LOSS OLD_RES NEW NEW_RES TOKEN  a takeover's phases (below)
+#	fd_cluster_start                 gd_cluster_init 3, FD_DIR its directory
+#	fd_monitor_start                 `gnomonctl monitor` into FD_MONITOR
+#	fd_rig_cleanup LOOP              the EXIT trap of the one-VM rig: every
+#	                                 application, agent, the monitor, the
+#	                                 cluster, fd_tables, LOOP, fence_teardown
 #	fd_agent_pr NAME RES DEV [FLAGS] fd_agent with PR on DEV (below)
 #	fd_tables DEV_A DEV_B            two resources, two gnomon-fence tables
 #	fd_until_grep PATTERN FILE [SECS] poll until FILE has a matching line
@@ -20,15 +27,20 @@
 #	fd_pause_takeover OLD NEW DESC [ABOVE]  SIGSTOP OLD's agent, then
 #	                                 fd_expect_holder DESC NEW [ABOVE]
 #
-# An application writes while its agent says it holds the lock: whenever
-# NAME's status file shows state=holding with a token it has not written
-# with yet, it starts `fence-record write DEV NAME TOKEN` (selftests/fence/
-# fence_record.h: records in order from one past the highest sequence on
-# the disk; a refused write ends it), output in FD_DIR/NAME.acks.  A paused
-# or killed agent leaves "holding" in its status file, so its application
-# keeps writing, as a real one that believes it holds would.  At the end
-# `fence-record check` proves from the disk image alone whether a record
-# with a lower token landed after a holder with a higher one took over.
+# An application is already running when its host takes over, as a
+# storage application would be: `fence-record write --wait RESOURCE`
+# (selftests/fence/fence_record_main.c) waits, woken by gnomon's netlink
+# events, until the kernel lease RESOURCE holds with a token above the one
+# it had when the application started; only then it finds the first
+# sequence to write on DEV (fence_record.h: one past the highest on the
+# disk) and writes records in order; a refused write sends it back to
+# waiting, for a higher token.
+# Its lines, stamped with CLOCK_REALTIME ("... at NS"), go to
+# FD_DIR/NAME.acks.  A paused or killed agent leaves its kernel lease to
+# lapse at its end, so its application writes until its table refuses it,
+# as a real one that believes it holds would.  At the end `fence-record
+# check` proves from the disk image alone whether a record with a lower
+# token landed after a holder with a higher one took over.
 FD_LOCK=fenced_lock_$$
 FD_FENCED=$top/build/bin/gnomon-fenced
 FD_RECORD=$top/build/tests/fence/fence-record
@@ -62,50 +74,84 @@ fd_wait()
 
 fd_app()
 {
-	local name=$1 dev=$2
-	(
-		local line tok last=
-		while [ ! -e "$FD_DIR/stop" ]; do
-			line=
-			read -r line < "$FD_DIR/$name.status" 2>/dev/null
-			case " $line " in
-			*" state=holding "*)
-				tok=${line#*token=}
-				tok=${tok%% *}
-				if [ "$tok" != "$last" ]; then
-					last=$tok
-					"$FD_RECORD" write "$dev" "$name" "$tok" \
-						1000000 20ms >> "$FD_DIR/$name.acks" 2>&1 &
-				fi ;;
-			esac
-			sleep 0.1
-		done
-		kill $(jobs -p) 2>/dev/null
-		wait
-	) &
+	local name=$1 res=$2 dev=$3 above
+	above=$(cat "$LEASES/$res/token" 2>/dev/null)
+	"$FD_RECORD" write --wait "$res" --time "$dev" "$name" $(( ${above:-0} + 1 )) \
+		1000000 20ms >> "$FD_DIR/$name.acks" 2>&1 &
 	FD_APIDS[$name]=$!
 }
 
 fd_apps_stop()
 {
 	local n
-	touch "$FD_DIR/stop"
-	for n in "${!FD_APIDS[@]}"; do wait "${FD_APIDS[$n]}" 2>/dev/null; done
+	for n in "${!FD_APIDS[@]}"; do
+		kill -TERM "${FD_APIDS[$n]}" 2>/dev/null
+		wait "${FD_APIDS[$n]}" 2>/dev/null
+	done
 	FD_APIDS=()
-	rm -f "$FD_DIR/stop"
 }
 
 fd_cleanup()
 {
 	local n
-	touch "$FD_DIR/stop" 2>/dev/null
+	fd_apps_stop
 	for n in "${!FD_PIDS[@]}"; do
 		kill -CONT "${FD_PIDS[$n]}" 2>/dev/null
 		kill -KILL "${FD_PIDS[$n]}" 2>/dev/null
 		wait "${FD_PIDS[$n]}" 2>/dev/null
 	done
-	for n in "${!FD_APIDS[@]}"; do wait "${FD_APIDS[$n]}" 2>/dev/null; done
-	rm -f "$FD_DIR/stop"
+}
+
+# fd_phases LOSS OLD_RES NEW NEW_RES TOKEN: the phases of a takeover from
+# the old holder's loss at LOSS (CLOCK_REALTIME ns), in ms after it, on one
+# line: lapse= the old holder's kernel lease OLD_RES lapsed (the netlink
+# event, from FD_MONITOR, `gnomonctl monitor`'s output), lock= NEW's agent
+# got the lock with TOKEN (its log), kernel= NEW's kernel lease NEW_RES
+# granted with TOKEN (netlink), open= NEW's application saw it hold, read=
+# it had read the disk, write= its first acknowledged write (NEW.acks).
+# A phase not found is "-".
+fd_phases()
+{
+	local loss=$1 old=$2 new=$3 res=$4 tok=$5 lapse lock grant open read ack
+	lapse=$(awk -v r="$old" -v l="$loss" '$1 == "lease_lapsed" && $0 ~ "name=" r " " {
+		for (i = 2; i <= NF; i++) if ($i ~ /^time_ns=/) { sub("time_ns=", "", $i);
+			if ($i + 0 >= l + 0) { print $i; exit } } }' "$FD_MONITOR")
+	grant=$(awk -v r="$res" -v t="$tok" '$1 == "lease_granted" && $0 ~ "name=" r " " && $0 ~ "token=" t " " {
+		for (i = 2; i <= NF; i++) if ($i ~ /^time_ns=/) { sub("time_ns=", "", $i); print $i; exit } }' \
+		"$FD_MONITOR")
+	lock=$(sed -n "s/.* granted: token $tok,.* at \([0-9]*\)$/\1/p" "$FD_DIR/$new.log" | head -n 1)
+	open=$(sed -n "s/^open $new $tok at \([0-9]*\)$/\1/p" "$FD_DIR/$new.acks" | head -n 1)
+	read=$(sed -n "s/^first $new $tok [0-9]* at \([0-9]*\)$/\1/p" "$FD_DIR/$new.acks" | head -n 1)
+	ack=$(sed -n "s/^ack $new $tok [0-9]* at \([0-9]*\)$/\1/p" "$FD_DIR/$new.acks" | head -n 1)
+	awk -v l="$loss" -v lapse="$lapse" -v lock="$lock" -v grant="$grant" \
+		-v open="$open" -v read="$read" -v ack="$ack" 'function ms(t) {
+			return t == "" ? "-" : sprintf("%d", (t - l) / 1000000) }
+		BEGIN { printf "lapse=%s lock=%s kernel=%s open=%s read=%s write=%s\n",
+			ms(lapse), ms(lock), ms(grant), ms(open), ms(read), ms(ack) }'
+}
+
+fd_cluster_start()
+{
+	gd_cluster_init 3
+	FD_DIR=$GD_DIR
+	FD_MON_PID=
+}
+
+fd_monitor_start()
+{
+	FD_MONITOR=$FD_DIR/monitor.log
+	$CTL monitor > "$FD_MONITOR" 2>&1 &
+	FD_MON_PID=$!
+}
+
+fd_rig_cleanup()
+{
+	fd_cleanup
+	[ -n "$FD_MON_PID" ] && kill "$FD_MON_PID" 2>/dev/null && wait "$FD_MON_PID" 2>/dev/null
+	gd_cluster_cleanup
+	fd_tables_remove
+	losetup -d "$1"
+	fence_teardown
 }
 
 # fd_agent_pr NAME RESOURCE DEVICE [FLAGS]: fd_agent with persistent

@@ -3,8 +3,8 @@
 # gnomon-fenced in the VM: a 3-member gnomond cluster on loopback, two
 # agents A and B for one lock, each with its own kernel lease resource and
 # its own gnomon-fence table over ONE shared loop device, and an application
-# per agent (fenced_lib.sh) that writes fence-record records while its agent
-# says it holds the lock.
+# per agent (fenced_lib.sh), running from the start, that writes fence-record
+# records whenever its kernel lease holds with a new token.
 #   - A holds, B waits; A's writes pass, B writes nothing.
 #   - SIGKILL A's agent: A's table refuses its writer after the lapse, B
 #     gets the lock, B's kernel lease is granted only once B's earliest is
@@ -14,6 +14,11 @@
 #     after SIGCONT B's writer is refused and B's agent releases and queues.
 #   - `fence-record check` finds no record of a lower token that landed
 #     after a higher token's holder took over, and none lost.
+# Both takeovers print their phases (fd_phases), in ms after the loss: the
+# old holder's kernel lease lapsed, the new agent got the lock, its kernel
+# lease was granted, its application saw it hold, read the disk and had its
+# first write acknowledged.  No time is asserted: the numbers are for
+# Documentation/performance.rst (tools/bench/fence-takeover-vm.sh).
 # Negative control: the same SIGSTOP schedule with applications that bypass
 # the gnomon-fence tables (straight to the loop device): the checker must
 # find a stale write.
@@ -34,34 +39,26 @@ RB=$FD_RB
 devA=$FD_DEV_A
 devB=$FD_DEV_B
 
-gd_cluster_init 3
-FD_DIR=$GD_DIR
-MON_PID=
-cleanup()
-{
-	fd_cleanup
-	[ -n "$MON_PID" ] && kill "$MON_PID" 2>/dev/null && wait "$MON_PID" 2>/dev/null
-	gd_cluster_cleanup
-	fd_tables_remove
-	losetup -d "$loop"
-	fence_teardown
-}
-trap cleanup EXIT
+fd_cluster_start
+trap 'fd_rig_cleanup "$loop"' EXIT
 gd_start_all
-$CTL monitor > "$FD_DIR/monitor.log" 2>&1 &
-MON_PID=$!
+fd_monitor_start
 
 passed() { fence_status "$1" 4; }
+# last_seq WHAT NAME: the sequence of NAME's last "WHAT" line (first, ack).
+last_seq()
+{
+	sed -n "s/^$1 $2 [0-9]* \([0-9]*\) at [0-9]*$/\1/p" "$FD_DIR/$2.acks" 2>/dev/null | tail -n 1
+}
 
-# 1. A holds, B waits.
+# 1. The applications run from the start; A holds, B waits.
+fd_app A $RA "$devA"
+fd_app B $RB "$devB"
 fd_agent A $RA
 fd_expect_holder "A takes the lock and grants its kernel lease" A
 fd_agent B $RB
 sleep 2
 ktap_eq "B waits for the lock" idle "$(fd_field B state)"
-fd_app A "$devA"
-fd_app B "$devB"
-sleep 2
 a0=$(passed fda_$$)
 if [ "${a0:-0}" -gt 0 ] && grep -q "^ack A " "$FD_DIR/A.acks" &&
 	[ "$(passed fdb_$$)" = 0 ]; then
@@ -70,7 +67,9 @@ else
 	ktap_fail "A's writes pass, B writes nothing" "A passed $a0, B passed $(passed fdb_$$)"
 fi
 
-# 2. SIGKILL A's agent: its application keeps writing (the status says holding).
+# 2. SIGKILL A's agent: its application keeps writing (its lease holds
+# until its end).
+loss=$(date +%s%N)
 kill -KILL "${FD_PIDS[A]}"
 wait "${FD_PIDS[A]}" 2>/dev/null
 unset 'FD_PIDS[A]'
@@ -85,7 +84,7 @@ E=$(sed -n "s/.*token $tokB, waiting for earliest > \([0-9]*\).*/\1/p" "$FD_DIR/
 endA=$($CTL lease show $RA --json | sed -n 's/.*"end_ns":\([0-9]*\).*/\1/p')
 grantB=$(awk -v r=$RB -v t="$tokB" '$1 == "lease_granted" && $0 ~ "name=" r " " && $0 ~ "token=" t " " {
 	for (i = 2; i <= NF; i++) if ($i ~ /^time_ns=/) { sub("time_ns=", "", $i); print $i; exit } }' \
-	"$FD_DIR/monitor.log")
+	"$FD_MONITOR")
 if [ -n "$E" ] && [ -n "$endA" ] && [ -n "$grantB" ] && [ "$E" -ge "$endA" ] &&
 	[ "$grantB" -gt "$E" ]; then
 	ktap_ok "B's kernel lease granted after E, and E covers A's kernel lease"
@@ -98,10 +97,12 @@ if fd_until_grep "^ack B $tokB " "$FD_DIR/B.acks" 10; then
 else
 	ktap_fail "B's writes pass" "$(dmsetup status fdb_$$)"
 fi
+ktap_diag "takeover after SIGKILL, ms after the loss: $(fd_phases "$loss" $RA B $RB "$tokB")"
 
 # 3. A's agent again, queued; SIGSTOP B's agent for 4 TTLs, then SIGCONT.
 fd_agent A $RA
 sleep 2
+loss=$(date +%s%N)
 fd_pause_takeover B A "A takes over from the paused B"
 fd_until_grep "^refused B $tokB " "$FD_DIR/B.acks" 10
 r0=$?
@@ -117,6 +118,9 @@ if [ $r0 = 0 ] && [ "$(fence_status fdb_$$ 3)" = fenced ]; then
 else
 	ktap_fail "B's writes are refused while A holds" "$(dmsetup status fdb_$$) $(fd_diag_logs)"
 fi
+tokA=$(fd_field A token)
+fd_until_grep "^ack A $tokA " "$FD_DIR/A.acks" 10
+ktap_diag "takeover after SIGSTOP, ms after the loss: $(fd_phases "$loss" $RB A $RA "$tokA")"
 sleep 1
 fd_apps_stop
 blockdev --flushbufs "$loop"
@@ -154,30 +158,30 @@ dd if=/dev/zero of="$loop" bs=1M count=16 oflag=direct status=none
 FD_LOCK=fenced_ctl_$$
 mkdir -p "$FD_DIR/ctl"
 FD_DIR=$GD_DIR/ctl
+fd_app A $RA "$loop"
+fd_app B $RB "$loop"
 fd_agent A $RA
 fd_wait A state holding 30
 fd_agent B $RB
 sleep 2
-fd_app A "$loop"
-fd_app B "$loop"
-sleep 1
 kill -STOP "${FD_PIDS[A]}"
 fd_wait B state holding 30
 # Until A's writer, which believes it holds, has written past B's first
 # record (bounded: 10 s), so the schedule always has a stale write to find.
 for _ in $(seq 100); do
-	bfirst=$(sed -n 's/^first B [0-9]* \([0-9]*\)$/\1/p' "$FD_DIR/B.acks" 2>/dev/null | tail -n 1)
-	alast=$(sed -n 's/^ack A [0-9]* \([0-9]*\)$/\1/p' "$FD_DIR/A.acks" 2>/dev/null | tail -n 1)
+	bfirst=$(last_seq first B)
+	alast=$(last_seq ack A)
 	[ -n "$bfirst" ] && [ "${alast:-0}" -ge "$bfirst" ] && break
 	sleep 0.1
 done
 # The checker reads only the image, where B's later write of a slot hides
 # A's earlier one: stop B's writer first, and let A's write past B's last.
-pkill -TERM -P "${FD_APIDS[B]}" -f fence-record
-sleep 0.2
-blast=$(sed -n 's/^ack B [0-9]* \([0-9]*\)$/\1/p' "$FD_DIR/B.acks" | tail -n 1)
+kill -TERM "${FD_APIDS[B]}"
+wait "${FD_APIDS[B]}"
+unset 'FD_APIDS[B]'
+blast=$(last_seq ack B)
 for _ in $(seq 100); do
-	alast=$(sed -n 's/^ack A [0-9]* \([0-9]*\)$/\1/p' "$FD_DIR/A.acks" | tail -n 1)
+	alast=$(last_seq ack A)
 	[ "${alast:-0}" -gt "${blast:-0}" ] && break
 	sleep 0.1
 done

@@ -452,9 +452,13 @@ static void locked(struct fenced_agent *a, uint64_t token, int64_t prev_end,
 	struct fenced_event ev = { .type = FENCED_EV_LOCKED, .token = token,
 				   .prev_end = prev_end,
 				   .prev_token = prev_token };
+	struct timespec now;
 
-	logf_("lock '%s' granted: token %" PRIu64 ", waiting for earliest > %" PRId64 " (%s), previous token %" PRIu64,
-	      a->conf->lock, token, prev_end, how, prev_token);
+	/* "at": CLOCK_REALTIME, for the takeover's phases (performance.rst). */
+	clock_gettime(CLOCK_REALTIME, &now);
+	logf_("lock '%s' granted: token %" PRIu64 ", waiting for earliest > %" PRId64 " (%s), previous token %" PRIu64 ", at %" PRId64,
+	      a->conf->lock, token, prev_end, how, prev_token,
+	      (int64_t)(now.tv_sec * NS_PER_S + now.tv_nsec));
 	feed(a, &ev);
 }
 
