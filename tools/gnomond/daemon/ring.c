@@ -112,4 +112,6 @@ void gd_ring__exit(struct gnomond *d)
 {
 	if (d->ring.ring_fd > 0)
 		io_uring_queue_exit(&d->ring);
+	/* gd_now() must not read the unmapped CQ tail. */
+	memset(&d->ring, 0, sizeof(d->ring));
 }
