@@ -8,12 +8,15 @@
 # switched to the HPET, whose rate is the host's own; the host's clock
 # server on PORT), claims a TT.now()
 # error that covers what is left, loads dm-gnomon-fence and puts the table
-# NAME (lease resource mh_NAME) over the shared disk /dev/vda.  Then it
-# runs the commands the host appends to DIR/NAME.cmd, one a line, and
-# appends each line's number to DIR/NAME.ack when done:
-#	agent LOCK        start gnomon-fenced (no PR: virtio-blk has no
-#	                  reservations) on LOCK with TTL and a margin of a
-#	                  tenth of it, status in DIR/NAME.status
+# NAME (lease resource mh_NAME) over the shared iSCSI LUN (/dev/sda, QEMU's
+# initiator under this host's own name, so reservations tell A from B).
+# Then it runs the commands the host appends to DIR/NAME.cmd, one a line,
+# and appends each line's number to DIR/NAME.ack when done:
+#	agent LOCK fence|raw  start gnomon-fenced on LOCK with TTL and a
+#	                  margin of a tenth of it, status in DIR/NAME.status;
+#	                  fence: with persistent reservations through the
+#	                  table (plain PREEMPT: tgt has no PREEMPT AND ABORT);
+#	                  raw: without (the negative control)
 #	kill-agent        SIGKILL it (its application goes on writing)
 #	step SECONDS      step CLOCK_REALTIME by SECONDS (the time just before
 #	                  it in DIR/NAME.stepped): gnomon.ko sees the step, the
@@ -22,11 +25,19 @@
 #	resync            set the clock from the host's again and discipline it
 #	app fence|raw     the application: whenever the agent's status says
 #	                  holding with a new token, a fence-record writer on
-#	                  the gnomon-fence table (fence) or on /dev/vda itself
+#	                  the gnomon-fence table (fence) or on /dev/sda itself
 #	                  (raw: the negative control), with no record count:
 #	                  it writes until stopped or refused; its lines go to
 #	                  DIR/NAME.acks, each prefixed with this clock's time,
-#	                  after a line "start NAME TOKEN" 
+#	                  after a line "start NAME TOKEN"
+#	late TOKEN        one record with TOKEN written to /dev/sda itself,
+#	                  past the table: what a write the table passed before
+#	                  the lapse and the path then held (a frozen host, a
+#	                  stuck queue) does when it reaches the storage late;
+#	                  fence-record's line ("ack ..." or "refused ...") to
+#	                  DIR/NAME.late
+#	pr-clear KEY      clear the LUN's reservation and every registration
+#	                  with this host's KEY (PR OUT CLEAR), for the next run
 #	stop              stop the application, then the agent (SIGTERM)
 #	quit              stop and leave
 # DIR/NAME.log has the setup's and the agent's output.
@@ -42,8 +53,9 @@ exec >> "$log" 2>&1
 
 die() { echo "guest $name: $*"; echo "setup failed: $*" > "$dir/$name.ready"; exit 1; }
 
-modprobe virtio_net && modprobe virtio_blk || die "virtio modules"
-for _ in $(seq 50); do [ -e /sys/class/net/eth0 ] && [ -b /dev/vda ] && break; sleep 0.1; done
+modprobe virtio_net && modprobe virtio_scsi && modprobe sd_mod || die "virtio modules"
+for _ in $(seq 100); do [ -e /sys/class/net/eth0 ] && [ -b /dev/sda ] && break; sleep 0.1; done
+[ -b /dev/sda ] || die "no /dev/sda: the iSCSI LUN did not attach"
 ip addr add "$addr/24" dev eth0 && ip link set eth0 up || die "eth0"
 cs=/sys/devices/system/clocksource/clocksource0
 grep -qw hpet "$cs/available_clocksource" && echo hpet > "$cs/current_clocksource"
@@ -68,7 +80,7 @@ clock_sync || die "$why"
 fence_setup || die "dm-gnomon-fence"
 res=mh_$name
 fence_grant "$res" 1 1ms || die "lease resource"
-dmsetup create "$name" --table "0 $(blockdev --getsz /dev/vda) gnomon-fence /dev/vda $res" ||
+dmsetup create "$name" --table "0 $(blockdev --getsz /dev/sda) gnomon-fence /dev/sda $res" ||
 	die "table"
 dev=$(fence_dev "$name")
 echo "ok $sync" > "$dir/$name.ready"
@@ -77,8 +89,10 @@ agent=
 app=
 start_agent()
 {
+	local pr=(--device "$dev" --pr-no-abort)
+	[ "$2" = fence ] || pr=(--no-pr)
 	"$FENCED" --endpoints "198.19.77.1:2379,198.19.77.2:2379,198.19.77.3:2379" \
-		--lock "$1" --resource "$res" --holder "$name" --no-pr --ttl "${ttl}ms" \
+		--lock "$1" --resource "$res" --holder "$name" "${pr[@]}" --ttl "${ttl}ms" \
 		--margin "$(( ttl / 10 ))ms" --status-file "$dir/$name.status" &
 	agent=$!
 }
@@ -113,18 +127,36 @@ run_app()
 	done
 }
 
+# SIGTERM to PID (WHAT), waited for 15 s at most; one that does not end
+# is shown (its processes, their states and kernel stacks) and killed, so
+# that a hang is a log entry, not a VM run into its time limit.
+stop_pid()
+{
+	local pid=$1 what=$2 p
+	kill -TERM "$pid" 2>/dev/null
+	for _ in $(seq 150); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		echo "guest $name: the $what does not end on SIGTERM:"
+		ps -eo pid,ppid,stat,wchan:24,args | grep -v ' \[' | tail -n 30
+		for p in $pid $(pgrep -P "$pid"); do
+			echo "stack of $p ($(cat /proc/$p/comm 2>/dev/null)):"
+			cat /proc/$p/stack 2>/dev/null
+		done
+		pkill -KILL -P "$pid"
+		kill -KILL "$pid" 2>/dev/null
+	fi
+	wait "$pid" 2>/dev/null
+}
+
 stop_all()
 {
-	if [ -n "$app" ]; then
-		kill -TERM "$app" 2>/dev/null
-		wait "$app" 2>/dev/null
-		app=
-	fi
-	if [ -n "$agent" ]; then
-		kill -TERM "$agent" 2>/dev/null
-		wait "$agent" 2>/dev/null
-		agent=
-	fi
+	[ -z "$app" ] || stop_pid "$app" application
+	app=
+	[ -z "$agent" ] || stop_pid "$agent" agent
+	agent=
 }
 
 n=0
@@ -138,20 +170,24 @@ while :; do
 	read -r cmd arg <<< "$line"
 	echo "guest $name: command $n: $line"
 	case $cmd in
-	agent) start_agent "$arg" ;;
+	agent) start_agent $arg ;;
 	kill-agent)
 		echo "$EPOCHREALTIME" > "$dir/$name.killed"
 		kill -KILL "$agent" 2>/dev/null
 		wait "$agent" 2>/dev/null
 		agent= ;;
 	app)
-		[ "$arg" = raw ] && target=/dev/vda || target=$dev
+		[ "$arg" = raw ] && target=/dev/sda || target=$dev
 		run_app "$target" &
 		app=$! ;;
 	step)
 		/usr/bin/python3 "$top/selftests/fenced/multihost_clock.py" step "$arg" \
 			> "$dir/$name.stepped"
 		echo "clock stepped by $arg s: $($CTL now --json)" ;;
+	late) "$RECORD" write /dev/sda "$name" "$arg" 1 >> "$dir/$name.late" 2>&1 ;;
+	pr-clear)
+		$CTL fence pr clear /dev/sda --token "$arg" ||
+			echo "guest $name: PR OUT CLEAR with key $arg failed" ;;
 	resync) clock_sync || echo "guest $name: resync failed: $why" ;;
 	stop) stop_all ;;
 	quit) stop_all; echo "$n" >> "$dir/$name.ack"; break ;;

@@ -3,13 +3,20 @@
 # and tools/bench/fence-takeover.sh; source it (it sources cluster_lib.sh).
 #
 # Two VMs ("hosts" A and B, Debian kernels under TCG, each its own: by
-# default 6.1 for both) share one raw disk file.
-# A network namespace (cluster_lib.sh's hub) holds a bridge, a tap per VM
-# and, each in its own namespace behind the bridge, a 3-member gnomond
+# default 6.1 for both) share one LUN: tgtd (Debian's tgt, a userspace
+# iSCSI target with SCSI-3 persistent reservations) serves a raw disk file
+# on the hub's address, and each VM's QEMU logs in with its own initiator
+# name and passes the LUN through whole (tools/vm/run --iscsi), so the
+# guests' reservation commands reach tgtd and a frozen guest's queued
+# writes meet the reservation when they arrive.
+# A network namespace (cluster_lib.sh's hub) holds a bridge, a tap per VM,
+# tgtd and, each in its own namespace behind the bridge, a 3-member gnomond
 # cluster: members 198.19.77.1-3, A .11, B .12, the hub .254.  No other
-# network, never user-mode networking.  Each VM runs multihost_guest.sh:
-# gnomon.ko, dm-gnomon-fence over the shared disk, gnomon-fenced (no PR:
-# virtio-blk has no reservations) and a fence-record application.
+# network, never user-mode networking; the storage path (QEMU to tgtd) does
+# not cross the bridge, so a cut host still reaches its storage, as with a
+# separate storage network.  Each VM runs multihost_guest.sh: gnomon.ko,
+# dm-gnomon-fence over the LUN, gnomon-fenced and a fence-record
+# application.
 #
 #	mh_missing                  why this host cannot run the rig, or nothing
 #	mh_setup DISK_MB            cluster, taps, clock server, disk; boots both
@@ -21,7 +28,10 @@
 #	mh_field NAME KEY           a key of NAME's agent status line
 #	mh_wait_field NAME KEY V S  poll (S seconds) until KEY is V
 #	mh_start LOCK fence|raw     agents on LOCK, A first (it holds), and the
-#	                            applications; waits for A's first write
+#	                            applications; waits for A's first write.
+#	                            fence: agents with reservations, writers
+#	                            through the tables; raw (the negative
+#	                            control): neither
 #	mh_takeover KIND            one fault of KIND (pause: SIGSTOP of the
 #	                            holder's whole qemu; cut: its link dropped at
 #	                            the bridge; kill: SIGKILL of its agent;
@@ -30,10 +40,18 @@
 #	                            holder, held until the other host has
 #	                            written; then undone (the step: the clock
 #	                            set and disciplined again) and the old
-#	                            holder queued again.  Sets MH_MS (holder loss to
+#	                            holder queued again.  Then the old holder
+#	                            writes one late record past its table (a
+#	                            write its path held) and MH_LATE says what
+#	                            the storage did with it: "ack" or
+#	                            "refused".  Sets MH_MS (holder loss to
 #	                            the new holder's first acknowledged write),
 #	                            MH_OLD, MH_NEW, MH_OLD_TOKEN; MH_ERR on failure
 #	mh_stop_apps                stop both applications and agents
+#	mh_hangs                    what a guest found hanging when it stopped
+#	                            them (nothing if none)
+#	mh_pr_clear                 the holder clears the LUN's reservation and
+#	                            registrations (for a raw run after a fence run)
 #	mh_check                    fence-record check of the disk file
 #	mh_wipe                     zero the disk (applications stopped)
 #	mh_quit                     stop both guests; 0 if both VM runs passed
@@ -55,6 +73,9 @@ MH_RECORD=$MH_TOP/build/tests/fence/fence-record
 MH_GUEST=$MH_TOP/selftests/fenced/multihost_guest.sh
 MH_CLOCK=$MH_TOP/selftests/fenced/multihost_clock.py
 MH_CLOCK_PORT=12399
+MH_IQN=iqn.2026-12.org.gnomon
+MH_TGT_PID=
+MH_TGT_CTL=
 MH_VM_LIMIT=${MH_VM_LIMIT:-900}
 MH_TTL_MS=${MH_TTL_MS:-2000}
 declare -A MH_ADDR=([A]=198.19.77.11 [B]=198.19.77.12) MH_RUN MH_NCMD
@@ -75,6 +96,10 @@ mh_missing()
 		{ echo "fence-record or gnomon-fenced is not built"; return; }
 	command -v qemu-system-x86_64 > /dev/null || { echo "qemu is not installed"; return; }
 	[ -c /dev/net/tun ] || { echo "no /dev/net/tun"; return; }
+	command -v tgtd > /dev/null && command -v tgtadm > /dev/null ||
+		{ echo "tgt (the iSCSI target) is not installed (make deps)"; return; }
+	ls /usr/lib/*/qemu/block-iscsi.so > /dev/null 2>&1 ||
+		{ echo "QEMU's iSCSI initiator (qemu-block-extra) is not installed (make deps)"; return; }
 	for k in $(mh_kernels); do
 		"$MH_TOP/tools/vm/kernel-fetch" --root "$k" > /dev/null 2>&1 ||
 			{ echo "kernel $k is not fetched (make deps)"; return; }
@@ -96,7 +121,9 @@ mh_boot()
 	cl_hub "$MH_TOP/tools/vm/run" \
 		--kernel "${MH_KERNELS[$name]}" --module "${MH_MODULES[${MH_KERNELS[$name]}]}" \
 		--timeout "$MH_VM_LIMIT" \
-		--tap "mh$name" --drive "$MH_DISK" --pidfile "$MH_DIR/$name.qemu" \
+		--tap "mh$name" --pidfile "$MH_DIR/$name.qemu" \
+		--iscsi "iscsi://$(mh_hub_addr)/$MH_IQN:disk/1" \
+		--initiator "$MH_IQN:host-${name,,}" \
 		-- "$MH_GUEST" "$name" "${MH_ADDR[$name]}" "$MH_DIR" "$MH_CLOCK_PORT" "$MH_TTL_MS" \
 		> "$MH_DIR/$name.vm" 2>&1 &
 	MH_RUN[$name]=$!
@@ -124,6 +151,26 @@ mh_wait_ready()
 	return 1
 }
 
+# tgtd in the hub, serving MH_DISK as LUN 1 of target MH_IQN:disk on the
+# hub's address, with its own control socket (-C), so that other tgtd
+# instances on this host are left alone.
+mh_tgt()
+{
+	local i
+	MH_TGT_CTL=$(( 100 + $$ % 30000 ))
+	ip netns exec "$CL_NS-hub" tgtd -f -C "$MH_TGT_CTL" \
+		--iscsi "portal=$(mh_hub_addr):3260" > "$MH_DIR/tgtd.log" 2>&1 &
+	MH_TGT_PID=$!
+	for i in $(seq 50); do
+		tgtadm -C "$MH_TGT_CTL" --lld iscsi --op show --mode sys > /dev/null 2>&1 && break
+		sleep 0.1
+	done
+	tgtadm -C "$MH_TGT_CTL" --lld iscsi --op new --mode target --tid 1 -T "$MH_IQN:disk" &&
+		tgtadm -C "$MH_TGT_CTL" --lld iscsi --op new --mode logicalunit --tid 1 --lun 1 \
+			-b "$MH_DISK" &&
+		tgtadm -C "$MH_TGT_CTL" --lld iscsi --op bind --mode target --tid 1 -I ALL
+}
+
 mh_setup()
 {
 	local i n k
@@ -149,6 +196,8 @@ mh_setup()
 	ip netns exec "$CL_NS-hub" /usr/bin/python3 "$MH_CLOCK" serve "$(mh_hub_addr)" \
 		"$MH_CLOCK_PORT" > "$MH_DIR/clock.log" 2>&1 &
 	MH_CLOCK_PID=$!
+	mh_tgt > "$MH_DIR/tgtadm.log" 2>&1 ||
+		{ MH_ERR="tgtd: $(tail -n 3 "$MH_DIR/tgtd.log" "$MH_DIR/tgtadm.log" | tr '\n' ' ')"; return 1; }
 	for n in A B; do
 		cl_hub ip tuntap add dev "mh$n" mode tap &&
 			cl_hub ip link set "mh$n" master br0 up || { MH_ERR="taps"; return 1; }
@@ -212,11 +261,11 @@ mh_app_start()
 mh_start()
 {
 	local mode=$2
-	MH_LOCK=$1
-	mh_cmd A "agent $MH_LOCK" || return 1
+	MH_LOCK=$1 MH_MODE=$2
+	mh_cmd A "agent $MH_LOCK $mode" || return 1
 	mh_wait_field A state holding 30 ||
 		{ MH_ERR="A does not take the lock: $(tail -n 3 "$MH_DIR/A.log" | tr '\n' ' ')"; return 1; }
-	mh_cmd B "agent $MH_LOCK" && mh_cmd A "app $mode" && mh_cmd B "app $mode" || return 1
+	mh_cmd B "agent $MH_LOCK $mode" && mh_cmd A "app $mode" && mh_cmd B "app $mode" || return 1
 	mh_first_ack A 0 20 > /dev/null ||
 		{ MH_ERR="A does not write: $(tail -n 3 "$MH_DIR/A.acks" | tr '\n' ' ')"; return 1; }
 }
@@ -275,7 +324,7 @@ mh_takeover()
 	case $kind in
 	pause) kill -CONT "$qpid" ;;
 	cut) cl_heal ;;
-	kill) mh_cmd "$h" "agent $MH_LOCK" || return 1 ;;
+	kill) mh_cmd "$h" "agent $MH_LOCK $MH_MODE" || return 1 ;;
 	step) mh_cmd "$h" resync || return 1 ;;
 	esac
 	[ -n "$r" ] || { MH_ERR="$o does not take over from $h ($kind) and write: $(mh_field "$o" state) $(mh_field "$o" token)"; return 1; }
@@ -285,11 +334,15 @@ mh_takeover()
 	MH_MS=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%d", (b - a) * 1000 }')
 	for _ in $(seq 200); do
 		[ "$(mh_field "$h" state)" != holding ] ||
-			[ "$(mh_field "$h" token)" != "$MH_OLD_TOKEN" ] && return 0
+			[ "$(mh_field "$h" token)" != "$MH_OLD_TOKEN" ] && break
 		sleep 0.1
 	done
-	MH_ERR="$h still holds $MH_OLD_TOKEN after the $kind is undone"
-	return 1
+	[ "$(mh_field "$h" state)" != holding ] || [ "$(mh_field "$h" token)" != "$MH_OLD_TOKEN" ] ||
+		{ MH_ERR="$h still holds $MH_OLD_TOKEN after the $kind is undone"; return 1; }
+	mh_cmd "$h" "late $MH_OLD_TOKEN" || return 1
+	MH_LATE=$(awk -v n="$h" -v t="$MH_OLD_TOKEN" '($1 == "ack" || $1 == "refused") && $2 == n && $3 == t { r = $1 } END { print r }' \
+		"$MH_DIR/$h.late")
+	[ -n "$MH_LATE" ] || { MH_ERR="$h's late write did not run: $(tail -n 2 "$MH_DIR/$h.late" | tr '\n' ' ')"; return 1; }
 }
 
 mh_stop_apps()
@@ -297,12 +350,26 @@ mh_stop_apps()
 	mh_cmd A stop && mh_cmd B stop
 }
 
+# What the guests' stop found hanging (multihost_guest.sh stop_pid), if any.
+mh_hangs()
+{
+	grep -h -A 40 "does not end on SIGTERM" "$MH_DIR/A.log" "$MH_DIR/B.log" 2>/dev/null
+}
+
+mh_pr_clear()
+{
+	local h
+	h=$(mh_holder)
+	[ -n "$h" ] || { MH_ERR="no holder to clear the reservation"; return 1; }
+	mh_cmd "$h" "pr-clear $(mh_field "$h" token)"
+}
+
 mh_check() { "$MH_RECORD" check "$MH_DISK"; }
 
 mh_wipe()
 {
 	fallocate -p -o 0 -l "$(stat -c %s "$MH_DISK")" "$MH_DISK" &&
-		rm -f "$MH_DIR"/?.acks "$MH_DIR"/?.status
+		rm -f "$MH_DIR"/?.acks "$MH_DIR"/?.status "$MH_DIR"/?.late
 }
 
 mh_quit()
@@ -327,6 +394,11 @@ mh_cleanup()
 		[ -n "$p" ] && kill -CONT "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null
 		wait "${MH_RUN[$n]}" 2>/dev/null
 	done
+	if [ -n "$MH_TGT_PID" ]; then
+		# tgtd ignores SIGTERM; the image needs no flush (it pwrites).
+		kill -KILL "$MH_TGT_PID" 2>/dev/null
+		wait "$MH_TGT_PID" 2>/dev/null
+	fi
 	if [ -n "$MH_CLOCK_PID" ]; then
 		kill "$MH_CLOCK_PID" 2>/dev/null
 		wait "$MH_CLOCK_PID" 2>/dev/null

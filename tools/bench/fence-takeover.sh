@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 # Takeover time of gnomon-fenced between two hosts: the multi-host rig of
 # selftests/fenced/multihost_lib.sh (two Debian 6.1 VMs under TCG, or the
-# kernels MH_KERNEL_A and MH_KERNEL_B, sharing one raw disk, a 3-member
-# gnomond cluster in network namespaces, agents with a 2 s TTL (--ttl or
-# MH_TTL_MS) and a margin of a tenth of it, no PR).  FENCE_TAKEOVERS
+# kernels MH_KERNEL_A and MH_KERNEL_B, sharing one iSCSI LUN with
+# persistent reservations, a 3-member gnomond cluster in network
+# namespaces, agents with a 2 s TTL (--ttl or MH_TTL_MS), a margin of a
+# tenth of it and reservations (plain PREEMPT)).  FENCE_TAKEOVERS
 # faults (default 6: pause, cut and kill in turn) hit the holder; each is timed
 # from the holder's loss (SIGSTOP of its qemu, its link dropped, its agent
 # SIGKILLed) to the new holder's first acknowledged write through its

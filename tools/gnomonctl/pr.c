@@ -12,6 +12,14 @@
  * The kernel has no ioctl for PERSISTENT RESERVE IN on these kernels: READ
  * KEYS and READ RESERVATION are SG_IO commands to the SCSI device.
  *
+ * sd sets APTPL (persist through power loss) in every REGISTER it sends.
+ * A target without APTPL (tgt, Debian's userspace iSCSI target) answers
+ * that with ILLEGAL REQUEST, which the ioctl reports as a bare CHECK
+ * CONDITION (-EIO): the registration is then sent again with SG_IO and
+ * APTPL off, as fence_scsi sends it.  Such a registration, and the
+ * reservation on it, is lost if the target loses power; the kernel lease
+ * still fences, and the next takeover registers again.
+ *
  * The pr ioctls report a device's SCSI status as a positive return value
  * (6.1: the raw result; 6.12: enum pr_status, where a RESERVATION CONFLICT
  * is 0x18 either way): mapped here to -EBADE for a conflict, -EIO otherwise.
@@ -35,6 +43,9 @@
 #define PR_IN_OPCODE				0x5e
 #define PR_IN_READ_KEYS				0x00
 #define PR_IN_READ_RESERVATION			0x01
+#define PR_OUT_OPCODE				0x5f
+#define PR_OUT_REGISTER_IGNORE			0x06
+#define PR_OUT_PARAM_LEN			24
 #define PR_TAKEOVER_ROUNDS			4
 
 /* The single underlying device of dm device FD, or -ENOENT. */
@@ -95,6 +106,74 @@ void pr__close(struct pr_dev *dev)
 	dev->fd = dev->lower_fd = -1;
 }
 
+/* One SCSI command with SG_IO to the SCSI device (the lower one of a dm
+ * device); a CHECK CONDITION, which is how a UNIT ATTENTION is reported
+ * once, is tried again, twice at most.  BUF is cleared before a read. */
+static int pr_sgio(struct pr_dev *dev, unsigned char *cdb, unsigned int cdb_len,
+		   int direction, unsigned char *buf, unsigned int len)
+{
+	unsigned char sense[32];
+	struct sg_io_hdr io = {
+		.interface_id = 'S',
+		.dxfer_direction = direction,
+		.cmd_len = (unsigned char)cdb_len,
+		.mx_sb_len = sizeof(sense),
+		.dxfer_len = len,
+		.dxferp = buf,
+		.cmdp = cdb,
+		.sbp = sense,
+		.timeout = 10000,
+	};
+	int fd = dev->lower_fd >= 0 ? dev->lower_fd : dev->fd;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		if (direction == SG_DXFER_FROM_DEV)
+			memset(buf, 0, len);
+		if (ioctl(fd, SG_IO, &io) < 0)
+			return -errno;
+		if (io.status != SCSI_STATUS_CHECK_CONDITION)
+			break;
+	}
+	if (io.status == SCSI_STATUS_RESERVATION_CONFLICT)
+		return -EBADE;
+	if (io.status || io.host_status || (io.driver_status & 0x0f))
+		return -EIO;
+	return 0;
+}
+
+/* PERSISTENT RESERVE IN. */
+static int pr_in(struct pr_dev *dev, unsigned int action, unsigned char *buf,
+		 unsigned int len)
+{
+	unsigned char cdb[10] = { PR_IN_OPCODE, (unsigned char)action, 0, 0, 0,
+				  0, 0, (unsigned char)(len >> 8),
+				  (unsigned char)len, 0 };
+
+	return pr_sgio(dev, cdb, sizeof(cdb), SG_DXFER_FROM_DEV, buf, len);
+}
+
+static void put_be64(unsigned char *p, uint64_t v)
+{
+	int i;
+
+	for (i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (unsigned char)v;
+}
+
+/* PERSISTENT RESERVE OUT REGISTER AND IGNORE EXISTING KEY with APTPL
+ * off (see pr__register()). */
+static int pr_register_sgio(struct pr_dev *dev, uint64_t key)
+{
+	unsigned char cdb[10] = { PR_OUT_OPCODE, PR_OUT_REGISTER_IGNORE, 0, 0, 0,
+				  0, 0, 0, PR_OUT_PARAM_LEN, 0 };
+	unsigned char param[PR_OUT_PARAM_LEN] = { 0 };
+
+	put_be64(param + 8, key);
+	return pr_sgio(dev, cdb, sizeof(cdb), SG_DXFER_TO_DEV, param,
+		       sizeof(param));
+}
+
 static int pr_result(int ret)
 {
 	if (ret < 0)
@@ -139,8 +218,15 @@ int pr__register(struct pr_dev *dev, uint64_t key)
 {
 	struct pr_registration r = { .old_key = 0, .new_key = key,
 				     .flags = PR_FL_IGNORE_KEY };
+	int err;
 
-	return pr_ioctl(dev, IOC_PR_REGISTER, &r);
+	err = pr_ioctl(dev, IOC_PR_REGISTER, &r);
+	if (err != -EIO)
+		return err;
+	err = pr_register_sgio(dev, key);
+	if (!err && dev->lower_fd >= 0)
+		dev->used_lower = true;
+	return err;
 }
 
 int pr__reserve(struct pr_dev *dev, uint64_t key, unsigned int type)
@@ -304,43 +390,6 @@ static uint32_t get_be32(const unsigned char *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
 	       (uint32_t)p[2] << 8 | p[3];
-}
-
-/* PERSISTENT RESERVE IN with SG_IO to the SCSI device. */
-static int pr_in(struct pr_dev *dev, unsigned int action, unsigned char *buf,
-		 unsigned int len)
-{
-	unsigned char cdb[10] = { PR_IN_OPCODE, (unsigned char)action, 0, 0, 0,
-				  0, 0, (unsigned char)(len >> 8),
-				  (unsigned char)len, 0 };
-	unsigned char sense[32];
-	struct sg_io_hdr io = {
-		.interface_id = 'S',
-		.dxfer_direction = SG_DXFER_FROM_DEV,
-		.cmd_len = sizeof(cdb),
-		.mx_sb_len = sizeof(sense),
-		.dxfer_len = len,
-		.dxferp = buf,
-		.cmdp = cdb,
-		.sbp = sense,
-		.timeout = 10000,
-	};
-	int fd = dev->lower_fd >= 0 ? dev->lower_fd : dev->fd;
-	int i;
-
-	/* A UNIT ATTENTION (CHECK CONDITION) is reported once: ask again. */
-	for (i = 0; i < 3; i++) {
-		memset(buf, 0, len);
-		if (ioctl(fd, SG_IO, &io) < 0)
-			return -errno;
-		if (io.status != SCSI_STATUS_CHECK_CONDITION)
-			break;
-	}
-	if (io.status == SCSI_STATUS_RESERVATION_CONFLICT)
-		return -EBADE;
-	if (io.status || io.host_status || (io.driver_status & 0x0f))
-		return -EIO;
-	return 0;
 }
 
 int pr__read_keys(struct pr_dev *dev, struct pr_keys *out)
