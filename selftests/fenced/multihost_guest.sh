@@ -36,8 +36,10 @@
 #	                  stuck queue) does when it reaches the storage late;
 #	                  fence-record's line ("ack ..." or "refused ...") to
 #	                  DIR/NAME.late
-#	pr-clear KEY      clear the LUN's reservation and every registration
-#	                  with this host's KEY (PR OUT CLEAR), for the next run
+#	pr-clear          clear the LUN's reservation and every registration
+#	                  (REGISTER AND IGNORE EXISTING KEY, then CLEAR with
+#	                  that key), agents stopped, for the next run; "ok" or
+#	                  why not in DIR/NAME.prclear
 #	stop              stop the application, then the agent (SIGTERM)
 #	quit              stop and leave
 # DIR/NAME.log has the setup's and the agent's output.
@@ -49,6 +51,7 @@ log=$dir/$name.log
 RECORD=$top/build/tests/fence/fence-record
 FENCED=$top/build/bin/gnomon-fenced
 CLOCK_ERR_MS=${MH_CLOCK_ERR_MS:-10}
+PR_CLEAR_KEY=999999
 exec >> "$log" 2>&1
 
 die() { echo "guest $name: $*"; echo "setup failed: $*" > "$dir/$name.ready"; exit 1; }
@@ -104,7 +107,9 @@ stamp() { while read -r l; do echo "$EPOCHREALTIME $l"; done; }
 run_app()
 {
 	local target=$1 line tok last= w=
-	trap '[ -n "$w" ] && kill "$w" 2>/dev/null; wait; exit 0' TERM
+	# Every job, not only the writer: a writer stopped before it opened
+	# its fifo leaves its stamp reader blocked in open() for ever.
+	trap 'kill $(jobs -p) 2>/dev/null; wait; exit 0' TERM
 	while :; do
 		line=
 		read -r line < "$dir/$name.status" 2>/dev/null
@@ -186,8 +191,13 @@ while :; do
 		echo "clock stepped by $arg s: $($CTL now --json)" ;;
 	late) "$RECORD" write /dev/sda "$name" "$arg" 1 >> "$dir/$name.late" 2>&1 ;;
 	pr-clear)
-		$CTL fence pr clear /dev/sda --token "$arg" ||
-			echo "guest $name: PR OUT CLEAR with key $arg failed" ;;
+		if $CTL fence pr register /dev/sda --token "$PR_CLEAR_KEY" &&
+			$CTL fence pr clear /dev/sda --token "$PR_CLEAR_KEY" &&
+			$CTL fence pr show /dev/sda | grep -q '^keys  *none$'; then
+			echo ok > "$dir/$name.prclear"
+		else
+			echo "failed: $($CTL fence pr show /dev/sda | tr '\n' ' ')" > "$dir/$name.prclear"
+		fi ;;
 	resync) clock_sync || echo "guest $name: resync failed: $why" ;;
 	stop) stop_all ;;
 	quit) stop_all; echo "$n" >> "$dir/$name.ack"; break ;;

@@ -50,8 +50,9 @@
 #	mh_stop_apps                stop both applications and agents
 #	mh_hangs                    what a guest found hanging when it stopped
 #	                            them (nothing if none)
-#	mh_pr_clear                 the holder clears the LUN's reservation and
-#	                            registrations (for a raw run after a fence run)
+#	mh_pr_clear                 A clears the LUN's reservation and every
+#	                            registration (agents stopped: for a raw run
+#	                            after a fence run)
 #	mh_check                    fence-record check of the disk file
 #	mh_wipe                     zero the disk (applications stopped)
 #	mh_quit                     stop both guests; 0 if both VM runs passed
@@ -358,10 +359,10 @@ mh_hangs()
 
 mh_pr_clear()
 {
-	local h
-	h=$(mh_holder)
-	[ -n "$h" ] || { MH_ERR="no holder to clear the reservation"; return 1; }
-	mh_cmd "$h" "pr-clear $(mh_field "$h" token)"
+	rm -f "$MH_DIR/A.prclear"
+	mh_cmd A pr-clear || return 1
+	[ "$(cat "$MH_DIR/A.prclear" 2>/dev/null)" = ok ] ||
+		{ MH_ERR="A could not clear the reservation: $(cat "$MH_DIR/A.prclear" 2>/dev/null)"; return 1; }
 }
 
 mh_check() { "$MH_RECORD" check "$MH_DISK"; }
