@@ -12,6 +12,9 @@
 #   - a learner is added, started with --initial-cluster-state existing on
 #     an empty data directory, catches up (a key written before it was
 #     added), is promoted, and serves writes made after;
+#   - member update: to a peer URL in use is refused; to a new one it is
+#     a configuration entry the others apply and member list shows;
+#     updated back, the member is reached again and applies writes;
 #   - python3-etcd3's members, add_member and remove_member;
 #   - a member that was not added is not let in (the negative control of
 #     the join: it waits, saying no member lists it).
@@ -21,7 +24,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/selftests/ktap.sh"
 . "$top/selftests/gnomond/cluster_lib.sh"
 
-N=13
+N=16
 ktap_plan $N
 if ! command -v etcdctl >/dev/null; then
 	ktap_skip_all daemon-members "etcdctl is not installed"
@@ -110,6 +113,33 @@ list=$(gd_etcdctl member list)
 [ "$got" = yes ] && grep -q ", started, n4, .*, false$" <<<"$list"
 ktap_rc "the promoted member is a started voter and applies writes" $? \
 	"read [$got]; $list"
+
+# MemberUpdate: a configuration change (the same config, new peer URLs).
+# Through the leader: n4, moved where nothing listens, hears from no one
+# (nor would it get the answer to an update it forwarded).
+leader=$(gd_wait_leader 10)
+out=$(gd_etcdctl_at "$leader" member update "$id4" --peer-urls="$(peer_url 2)")
+grep -q 'Peer URLs already exists' <<<"$out"
+ktap_rc "updating to a peer URL in use is refused" $? "$out"
+moved="http://127.0.0.1:$((GD_PORT0 + 140))"
+out=$(gd_etcdctl_at "$leader" member update "$id4" --peer-urls="$moved")
+for _ in $(seq 50); do
+	applied=$(grep -l "member $id4 (slot 4) updated at index [0-9]*: peer URLs now $moved" \
+		"$GD_DIR"/n[1-3].log | wc -l)
+	[ "$applied" = 3 ] && break
+	sleep 0.1
+done
+list=$(gd_etcdctl_at "$leader" member list)
+grep -q "updated" <<<"$out" && grep -q ", n4, $moved, " <<<"$list" &&
+	[ "$applied" = 3 ]
+ktap_rc "member update moves its peer URL, a configuration entry the others apply" \
+	$? "$out; applied by $applied; $list"
+out=$(gd_etcdctl_at "$leader" member update "$id4" --peer-urls="$(peer_url 4)")
+gd_etcdctl_at "$leader" put /m/moved-back yes >/dev/null
+got=$(gd_until_eq 15 yes gd_get 4 /m/moved-back)
+[ "$got" = yes ]
+ktap_rc "updated back, the others reach it again: it applies a later write" \
+	$? "$out; read [$got]; $(tail -n 3 "$GD_DIR/n4.log")"
 
 if /usr/bin/python3 -c 'import etcd3' 2>/dev/null; then
 	out=$(timeout 60 /usr/bin/python3 - "$(gd_client_port "$leader")" \

@@ -6,7 +6,9 @@
  * up as a learner that counts for no quorum, and counts once promoted; a
  * removed follower learns of its removal and never campaigns; a leader
  * that removes itself hands out the commit and steps down, and one that
- * restarted with its removal pending campaigns to finish it; one change at
+ * restarted with its removal pending campaigns to finish it; an update
+ * (MemberUpdate) keeps the config, is one change like the others and
+ * carries its context to the followers; one change at
  * a time (-EBUSY) and the argument checks (-EINVAL); the config survives a
  * restart from the log; a truncated uncommitted change rolls back; a
  * snapshot carries its config to a member that joins after compaction;
@@ -196,6 +198,7 @@ KTAP_TEST(conf_removed_leader_hands_out_commit_and_steps_down)
 
 KTAP_TEST(conf_one_change_at_a_time_and_bad_changes)
 {
+	struct raft_conf_change cc;
 	static const struct {
 		uint32_t op, slot;
 		const char *what;
@@ -230,15 +233,26 @@ KTAP_TEST(conf_one_change_at_a_time_and_bad_changes)
 	KTAP_EXPECT(t, raft__propose_conf(c.r[l], RAFT_CONF_ADD_LEARNER, 5,
 					  NULL, 0, NULL) == -EBUSY,
 		    "a second change while one is pending");
+	KTAP_EXPECT(t, raft__propose_conf(c.r[l], RAFT_CONF_UPDATE, 1,
+					  NULL, 0, NULL) == -EBUSY,
+		    "an update while a change is pending");
 	ready(&c, l);
 	deliver_all(&c);
 	KTAP_ASSERT(t, raft__commit(c.r[l]) >= idx, "first change committed");
 	KTAP_ASSERT(t, !raft__propose_conf(c.r[l], RAFT_CONF_UPDATE, 4, "new",
 					   3, &idx), "update");
+	KTAP_EXPECT(t, raft__propose_conf(c.r[l], RAFT_CONF_REMOVE, 4, NULL, 0,
+					  NULL) == -EBUSY,
+		    "a change while an update is pending");
 	ready(&c, l);
 	deliver_all(&c);
 	KTAP_EXPECT(t, raft__commit(c.r[l]) >= idx &&
 		    conf_is(c.r[l], 0xe, BIT(4)), "update changed the config");
+	KTAP_ASSERT(t, !raft_conf__decode(raft__entry(c.r[l % 3 + 1], idx), &cc),
+		    "the update does not decode at a follower");
+	KTAP_EXPECT(t, cc.op == RAFT_CONF_UPDATE && cc.slot == 4 &&
+		    cc.ctx_len == 3 && !memcmp(cc.ctx, "new", 3),
+		    "the update's context at a follower");
 	KTAP_EXPECT(t, !raft__propose_conf(c.r[l], RAFT_CONF_ADD_LEARNER, 5,
 					   NULL, 0, NULL),
 		    "refused a change after the first committed");

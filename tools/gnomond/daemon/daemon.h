@@ -410,7 +410,7 @@ void gd_membership__request(struct gnomond *d, const struct gd_target *t,
 /* A RAFT_ENTRY_CONF entry: 0, or -EBADMSG (the member must stop). */
 int gd_membership__apply_conf(struct gnomond *d, const struct raft_entry *e,
 			      struct mvcc_result *res);
-/* A MemberUpdate's normal entry (gd_member__is_update()). */
+/* A member's published name, a normal entry (gd_member__is_update()). */
 void gd_membership__apply_update(struct gnomond *d, const struct raft_entry *e,
 				 struct mvcc_result *res);
 /* A snapshot's table, from the leader / at start-up (finds cfg.self). */

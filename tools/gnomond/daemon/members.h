@@ -8,10 +8,15 @@
  *   - a new cluster (--initial-cluster-state new) seeds it from
  *     --initial-cluster, slots 1..n in the order given, ids hashed from
  *     the cluster token, name and URL (config.c);
- *   - every configuration entry carries the changed slot's row as its
- *     context (gd_member__encode_ctx), applied on every member in log
- *     order; MemberUpdate travels as a normal entry that starts with
- *     "GNMU" (which no MVCC command does: theirs start with version 1);
+ *   - every configuration entry (MemberAdd, Remove, Promote and Update,
+ *     the last as RAFT_CONF_UPDATE, as etcd's ConfChangeUpdateNode)
+ *     carries the changed slot's row as its context
+ *     (gd_member__encode_ctx), applied on every member in log order;
+ *   - a member added at run time publishes its name, once it runs, in a
+ *     normal entry that starts with "GNMU" (which no MVCC command does:
+ *     theirs start with version 1), as etcd members publish their
+ *     attributes; applying it sets the name alone (the peer URLs change
+ *     only with a configuration entry);
  *   - snapshots carry the whole table in front of the store's bytes
  *     (gd_members__encode: magic "GNMEMB" 0 1), so that a member that
  *     catches up from a snapshot, or restarts from one, has it; a snapshot
@@ -29,7 +34,7 @@
  *   table
  *	"GNMEMB" 0 1, u32 section length (all of it), u64 cluster id,
  *	u32 rows, then per row: u32 slot, u32 length, row
- *   update (a normal entry)
+ *   update (a normal entry: a published name)
  *	"GNMU", u32 slot, row
  *
  * Logic only: no I/O, no daemon state.

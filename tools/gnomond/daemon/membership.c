@@ -18,13 +18,18 @@
  *   MemberPromote  PROMOTE, only for a learner in sync with the leader as
  *                  etcd judges it: its acknowledged index at least 90% of
  *                  the leader's last (peers.c records the acks)
- *   MemberUpdate   new peer URLs, as a normal entry ("GNMU", members.h);
- *                  the same entry publishes a new member's name once it
- *                  runs (publish())
+ *   MemberUpdate   UPDATE: new peer URLs, the same config (etcd's
+ *                  ConfChangeUpdateNode): one change at a time as well,
+ *                  so that an update never races an addition or removal
+ *                  of the same slot
  *
  * Every change carries the slot's row (members.h) as the entry's context;
  * applying it updates the table, reconnects or drops the peer (peers.c),
- * and answers the waiting request with the list after the change.  A
+ * and answers the waiting request with the list after the change.  The
+ * peer URLs have that one home.  A new member's name is not a change of
+ * the configuration: it publishes it once it runs (publish()) in a normal
+ * entry ("GNMU", members.h), as an etcd member publishes its attributes
+ * in a normal request, and that entry sets the name alone.  A
  * member that applies its own removal stops a second later (so that its
  * last answers go out), saying so, with exit status 0: restarting it would
  * not bring it back.  A snapshot from the leader brings the table whole.
@@ -130,9 +135,6 @@ static enum etcd_err update(struct gnomond *d, const struct gd_target *t,
 {
 	uint32_t slot = gd_members__by_id(&d->members, r->id);
 	struct gd_member_row row;
-	struct gd_buf cmd = { 0 };
-	uint64_t index = 0;
-	int rc;
 
 	if (!slot)
 		return ETCD_ERR_MEMBER_NOT_FOUND;
@@ -141,16 +143,7 @@ static enum etcd_err update(struct gnomond *d, const struct gd_target *t,
 		return ETCD_ERR_MEMBER_BAD_URLS;
 	if (gd_members__by_url(&d->members, &row.peer, slot))
 		return ETCD_ERR_PEER_URL_EXIST;
-	rc = gd_member__encode_update(slot, &row, &cmd);
-	if (!rc)
-		rc = raft__propose(d->raft, cmd.p, (uint32_t)cmd.len, &index);
-	gd_buf__free(&cmd);
-	if (rc)
-		return rc == -ENOTCONN ? ETCD_ERR_NOT_LEADER :
-		       rc == -EBUSY ? ETCD_ERR_LEADER_CHANGED :
-		       ETCD_ERR_TIMEOUT;
-	gd_requests__wait(d, t, index);
-	return ETCD_OK;
+	return propose(d, t, RAFT_CONF_UPDATE, slot, &row);
 }
 
 static const ProtobufCMessageDescriptor *descriptor(enum api_method m)
@@ -238,6 +231,7 @@ static const char *const op_names[] = {
 	[RAFT_CONF_ADD_VOTER] = "added as a voter",
 	[RAFT_CONF_PROMOTE] = "promoted to a voter",
 	[RAFT_CONF_REMOVE] = "removed",
+	[RAFT_CONF_UPDATE] = "updated",
 };
 
 static const enum api_method op_methods[] = {
@@ -245,6 +239,7 @@ static const enum api_method op_methods[] = {
 	[RAFT_CONF_ADD_VOTER] = API_CLUSTER_MEMBER_ADD,
 	[RAFT_CONF_PROMOTE] = API_CLUSTER_MEMBER_PROMOTE,
 	[RAFT_CONF_REMOVE] = API_CLUSTER_MEMBER_REMOVE,
+	[RAFT_CONF_UPDATE] = API_CLUSTER_MEMBER_UPDATE,
 };
 
 int gd_membership__apply_conf(struct gnomond *d, const struct raft_entry *e,
@@ -253,9 +248,10 @@ int gd_membership__apply_conf(struct gnomond *d, const struct raft_entry *e,
 	struct gd_member_row row, *s;
 	struct raft_conf_change cc;
 	uint32_t voters, learners;
+	bool moved;
 
 	if (raft_conf__decode(e, &cc) || cc.op < RAFT_CONF_ADD_LEARNER ||
-	    cc.op > RAFT_CONF_REMOVE || cc.slot < 1 ||
+	    cc.op > RAFT_CONF_UPDATE || cc.slot < 1 ||
 	    cc.slot > RAFT_MAX_MEMBERS ||
 	    gd_member__decode_ctx(&row, cc.ctx, cc.ctx_len)) {
 		gd_err("configuration entry %llu: malformed member record",
@@ -263,25 +259,37 @@ int gd_membership__apply_conf(struct gnomond *d, const struct raft_entry *e,
 		return -EBADMSG;
 	}
 	s = &d->members.s[cc.slot];
+	/* An update replayed by a member that joined later: the slot may be
+	 * another member's by now (the leader checked it against its table). */
+	if (cc.op == RAFT_CONF_UPDATE && s->id != row.id) {
+		res->err = ETCD_ERR_MEMBER_NOT_FOUND;
+		return 0;
+	}
+	moved = memcmp(&s->peer, &row.peer, sizeof(row.peer));
 	if (cc.op == RAFT_CONF_REMOVE) {
 		memset(s, 0, sizeof(*s));
 	} else if (cc.op == RAFT_CONF_PROMOTE) {
 		s->learner = false;
+	} else if (cc.op == RAFT_CONF_UPDATE) {
+		s->peer = row.peer;
 	} else {
 		*s = row;
 		s->learner = cc.op == RAFT_CONF_ADD_LEARNER;
 	}
-	gd_info("member %llx (slot %u) %s at index %llu",
+	gd_info("member %llx (slot %u) %s at index %llu%s%s",
 		(unsigned long long)row.id, cc.slot, op_names[cc.op],
-		(unsigned long long)e->index);
+		(unsigned long long)e->index,
+		cc.op == RAFT_CONF_UPDATE ? ": peer URLs now " : "",
+		cc.op == RAFT_CONF_UPDATE ? row.peer.v[0].text : "");
 	/* A member that joined replays entries older than its table. */
 	gd_members__masks(&d->members, &voters, &learners);
 	if (voters != cc.after.voters || learners != cc.after.learners)
 		gd_debug("the member table (voters %#x, learners %#x) differs "
 			"from the Raft configuration (%#x, %#x)", voters,
 			learners, cc.after.voters, cc.after.learners);
-	/* A promotion keeps the connections (and the answers on them). */
-	if (cc.op != RAFT_CONF_PROMOTE)
+	/* A promotion, or an update that moves nothing, keeps the
+	 * connections (and the answers on them). */
+	if (cc.op != RAFT_CONF_PROMOTE && (cc.op != RAFT_CONF_UPDATE || moved))
 		gd_peers__changed(d, cc.slot);
 	/* The slot may have been another member's, earlier in the log. */
 	if (cc.slot == d->cfg.self && row.id == d->self_id &&
@@ -291,11 +299,11 @@ int gd_membership__apply_conf(struct gnomond *d, const struct raft_entry *e,
 	return 0;
 }
 
+/* A member's name, published (publish()): the name alone. */
 void gd_membership__apply_update(struct gnomond *d, const struct raft_entry *e,
 				 struct mvcc_result *res)
 {
-	struct gd_member_row row;
-	bool moved;
+	struct gd_member_row row, *s;
 	uint32_t slot;
 
 	if (gd_member__decode_update(&slot, &row, e->data, e->len) ||
@@ -303,18 +311,12 @@ void gd_membership__apply_update(struct gnomond *d, const struct raft_entry *e,
 		res->err = ETCD_ERR_MEMBER_NOT_FOUND;
 		return;
 	}
-	if (row.name[0] && !d->members.s[slot].name[0])
+	s = &d->members.s[slot];
+	if (row.name[0] && !s->name[0]) {
 		gd_info("member %llx (slot %u) started as %s",
 			(unsigned long long)row.id, slot, row.name);
-	else
-		gd_info("member %llx (slot %u): peer URLs now %s%s",
-			(unsigned long long)row.id, slot, row.peer.v[0].text,
-			row.peer.n > 1 ? ", ..." : "");
-	moved = memcmp(&d->members.s[slot].peer, &row.peer, sizeof(row.peer));
-	d->members.s[slot].peer = row.peer;
-	memcpy(d->members.s[slot].name, row.name, sizeof(row.name));
-	if (moved)
-		gd_peers__changed(d, slot);
+		memcpy(s->name, row.name, sizeof(row.name));
+	}
 	answer(d, API_CLUSTER_MEMBER_UPDATE, row.id, res);
 }
 

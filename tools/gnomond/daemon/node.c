@@ -10,8 +10,9 @@
  *
  * Every --snapshot-count applied entries, a child process snapshots the
  * store (snapshot.c, reaped from the tick).  Configuration entries and
- * MemberUpdate's entries go to membership.c; a snapshot's bytes are the
- * member table, then the store (members.h; older ones: the store alone).
+ * the entries that publish a member's name go to membership.c; a
+ * snapshot's bytes are the member table, then the store (members.h; older
+ * ones: the store alone).
  *
  * Status: when the role, term, leader or read mode changes, a log line
  * says so ("leader in term 7, fencing token 7, read mode lease") and the

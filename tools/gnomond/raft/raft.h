@@ -160,7 +160,8 @@ enum raft_conf_op {
 	RAFT_CONF_ADD_VOTER	= 2,	/* new slot, voting at once */
 	RAFT_CONF_PROMOTE	= 3,	/* learner -> voter */
 	RAFT_CONF_REMOVE	= 4,	/* voter or learner leaves */
-	RAFT_CONF_UPDATE	= 5,	/* same config, new ctx (MemberUpdate) */
+	RAFT_CONF_UPDATE	= 5,	/* same config, new ctx (MemberUpdate:
+					 * etcd's ConfChangeUpdateNode) */
 };
 
 struct raft_membership {
