@@ -22,8 +22,9 @@
  * challenge comes, and takes nothing else.  A member joining the cluster
  * answers a challenge with a JOIN instead, and gets the member table back
  * on that connection (forward.h, join.c).  Members come and go with the
- * table: gd_peers__changed() connects to an added member, reconnects to
- * one with new peer URLs and drops a removed one.
+ * table: gd_peers__changed() connects to an added member, to one with
+ * new peer URLs once the established connection breaks, and drops a
+ * removed one.
  *
  * Every frame is authenticated with the cluster key: Raft frames by
  * peer_codec__decode(), forwarding frames by fwd_frame__decode().  A frame
@@ -68,7 +69,8 @@ struct gd_conn {
 	uint8_t nonce[PEER_NONCE_SIZE];	/* accepted: the challenge's */
 	uint64_t born;			/* ticks */
 	uint32_t peer;			/* accepted: 0 until its hello */
-	uint64_t member_id;		/* accepted: its hello's */
+	uint64_t member_id;		/* accepted: its hello's; outgoing:
+					 * the member it goes to */
 	int accepted_slot;		/* -1 for outgoing */
 	struct gd_op recv_op, send_op, connect_op;
 	struct gd_buf in, out, sending;
@@ -582,6 +584,7 @@ static void start_connect(struct gnomond *d, uint32_t id)
 		return;
 	}
 	c->peer = id;
+	c->member_id = d->members.s[id].id;
 	c->addr = d->members.s[id].peer.v[0].addr;
 	c->connect_op.fn = on_connect;
 	sqe = gd_sqe(d, &c->connect_op);
@@ -779,12 +782,22 @@ void gd_peers__changed(struct gnomond *d, uint32_t id)
 {
 	struct gd_peer *p = &d->peers[id];
 	bool member = valid_member(d, id);
+	bool other;
 
 	if (id < 1 || id > RAFT_MAX_MEMBERS || id == d->cfg.self)
 		return;
-	/* A removed member keeps our connection until it goes itself. */
-	if (p->out && member)
-		conn_close(d, p->out, "its peer URLs changed");
+	/*
+	 * A removed member keeps our connection until it goes itself (it
+	 * learns its removal).  A member whose peer URLs changed keeps an
+	 * established one until it breaks (the member gets the answer to an
+	 * update it forwarded; the next connection goes to the new URLs), as
+	 * etcd keeps its streams; one still connecting is dropped.  A slot
+	 * given to another member drops the former's.
+	 */
+	other = member && p->out && p->out->member_id != d->members.s[id].id;
+	if (other || (member && p->out && !p->out->challenged))
+		conn_close(d, p->out, other ? "its slot is another member's" :
+			   "its peer URLs changed");
 	p->retry_tick = d->ticks;
 	p->backoff = ms_to_ticks(d, BACKOFF_MIN_MS);
 	p->logged_down = false;
