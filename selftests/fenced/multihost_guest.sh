@@ -23,13 +23,18 @@
 #	                  clock is disrupted, the kernel lease stops holding
 #	                  and the agent gives its session up
 #	resync            set the clock from the host's again and discipline it
-#	app fence|raw     the application: whenever the agent's status says
-#	                  holding with a new token, a fence-record writer on
-#	                  the gnomon-fence table (fence) or on /dev/sda itself
-#	                  (raw: the negative control), with no record count:
-#	                  it writes until stopped or refused; its lines go to
-#	                  DIR/NAME.acks, each prefixed with this clock's time,
-#	                  after a line "start NAME TOKEN"
+#	app fence|raw     the application, its lines in DIR/NAME.acks, each
+#	                  prefixed with this clock's time.  fence: what a
+#	                  storage system runs, started before the agent and
+#	                  running throughout: fence-record write --wait on the
+#	                  gnomon-fence table waits until its kernel lease holds
+#	                  with a token above the one it had ("open NAME T"),
+#	                  then reads and writes with T until refused, and waits
+#	                  again.  raw (the negative control, on /dev/sda
+#	                  itself, where nothing refuses): whenever the agent's
+#	                  status says holding with a new token, a new
+#	                  fence-record writer ("start NAME TOKEN") that writes
+#	                  until stopped
 #	late TOKEN        one record with TOKEN written to /dev/sda itself,
 #	                  past the table: what a write the table passed before
 #	                  the lapse and the path then held (a frozen host, a
@@ -102,9 +107,22 @@ start_agent()
 
 stamp() { while read -r l; do echo "$EPOCHREALTIME $l"; done; }
 
-# The application (see above); its writer's pid in its own variable, so
-# that stopping it ends exactly what it started.
-run_app()
+# The fence application (see above).
+run_app_fence()
+{
+	local above
+	trap 'kill $(jobs -p) 2>/dev/null; wait; exit 0' TERM
+	above=$(cat "/sys/class/misc/gnomon/leases/$res/token" 2>/dev/null)
+	mkfifo /tmp/mh.app
+	stamp < /tmp/mh.app >> "$dir/$name.acks" &
+	"$RECORD" write --wait "$res" "$dev" "$name" $(( ${above:-0} + 1 )) 1000000 \
+		> /tmp/mh.app 2>&1 &
+	wait
+}
+
+# The raw application (see above); its writer's pid in its own variable,
+# so that stopping it ends exactly what it started.
+run_app_raw()
 {
 	local target=$1 line tok last= w=
 	# Every job, not only the writer: a writer stopped before it opened
@@ -182,8 +200,11 @@ while :; do
 		wait "$agent" 2>/dev/null
 		agent= ;;
 	app)
-		[ "$arg" = raw ] && target=/dev/sda || target=$dev
-		run_app "$target" &
+		if [ "$arg" = raw ]; then
+			run_app_raw /dev/sda &
+		else
+			run_app_fence &
+		fi
 		app=$! ;;
 	step)
 		/usr/bin/python3 "$top/selftests/fenced/multihost_clock.py" step "$arg" \

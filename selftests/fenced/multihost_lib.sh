@@ -252,10 +252,11 @@ mh_first_ack()
 	return 1
 }
 
-# The guest time at which NAME's application saw its agent hold TOKEN.
+# The guest time at which NAME's application saw TOKEN hold (fence: its
+# kernel lease; raw: its agent's status).
 mh_app_start()
 {
-	awk -v n="$1" -v tok="$2" '$2 == "start" && $3 == n && $4 == tok { print $1; exit }' \
+	awk -v n="$1" -v tok="$2" '($2 == "start" || $2 == "open") && $3 == n && $4 == tok { print $1; exit }' \
 		"$MH_DIR/$1.acks"
 }
 
@@ -263,10 +264,13 @@ mh_start()
 {
 	local mode=$2
 	MH_LOCK=$1 MH_MODE=$2
+	# The applications first: a fence one waits for a token above the
+	# kernel lease's at its start.
+	mh_cmd A "app $mode" && mh_cmd B "app $mode" || return 1
 	mh_cmd A "agent $MH_LOCK $mode" || return 1
 	mh_wait_field A state holding 30 ||
 		{ MH_ERR="A does not take the lock: $(tail -n 3 "$MH_DIR/A.log" | tr '\n' ' ')"; return 1; }
-	mh_cmd B "agent $MH_LOCK $mode" && mh_cmd A "app $mode" && mh_cmd B "app $mode" || return 1
+	mh_cmd B "agent $MH_LOCK $mode" || return 1
 	mh_first_ack A 0 20 > /dev/null ||
 		{ MH_ERR="A does not write: $(tail -n 3 "$MH_DIR/A.acks" | tr '\n' ' ')"; return 1; }
 }
