@@ -8,7 +8,8 @@
 #	fd_field NAME KEY                a key=value of NAME's status line
 #	fd_wait NAME KEY VALUE [SECS]    poll NAME's status until KEY is VALUE
 #	fd_app NAME RESOURCE DEV        NAME's application (below), background,
-#	                                 pid FD_APIDS[NAME]
+#	                                 pid FD_APIDS[NAME]; a record every
+#	                                 FD_APP_INTERVAL (default 20ms)
 #	fd_apps_stop                    stop every application
 #	fd_phases LOSS OLD_RES NEW NEW_RES TOKEN  a takeover's phases (below)
 #	fd_cluster_start                 gd_cluster_init 3, FD_DIR its directory
@@ -77,7 +78,7 @@ fd_app()
 	local name=$1 res=$2 dev=$3 above
 	above=$(cat "$LEASES/$res/token" 2>/dev/null)
 	"$FD_RECORD" write --wait "$res" --time "$dev" "$name" $(( ${above:-0} + 1 )) \
-		1000000 20ms >> "$FD_DIR/$name.acks" 2>&1 &
+		1000000 "${FD_APP_INTERVAL:-20ms}" >> "$FD_DIR/$name.acks" 2>&1 &
 	FD_APIDS[$name]=$!
 }
 
