@@ -10,6 +10,8 @@ BENCHES += tools/bench/fence-bench.sh
 BENCHES += tools/bench/gnomond-coord-vs-etcd.sh
 # gnomon-fenced's takeover time between two VMs (root).
 BENCHES += tools/bench/fence-takeover.sh
+# Its phases in one VM, to an application already waiting (root).
+BENCHES += tools/bench/fence-takeover-vm.sh
 
 $(CLOCK_BENCH): $(BUILD)/obj/tools/bench/clock_bench.o $(LIBGNOMON_A)
 	@mkdir -p $(dir $@)

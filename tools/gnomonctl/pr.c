@@ -14,9 +14,10 @@
  *
  * sd sets APTPL (persist through power loss) in every REGISTER it sends.
  * A target without APTPL (tgt, Debian's userspace iSCSI target) answers
- * that with ILLEGAL REQUEST, which the ioctl reports as a bare CHECK
- * CONDITION (-EIO): the registration is then sent again with SG_IO and
- * APTPL off, as fence_scsi sends it.  Such a registration, and the
+ * that with ILLEGAL REQUEST, INVALID FIELD IN PARAMETER LIST, which the
+ * ioctl reports as a bare CHECK CONDITION (-EIO) on 6.1 and as -EINVAL on
+ * 6.12: the registration is then sent again with SG_IO and APTPL off, as
+ * fence_scsi sends it.  Such a registration, and the
  * reservation on it, is lost if the target loses power; the kernel lease
  * still fences, and the next takeover registers again.
  *
@@ -221,7 +222,7 @@ int pr__register(struct pr_dev *dev, uint64_t key)
 	int err;
 
 	err = pr_ioctl(dev, IOC_PR_REGISTER, &r);
-	if (err != -EIO)
+	if (err != -EIO && err != -EINVAL)
 		return err;
 	err = pr_register_sgio(dev, key);
 	if (!err && dev->lower_fd >= 0)
