@@ -37,7 +37,10 @@
  * The forwarding member holds a RESULT until it has applied the index it
  * carries, as an etcd member answers a write only once it has applied it:
  * a client that reads from the member it wrote through then sees its write
- * even with a serializable read.  Version 2 added that index.
+ * even with a serializable read.  Version 2 added that index; version 3
+ * the sender's member id in the HELLO, so that members of different
+ * versions refuse each other's frames as of another version, not with a
+ * misleading reason about member ids.
  */
 #ifndef GNOMOND_DAEMON_FORWARD_H
 #define GNOMOND_DAEMON_FORWARD_H
@@ -49,7 +52,7 @@
 #include "gd_buf.h"
 
 #define FWD_MAGIC	0x57464e47U	/* "GNFW" little-endian */
-#define FWD_VERSION	2
+#define FWD_VERSION	3
 #define FWD_RESULT_INDEX_SIZE 8
 #define FWD_HEADER_SIZE	32
 #define FWD_MAX_FRAME	(256U << 20)
