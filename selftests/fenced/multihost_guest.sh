@@ -123,7 +123,7 @@ run_app_fence()
 {
 	local above
 	trap 'kill $(jobs -p) 2>/dev/null; wait; exit 0' TERM
-	above=$(cat "/sys/class/misc/gnomon/leases/$res/token" 2>/dev/null)
+	above=$(cat "$LEASES/$res/token" 2>/dev/null)
 	mkfifo /tmp/mh.app
 	stamp < /tmp/mh.app >> "$dir/$name.acks" &
 	"$RECORD" write --wait "$res" "$dev" "$name" $(( ${above:-0} + 1 )) 1000000 \
