@@ -10,25 +10,43 @@
 #      python3-etcd3's client-side lock recipe;
 #   2. watch: put-to-event latency of one watcher; events/s to 1,000
 #      watchers of one key (300 puts), on one connection and over 4;
-#   3. leases: writes/s before, with and after 10,000 leases kept alive
-#      (TTL 15 s, each renewed every 5 s, from another process), and the
-#      CPU the members and that process used meanwhile;
+#   3. leases: writes/s (4 threads, saturating) before, with and after
+#      10,000 leases kept alive (TTL 15 s, each renewed every 5 s, from
+#      another process, build/bench/gnomond-leasebench hold), and the CPU
+#      the members and that process used meanwhile;
 #   4. memory: each member's VmRSS fresh, with the 10,000 leases, and with
-#      10,000 watchers (on the leader) on top.
+#      10,000 watchers (on the leader) on top;
+#   5. lease-cost: what the leases cost a write, in pairs of windows, the
+#      first without the leases, the second with them (a holder granting
+#      them before and revoking them after): writes at a fixed rate, well
+#      under saturation (BENCH_RATE, 300/s, open loop, gnomond-leasebench
+#      writes), their median and p99 latency, and the CPU each write costs
+#      the leader and all members (summed over their threads' schedstat).
+#      The keepalives' own cost is taken out: in each pair an idle window
+#      gives the members' CPU a second without writes, a window of
+#      keepalives alone the cost of one, and a write with the leases is
+#      charged what is left of its window's CPU after the idle CPU and its
+#      keepalives'.  The windows' raw figures are in the -windows lines.
 # Figures go to stdout, one "RESULT impl test value" line each, then the
 # gnomond/etcd ratios; copy them to Documentation/performance.rst
 # ("Coordination: gnomond vs etcd").  BENCH_IMPLS="gnomond" narrows a run,
-# and so does BENCH_PARTS="leases" (of lock, watch and leases, the last
-# with the memory figures, 3 and 4 above); BENCH_SECONDS (default 5),
-# BENCH_LEASES and BENCH_WATCHERS (10000) and BENCH_FANOUT (1000) scale it.
+# and so does BENCH_PARTS="lease-cost" (of lock, watch, leases and
+# lease-cost; leases has the memory figures, 3 and 4 above); BENCH_SECONDS
+# (default 5), BENCH_LEASES and BENCH_WATCHERS (10000), BENCH_FANOUT (1000),
+# and for lease-cost BENCH_RATE (300), BENCH_WINDOW (10 s) and BENCH_PAIRS
+# (3) scale it.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 bench=$top/tools/bench/gnomond-coordbench.py
+leasebench=$top/build/bench/gnomond-leasebench
 dir=$(mktemp -d /tmp/gnomond-coord.XXXXXX)
 secs=${BENCH_SECONDS:-5}
 leases=${BENCH_LEASES:-10000}
 watchers=${BENCH_WATCHERS:-10000}
 fanout=${BENCH_FANOUT:-1000}
+rate=${BENCH_RATE:-300}
+window=${BENCH_WINDOW:-10}
+pairs=${BENCH_PAIRS:-3}
 holder=
 base=$(( 25000 + (RANDOM % 100) * 20 ))
 members=3
@@ -59,27 +77,34 @@ run() { timeout 300 /usr/bin/python3 "$bench" "$@" 2>&1 | tail -1; }
 # cpu PID...: their user + system CPU so far together, in clock ticks.
 cpu() { cpu_ticks "$@" | awk '{ t += $1 } END { print t + 0 }'; }
 
+members_cpu() { cpu "${pids[@]: -$members}"; }
+
 # writes: the write measurement, with the CPU the members and the lease
 # holder (if any) used during it, in ms per second of it.
 writes()
 {
 	local m0 h0 t0 out
-	m0=$(cpu $(member_pids))
+	m0=$(members_cpu)
 	h0=$(cpu $holder)
 	t0=$(date +%s%N)
 	out=$(run writes "$ep" "$secs" 4)
-	awk -v m="$(( $(cpu $(member_pids)) - m0 ))" \
+	awk -v m="$(( $(members_cpu) - m0 ))" \
 	    -v h="$(( $(cpu $holder) - h0 ))" -v hz="$(getconf CLK_TCK)" \
 	    -v s="$(( $(date +%s%N) - t0 ))" -v out="$out" 'BEGIN {
 		printf "%s members_cpu_ms/s %.0f holder_cpu_ms/s %.0f\n", out,
 		       m * 1e3 / hz / (s / 1e9), h * 1e3 / hz / (s / 1e9) }'
 }
 
-# hold LEASES WATCHERS: a keepalive (and watch) holder in the background;
-# returns once it is ready.
+# hold LEASES WATCHERS: a keepalive (and watch) holder in the background,
+# the C one unless there are watchers to hold; returns once it is ready.
 hold()
 {
-	/usr/bin/python3 "$bench" hold "$ep" "$1" 15 "$2" >"$dir/hold.out" 2>&1 &
+	if [ "$2" = 0 ]; then
+		"$leasebench" hold "$ep" "$1" 15 >"$dir/hold.out" 2>&1 &
+	else
+		/usr/bin/python3 "$bench" hold "$ep" "$1" 15 "$2" \
+			>"$dir/hold.out" 2>&1 &
+	fi
 	holder=$!
 	for _ in $(seq 1200); do
 		grep -q '^ready' "$dir/hold.out" && return 0
@@ -99,7 +124,112 @@ unhold()
 }
 
 # part NAME: is NAME among BENCH_PARTS (all by default)?
-part() { [[ " ${BENCH_PARTS:-lock watch leases} " == *" $1 "* ]]; }
+part() { [[ " ${BENCH_PARTS:-lock watch leases lease-cost} " == *" $1 "* ]]; }
+
+# cpu_ns PID...: the CPU time all their threads ran so far, in ns.
+cpu_ns()
+{
+	local p
+	for p in "$@"; do
+		cat "/proc/$p/task/"*/schedstat 2>/dev/null
+	done | awk '{ t += $1 } END { printf "%.0f\n", t }'
+}
+
+# answers: the keepalive answers the holder has had (0 without a holder);
+# it prints them on SIGUSR1.
+answers()
+{
+	local n
+	if [ -z "$holder" ]; then
+		echo 0
+		return
+	fi
+	n=$(grep -c '^count' "$dir/hold.out")
+	kill -USR1 "$holder"
+	for _ in $(seq 100); do
+		[ "$(grep -c '^count' "$dir/hold.out")" -gt "$n" ] && break
+		sleep 0.02
+	done
+	grep '^count' "$dir/hold.out" | tail -1 | awk '{ print $3 }'
+}
+
+# measure idle|writes: a window of $window s, idle or with writes at $rate/s
+# to the leader ($lpid); prints its length, the CPU of the leader and of
+# all members in it (ns), the keepalives answered in it, then the writer's
+# line (or "-").
+measure()
+{
+	local t0 l0 m0 k0 out
+	k0=$(answers)
+	t0=$(date +%s%N)
+	l0=$(cpu_ns "$lpid")
+	m0=$(cpu_ns "${pids[@]: -$members}")
+	if [ "$1" = writes ]; then
+		out=$("$leasebench" writes "$ep" "$rate" "$window")
+	else
+		sleep "$window"
+		out=-
+	fi
+	echo "$(( $(date +%s%N) - t0 )) $(( $(cpu_ns "$lpid") - l0 ))" \
+	     "$(( $(cpu_ns "${pids[@]: -$members}") - m0 ))" \
+	     "$(( $(answers) - k0 )) $out"
+}
+
+# cost IMPL: the lease-cost part (5 above) on a fresh cluster.
+cost()
+{
+	local idle a k b p load
+	fresh "$1" || return 1
+	lpid=${pids[$(( ${#pids[@]} - members + ${ep##*:} - base - 1 ))]}
+	"$leasebench" writes "$ep" "$rate" 2 >/dev/null	# warm-up
+	echo "# $1 leader $ep, $(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg)"
+	for p in $(seq "$pairs"); do
+		load=$(cut -d' ' -f1 /proc/loadavg)
+		idle=$(measure idle)
+		a=$(measure writes)
+		hold "$leases" 0 || return 1
+		k=$(measure idle)
+		b=$(measure writes)
+		unhold
+		# Without: (window CPU - idle CPU) / writes; with: the same,
+		# less the keepalives' (each costs what one did alone).
+		awk -v im="$1" -v p="$p" -v load="$load" -v i="$idle" \
+		    -v a="$a" -v k="$k" -v b="$b" \
+		    -v ka="$(tail -1 "$dir/hold.out")" '
+# Fields of a window: 1 length, 2 CPU of the leader, 3 of all members (ns),
+# 4 keepalives, then from the writer: 6 writes/s, 8 p50, 10 p99, 12 max
+# (us), 14 writes, 16 failed.
+function line(W, name, extra) {
+	printf "RESULT %s lease-cost-%d-%s writes/s %s p50_us %s p99_us %s" \
+	       " max_us %s n %s failed %s%s\n", im, p, name, W[6], W[8],
+	       W[10], W[12], W[14], W[16], extra
+}
+BEGIN {
+	split(i, I, " "); split(a, A, " "); split(k, K, " ")
+	split(b, B, " ")
+	il = I[2] / I[1]; ir = I[3] / I[1]
+	kl = (K[2] - il * K[1]) / K[4]
+	km = (K[3] - ir * K[1]) / K[4]
+	al = (A[2] - il * A[1]) / A[14] / 1e3
+	am = (A[3] - ir * A[1]) / A[14] / 1e3
+	bl = (B[2] - il * B[1] - kl * B[4]) / B[14] / 1e3
+	bm = (B[3] - ir * B[1] - km * B[4]) / B[14] / 1e3
+	line(A, "without", sprintf(" leader_us/write %.1f" \
+	     " members_us/write %.1f load %s", al, am, load))
+	line(B, "with", sprintf(" leader_us/write %.1f" \
+	     " members_us/write %.1f keepalives/s %.0f" \
+	     " leader_us/keepalive %.1f members_us/keepalive %.1f" \
+	     " during_writes %.0f", bl, bm, K[4] / (K[1] / 1e9),
+	     kl / 1e3, km / 1e3, B[4] / (B[1] / 1e9)))
+	printf "RESULT %s lease-cost-%d-holder %s\n", im, p, ka
+	printf "RESULT %s lease-cost-%d-windows idle %s without %s" \
+	       " keepalives %s with %s\n", im, p, i, a, k, b
+	printf "RATIO %s lease-cost-%d with/without p50 %.2f p99 %.2f" \
+	       " leader_us/write %.2f members_us/write %.2f\n", im, p,
+	       B[8] / A[8], B[10] / A[10], bl / al, bm / am
+}' | tee -a "$dir/results"
+	done
+}
 
 # result IMPL TEST FIGURES...: one line, to stdout and to the results.
 result()
@@ -132,6 +262,10 @@ for impl in ${BENCH_IMPLS:-etcd gnomond}; do
 			result "$impl watch-fanout-$fanout-${conns}conn" \
 				"$(run watch-fanout "$ep" "$fanout" "$conns" 300)"
 		done
+	fi
+
+	if part lease-cost; then
+		cost "$impl" || exit 1
 	fi
 
 	part leases || continue
