@@ -15,6 +15,12 @@
 #	gd_get I KEY                         # KEY's value on member I (local)
 #	gd_cut_last_record DIR               # truncate inside the last WAL record
 #	gd_etcdctl_at I ARGS...              # etcdctl against member I only
+#	gd_peer_url I                        # member I's peer URL
+#	gd_member_id NAME|PEER_URL [I]       # its hex id (asking member I)
+#	gd_member_count [I]                  # how many members are listed
+#	gd_add_learners PREFIX FIRST LAST    # slot fillers that never start;
+#	                                     # prints their ids
+#	gd_etcdctl_plan PLAN NAME            # ktap_plan, skip without etcdctl
 #	gd_start_all [SECONDS]               # start every member; the leader
 #	                                     # in GD_LEADER; none: KTAP fail,
 #	                                     # exit 1 (not in a subshell)
@@ -262,6 +268,59 @@ gd_etcdctl_at()
 	shift
 	ETCDCTL_API=3 timeout 20 etcdctl --endpoints="$(gd_endpoint "$i")" \
 		--command-timeout=10s --dial-timeout=2s "$@" 2>&1
+}
+
+gd_peer_url() { echo "http://127.0.0.1:$(gd_peer_port "$1")"; }
+
+# gd_member_id NAME-OR-PEER-URL [I]: its hex id, asking member I (default:
+# any; give one while a member is stopped).  A member lists the table it
+# has applied: right after a change made through another member it may not
+# list it yet, so this asks again for up to 5 s.
+gd_member_id()
+{
+	local ask=(gd_etcdctl) id end=$((SECONDS + 5))
+	[ -n "${2:-}" ] && ask=(gd_etcdctl_at "$2")
+	while :; do
+		id=$("${ask[@]}" member list | awk -F', ' -v k="$1" \
+			'$3 == k || $4 == k { print $1 }')
+		{ [ -n "$id" ] || [ $SECONDS -ge $end ]; } && break
+		sleep 0.2
+	done
+	echo "$id"
+}
+
+# gd_member_count [I]: how many members etcdctl lists, through member I
+# (default: any); poll it with gd_until_eq after a change, as above.
+gd_member_count()
+{
+	if [ -n "${1:-}" ]; then
+		gd_etcdctl_at "$1" member list | wc -l
+	else
+		gd_etcdctl member list | wc -l
+	fi
+}
+
+# gd_add_learners PREFIX FIRST LAST: learners PREFIX<k> for k in
+# FIRST..LAST, at peer ports nothing listens on (GD_PORT0 + 100 + k), that
+# never start: they take slots of the member table without changing the
+# quorum.  Prints their ids, one a line.
+gd_add_learners()
+{
+	local k url
+	for k in $(seq "$2" "$3"); do
+		url=http://127.0.0.1:$((GD_PORT0 + 100 + k))
+		gd_etcdctl member add "$1$k" --learner --peer-urls="$url" \
+			>/dev/null
+		gd_member_id "$url"
+	done
+}
+
+# For KTAP tests: the plan, the whole of it skipped without etcdctl.
+gd_etcdctl_plan()
+{
+	ktap_plan "$1"
+	command -v etcdctl >/dev/null ||
+		ktap_skip_all "$2" "etcdctl is not installed"
 }
 
 # For KTAP tests: the plan, then a 3-member cluster with a leader

@@ -14,11 +14,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/selftests/gnomond/cluster_lib.sh"
 . "$top/selftests/gnomond/api_expect.sh"
 
-N=18
-ktap_plan $N
-if ! command -v etcdctl >/dev/null; then
-	ktap_skip_all daemon-cluster "etcdctl is not installed"
-fi
+gd_etcdctl_plan 18 daemon-cluster
 
 # One endpoint only: E I ARGS...
 E() { gd_etcdctl_at "$@"; }

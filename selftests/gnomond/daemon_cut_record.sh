@@ -20,11 +20,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/selftests/ktap.sh"
 . "$top/selftests/gnomond/cluster_lib.sh"
 
-N=9
-ktap_plan $N
-if ! command -v etcdctl >/dev/null; then
-	ktap_skip_all daemon-cut-record "etcdctl is not installed"
-fi
+gd_etcdctl_plan 9 daemon-cut-record
 
 # until_eq I SECONDS WANT CMD...: poll CMD until it prints WANT; give up
 # after SECONDS, or as soon as member I is not running.  Prints the last

@@ -19,11 +19,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/selftests/ktap.sh"
 . "$top/selftests/gnomond/cluster_lib.sh"
 
-N=8
-ktap_plan $N
-if ! command -v etcdctl >/dev/null; then
-	ktap_skip_all daemon-lost-data-dir "etcdctl is not installed"
-fi
+gd_etcdctl_plan 8 daemon-lost-data-dir
 
 gd_cluster_init 3
 gd_start_all

@@ -25,21 +25,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/selftests/ktap.sh"
 . "$top/selftests/gnomond/cluster_lib.sh"
 
-N=16
-ktap_plan $N
-if ! command -v etcdctl >/dev/null; then
-	ktap_skip_all daemon-members "etcdctl is not installed"
-fi
-
-# check NAME OK-CONDITION-STATUS DETAIL
-# member_id NAME-OR-PEER-URL: the hex id etcdctl lists for it.
-member_id()
-{
-	gd_etcdctl member list | awk -F', ' -v k="$1" \
-		'$3 == k || $4 == k { print $1 }'
-}
-
-peer_url() { echo "http://127.0.0.1:$(gd_peer_port "$1")"; }
+gd_etcdctl_plan 16 daemon-members
 
 gd_cluster_init 5
 GD_N=3
@@ -55,19 +41,19 @@ out=$(gd_etcdctl member remove 1234abcd)
 grep -q 'etcdserver: member not found' <<<"$out"
 ktap_rc "removing an unknown member: member not found" $? "$out"
 
-out=$(gd_etcdctl member promote "$(member_id n1)")
+out=$(gd_etcdctl member promote "$(gd_member_id n1)")
 grep -q 'etcdserver: can only promote a learner member' <<<"$out"
 ktap_rc "promoting a voter is refused" $? "$out"
 
-out=$(gd_etcdctl member add dup --peer-urls="$(peer_url 2)")
+out=$(gd_etcdctl member add dup --peer-urls="$(gd_peer_url 2)")
 grep -q 'Peer URLs already exists' <<<"$out"
 ktap_rc "adding a peer URL in use is refused" $? "$out"
 
-out=$(gd_etcdctl member add n4 --peer-urls="$(peer_url 4)" --learner)
-grep -q "ETCD_INITIAL_CLUSTER=.*n4=$(peer_url 4)" <<<"$out" &&
+out=$(gd_etcdctl member add n4 --peer-urls="$(gd_peer_url 4)" --learner)
+grep -q "ETCD_INITIAL_CLUSTER=.*n4=$(gd_peer_url 4)" <<<"$out" &&
 	grep -q 'ETCD_INITIAL_CLUSTER_STATE="existing"' <<<"$out"
 ktap_rc "member add --learner prints the joining member's settings" $? "$out"
-id4=$(member_id "$(peer_url 4)")
+id4=$(gd_member_id "$(gd_peer_url 4)")
 
 out=$(gd_etcdctl member promote "$id4")
 grep -q 'can only promote a learner member which is in sync with leader' \
@@ -76,19 +62,14 @@ ktap_rc "promoting a learner that has not caught up is refused" $? "$out"
 
 # Fill the table with learners that never start (no quorum change), then
 # one more.
-extra=()
-for p in 31 32 33 34 35; do
-	gd_etcdctl member add "x$p" --peer-urls="http://127.0.0.1:$((GD_PORT0 + 100 + p))" \
-		--learner >/dev/null
-	extra+=("$(member_id "http://127.0.0.1:$((GD_PORT0 + 100 + p))")")
-done
+mapfile -t extra < <(gd_add_learners x 31 35)
 out=$(gd_etcdctl member add x99 --peer-urls=http://127.0.0.1:9 --learner)
 grep -q 'at most 9' <<<"$out"
 ktap_rc "a tenth member is refused, naming the limit" $? "$out"
 for id in "${extra[@]}"; do
 	[ -n "$id" ] && gd_etcdctl member remove "$id" >/dev/null
 done
-n=$(gd_etcdctl member list | wc -l)
+n=$(gd_until_eq 5 4 gd_member_count)
 ktap_rc "the extra learners are removed" $(( n != 4 )) \
 	"$(gd_etcdctl member list)"
 
@@ -121,7 +102,7 @@ ktap_rc "the promoted member is a started voter and applies writes" $? \
 # back (before, the leader dropped its connection at once: timed out) and
 # it goes on applying writes.
 leader=$(gd_wait_leader 10)
-out=$(gd_etcdctl_at "$leader" member update "$id4" --peer-urls="$(peer_url 2)")
+out=$(gd_etcdctl_at "$leader" member update "$id4" --peer-urls="$(gd_peer_url 2)")
 grep -q 'Peer URLs already exists' <<<"$out"
 ktap_rc "updating to a peer URL in use is refused" $? "$out"
 moved="http://127.0.0.1:$((GD_PORT0 + 140))"
@@ -139,14 +120,14 @@ ktap_rc "member update through the member it moves: answered, a configuration en
 	$? "$out; applied by $applied; $list"
 gd_etcdctl_at "$leader" put /m/moved yes >/dev/null
 got=$(gd_until_eq 15 yes gd_get 4 /m/moved)
-out=$(gd_etcdctl_at "$leader" member update "$id4" --peer-urls="$(peer_url 4)")
+out=$(gd_etcdctl_at "$leader" member update "$id4" --peer-urls="$(gd_peer_url 4)")
 [ "$got" = yes ] && grep -q "updated" <<<"$out"
 ktap_rc "on its established connections it applies a later write; updated back" \
 	$? "$out; read [$got]; $(tail -n 3 "$GD_DIR/n4.log")"
 
 if /usr/bin/python3 -c 'import etcd3' 2>/dev/null; then
 	out=$(timeout 60 /usr/bin/python3 - "$(gd_client_port "$leader")" \
-		"$(peer_url 5)" <<'EOF' 2>&1
+		"$(gd_peer_url 5)" <<'EOF' 2>&1
 import sys
 import etcd3
 c = etcd3.client(port=int(sys.argv[1]), timeout=10)
@@ -169,7 +150,12 @@ else
 fi
 
 # The negative control of the join: member 5 was never added (python's
-# was removed again), so no member lists it and it is not let in.
+# was removed again), so no member lists it and it is not let in.  Each
+# member lists the table it has applied: wait until all have applied the
+# removal, or one may still hand the joiner python's slot.
+for i in 1 2 3 4; do
+	gd_until_eq 10 4 gd_member_count "$i" >/dev/null
+done
 GD_N=5
 gd_start 5 --initial-cluster-state existing
 for _ in $(seq 50); do

@@ -28,21 +28,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/selftests/ktap.sh"
 . "$top/selftests/gnomond/cluster_lib.sh"
 
-N=12
-ktap_plan $N
-if ! command -v etcdctl >/dev/null; then
-	ktap_skip_all daemon-members-replace "etcdctl is not installed"
-fi
-
-# member_id NAME-OR-PEER-URL [THROUGH]: its hex id, asking member THROUGH
-# (default: any; give one while a member is stopped).
-member_id()
-{
-	local ask=(gd_etcdctl)
-	[ -n "${2:-}" ] && ask=(gd_etcdctl_at "$2")
-	"${ask[@]}" member list | awk -F', ' -v k="$1" \
-		'$3 == k || $4 == k { print $1 }'
-}
+gd_etcdctl_plan 12 daemon-members-replace
 
 # writes FROM COUNT [MEMBER...]: COUNT puts of /r/FROM.. through the
 # given members (default: all); prints the number that failed.
@@ -80,7 +66,7 @@ leader=$(gd_wait_leader 15) || { ktap_fail "a leader is elected" \
 
 # 1. Remove a follower while writing through the others.
 gone=$(( leader % 4 + 1 ))
-id=$(member_id "n$gone")
+id=$(gd_member_id "n$gone")
 stay=()
 for i in 1 2 3 4; do [ "$i" != "$gone" ] && stay+=("$i"); done
 ( writes 1 40 "${stay[@]}" > "$GD_DIR/w1" ) &
@@ -97,7 +83,7 @@ gd_exited "$gone" 15
 grep -q 'removed from the cluster' "$GD_DIR/n$gone.log" && [ "$status" = 0 ]
 ktap_rc "the removed member says so and exits with status 0" $? \
 	"status [$status]; $(tail -n 3 "$GD_DIR/n$gone.log")"
-n=$(gd_etcdctl member list | wc -l)
+n=$(gd_until_eq 5 3 gd_member_count)
 ktap_rc "the member list has three members" $(( n != 3 )) \
 	"$(gd_etcdctl member list)"
 
@@ -116,10 +102,10 @@ grep -q 'has started before: its data directory was lost' \
 ktap_rc "before member remove and add, the wiped member is refused" $? \
 	"status [$status]; $(tail -n 3 "$GD_DIR/n$lost.log")"
 rm -rf "${GD_DIR:?}/n$lost"
-id=$(member_id "n$lost")
+id=$(gd_member_id "n$lost")
 out1=$(gd_etcdctl member remove "$id")
 out2=$(gd_etcdctl member add "n$lost" \
-	--peer-urls="http://127.0.0.1:$(gd_peer_port "$lost")")
+	--peer-urls="$(gd_peer_url "$lost")")
 gd_start "$lost" --snapshot-count 100 --initial-cluster-state existing
 got=$(gd_until_eq 30 yes gd_get "$lost" /r/lost-before)
 [ "$got" = yes ] && [ "$(gd_get "$lost" /r/1399)" = v1399 ]
@@ -142,20 +128,15 @@ for i in 1 2 3 4; do
 	[ "$i" != "$leader" ] && [ "$i" != "$lost" ] && gd_alive "$i" &&
 		stale=$i
 done
-pads=()
-for p in 1 2 3 4 5 6; do
-	url=http://127.0.0.1:$((GD_PORT0 + 100 + p))
-	gd_etcdctl member add "pad$p" --learner --peer-urls="$url" >/dev/null
-	pads+=("$(member_id "$url")")
-done
-sid=$(member_id "n$stale")
+mapfile -t pads < <(gd_add_learners pad 1 6)
+sid=$(gd_member_id "n$stale")
 kill -STOP "${GD_PIDS[$stale]}"
 out1=$(gd_etcdctl_at "$leader" member remove "$sid")
-out2=$(gd_etcdctl_at "$leader" member add n5 --peer-urls="http://127.0.0.1:$(gd_peer_port 5)")
+out2=$(gd_etcdctl_at "$leader" member add n5 --peer-urls="$(gd_peer_url 5)")
 GD_N=5
 gd_start 5 --initial-cluster-state existing
 got=$(gd_until_eq 30 yes gd_get 5 /r/lost-before)
-yid=$(member_id n5 "$leader")
+yid=$(gd_member_id n5 "$leader")
 [ "$got" = yes ] && [ -n "$yid" ] && grep -q "join: member $yid, slot" "$GD_DIR/n5.log"
 ktap_rc "a member added while the removed one is stopped takes its slot and catches up" \
 	$? "$out1; $out2; read [$got]; $(tail -n 3 "$GD_DIR/n5.log")"
@@ -186,7 +167,7 @@ for id in "${pads[@]}"; do gd_etcdctl member remove "$id" >/dev/null; done
 
 # 4. Remove the leader.
 leader=$(gd_wait_leader 10)
-id=$(member_id "n$leader")
+id=$(gd_member_id "n$leader")
 out=$(gd_etcdctl_at "$leader" member remove "$id")
 gd_exited "$leader" 15
 new=
@@ -202,7 +183,7 @@ done
 ktap_rc "the leader removed: it exits and a new leader is elected" $? \
 	"$out; new [$new], old status [$status]"
 failed=$(writes 5000 20)
-n=$(gd_etcdctl member list | wc -l)
+n=$(gd_until_eq 5 2 gd_member_count)
 [ "$failed" = 0 ] && [ "$n" = 2 ]
 ktap_rc "the two left serve writes" $? "$failed failed; $n members"
 
