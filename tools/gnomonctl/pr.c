@@ -8,6 +8,8 @@
  * RELEASE and PREEMPT on 6.12 through iterate_devices; the rest needs the
  * target's prepare_ioctl, which gnomon-fence deliberately lacks, so dm
  * answers -ENOTTY and we send the command to the underlying device.
+ * PREEMPT AND ABORT always goes to the underlying device: dm passes it on
+ * as a plain PREEMPT (pr__preempt_abort()).
  *
  * The kernel has no ioctl for PERSISTENT RESERVE IN on these kernels: READ
  * KEYS and READ RESERVATION are SG_IO commands to the SCSI device.
@@ -244,12 +246,21 @@ int pr__release(struct pr_dev *dev, uint64_t key, unsigned int type)
 	return pr_ioctl(dev, IOC_PR_RELEASE, &r);
 }
 
+/*
+ * Straight to the underlying device of a dm device: dm's pr_preempt
+ * (passed through iterate_devices on 6.12 and on Debian's 6.1.0-57) drops
+ * the abort flag and sends a plain PREEMPT, which leaves the victim's
+ * queued commands to run (seen as "PREEMPT from Node" in LIO's log).
+ */
 int pr__preempt_abort(struct pr_dev *dev, uint64_t key, uint64_t victim,
 		      unsigned int type)
 {
 	struct pr_preempt p = { .old_key = key, .new_key = victim, .type = type };
 
-	return pr_ioctl(dev, IOC_PR_PREEMPT_ABORT, &p);
+	if (dev->lower_fd < 0)
+		return pr_ioctl(dev, IOC_PR_PREEMPT_ABORT, &p);
+	dev->used_lower = true;
+	return pr_ioctl_once(dev->lower_fd, IOC_PR_PREEMPT_ABORT, &p);
 }
 
 int pr__preempt(struct pr_dev *dev, uint64_t key, uint64_t victim,
