@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../common/grow.h"
 #include "session_internal.h"
 
 #define NV(n, v) { (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, \
@@ -68,15 +69,10 @@ static int frame_append(struct api_stream *st, const uint8_t *msg, size_t len)
 		st->roff = 0;
 	}
 	if (st->rlen + need > st->rcap) {
-		size_t cap = st->rcap ? st->rcap : 256;
-
-		while (cap < st->rlen + need)
-			cap *= 2;
-		p = realloc(st->resp, cap);
+		p = grow__array(st->resp, &st->rcap, st->rlen + need, 1, 256);
 		if (!p)
 			return -ENOMEM;
 		st->resp = p;
-		st->rcap = cap;
 	}
 	p = st->resp + st->rlen;
 	grpc_frame__put(p, 0, len);

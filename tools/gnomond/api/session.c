@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../common/grow.h"
 #include "session_internal.h"
 
 #define OUT_HIGH_WATER (256 * 1024)
@@ -449,16 +450,12 @@ int api_session__output(struct api_session *s, const uint8_t **data,
 		if (s->ooff && s->ooff == s->olen)
 			s->ooff = s->olen = 0;
 		if (s->olen + n > s->ocap) {
-			size_t cap = s->ocap ? s->ocap : 16384;
-			uint8_t *o;
+			uint8_t *o = grow__array(s->out, &s->ocap, s->olen + n,
+						 1, 16384);
 
-			while (cap < s->olen + n)
-				cap *= 2;
-			o = realloc(s->out, cap);
 			if (!o)
 				return -ENOMEM;
 			s->out = o;
-			s->ocap = cap;
 		}
 		memcpy(s->out + s->olen, chunk, n);
 		s->olen += n;

@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../common/grow.h"
 #include "daemon.h"
 
 struct elect_call {
@@ -434,15 +435,14 @@ static void observe_start(struct gnomond *d, const struct gd_target *t,
 	if (!s)
 		return;
 	if (el.on == el.ocap) {
-		size_t cap = el.ocap ? el.ocap * 2 : 16;
-		struct observer *v = realloc(el.o, cap * sizeof(*v));
+		struct observer *v = grow__array(el.o, &el.ocap, el.on + 1,
+						 sizeof(*v), 16);
 
 		if (!v) {
 			api_session__fail_etcd(s, t->stream, ETCD_ERR_TIMEOUT);
 			return;
 		}
 		el.o = v;
-		el.ocap = cap;
 	}
 	o.prefix = malloc(o.plen);
 	if (!o.prefix) {
@@ -518,15 +518,13 @@ void gd_election__request(struct gnomond *d, const struct gd_target *t,
 	else
 		rc = call_new(d, &c, req, &cmd, &len);
 	if (!rc && el.n == el.cap) {
-		size_t cap = el.cap ? el.cap * 2 : 16;
-		struct elect_call *v = realloc(el.v, cap * sizeof(*v));
+		struct elect_call *v = grow__array(el.v, &el.cap, el.n + 1,
+						   sizeof(*v), 16);
 
-		if (v) {
+		if (v)
 			el.v = v;
-			el.cap = cap;
-		} else {
+		else
 			rc = -ENOMEM;
-		}
 	}
 	if (rc) {
 		free(c.prefix);

@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../common/grow.h"
 #include "daemon.h"
 
 struct lock_call {
@@ -47,13 +48,12 @@ static struct {
 
 static int grow(void)
 {
-	size_t cap = calls.cap ? calls.cap * 2 : 16;
-	struct lock_call *v = realloc(calls.v, cap * sizeof(*v));
+	struct lock_call *v = grow__array(calls.v, &calls.cap, calls.n + 1,
+					  sizeof(*v), 16);
 
 	if (!v)
 		return -1;
 	calls.v = v;
-	calls.cap = cap;
 	return 0;
 }
 

@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "../../common/grow.h"
 #include "daemon.h"
 #include "log.h"
 
@@ -69,15 +70,14 @@ void gd_maintenance__move_leader(struct gnomond *d, const struct gd_target *t,
 		gd_peers__name(d, target));
 	p.index = target;
 	if (v->len == v->cap) {
-		size_t cap = v->cap ? v->cap * 2 : 4;
-		struct gd_pending *n = realloc(v->v, cap * sizeof(*n));
+		struct gd_pending *n = grow__array(v->v, &v->cap, v->len + 1,
+						   sizeof(*n), 4);
 
 		if (!n) {
 			answer(d, t, ETCD_ERR_TIMEOUT);
 			return;
 		}
 		v->v = n;
-		v->cap = cap;
 	}
 	v->v[v->len++] = p;
 }

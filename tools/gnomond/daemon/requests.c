@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../common/grow.h"
 #include "daemon.h"
 #include "forward.h"
 #include "log.h"
@@ -45,13 +46,12 @@ static int vec_push(struct gd_pending_vec *v, const struct gd_pending *p)
 		v->head = 0;
 	}
 	if (v->len == v->cap) {
-		size_t cap = v->cap ? v->cap * 2 : 64;
-		void *n = realloc(v->v, cap * sizeof(*p));
+		void *n = grow__array(v->v, &v->cap, v->len + 1, sizeof(*p),
+				      64);
 
 		if (!n)
 			return -ENOMEM;
 		v->v = n;
-		v->cap = cap;
 	}
 	v->v[v->len++] = *p;
 	return 0;

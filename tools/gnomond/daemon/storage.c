@@ -41,6 +41,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../../common/grow.h"
 #include "daemon.h"
 #include "log.h"
 #include "storage.h"
@@ -122,16 +123,12 @@ static int add_entries(struct gd_storage *st, const struct raft_entry *e,
 		st->pdata.len = 0;
 	}
 	if (st->n_pe + n > st->cap_pe) {
-		size_t cap = st->cap_pe ? st->cap_pe : 256;
-		void *v;
+		void *v = grow__array(st->pe, &st->cap_pe, st->n_pe + n,
+				      sizeof(*st->pe), 256);
 
-		while (cap < st->n_pe + n)
-			cap *= 2;
-		v = realloc(st->pe, cap * sizeof(*st->pe));
 		if (!v)
 			return -ENOMEM;
 		st->pe = v;
-		st->cap_pe = cap;
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct gd_pentry *p = &st->pe[st->n_pe];

@@ -65,13 +65,12 @@ int lc_strings__intern(struct lc_strings *t, const char *s, size_t len,
 		}
 	}
 	if (t->count >= t->cap) {
-		uint32_t cap = t->cap ? t->cap * 2 : 64;
-		char **strs = realloc(t->strs, cap * sizeof(*strs));
+		char **strs = grow__array(t->strs, &t->cap, t->count + 1,
+					  sizeof(*strs), 64);
 
 		if (!strs)
 			return -ENOMEM;
 		t->strs = strs;
-		t->cap = cap;
 	}
 	t->strs[t->count] = strndup(s, len);
 	if (!t->strs[t->count])

@@ -19,7 +19,7 @@
 struct lc_strings {
 	char **strs;		/* strs[id]; strs[0] is unused */
 	uint32_t count;		/* ids handed out, including 0 */
-	uint32_t cap;
+	size_t cap;
 	uint32_t *slots;	/* ids, 0 for an empty slot */
 	uint32_t nslots;	/* a power of two */
 };
