@@ -5,10 +5,13 @@
 # members of etcd 3.4 or build/bin/gnomond on 127.0.0.1, ports from $base,
 # data under $dir; gnomond's members read TT.now() from one gnomon-syncd
 # page (static source, 1 ms error, so its leases are on).  The caller sets
-# top, dir, base and members, and keeps its processes' ids in pids.
+# top, dir, base and members, and keeps its processes' ids in pids; a
+# command in wrap1 (e.g. valgrind and its options) runs gnomond's member 1
+# under it, in the same process.
 gnomond=$top/build/bin/gnomond
 syncd=$top/build/bin/gnomon-syncd
 pids=()
+wrap1=()
 
 cleanup()
 {
@@ -56,6 +59,9 @@ start()
 			--initial-cluster "$cluster" --initial-cluster-state new "$@")
 		if [ "$impl" = etcd ]; then
 			etcd "${args[@]}" >"$dir/m$i.log" 2>&1 &
+		elif [ "$i" = 1 ] && [ ${#wrap1[@]} -gt 0 ]; then
+			"${wrap1[@]}" "$gnomond" "${args[@]}" \
+				--peer-key-file "$dir/key" >"$dir/m$i.log" 2>&1 &
 		else
 			"$gnomond" "${args[@]}" --peer-key-file "$dir/key" \
 				>"$dir/m$i.log" 2>&1 &

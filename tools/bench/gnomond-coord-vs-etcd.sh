@@ -27,11 +27,17 @@
 #      keepalives alone the cost of one, and a write with the leases is
 #      charged what is left of its window's CPU after the idle CPU and its
 #      keepalives'.  The windows' raw figures are in the -windows lines.
+#   6. lease-instr (gnomond): the same without timing: the leader (member 1,
+#      made leader by MoveLeader) runs under callgrind, and the windows
+#      count its instructions per write (at BENCH_CG_RATE, 50/s), without
+#      and with the leases (kept alive at BENCH_CG_TTL, 60 s: 500
+#      keepalives/s, what callgrind's leader keeps up with).  User space
+#      only: the kernel's share (most of a keepalive's CPU) is in 5.
 # Figures go to stdout, one "RESULT impl test value" line each, then the
 # gnomond/etcd ratios; copy them to Documentation/performance.rst
 # ("Coordination: gnomond vs etcd").  BENCH_IMPLS="gnomond" narrows a run,
-# and so does BENCH_PARTS="lease-cost" (of lock, watch, leases and
-# lease-cost; leases has the memory figures, 3 and 4 above); BENCH_SECONDS
+# and so does BENCH_PARTS="lease-cost" (of lock, watch, leases, lease-cost
+# and lease-instr; leases has the memory figures, 3 and 4 above); BENCH_SECONDS
 # (default 5), BENCH_LEASES and BENCH_WATCHERS (10000), BENCH_FANOUT (1000),
 # and for lease-cost BENCH_RATE (300), BENCH_WINDOW (10 s) and BENCH_PAIRS
 # (3) scale it.
@@ -47,6 +53,8 @@ fanout=${BENCH_FANOUT:-1000}
 rate=${BENCH_RATE:-300}
 window=${BENCH_WINDOW:-10}
 pairs=${BENCH_PAIRS:-3}
+cgrate=${BENCH_CG_RATE:-50}
+cgttl=${BENCH_CG_TTL:-60}
 holder=
 base=$(( 25000 + (RANDOM % 100) * 20 ))
 members=3
@@ -95,18 +103,19 @@ writes()
 		       m * 1e3 / hz / (s / 1e9), h * 1e3 / hz / (s / 1e9) }'
 }
 
-# hold LEASES WATCHERS: a keepalive (and watch) holder in the background,
-# the C one unless there are watchers to hold; returns once it is ready.
+# hold LEASES WATCHERS [TTL]: a keepalive (and watch) holder in the
+# background, the C one unless there are watchers to hold; returns once it
+# is ready.  TTL: 15 s.
 hold()
 {
 	if [ "$2" = 0 ]; then
-		"$leasebench" hold "$ep" "$1" 15 >"$dir/hold.out" 2>&1 &
+		"$leasebench" hold "$ep" "$1" "${3:-15}" >"$dir/hold.out" 2>&1 &
 	else
 		/usr/bin/python3 "$bench" hold "$ep" "$1" 15 "$2" \
 			>"$dir/hold.out" 2>&1 &
 	fi
 	holder=$!
-	for _ in $(seq 1200); do
+	for _ in $(seq 2400); do
 		grep -q '^ready' "$dir/hold.out" && return 0
 		kill -0 "$holder" 2>/dev/null || break
 		sleep 0.25
@@ -124,7 +133,11 @@ unhold()
 }
 
 # part NAME: is NAME among BENCH_PARTS (all by default)?
-part() { [[ " ${BENCH_PARTS:-lock watch leases lease-cost} " == *" $1 "* ]]; }
+part()
+{
+	[[ " ${BENCH_PARTS:-lock watch leases lease-cost lease-instr} " == \
+	   *" $1 "* ]]
+}
 
 # cpu_ns PID...: the CPU time all their threads ran so far, in ns.
 cpu_ns()
@@ -238,6 +251,101 @@ result()
 	echo "RESULT $*" >> "$dir/results"
 }
 
+# dump: callgrind's counts of member 1 ($vpid) since the last dump; prints
+# its instructions.
+dump()
+{
+	local n
+	callgrind_control -d "$vpid" >/dev/null 2>&1 || return 1
+	n=$(printf '%s\n' "$dir"/cg/out.* | sed 's/.*\.//' | sort -n | tail -1)
+	awk -v n="$n" '/^totals:/ { print $2, n }' "$dir/cg/out.$n"
+}
+
+# cgwindow idle|writes: a window of $window s, idle or with writes at
+# $cgrate/s, counted by callgrind; prints its instructions, its dump's
+# number, its keepalives and writes.
+cgwindow()
+{
+	local k0 n=0
+	dump >/dev/null || return 1
+	k0=$(answers)
+	if [ "$1" = writes ]; then
+		n=$("$leasebench" writes "$ep" "$cgrate" "$window" | \
+		    awk '{ print $10 }')
+	else
+		sleep "$window"
+	fi
+	echo "$(dump) $(( $(answers) - k0 )) $n"
+}
+
+# path DUMP WRITES: instructions a write in the dump spent in the parts of
+# the write path that a keepalive does not enter (inclusive: the state
+# machine's apply, the Raft appends' sending, the WAL's).
+path()
+{
+	callgrind_annotate --inclusive=yes --threshold=100 "$dir/cg/out.$1" \
+		2>/dev/null | awk -v w="$2" '
+		/=>/ || $1 !~ /^[0-9,]+$/ { next }
+		{ gsub(",", "", $1) }
+		/:mvcc_store__apply / && !a { a = $1 }
+		/:gd_peers__send_raft / && !r { r = $1 }
+		/:gd_storage__kick / && !s { s = $1 }
+		END { printf "apply %.0f raft_send %.0f wal %.0f\n", a / w,
+			     r / w, s / w }'
+}
+
+# instr: the lease-instr part (6 above), gnomond only.
+instr()
+{
+	local id1 i w k b
+	mkdir -p "$dir/cg"
+	wrap1=(valgrind --tool=callgrind --compress-strings=no
+	       --compress-pos=no "--callgrind-out-file=$dir/cg/out")
+	fresh gnomond --election-timeout 5000 || return 1
+	wrap1=()
+	vpid=${pids[$(( ${#pids[@]} - members ))]}
+	if [ "$ep" != "127.0.0.1:$((base + 1))" ]; then
+		id1=$(ETCDCTL_API=3 etcdctl --endpoints="$ep" member list | \
+		      awk -F', ' '$3 == "m1" { print $1 }')
+		ETCDCTL_API=3 etcdctl --endpoints="$ep" move-leader "$id1" \
+			>/dev/null
+		sleep 2
+		ep=$(leader)
+	fi
+	if [ "$ep" != "127.0.0.1:$((base + 1))" ]; then
+		echo "# member 1 (under callgrind) did not become the leader" >&2
+		return 1
+	fi
+	"$leasebench" writes "$ep" "$cgrate" 2 >/dev/null	# warm-up
+	echo "# gnomond leader $ep under callgrind, $(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg)"
+	i=$(cgwindow idle) && w=$(cgwindow writes) &&
+		hold "$leases" 0 "$cgttl" && k=$(cgwindow idle) &&
+		b=$(cgwindow writes) || return 1
+	unhold
+	# As in cost(): the idle window's instructions (the windows are of
+	# the same length), then the keepalives' own.
+	awk -v i="$i" -v w="$w" -v k="$k" -v b="$b" \
+	    -v pw="$(path "$(cut -d' ' -f2 <<<"$w")" "$(cut -d' ' -f4 <<<"$w")")" \
+	    -v pb="$(path "$(cut -d' ' -f2 <<<"$b")" "$(cut -d' ' -f4 <<<"$b")")" '
+	BEGIN {
+		split(i, I, " "); split(w, W, " "); split(k, K, " ")
+		split(b, B, " ")
+		ka = (K[1] - I[1]) / K[3]
+		without = (W[1] - I[1]) / W[4]
+		with = (B[1] - I[1] - ka * B[3]) / B[4]
+		printf "RESULT gnomond lease-instr-without instr/write %.0f" \
+		       " writes %d, of which %s\n", without, W[4], pw
+		printf "RESULT gnomond lease-instr-with instr/write %.0f" \
+		       " writes %d instr/keepalive %.0f keepalives %d" \
+		       " during_writes %d, of which %s\n", with, B[4], ka,
+		       K[3], B[3], pb
+		printf "RESULT gnomond lease-instr-windows idle %s without %s" \
+		       " keepalives %s with %s\n", i, w, k, b
+		printf "RATIO gnomond lease-instr with/without %.2f\n",
+		       with / without
+	}' | tee -a "$dir/results"
+}
+
 : > "$dir/results"
 for impl in ${BENCH_IMPLS:-etcd gnomond}; do
 	if [ "$impl" = gnomond ] && [ ! -x "$gnomond" ]; then
@@ -266,6 +374,9 @@ for impl in ${BENCH_IMPLS:-etcd gnomond}; do
 
 	if part lease-cost; then
 		cost "$impl" || exit 1
+	fi
+	if part lease-instr && [ "$impl" = gnomond ]; then
+		instr || exit 1
 	fi
 
 	part leases || continue

@@ -10,14 +10,17 @@
  *     grants LEASES leases of TTL seconds (7 grants in flight) and keeps
  *     them alive on one LeaseKeepAlive stream at a fixed rate: rounds of
  *     TTL/3 seconds, each renewing the leases granted before it began,
- *     evenly spread over the round (LEASES / (TTL/3) keepalives a second
- *     once all are granted; a lease granted during a round is renewed in
- *     the next, within 2/3 of its TTL).  Prints "ready" once a round
- *     renews them all; on SIGUSR1 a line "count answers A sent S expired
- *     E"; on SIGTERM it revokes them all and prints the keepalive answers
- *     a second since "ready", the answers that said a lease had expired
- *     (TTL <= 0), the longest delay of a keepalive behind its schedule,
- *     the revocations answered NOT_FOUND (expired) and its own CPU.
+ *     evenly spread over the round (a lease granted during a round is
+ *     renewed in the next, within 2/3 of its TTL).  Once all are granted
+ *     a round starts that renews them all, and so does every one after
+ *     it: LEASES / (TTL/3) keepalives a second (the last grant's wait
+ *     for its first renewal is at most the time the grants took plus
+ *     TTL/3).  Prints "ready" then; on SIGUSR1 a line "count answers A
+ *     sent S expired E"; on SIGTERM it revokes them all and prints the
+ *     keepalive answers a second since "ready", the answers that said a
+ *     lease had expired (TTL <= 0), the longest delay of a keepalive
+ *     behind its schedule, the revocations answered NOT_FOUND (expired)
+ *     and its own CPU a second.
  *   gnomond-leasebench writes ENDPOINT RATE SECONDS
  *     puts 256-byte values to distinct keys at RATE a second for SECONDS,
  *     open loop (each put has its instant; at most 8 in flight), and
@@ -286,11 +289,13 @@ static int hold(const char *endpoint, size_t want, int64_t ttl)
 			fprintf(stderr, "hold: %s\n", strerror(-err));
 			return 1;
 		}
-		if (!t_granted && h.granted == want)
-			t_granted = mono_ns();
-		if (!ready && h.round_n == want) {
+		if (!ready && h.granted == want) {
+			/* From now on every round renews them all. */
 			ready = true;
-			t_ready = mono_ns();
+			t_ready = t_granted = mono_ns();
+			h.round_start = t_ready;
+			h.round_n = want;
+			h.round_i = 0;
 			cpu0 = cpu_ns();
 			a0 = h.answers;
 			printf("ready leases %zu (granted in %.1f s)\n",
