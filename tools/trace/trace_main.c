@@ -16,7 +16,7 @@
 
 static const char usage_text[] =
 	"usage: gnomon-trace record [--cgroup PATH] [-o FILE] [--pin] [--node-id N]\n"
-	"                           [--max-jump N] [--duration SEC]\n"
+	"                           [--max-jump N] [--duration DUR]\n"
 	"       gnomon-trace merge [--format text|chrome|svg] [-o FILE] FILE...\n"
 	"       gnomon-trace status\n"
 	"       gnomon-trace unpin [--cgroup PATH]\n"

@@ -28,6 +28,7 @@
 #include <bpf/libbpf.h>
 #include <linux/gnomon.h>
 
+#include "../common/gparse.h"
 #include "trace_cli.h"
 #include "trace_event.h"
 #include "trace_stamper.h"
@@ -123,7 +124,8 @@ static void show_progress(const struct recorder *r, const struct stamper *s)
 		r->events, (unsigned long long)c.n[GNOMON_CNT_RB_DROPS]);
 }
 
-static int record_loop(struct recorder *r, struct stamper *s, double duration)
+static int record_loop(struct recorder *r, struct stamper *s,
+		       uint64_t duration_ns)
 {
 	struct ring_buffer *rb;
 	struct timespec start, now;
@@ -144,8 +146,9 @@ static int record_loop(struct recorder *r, struct stamper *s, double duration)
 		if (tty && ++ticks % 5 == 0)
 			show_progress(r, s);
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (duration > 0 && (double)(now.tv_sec - start.tv_sec) +
-		    (double)(now.tv_nsec - start.tv_nsec) / 1e9 >= duration)
+		if (duration_ns &&
+		    (uint64_t)(now.tv_sec - start.tv_sec) * 1000000000u +
+		    (uint64_t)now.tv_nsec - (uint64_t)start.tv_nsec >= duration_ns)
 			break;
 	}
 	stamper__set_events(s, false);
@@ -195,7 +198,7 @@ int trace_cmd_record(int argc, char **argv)
 	const char *out_path = NULL;
 	char cgroup[PATH_MAX] = "", line[512];
 	unsigned long long v;
-	double duration = 0;
+	uint64_t duration_ns = 0;
 	int node = -1, pin = 0, opt, err;
 	struct sigaction sa = { .sa_handler = on_signal };
 
@@ -222,9 +225,9 @@ int trace_cmd_record(int argc, char **argv)
 			cfg.max_jump = v;
 			break;
 		case 'd':
-			if (trace_parse_u64(optarg, &v) || v == 0)
-				return trace_usage_error("--duration wants whole seconds > 0");
-			duration = (double)v;
+			if (gparse__duration(optarg, &duration_ns) || !duration_ns)
+				return trace_usage_error("--duration wants a duration "
+							 "> 0 (a bare number is seconds)");
 			break;
 		case 'h':
 			return trace_usage(stdout, 0);
@@ -268,7 +271,7 @@ int trace_cmd_record(int argc, char **argv)
 	if (!err && (fputs(line, r.out) == EOF || fflush(r.out)))
 		err = -EIO;
 	if (!err)
-		err = record_loop(&r, &s, duration);
+		err = record_loop(&r, &s, duration_ns);
 	if (pin && !s.reused)
 		fprintf(stderr, "gnomon-trace: left pinned in %s\n", s.pin_dir);
 	stamper__close(&s);
