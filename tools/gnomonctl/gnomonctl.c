@@ -24,14 +24,6 @@
 #include "gnomonctl.h"
 #include "parse.h"
 
-int usage_error(const char *fmt, const char *arg)
-{
-	fprintf(stderr, "gnomonctl: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\nTry 'gnomonctl --help'.\n");
-	return EXIT_USAGE;
-}
-
 static int op_error(const char *what, int err)
 {
 	fprintf(stderr, "gnomonctl: %s: %s\n", what, strerror(-err));

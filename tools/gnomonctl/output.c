@@ -3,7 +3,9 @@
  * gnomonctl output: one human-readable form and one JSON object per
  * command.  A void interval (unsynchronized, disrupted) prints as
  * "unbounded" for people and as null bounds in JSON, never as numbers that
- * could be mistaken for a real interval.
+ * could be mistaken for a real interval.  Usage errors are printed here
+ * too, so that the subcommands' files (lease.c, monitor.c) and
+ * gnomonctl.c, which dispatches to them, call this file and not each other.
  */
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +13,14 @@
 #include "gnomonctl.h"
 
 #define SYSFS_DIR	"/sys/class/misc/gnomon/"
+
+int usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "gnomonctl: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\nTry 'gnomonctl --help'.\n");
+	return EXIT_USAGE;
+}
 
 static const char *const counters[] = {
 	"reads", "hlc_ticks", "hlc_updates", "hlc_rejections",

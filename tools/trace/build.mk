@@ -7,7 +7,7 @@ GNOMON_TRACE := $(BUILD)/bin/gnomon-trace
 TRACE_PURE_SRCS := tools/trace/trace_event.c tools/trace/trace_merge.c \
 	tools/trace/trace_render.c
 TRACE_SRCS := $(TRACE_PURE_SRCS) tools/trace/trace_main.c \
-	tools/trace/trace_record.c tools/trace/trace_stamper.c \
+	tools/trace/trace_cli.c tools/trace/trace_record.c tools/trace/trace_stamper.c \
 	tools/trace/trace_status.c tools/trace/trace_cmd_merge.c $(GPARSE_SRC)
 TRACE_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(TRACE_SRCS))
 TRACE_MERGE_TEST := $(BUILD)/tests/trace/merge_test

@@ -2,62 +2,13 @@
 /*
  * gnomon-trace: record Lamport-stamped TCP traffic with the eBPF stamper and
  * rebuild its causal order across hosts.  This file dispatches the
- * subcommands and holds the shared error helpers; each subcommand lives in
- * its own file.
+ * subcommands; each lives in its own file, and the error and usage helpers
+ * they share are in trace_cli.c.
  */
-#include <errno.h>
-#include <stdarg.h>
-#include <stdint.h>
-#include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
-#include "../common/gparse.h"
 #include "trace_cli.h"
-
-static const char usage_text[] =
-	"usage: gnomon-trace record [--cgroup PATH] [-o FILE] [--pin] [--node-id N]\n"
-	"                           [--max-jump N] [--duration DUR]\n"
-	"       gnomon-trace merge [--format text|chrome|svg] [-o FILE] FILE...\n"
-	"       gnomon-trace status\n"
-	"       gnomon-trace unpin [--cgroup PATH]\n"
-	"See gnomon-trace(1).\n";
-
-int trace_usage(FILE *out, int status)
-{
-	fputs(usage_text, out);
-	return status;
-}
-
-int trace_usage_error(const char *what)
-{
-	fprintf(stderr, "gnomon-trace: %s\n", what);
-	return trace_usage(stderr, 2);
-}
-
-int trace_error(int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("gnomon-trace: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	if (err)
-		fprintf(stderr, ": %s", strerror(err < 0 ? -err : err));
-	fputc('\n', stderr);
-	return 1;
-}
-
-int trace_parse_u64(const char *s, unsigned long long *out)
-{
-	uint64_t v;
-	int err = gparse__u64(s, &v);
-
-	if (err)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
 
 static const struct {
 	const char *name;
