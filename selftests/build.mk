@@ -61,7 +61,7 @@ VM_TESTS += $(KMOD_TEST_BINS) selftests/kmod/gnomonctl_vm_test.sh \
 
 # VM: the gnomon-fence target and PR fencing (selftests/fence/).
 VM_TESTS += selftests/fence/fence_dm_test.sh selftests/fence/fence_pr_lio_test.sh \
-	selftests/fence/fence_pr_abort_iscsi_test.sh
+	selftests/fence/fence_pr_abort_iscsi_test.sh selftests/fence/fenced_pr_iscsi_test.sh
 
 # Host: the multi-host fencing test (two VMs, one shared disk, a gnomond
 # cluster) with its record writer/checker, and the checker's unit test.

@@ -19,6 +19,9 @@
 # queued here, so the outcome is the same.  TTL 2s: the PR commands block
 # the agent's loop, which TCG makes slow.
 # Negative control: the same with B's agent --no-pr: A's write lands.
+# FENCED_PR_FABRIC=iscsi (selftests/fence/fenced_pr_iscsi_test.sh): the
+# same on LIO's iSCSI fabric (lio_iscsi_setup over a loop device), where
+# PREEMPT AND ABORT completes, with the agents' default pr_abort = on.
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/selftests/ktap.sh"
 . "$top/selftests/fence/fence.sh"
@@ -26,6 +29,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/selftests/gnomond/cluster_lib.sh"
 . "$top/selftests/fenced/fenced_lib.sh"
 
+fabric=${FENCED_PR_FABRIC:-tcm_loop}
 ktap_plan 14
 [ -x "$FD_FENCED" ] && [ -x "$GD_BIN" ] ||
 	ktap_skip_all fenced_pr "gnomon-fenced or gnomond is not built"
@@ -39,12 +43,27 @@ cleanup()
 		gd_cluster_cleanup
 	fi
 	fd_tables_remove
-	lio_teardown
+	if [ "$fabric" = iscsi ]; then
+		lio_iscsi_teardown
+		[ -z "${LOOP:-}" ] || losetup -d "$LOOP"
+	else
+		lio_teardown
+	fi
 	fence_teardown
 }
 trap cleanup EXIT
-lio_setup 32 ||
-	ktap_skip_all fenced_pr "LIO (target_core_mod, tcm_loop, target_core_file) is unavailable"
+if [ "$fabric" = iscsi ]; then
+	abort=()
+	command -v iscsid > /dev/null ||
+		ktap_skip_all fenced_pr "open-iscsi is not installed (tools/vm/install-deps)"
+	LOOP=$(fence_loop 32) && lio_iscsi_setup "$LOOP" ||
+		ktap_skip_all fenced_pr "LIO's iSCSI target or the open-iscsi initiator is unavailable"
+else
+	abort=(--pr-no-abort)
+	lio_setup 32 ||
+		ktap_skip_all fenced_pr "LIO (target_core_mod, tcm_loop, target_core_file) is unavailable"
+fi
+ktap_diag "fabric $fabric, agents ${abort[*]:-with PREEMPT AND ABORT}"
 fd_tables "$LIO_DEV_A" "$LIO_DEV_B" ||
 	ktap_skip_all fenced_pr "gnomon-fence tables cannot be created"
 RA=$FD_RA
@@ -57,7 +76,7 @@ trap cleanup EXIT	# gd_cluster_init set its own
 FD_DIR=$GD_DIR
 gd_start_all
 
-agent() { fd_agent_pr "$@" --pr-no-abort --ttl 2s; }
+agent() { fd_agent_pr "$@" "${abort[@]}" --ttl 2s; }
 # The registered keys and the reservation, read through B's path.
 keys() { sg_persist -k "$LIO_DEV_B" | awk '/^ +0x/ { print $1 }' | xargs; }
 holder() { sg_persist -r "$LIO_DEV_B" | awk '/Key=/ { print $1 }'; }
@@ -79,10 +98,12 @@ sleep 2
 ktap_eq "B waits for the lock" idle "$(fd_field B state)"
 fd_pause_takeover A B "B takes over from the paused A with a higher token" "$tokA"
 tokB=$(fd_field B token)
-if grep -q "PR: $devB reserved with key $tokB, preempted $tokA " "$FD_DIR/B.log"; then
-	ktap_ok "B's agent preempts A's key $tokA with $tokB"
+how=" (no abort)"
+[ "$fabric" = iscsi ] && how=" and aborted"
+if grep -q "PR: $devB reserved with key $tokB, preempted $tokA$how" "$FD_DIR/B.log"; then
+	ktap_ok "B's agent preempts A's key $tokA with $tokB$how"
 else
-	ktap_fail "B's agent preempts A's key $tokA with $tokB" "$(fd_diag_logs)"
+	ktap_fail "B's agent preempts A's key $tokA with $tokB$how" "$(fd_diag_logs)"
 fi
 ktap_eq "sg_persist -k: only B's key is left" "$(hex "$tokB")" "$(keys)"
 ktap_eq "sg_persist -r: B's key holds the reservation" "Key=$(hex "$tokB")" "$(holder)"
