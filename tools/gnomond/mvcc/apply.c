@@ -57,23 +57,6 @@ uint64_t mvcc_store__size(const struct mvcc_store *s)
 	return s->used;
 }
 
-bool mvcc_store__alarm_raised(const struct mvcc_store *s, uint64_t member,
-			      uint32_t type)
-{
-	for (uint32_t i = 0; i < s->n_alarms; i++)
-		if (s->alarms[i].member == member && s->alarms[i].type == type)
-			return true;
-	return false;
-}
-
-bool mvcc_store__nospace(const struct mvcc_store *s)
-{
-	for (uint32_t i = 0; i < s->n_alarms; i++)
-		if (s->alarms[i].type == ETCDSERVERPB__ALARM_TYPE__NOSPACE)
-			return true;
-	return false;
-}
-
 bool mvcc_store__alarm_text(const struct mvcc_store *s, size_t i, char *buf,
 			    size_t size)
 {

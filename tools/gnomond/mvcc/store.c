@@ -2,7 +2,7 @@
 /*
  * MVCC core (see store.h): key records with revision histories in the
  * B+tree index, write transactions, tombstones, compaction, quota
- * accounting.  Deterministic: no clock, no randomness, no I/O.
+ * accounting and the alarms that stop writes.  Deterministic: no clock, no randomness, no I/O.
  */
 #include <assert.h>
 #include <errno.h>
@@ -136,6 +136,25 @@ uint64_t mvcc_core__put_cost(uint32_t klen, uint32_t vlen)
 bool mvcc_core__over_quota(const struct mvcc_store *s, uint64_t bytes)
 {
 	return s->used + bytes > s->quota;
+}
+
+/* The alarms (replicated state): with NOSPACE raised, writes that add
+ * bytes are refused, as with the quota exceeded. */
+bool mvcc_store__alarm_raised(const struct mvcc_store *s, uint64_t member,
+			      uint32_t type)
+{
+	for (uint32_t i = 0; i < s->n_alarms; i++)
+		if (s->alarms[i].member == member && s->alarms[i].type == type)
+			return true;
+	return false;
+}
+
+bool mvcc_store__nospace(const struct mvcc_store *s)
+{
+	for (uint32_t i = 0; i < s->n_alarms; i++)
+		if (s->alarms[i].type == ETCDSERVERPB__ALARM_TYPE__NOSPACE)
+			return true;
+	return false;
 }
 
 static int append_rev(struct mvcc_store *s, struct mvcc_key *k,
