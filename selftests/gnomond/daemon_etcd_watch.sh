@@ -78,6 +78,10 @@ ktap_eq "watch of one key" "PUT /w/a 11" \
 
 rev=$(ec "$leader" get /w/a -w json | sed 's/.*"revision":\([0-9]*\).*/\1/')
 ec "$leader" compaction "$rev" >/dev/null
+# The follower watches from what it has applied: a linearizable read
+# through it first (ReadIndex: it applies up to the leader's commit before
+# it answers) makes sure that the compaction is applied there too.
+ec "$f" get /w/a >/dev/null
 out=$(ETCDCTL_API=3 timeout 5 etcdctl --endpoints="$(gd_endpoint "$f")" \
 	watch --rev=2 /w/a 2>&1)
 case $out in
