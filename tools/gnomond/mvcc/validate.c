@@ -11,6 +11,7 @@
  */
 #include <stdlib.h>
 
+#include "../../common/grow.h"
 #include "ops.h"
 
 enum etcd_err mvcc_validate__range(const Etcdserverpb__RangeRequest *r)
@@ -52,17 +53,11 @@ struct branch_keys {
 static bool grow(void *arrp, size_t *cap, size_t n)
 {
 	void **arr = arrp;
-	size_t ncap;
-	void *p;
+	void *p = grow__array(*arr, cap, n + 1, sizeof(void *), 16);
 
-	if (n < *cap)
-		return true;
-	ncap = *cap ? *cap * 2 : 16;
-	p = realloc(*arr, ncap * sizeof(void *));
 	if (!p)
 		return false;
 	*arr = p;
-	*cap = ncap;
 	return true;
 }
 

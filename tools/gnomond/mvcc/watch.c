@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../common/grow.h"
 #include "ops.h"
 #include "watch.h"
 
@@ -51,18 +52,11 @@ struct mvcc_watch_hub {
 
 static int grow(void **v, size_t *cap, size_t n, size_t size)
 {
-	size_t c = *cap ? *cap * 2 : 16;
-	void *p;
+	void *p = grow__array(*v, cap, n + 1, size, 16);
 
-	if (n < *cap)
-		return 0;
-	while (c <= n)
-		c *= 2;
-	p = realloc(*v, c * size);
 	if (!p)
 		return -ENOMEM;
 	*v = p;
-	*cap = c;
 	return 0;
 }
 

@@ -13,17 +13,17 @@
  */
 #include <stdlib.h>
 #include <string.h>
+
+#include "../../common/grow.h"
 #include "raft_internal.h"
 
 int raft_vec_grow(void **v, size_t *cap, size_t size)
 {
-	size_t ncap = *cap ? *cap * 2 : 16;
-	void *p = realloc(*v, ncap * size);
+	void *p = grow__array(*v, cap, *cap + 1, size, 16);
 
 	if (!p)
 		return -ENOMEM;
 	*v = p;
-	*cap = ncap;
 	return 0;
 }
 

@@ -18,24 +18,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "../../common/grow.h"
 #include "sim_internal.h"
 
 static const uint8_t sim_key[] = "gnomond simulated cluster key";
 
 int sim_grow(void **v, size_t *cap, size_t need, size_t size)
 {
-	size_t ncap = *cap ? *cap : 16;
-	void *p;
+	void *p = grow__array(*v, cap, need, size, 16);
 
-	if (need <= *cap)
-		return 0;
-	while (ncap < need)
-		ncap *= 2;
-	p = realloc(*v, ncap * size);
 	if (!p)
 		return -ENOMEM;
 	*v = p;
-	*cap = ncap;
 	return 0;
 }
 
