@@ -17,6 +17,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "../../common/grow.h"
 #include "wal_plan.h"
 #include "wal_posix.h"
 
@@ -78,8 +80,9 @@ static int list_segments(int dirfd, struct wal_loaded *ld)
 		    tail != 'g' || strlen(de->d_name) != 24)
 			continue;
 		if (ld->n_segs == cap) {
-			void *v = realloc(ld->segs, (cap = cap * 2 + 8) *
-					  sizeof(*ld->segs));
+			void *v = grow__array(ld->segs, &cap, ld->n_segs + 1,
+					      sizeof(*ld->segs), 8);
+
 			if (!v) {
 				rc = -ENOMEM;
 				break;
@@ -234,13 +237,12 @@ static int track_segment(struct wal_writer *w, uint64_t seg_no,
 	if (w->n_segs && w->segs[w->n_segs - 1].seg_no == seg_no)
 		return 0;
 	if (w->n_segs == w->cap_segs) {
-		size_t cap = w->cap_segs ? w->cap_segs * 2 : 16;
-		void *v = realloc(w->segs, cap * sizeof(*w->segs));
+		void *v = grow__array(w->segs, &w->cap_segs, w->n_segs + 1,
+				      sizeof(*w->segs), 16);
 
 		if (!v)
 			return -ENOMEM;
 		w->segs = v;
-		w->cap_segs = cap;
 	}
 	w->segs[w->n_segs++] = (struct wal_seg_info){ seg_no, max_index };
 	return 0;
