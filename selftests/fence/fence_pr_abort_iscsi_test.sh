@@ -30,6 +30,8 @@ ktap_plan 16
 fence_setup || ktap_skip_all pr-abort "dm_mod or dm-gnomon-fence.ko cannot be loaded"
 command -v sg_persist > /dev/null || ktap_skip_all pr-abort "sg3-utils is not installed (tools/vm/install-deps)"
 command -v iscsid > /dev/null || ktap_skip_all pr-abort "open-iscsi is not installed (tools/vm/install-deps)"
+[ -n "${GNOMON_VM_KERNEL:-}" ] ||
+	ktap_skip_all pr-abort "runs only in the test VM (it starts an iscsid of its own)"
 modprobe dm_delay || ktap_skip_all pr-abort "dm-delay cannot be loaded"
 WORK=$(mktemp -d /tmp/pr-abort.XXXXXX)
 LOOP=$(fence_loop 32) || ktap_skip_all pr-abort "no loop device"

@@ -56,6 +56,8 @@ if [ "$fabric" = iscsi ]; then
 	abort=()
 	command -v iscsid > /dev/null ||
 		ktap_skip_all fenced_pr "open-iscsi is not installed (tools/vm/install-deps)"
+	[ -n "${GNOMON_VM_KERNEL:-}" ] ||
+		ktap_skip_all fenced_pr "runs only in the test VM (it starts an iscsid of its own)"
 	LOOP=$(fence_loop 32) && lio_iscsi_setup "$LOOP" ||
 		ktap_skip_all fenced_pr "LIO's iSCSI target or the open-iscsi initiator is unavailable"
 else

@@ -19,8 +19,9 @@
  * A device opened for reservations.  For a device-mapper device with one
  * underlying device (a gnomon-fence table), `lower` is that device: the
  * reservation ioctls go to the dm device first and to `lower` only when
- * dm refuses to pass them on (-ENOTTY: on 6.1 only REGISTER passes without
- * prepare_ioctl), and PERSISTENT RESERVE IN, which has no ioctl, is sent
+ * dm refuses to pass them on (-ENOTTY: CLEAR needs prepare_ioctl), except
+ * PREEMPT AND ABORT, which dm would send as a plain PREEMPT: it always
+ * goes to `lower`.  PERSISTENT RESERVE IN, which has no ioctl, is sent
  * with SG_IO to `lower`.  A reservation command changes no sector, so it
  * going to the underlying device lets no write around the fence.
  */
