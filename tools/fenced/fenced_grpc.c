@@ -24,6 +24,7 @@
 
 #include <nghttp2/nghttp2.h>
 
+#include "../common/grow.h"
 #include "../common/grpc_frame.h"
 
 #define FGRPC_MSG_MAX	(1U << 20)	/* nothing we ask for is larger */
@@ -101,18 +102,14 @@ static int on_data(nghttp2_session *s, uint8_t flags, int32_t id,
 		return 0;
 	}
 	if (st->ilen + len > st->icap) {
-		size_t cap = st->icap ? st->icap : 256;
-		uint8_t *p;
+		uint8_t *p = grow__array(st->in, &st->icap, st->ilen + len, 1,
+					 256);
 
-		while (cap < st->ilen + len)
-			cap *= 2;
-		p = realloc(st->in, cap);
 		if (!p) {
 			g->failed = true;
 			return 0;
 		}
 		st->in = p;
-		st->icap = cap;
 	}
 	memcpy(st->in + st->ilen, data, len);
 	st->ilen += len;
@@ -237,16 +234,12 @@ static int flush(struct fgrpc *g)
 		g->woff = g->wlen = 0;
 	while ((n = nghttp2_session_mem_send(g->h2, &d)) > 0) {
 		if (g->wlen + (size_t)n > g->wcap) {
-			size_t cap = g->wcap ? g->wcap : 4096;
-			uint8_t *p;
+			uint8_t *p = grow__array(g->wbuf, &g->wcap,
+						 g->wlen + (size_t)n, 1, 4096);
 
-			while (cap < g->wlen + (size_t)n)
-				cap *= 2;
-			p = realloc(g->wbuf, cap);
 			if (!p)
 				return -ENOMEM;
 			g->wbuf = p;
-			g->wcap = cap;
 		}
 		memcpy(g->wbuf + g->wlen, d, (size_t)n);
 		g->wlen += (size_t)n;
