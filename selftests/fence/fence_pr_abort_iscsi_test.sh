@@ -10,9 +10,9 @@
 # the backend when B takes over through its own gnomon-fence device.
 #
 #   PREEMPT AND ABORT: the takeover returns only once LIO has drained A's
-#   aborted command; A's write is not acknowledged (its retry gets
-#   RESERVATION CONFLICT), the block read when the takeover returned is
-#   the block for good, and B's later write is what stays.
+#   aborted command; A's write is not acknowledged (it fails with
+#   RESERVATION CONFLICT), the block read when the takeover returned does
+#   not change afterwards, and B's later write is what stays.
 #   Control, plain PREEMPT (--no-abort): A's write is acknowledged after
 #   the takeover returned, and its data lands after it too (the block read
 #   when the takeover returned is not the block a moment later).
