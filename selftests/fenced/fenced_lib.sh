@@ -43,6 +43,10 @@
 # check` proves from the disk image alone whether a record with a lower
 # token landed after a holder with a higher one took over.
 FD_LOCK=fenced_lock_$$
+# The agents' TTL: 2 s, so that a loaded TCG guest's keepalives do not miss
+# it and move the lock while a test asserts who holds; the takeover bench
+# (tools/bench/fence-takeover-vm.sh) sets FD_TTL=1s.
+FD_TTL=${FD_TTL:-2s}
 FD_FENCED=$top/build/bin/gnomon-fenced
 FD_RECORD=$top/build/tests/fence/fence-record
 declare -A FD_PIDS FD_APIDS
@@ -52,7 +56,7 @@ fd_agent()
 	local name=$1 res=$2
 	shift 2
 	"$FD_FENCED" --endpoints "$(gd_endpoints)" --lock "$FD_LOCK" \
-		--resource "$res" --holder "$name" --no-pr --ttl 1s \
+		--resource "$res" --holder "$name" --no-pr --ttl "$FD_TTL" \
 		--margin 100ms --status-file "$FD_DIR/$name.status" "$@" \
 		>> "$FD_DIR/$name.log" 2>&1 &
 	FD_PIDS[$name]=$!
@@ -163,7 +167,7 @@ fd_agent_pr()
 	local name=$1 res=$2 dev=$3
 	shift 3
 	"$FD_FENCED" --endpoints "$(gd_endpoints)" --lock "$FD_LOCK" \
-		--resource "$res" --holder "$name" --device "$dev" --ttl 1s \
+		--resource "$res" --holder "$name" --device "$dev" --ttl "$FD_TTL" \
 		--margin 100ms --status-file "$FD_DIR/$name.status" "$@" \
 		>> "$FD_DIR/$name.log" 2>&1 &
 	FD_PIDS[$name]=$!

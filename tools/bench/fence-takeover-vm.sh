@@ -34,6 +34,7 @@ fence_setup || die "dm_mod or dm-gnomon-fence.ko cannot be loaded"
 # 64 MB and a record every 100 ms: room for 26 minutes of writing.
 loop=$(fence_loop 64) || die "no loop device"
 FD_APP_INTERVAL=100ms
+FD_TTL=1s
 fd_tables "$loop" "$loop" || die "gnomon-fence tables cannot be created"
 declare -A res=([A]=$FD_RA [B]=$FD_RB) dev=([A]=$FD_DEV_A [B]=$FD_DEV_B)
 fd_cluster_start
