@@ -21,7 +21,7 @@
 #      them before and revoking them after): writes at a fixed rate, well
 #      under saturation (BENCH_RATE, 300/s, open loop, gnomond-leasebench
 #      writes), their median and p99 latency, and the CPU each write costs
-#      the leader and all members (summed over their threads' schedstat).
+#      the leader and all members.
 #      The keepalives' own cost is taken out: in each pair an idle window
 #      gives the members' CPU a second without writes, a window of
 #      keepalives alone the cost of one, and a write with the leases is
@@ -139,13 +139,13 @@ part()
 	   *" $1 "* ]]
 }
 
-# cpu_ns PID...: the CPU time all their threads ran so far, in ns.
+# cpu_ns PID...: the CPU time they used so far, in ns (of clock ticks: the
+# threads' schedstat would be finer, but io_uring's workers come and go,
+# and an exited thread's time is only in the process's ticks).
 cpu_ns()
 {
-	local p
-	for p in "$@"; do
-		cat "/proc/$p/task/"*/schedstat 2>/dev/null
-	done | awk '{ t += $1 } END { printf "%.0f\n", t }'
+	cpu_ticks "$@" | awk -v hz="$(getconf CLK_TCK)" \
+		'{ t += $1 } END { printf "%.0f\n", t * 1e9 / hz }'
 }
 
 # answers: the keepalive answers the holder has had (0 without a holder);
@@ -201,9 +201,11 @@ cost()
 		idle=$(measure idle)
 		a=$(measure writes)
 		hold "$leases" 0 || return 1
+		sleep 3		# the grants' last entries settle
 		k=$(measure idle)
 		b=$(measure writes)
 		unhold
+		sleep 3		# and the revocations'
 		# Without: (window CPU - idle CPU) / writes; with: the same,
 		# less the keepalives' (each costs what one did alone).
 		awk -v im="$1" -v p="$p" -v load="$load" -v i="$idle" \
