@@ -15,7 +15,7 @@
 #      another process, build/bench/gnomond-leasebench hold), and the CPU
 #      the members and that process used meanwhile;
 #   4. memory: each member's VmRSS fresh, with the 10,000 leases, and with
-#      10,000 watchers (on the leader) on top;
+#      10,000 watchers (on the leader) on top (held by the Python client);
 #   5. lease-cost: what the leases cost a write, in pairs of windows, the
 #      first without the leases, the second with them (a holder granting
 #      them before and revoking them after): writes at a fixed rate, well
@@ -37,10 +37,11 @@
 # gnomond/etcd ratios; copy them to Documentation/performance.rst
 # ("Coordination: gnomond vs etcd").  BENCH_IMPLS="gnomond" narrows a run,
 # and so does BENCH_PARTS="lease-cost" (of lock, watch, leases, lease-cost
-# and lease-instr; leases has the memory figures, 3 and 4 above); BENCH_SECONDS
-# (default 5), BENCH_LEASES and BENCH_WATCHERS (10000), BENCH_FANOUT (1000),
-# and for lease-cost BENCH_RATE (300), BENCH_WINDOW (10 s) and BENCH_PAIRS
-# (3) scale it.
+# and lease-instr; leases has the memory figures, 3 and 4 above);
+# BENCH_SECONDS (default 5), BENCH_LEASES and BENCH_WATCHERS (10000),
+# BENCH_FANOUT (1000), and for lease-cost and lease-instr BENCH_RATE (300),
+# BENCH_WINDOW (10 s), BENCH_PAIRS (3), BENCH_CG_RATE (50) and BENCH_CG_TTL
+# (60) scale it.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 bench=$top/tools/bench/gnomond-coordbench.py
