@@ -157,9 +157,18 @@ void gd_listen__arm(struct gnomond *d)
 		arm_accept(d, &d->listeners[i]);
 }
 
+/*
+ * The accept in flight holds the socket until the kernel tears the ring
+ * down, after the process is gone: closed alone, the socket would go on
+ * listening that long, and a member restarted at once (systemd, a full
+ * disk made larger) would find its ports in use.  Shut down, it stops
+ * listening now, and SO_REUSEADDR lets the next one bind.
+ */
 void gd_listen__close(struct gnomond *d)
 {
-	for (unsigned int i = 0; i < d->n_listeners; i++)
+	for (unsigned int i = 0; i < d->n_listeners; i++) {
+		shutdown(d->listeners[i].fd, SHUT_RDWR);
 		close(d->listeners[i].fd);
+	}
 	d->n_listeners = 0;
 }
