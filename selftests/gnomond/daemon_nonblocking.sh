@@ -155,7 +155,10 @@ lagging=$(( leader % 3 + 1 ))
 lagging_pid=$(member_pid "$lagging")
 kill -STOP "$lagging_pid"
 expect "1600 writes with a follower stopped" "done" echo "$(put 0 1600)"
-got=$(gd_until_eq 30 1 sh -c "grep -q 'snapshot at index' '$GD_DIR/n$leader.log' && echo 1")
+# Past it: the log the leader keeps (1024 entries behind its snapshot)
+# must no longer reach back to where the follower stopped.
+got=$(gd_until_eq 30 1 sh -c "grep -o 'snapshot at index [0-9]*' \
+	'$GD_DIR/n$leader.log' | awk '\$4 >= 1100 { f = 1 } END { print f + 0 }'")
 expect "the leader snapshots past the stopped follower" "1" echo "$got"
 kill -CONT "$lagging_pid"
 expect "the stopped follower catches up" "1600" echo \
