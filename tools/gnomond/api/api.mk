@@ -20,7 +20,8 @@ GNOMOND_KV_SRCS := \
 	tools/gnomond/mvcc/range.c tools/gnomond/mvcc/txn.c \
 	tools/gnomond/mvcc/apply.c tools/gnomond/mvcc/wire.c \
 	tools/gnomond/mvcc/validate.c tools/gnomond/mvcc/snapshot.c \
-	tools/gnomond/mvcc/lease.c tools/gnomond/mvcc/lease_clock.c \
+	tools/gnomond/mvcc/lease_commands.c tools/gnomond/mvcc/lease_table.c \
+	tools/gnomond/mvcc/lease_clock.c \
 	tools/gnomond/mvcc/watch.c \
 	tools/gnomond/mvcc/hash.c tools/gnomond/mvcc/locks.c \
 	tools/gnomond/api/session.c tools/gnomond/api/reply.c \

@@ -6,7 +6,7 @@
  *
  * A lock key is name/<lease ID in lowercase hex>, attached to that lease:
  * what etcd's Lock service and its concurrency.Mutex create.  When the
- * command being applied deletes one (txn.c's DeleteRange, lease.c's
+ * command being applied deletes one (txn.c's DeleteRange, lease_commands.c's
  * revoke, which an expiry is too), locks_ended() folds into its prefix's
  * entry the key's lease end, taken from the leader's stamp on the command
  * (never from a clock here): the end the leader named for that lease if it

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Internal to the MVCC state machine: what a lock's next holder must wait
- * for (locks.c).  The write operations (txn.c, lease.c) report every lock
- * key they delete; apply.c sets the leader's stamp around the command that
- * deletes it; snapshot.c carries the table.
+ * for (locks.c).  The write operations (txn.c, lease_commands.c) report
+ * every lock key they delete; apply.c sets the leader's stamp around the
+ * command that deletes it; snapshot.c carries the table.
  */
 #ifndef GNOMOND_MVCC_LOCKS_H
 #define GNOMOND_MVCC_LOCKS_H

@@ -134,10 +134,11 @@ bool mvcc_wire__txn_depth_ok(const uint8_t *buf, size_t len,
 			     unsigned int max_depth);
 
 /*
- * Leases (lease.c).  Grant and revoke are commands: every member applies
- * them, and a revoke (a client's, or the leader's expiry) deletes the
- * lease's keys in one revision.  The grant's TTL is taken as it is in the
- * command: the proposer raises it to the cluster's minimum first.
+ * Leases (lease_commands.c; the table is lease_table.c's).  Grant and
+ * revoke are commands: every member applies them, and a revoke (a
+ * client's, or the leader's expiry) deletes the lease's keys in one
+ * revision.  The grant's TTL is taken as it is in the command: the proposer
+ * raises it to the cluster's minimum first.
  *
  * Renewal is not replicated: the leader keeps, per lease, the latest
  * instant at which it may have been renewed (TT.now().latest of the

@@ -35,7 +35,7 @@
 /* etcd's default --quota-backend-bytes: 2 GiB. */
 #define MVCC_DEFAULT_QUOTA (2ULL << 30)
 
-/* A lease (lease.c): its replicated part, and the leader's renewal
+/* A lease (lease_table.c): its replicated part, and the leader's renewal
  * bookkeeping, which only the daemon's clock readings change. */
 struct mvcc_lease {
 	int64_t id;
@@ -51,7 +51,7 @@ struct mvcc_leases {
 					 * pointer chase per probe */
 	size_t n, cap;
 	uint64_t seq;			/* IDs the store has picked */
-	/* The leader's expiry scan (lease.c): no lease ends before this
+	/* The leader's expiry scan (lease_commands.c): no lease ends before this
 	 * instant, so no scan is needed up to it; 0: scan at the next. */
 	uint64_t scan_after_ns;
 };
