@@ -84,5 +84,7 @@ ALL_TARGETS += $(GNOMOND_DAEMON_UNIT_TESTS)
 HOST_TESTS += $(GNOMOND_DAEMON_UNIT_TESTS)
 -include $(patsubst $(BUILD)/%,$(BUILD)/san/%.d,$(GNOMOND_DAEMON_UNIT_TESTS))
 
-# No two files of daemon/ call each other in a loop (from the objects).
-HOST_TESTS += $(PROJECT_ROOT)/selftests/gnomond/daemon_call_cycles.sh
+# No two files of daemon/ call each other in a loop (from the objects),
+# nor of any other layer but raft/ and sim/.
+HOST_TESTS += $(PROJECT_ROOT)/selftests/gnomond/daemon_call_cycles.sh \
+	$(PROJECT_ROOT)/selftests/gnomond/call_cycles_layers.sh
