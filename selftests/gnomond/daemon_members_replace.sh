@@ -152,7 +152,8 @@ done
 ktap_rc "the removed member, running again, is refused under its reused slot" \
 	$? "$(tail -n 3 "$GD_DIR/n$stale.log")"
 sleep 2
-list=$(gd_etcdctl member list)
+# Through the leader: the removed member answers from the table it had.
+list=$(gd_etcdctl_at "$leader" member list)
 grep -q ", n5, http://127.0.0.1:$(gd_peer_port 5), http://127.0.0.1:$(gd_client_port 5)," <<<"$list" &&
 	! grep -q "http://127.0.0.1:$(gd_client_port "$stale")," <<<"$list"
 ktap_rc "the member list shows the new member's client URL, not the removed one's" \
