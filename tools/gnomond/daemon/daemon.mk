@@ -39,7 +39,7 @@ ALL_TARGETS += $(GNOMOND_SAN_BIN)
 
 HOST_TESTS += $(patsubst %,$(PROJECT_ROOT)/selftests/gnomond/daemon_%.sh, \
 	cluster python_etcd3 lease flags snapshot backup lost_data_dir limits answers \
-	maintenance)
+	maintenance port_busy)
 HOST_TESTS += $(PROJECT_ROOT)/selftests/gnomond/daemon_sanitized.sh
 # Coordination: etcd's Lease, Watch, Lock and Election.
 HOST_TESTS += $(patsubst %,$(PROJECT_ROOT)/selftests/gnomond/daemon_%.sh, \

@@ -14,19 +14,30 @@
  * ring) while the pending connections wait in the backlog, and the
  * warning is rate-limited.  The client cap (clients.c) keeps descriptors
  * back so that this is the exception, not the way connections are refused.
+ *
+ * A member killed by a signal never shuts its listeners down (see
+ * gd_listen__close()): its pending accepts hold them until the kernel
+ * finishes tearing its ring down, which runs after the process is reaped
+ * and takes longer on a loaded host.  A member restarted at once would
+ * find its own ports in use, so a bind refused with EADDRINUSE is retried
+ * for up to LISTEN_BIND_WAIT_MS before the member gives up; a port that
+ * another program really holds still fails start-up, only later.
  */
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "daemon.h"
 #include "listen.h"
 #include "log.h"
 
-#define LISTEN_PAUSE_MS	100
+#define LISTEN_PAUSE_MS		100
+#define LISTEN_BIND_WAIT_MS	5000
+#define LISTEN_BIND_RETRY_MS	50
 
 static struct gd_ratelimit accept_warnings;
 
@@ -119,12 +130,32 @@ static int listen_on(const struct gd_url *u)
 	return fd;
 }
 
+/* listen_on(), retrying a port still in use for LISTEN_BIND_WAIT_MS. */
+static int listen_waiting(const struct gd_url *u)
+{
+	const struct timespec step = {
+		.tv_nsec = LISTEN_BIND_RETRY_MS * 1000000L,
+	};
+	int waited_ms = 0, fd;
+
+	while ((fd = listen_on(u)) == -EADDRINUSE &&
+	       waited_ms < LISTEN_BIND_WAIT_MS) {
+		if (!waited_ms)
+			gd_warn("listen on %s: %s; waiting up to %d s for it to be released",
+				u->text, strerror(EADDRINUSE),
+				LISTEN_BIND_WAIT_MS / 1000);
+		nanosleep(&step, NULL);
+		waited_ms += LISTEN_BIND_RETRY_MS;
+	}
+	return fd;
+}
+
 static int open_list(struct gnomond *d, const struct gd_url_list *urls,
 		     bool client)
 {
 	for (unsigned int i = 0; i < urls->n; i++) {
 		struct gd_listener *l = &d->listeners[d->n_listeners];
-		int fd = listen_on(&urls->v[i]);
+		int fd = listen_waiting(&urls->v[i]);
 
 		if (fd < 0) {
 			gd_err("listen on %s: %s", urls->v[i].text,
