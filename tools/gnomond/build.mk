@@ -50,12 +50,15 @@ $(patsubst %,$(BUILD)/tests/gnomond/%,wal_test wal_files_test): \
 # libFuzzer on the peer decoder: a bounded run in `make check`, a long one
 # in `make fuzz` (FUZZ_SECONDS, default 600), which also runs the simulation
 # on SIM_SEEDS (default 20000) fresh seeds per cluster size.
+# Compiled and linked in one command, so without -MMD's dependency files:
+# the headers it includes are named here.
 GNOMOND_FUZZER := $(BUILD)/fuzz/gnomond/peer_fuzz
-$(GNOMOND_FUZZER): selftests/gnomond/peer_fuzz.c $(GNOMOND_PEER_SRCS)
+$(GNOMOND_FUZZER): selftests/gnomond/peer_fuzz.c $(GNOMOND_PEER_SRCS) \
+		$(wildcard tools/gnomond/peer/*.h) tools/gnomond/raft/raft.h
 	@mkdir -p $(dir $@)
 	$(CLANG) $(CFLAGS_COMMON) -O1 -fno-omit-frame-pointer \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		-o $@ $^
+		-o $@ $(filter %.c,$^)
 
 .PHONY: gnomond-fuzz
 gnomond-fuzz: $(GNOMOND_FUZZER) $(BUILD)/tests/gnomond/raft_sim_bulk
