@@ -8,6 +8,7 @@
 #ifndef GNOMOND_MVCC_TEST_HELPERS_H
 #define GNOMOND_MVCC_TEST_HELPERS_H
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,25 @@ static inline ProtobufCBinaryData th_bin(const char *s)
 	ProtobufCBinaryData b = { s ? strlen(s) : 0, (uint8_t *)s };
 
 	return b;
+}
+
+/* A store's snapshot in memory: mvcc_store__snapshot(s, th_snap_write, &b). */
+struct th_snap {
+	uint8_t *p;
+	size_t len;
+};
+
+static inline int th_snap_write(void *ctx, const void *buf, size_t len)
+{
+	struct th_snap *b = ctx;
+	uint8_t *n = realloc(b->p, b->len + len);
+
+	if (!n)
+		return -ENOMEM;
+	memcpy(n + b->len, buf, len);
+	b->p = n;
+	b->len += len;
+	return 0;
 }
 
 /* Apply @msg as a command of @type; returns the etcd error, answer in *res. */

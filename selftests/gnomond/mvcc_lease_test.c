@@ -239,28 +239,10 @@ KTAP_TEST(lease_txn_put_and_compare)
 	mvcc_store__free(s);
 }
 
-struct snap_buf {
-	uint8_t *p;
-	size_t len;
-};
-
-static int snap_write(void *ctx, const void *buf, size_t len)
-{
-	struct snap_buf *b = ctx;
-	uint8_t *n = realloc(b->p, b->len + len);
-
-	if (!n)
-		return -1;
-	memcpy(n + b->len, buf, len);
-	b->p = n;
-	b->len += len;
-	return 0;
-}
-
 KTAP_TEST(lease_snapshot_round_trip)
 {
 	struct mvcc_store *s, *r, *r2;
-	struct snap_buf b = { 0 };
+	struct th_snap b = { 0 };
 	enum etcd_err err;
 	int64_t ttl, id;
 
@@ -270,7 +252,7 @@ KTAP_TEST(lease_snapshot_round_trip)
 	put_lease(s, "p", id, false);
 	put_lease(s, "q", 3, false);
 	th_put(s, "plain", "v");
-	KTAP_ASSERT(t, !mvcc_store__snapshot(s, snap_write, &b), "snapshot");
+	KTAP_ASSERT(t, !mvcc_store__snapshot(s, th_snap_write, &b), "snapshot");
 	KTAP_ASSERT(t, !mvcc_store__restore(&r, b.p, b.len, 0), "restore");
 	KTAP_EXPECT(t, mvcc_store__lease_count(r) == 2 &&
 		    mvcc_store__lease_ttl_of(r, 3) == 7, "the leases came back");

@@ -288,28 +288,10 @@ KTAP_TEST(locks_bad_stamps_change_nothing)
 	mvcc_store__free(s);
 }
 
-struct snap_buf {
-	uint8_t *p;
-	size_t len;
-};
-
-static int snap_write(void *ctx, const void *buf, size_t len)
-{
-	struct snap_buf *b = ctx;
-	uint8_t *n = realloc(b->p, b->len + len);
-
-	if (!n)
-		return -1;
-	memcpy(n + b->len, buf, len);
-	b->p = n;
-	b->len += len;
-	return 0;
-}
-
 KTAP_TEST(locks_snapshot_round_trip_and_format_1)
 {
 	struct mvcc_store *s, *r, *old;
-	struct snap_buf b = { 0 }, e0 = { 0 };
+	struct th_snap b = { 0 }, e0 = { 0 };
 	struct mvcc_lock_ends e;
 	uLong crc;
 	int64_t ta;
@@ -323,7 +305,7 @@ KTAP_TEST(locks_snapshot_round_trip_and_format_1)
 	keepalive(s, 0xb, T0 + SEC);
 	lrevoke(s, &s, 1, 0xa, T0 + SEC);
 	lrevoke(s, &s, 1, 0xb, T0 + SEC);
-	KTAP_ASSERT(t, !mvcc_store__snapshot(s, snap_write, &b), "snapshot");
+	KTAP_ASSERT(t, !mvcc_store__snapshot(s, th_snap_write, &b), "snapshot");
 	KTAP_ASSERT(t, !mvcc_store__restore(&r, b.p, b.len, 0), "restore");
 	e = ends(r, "L/");
 	KTAP_EXPECT(t, mvcc_store__lock_count(r) == 2 &&
@@ -341,7 +323,7 @@ KTAP_TEST(locks_snapshot_round_trip_and_format_1)
 	KTAP_ASSERT(t, !mvcc_store__new(&s, 0), "store");
 	grant(s, 0xa, 10);
 	put_lease(s, "L/a", 0xa);
-	KTAP_ASSERT(t, !mvcc_store__snapshot(s, snap_write, &e0), "snapshot");
+	KTAP_ASSERT(t, !mvcc_store__snapshot(s, th_snap_write, &e0), "snapshot");
 	KTAP_ASSERT(t, e0.p[7] == 2 && e0.p[e0.len - 13] == 0, "format 2");
 	e0.len -= 13;
 	e0.p[7] = 1;

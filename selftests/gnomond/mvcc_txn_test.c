@@ -382,26 +382,6 @@ KTAP_TEST(mvcc_quota_nospace_alarm)
 	mvcc_store__free(s);
 }
 
-struct membuf {
-	uint8_t *p;
-	size_t len, cap;
-};
-
-static int mem_write(void *ctx, const void *buf, size_t len)
-{
-	struct membuf *m = ctx;
-
-	if (m->len + len > m->cap) {
-		m->cap = (m->len + len) * 2;
-		m->p = realloc(m->p, m->cap);
-		if (!m->p)
-			return -ENOMEM;
-	}
-	memcpy(m->p + m->len, buf, len);
-	m->len += len;
-	return 0;
-}
-
 /* The same answer for the same range at the same revision? */
 static bool same_range(struct mvcc_store *a, struct mvcc_store *b, int64_t rev)
 {
@@ -425,7 +405,7 @@ static bool same_range(struct mvcc_store *a, struct mvcc_store *b, int64_t rev)
 KTAP_TEST(mvcc_snapshot_round_trip)
 {
 	struct mvcc_store *s, *r;
-	struct membuf m = { 0 };
+	struct th_snap m = { 0 };
 	unsigned int seed = 12345;
 	char k[16], v[32];
 
@@ -442,7 +422,7 @@ KTAP_TEST(mvcc_snapshot_round_trip)
 	}
 	alarm_do(s, ALARM_ON, 5, k, sizeof(k));
 	alarm_do(s, ALARM_ON, 3, k, sizeof(k));
-	KTAP_ASSERT(t, !mvcc_store__snapshot(s, mem_write, &m), "snapshot");
+	KTAP_ASSERT(t, !mvcc_store__snapshot(s, th_snap_write, &m), "snapshot");
 	KTAP_ASSERT(t, !mvcc_store__restore(&r, m.p, m.len, 0), "restore");
 	KTAP_EXPECT(t, mvcc_store__revision(r) == mvcc_store__revision(s) &&
 		    mvcc_store__compact_revision(r) ==
@@ -534,7 +514,7 @@ static int64_t hash_all(struct mvcc_store *s)
 KTAP_TEST(mvcc_hash_agrees_and_discriminates)
 {
 	struct mvcc_store *a, *b, *c;
-	struct membuf m = { 0 };
+	struct th_snap m = { 0 };
 	int64_t mid = 0;
 	char k[16], v[16];
 
@@ -563,7 +543,7 @@ KTAP_TEST(mvcc_hash_agrees_and_discriminates)
 	KTAP_EXPECT(t, hash_kv(a, mvcc_store__revision(a) + 1) == -1,
 		    "a future revision is refused");
 	mvcc_store__free(c);
-	KTAP_ASSERT(t, !mvcc_store__snapshot(a, mem_write, &m) &&
+	KTAP_ASSERT(t, !mvcc_store__snapshot(a, th_snap_write, &m) &&
 		    !mvcc_store__restore(&c, m.p, m.len, 0), "snapshot");
 	KTAP_EXPECT(t, hash_kv(c, 0) == hash_kv(a, 0) && hash_all(c) == hash_all(a),
 		    "a restored store hashes the same");
