@@ -24,9 +24,12 @@
 #	gd_start_all [SECONDS]               # start every member; the leader
 #	                                     # in GD_LEADER; none: KTAP fail,
 #	                                     # exit 1 (not in a subshell)
-#	gd_etcd_cluster PLAN NAME [MODULE...] # ktap_plan, skip without etcdctl
-#	                                     # or python3-etcd3, gd_cluster_init
-#	                                     # 3, gd_start_all
+#	gd_etcd_cluster [--synchronized] PLAN NAME [MODULE...]
+#	                                     # ktap_plan, skip without etcdctl
+#	                                     # or a python3 MODULE,
+#	                                     # gd_cluster_init 3, gd_start_all
+#	gd_python_cluster [INIT FLAGS...]    # the same when a python3 script
+#	                                     # prints the plan
 #	gd_until_eq SECONDS WANT CMD...      # poll CMD until it prints WANT
 #	gd_cluster_cleanup                   # stop everything, remove the dir
 # --synchronized runs gnomon-syncd with a static 1 ms source into a private
@@ -324,20 +327,51 @@ gd_etcdctl_plan()
 }
 
 # For KTAP tests: the plan, then a 3-member cluster with a leader
-# (GD_LEADER) for tests that drive it with etcdctl and python3-etcd3 (and
-# the other python3 MODULEs); the whole plan skipped if one is missing.
+# (GD_LEADER) for tests that drive it with etcdctl and the python3 MODULEs
+# (etcd3 is python3-etcd3); the whole plan skipped if one is missing.
+# --synchronized: the cluster's clock is SYNCHRONIZED (gd_cluster_init),
+# which needs gnomon-syncd.
 gd_etcd_cluster()
 {
-	local plan=$1 name=$2 imports=etcd3 m
-	shift 2
-	for m in "$@"; do imports+=", $m"; done
-	ktap_plan "$plan"
-	if ! command -v etcdctl >/dev/null ||
-	   ! /usr/bin/python3 -c "import $imports" 2>/dev/null; then
-		ktap_skip_all "$name" "etcdctl or python3-etcd3 is not installed"
+	local init=() m missing=
+	if [ "$1" = --synchronized ]; then
+		init=(--synchronized)
+		shift
+		[ -x "$GD_SYNCD" ] || missing="gnomon-syncd (not built)"
 	fi
-	gd_cluster_init 3
+	local plan=$1 name=$2
+	shift 2
+	ktap_plan "$plan"
+	command -v etcdctl >/dev/null || missing+="${missing:+, }etcdctl"
+	for m in "$@"; do
+		/usr/bin/python3 -c "import $m" 2>/dev/null ||
+			missing+="${missing:+, }python3 module $m"
+	done
+	[ -z "$missing" ] || ktap_skip_all "$name" "missing: $missing"
+	gd_cluster_init 3 "${init[@]}"
 	gd_start_all
+}
+
+# For tests whose python3 script prints the plan: a 3-member cluster with
+# a leader (GD_LEADER), or one KTAP line that says why not, and the end.
+# Skipped without python3-etcd3; the flags go to gd_cluster_init.
+gd_python_cluster()
+{
+	local i
+	if ! /usr/bin/python3 -c 'import etcd3' 2>/dev/null; then
+		ktap_plan 1
+		ktap_skip "python3-etcd3" "python3-etcd3 is not installed"
+		ktap_finish
+		exit $?
+	fi
+	gd_cluster_init 3 "$@"
+	for i in 1 2 3; do gd_start "$i"; done
+	if ! GD_LEADER=$(gd_wait_leader 15); then
+		ktap_plan 1
+		ktap_fail "a leader is elected" "$(tail -n 5 "$GD_DIR"/n*.log)"
+		ktap_finish
+		exit 1
+	fi
 }
 
 # For KTAP tests (selftests/ktap.sh): a cluster with a leader, or the end.

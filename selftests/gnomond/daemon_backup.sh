@@ -19,7 +19,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/selftests/ktap.sh"
 . "$top/selftests/gnomond/cluster_lib.sh"
 
-gd_etcd_cluster 12 daemon-backup
+gd_etcd_cluster 12 daemon-backup etcd3
 leader=$GD_LEADER
 follower=$(( leader % 3 + 1 ))
 

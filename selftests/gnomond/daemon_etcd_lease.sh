@@ -12,14 +12,8 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/selftests/ktap.sh"
 . "$top/selftests/gnomond/cluster_lib.sh"
 
-ktap_plan 14
-if ! command -v etcdctl >/dev/null || [ ! -x "$GD_SYNCD" ]; then
-	ktap_skip_all daemon-etcd-lease "etcdctl or gnomon-syncd missing"
-fi
-gd_cluster_init 3 --synchronized
-trap gd_cluster_cleanup EXIT
-for i in 1 2 3; do gd_start "$i"; done
-leader=$(gd_wait_leader 15) || ktap_diag "no leader"
+gd_etcd_cluster --synchronized 14 daemon-etcd-lease
+leader=$GD_LEADER
 sleep 0.5
 f=$(( leader % 3 + 1 ))
 

@@ -12,7 +12,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/selftests/ktap.sh"
 . "$top/selftests/gnomond/cluster_lib.sh"
 
-gd_etcd_cluster 10 daemon-maintenance grpc
+gd_etcd_cluster 10 daemon-maintenance etcd3 grpc
 leader=$GD_LEADER
 
 E() { gd_etcdctl_at "$@"; }
