@@ -28,7 +28,7 @@ port=$(gd_client_port 1)
 # for that long; returns once it listens.  Its pid in HOLDER.
 hold_port()
 {
-	python3 -c '
+	/usr/bin/python3 -c '
 import socket, sys, time
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
